@@ -1,0 +1,80 @@
+"""Wiring: settings → plugin manager, Celery app, one ServiceContext per service."""
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Iterable
+
+import pluggy
+from celery import Celery
+from celery.signals import worker_process_init
+
+import plugins as builtin_plugins
+from services import identity, intake, master, matching, review
+from shared.config import Settings
+from shared.db import Database
+from shared.messaging import OutboxSweeper, ServiceContext, make_celery
+from shared.migrate import upgrade
+from shared.pluginmanager import build_plugin_manager
+from shared.service import ServiceDefinition
+
+log = logging.getLogger(__name__)
+
+ALL_SERVICES = ("identity", "intake", "review", "matching", "master")
+WORKER_SERVICES = ALL_SERVICES
+_MODULES = {"identity": identity, "intake": intake, "review": review,
+            "matching": matching, "master": master}
+
+
+def definitions(names: Iterable[str] = ALL_SERVICES) -> list[ServiceDefinition]:
+    return [_MODULES[n].definition() for n in names]
+
+
+class Runtime:
+    """Everything one process needs for the services it runs."""
+
+    def __init__(self, settings: Settings, services: Iterable[str] = ALL_SERVICES) -> None:
+        self.settings = settings
+        self.definitions = {d.name: d for d in definitions(services)}
+        self.plugins: pluggy.PluginManager = build_plugin_manager(
+            builtin_plugins.BUILTIN, disabled=settings.disabled_plugins,
+            extra=settings.extra_plugins)
+        self.celery: Celery = make_celery(settings)
+        self.databases: dict[str, Database] = {}
+        self.services: dict[str, ServiceContext] = {}
+        for name, definition in self.definitions.items():
+            db = Database(settings.database_url(name))
+            self.databases[name] = db
+            self.services[name] = ServiceContext(name, db, definition.outbox_model,
+                                                 definition.inbox_model, self.celery,
+                                                 settings, self.plugins)
+        self.celery.nws_settings = settings
+        self.celery.nws_services = self.services
+        self.celery.nws_plugins = self.plugins
+        self.celery.nws_sweep_services = tuple(self.services)
+        self.celery.steps["worker"].add(OutboxSweeper)
+        for definition in self.definitions.values():
+            if definition.tasks_module:
+                importlib.import_module(definition.tasks_module)
+        self.celery.finalize()
+        worker_process_init.connect(self._after_fork, weak=False)
+
+    def _after_fork(self, **_kwargs) -> None:
+        # A forked pool process must not share the parent's database connections.
+        for db in self.databases.values():
+            db.engine.dispose(close=False)
+
+    def migrate(self) -> None:
+        for name, definition in self.definitions.items():
+            upgrade(name, definition.migrations, self.settings.database_url(name))
+
+    def seed(self) -> dict:
+        out = {}
+        for name, definition in self.definitions.items():
+            if definition.seed is not None:
+                out[name] = definition.seed(self.services[name])
+        return out
+
+    def close(self) -> None:
+        for db in self.databases.values():
+            db.dispose()

@@ -1,0 +1,13 @@
+"""identity: accounts, password login and the signed tokens every service verifies."""
+from pathlib import Path
+
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    from services.identity import api, models, seed
+
+    return ServiceDefinition(
+        name="identity", metadata=models.Base.metadata, outbox_model=models.Outbox,
+        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        blueprints=lambda: [api.bp], tasks_module="services.identity.tasks", seed=seed.seed)

@@ -1,0 +1,62 @@
+"""Accounts: creation and password checks (argon2id)."""
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.auth import ROLES, Principal
+from shared.db import utcnow
+from services.identity.models import Account
+
+_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
+# A hash to compare against when the login is unknown, so both cases take as long.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+ORG_ID = re.compile(r"^(\d{6}(-BOE)?|JLIS|MIC|[A-Z0-9][A-Z0-9-]{2,39})$")
+LOGIN = re.compile(r"^[A-Za-z0-9._@-]{3,100}$")
+
+
+class AccountError(ValueError):
+    pass
+
+
+def create_account(session: Session, *, login: str, password: str, org_id: str, role: str,
+                   name: str = "", department: str = "") -> Account:
+    if not LOGIN.match(login):
+        raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。")
+    if len(password) < 8:
+        raise AccountError("パスワードは 8 文字以上にしてください。")
+    if role not in ROLES:
+        raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。")
+    if not ORG_ID.match(org_id):
+        raise AccountError("機関 ID が正しくありません（例: 131016, 131016-BOE, JLIS, MIC）。")
+    if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+        raise AccountError(f"ログイン名 {login} は既に使われています。")
+    account = Account(login=login, password_hash=_hasher.hash(password), org_id=org_id,
+                      role=role, name=name or login, department=department)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, login: str, password: str) -> Principal | None:
+    account = session.scalar(select(Account).where(Account.login == login))
+    try:
+        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if account is None or not account.active:
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    account.last_login_at = utcnow()
+    return principal_of(account)
+
+
+def principal_of(account: Account) -> Principal:
+    return Principal(account.id, account.login, account.org_id, account.role,
+                     account.name, account.department)

@@ -1,0 +1,15 @@
+from marshmallow import fields, validate
+
+from shared.schemas import BaseSchema
+
+
+class TokenPostSchema(BaseSchema):
+    login = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                          metadata={"description": "ログイン名"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "パスワード"})
+
+
+class TokenResponseSchema(BaseSchema):
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)

@@ -1,0 +1,4 @@
+"""Tasks of the identity service (queue ``identity``)."""
+from shared.messaging import ack_task
+
+outbox_ack = ack_task("identity")

@@ -1,0 +1,14 @@
+"""intake: the organisation registry, applications and their forms, validation by the
+form plugins, and submission."""
+from pathlib import Path
+
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    from services.intake import api, models, seed
+
+    return ServiceDefinition(
+        name="intake", metadata=models.Base.metadata, outbox_model=models.Outbox,
+        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        blueprints=lambda: [api.bp], tasks_module="services.intake.tasks", seed=seed.seed)

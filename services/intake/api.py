@@ -1,0 +1,85 @@
+"""HTTP API of the intake service (``/api/intake``)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from shared.auth import current_principal, require
+from shared.service import context, plugins
+from shared.web import ApiError, json_body
+from services.intake import applications as apps
+from services.intake.models import Application
+from services.intake.schemas import ApplicationPostSchema
+
+bp = Blueprint("intake_api", __name__, url_prefix="/api/intake")
+
+
+@bp.post("/applications")
+@require("applicant")
+def create_application():
+    body = json_body(ApplicationPostSchema())
+    principal = current_principal()
+    with context("intake").transaction() as session:
+        app = apps.create_application(session, principal, body["kind"])
+        result = {"id": app.id, "number": app.number, "status": app.status}
+    return jsonify(result), 201
+
+
+@bp.get("/applications")
+@require("applicant")
+def list_applications():
+    principal = current_principal()
+    with context("intake").transaction() as session:
+        rows = session.scalars(select(Application).where(
+            Application.org_id == principal.org_id).order_by(Application.id.desc())).all()
+        items = [{"id": a.id, "number": a.number, "kind": a.kind, "status": a.status,
+                  "round": a.round, "updated_at": a.updated_at.isoformat()} for a in rows]
+    return jsonify({"items": items})
+
+
+@bp.get("/applications/<int:app_id>")
+@require("applicant")
+def get_application(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, current_principal(), app_id)
+        return jsonify(apps.describe(app))
+
+
+@bp.put("/applications/<int:app_id>/forms/<code>")
+@require("applicant")
+def put_form(app_id: int, code: str):
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "Content-Type: application/json で JSON を送ってください。")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "malformed_json", "JSON として読み取れません。形式を確認してください。")
+    ctx = context("intake")
+    principal = current_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        entry = apps.put_form(ctx, plugins(), session, principal, app, code, data)
+        result = {"code": entry.code, "revision": entry.revision, "status": entry.status}
+    return jsonify(result), 202
+
+
+@bp.post("/applications/<int:app_id>/submit")
+@require("applicant")
+def submit(app_id: int):
+    ctx = context("intake")
+    principal = current_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        apps.submit(ctx, plugins(), session, principal, app)
+        result = {"id": app.id, "number": app.number, "status": app.status,
+                  "round": app.round}
+    return jsonify(result), 202
+
+
+@bp.get("/forms")
+@require()
+def list_forms():
+    from shared.pluginmanager import form_specs
+
+    return jsonify({"items": [{"code": s.code, "title": s.title}
+                              for s in form_specs(plugins()).values()]})

@@ -1,0 +1,214 @@
+"""Applications: creation, forms, submission and the status that review and master
+report back. The functions run inside a transaction of the intake service."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pluggy
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.forms import ERROR, Finding, FormContext
+from shared.messaging import ServiceContext
+from shared.pluginmanager import form_specs
+from shared.web import ApiError, not_found
+from services.intake import validation
+from services.intake.models import Application, FormEntry, HistoryEntry, Organisation
+
+EDITABLE = ("draft", "returned")
+# Order of the statuses that other services report within one round: a late or repeated
+# report never moves an application backwards.
+RANK = {"validating": 0, "submitted": 1, "forwarding": 2, "primary_review": 3,
+        "secondary_review": 4, "returned": 5, "approved": 5, "registered": 6}
+
+
+def org_of(session: Session, org_id: str) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise ApiError(404, "unknown_org", f"機関 {org_id} は機関マスタに登録されていません。")
+    return org
+
+
+def history(session: Session, app: Application, event: str, *, actor: dict | None = None,
+            comment: str | None = None, org_id: str | None = None,
+            at: dt.datetime | None = None) -> None:
+    session.add(HistoryEntry(application=app, round=app.round, event=event,
+                             status=app.status, stage=app.stage, actor=actor, org_id=org_id,
+                             comment=comment, at=at or utcnow()))
+
+
+def create_application(session: Session, principal: Principal, kind: str) -> Application:
+    org = org_of(session, principal.org_id)
+    if not org.can_apply:
+        raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
+    app = Application(org_id=org.id, kind=kind, status="draft", round=0,
+                      created_by=principal.login, findings=[])
+    session.add(app)
+    session.flush()
+    app.number = f"{utcnow():%Y}-{app.id:06d}"
+    history(session, app, "created", actor=principal.actor(), org_id=org.id)
+    return app
+
+
+def get_owned(session: Session, principal: Principal, app_id: int, *,
+              for_update: bool = False) -> Application:
+    """The application if the caller's organisation owns it; 404 otherwise (another
+    organisation's ids are indistinguishable from ids that do not exist)."""
+    stmt = select(Application).where(Application.id == app_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    app = session.scalar(stmt)
+    if app is None or app.org_id != principal.org_id or principal.role != "applicant":
+        raise not_found("申請")
+    return app
+
+
+def require_editable(app: Application) -> None:
+    if app.status not in EDITABLE:
+        raise ApiError(409, "not_editable",
+                       f"申請は現在「{app.status}」のため変更できません（下書きまたは差戻しの申請のみ変更できます）。")
+
+
+def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
+             principal: Principal, app: Application, code: str, data: Any) -> FormEntry:
+    specs = form_specs(pm)
+    if code not in specs:
+        raise ApiError(404, "unknown_form", f"様式 {code} はありません（{', '.join(specs)}）。")
+    require_editable(app)
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_failed", "様式のデータは JSON オブジェクトで送ってください。")
+    _, schema_errors = validation.load_form(specs[code], data)
+    if schema_errors:
+        raise ApiError(422, "validation_failed", f"様{code}の入力内容に誤りがあります。",
+                       findings=[f.as_dict() for f in schema_errors])
+    entry = next((f for f in app.forms if f.code == code), None)
+    if entry is None:
+        entry = FormEntry(application=app, code=code, data=data, revision=1)
+        session.add(entry)
+    else:
+        entry.data, entry.revision = data, entry.revision + 1
+    entry.status, entry.findings, entry.source = "validating", [], "json"
+    history(session, app, "form_saved", actor=principal.actor(), org_id=principal.org_id,
+            comment=f"様{code}")
+    session.flush()
+    ctx.emit(session, "intake", "form.validation_requested",
+             {"application_id": app.id, "code": code, "revision": entry.revision})
+    return entry
+
+
+def form_context(session: Session, app: Application) -> FormContext:
+    org = org_of(session, app.org_id)
+    return FormContext(application={"id": app.id, "kind": app.kind, "org_id": app.org_id,
+                                    "catalog_version": app.catalog_version},
+                       org=org.as_ref(), forms={f.code: f.data for f in app.forms})
+
+
+def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict) -> None:
+    entry = session.scalar(select(FormEntry).where(
+        FormEntry.application_id == payload["application_id"],
+        FormEntry.code == payload["code"]))
+    if entry is None or entry.revision != payload["revision"] or entry.status != "validating":
+        return  # superseded by a newer revision, or already done
+    findings = validation.validate_form(pm, entry.code, entry.data,
+                                        form_context(session, entry.application))
+    entry.findings = [f.as_dict() for f in findings]
+    entry.status = "invalid" if validation.has_errors(findings) else "valid"
+
+
+def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
+           principal: Principal, app: Application) -> None:
+    require_editable(app)
+    blocking: list[dict] = []
+    present = {f.code: f for f in app.forms}
+    org = org_of(session, app.org_id)
+    for code in validation.required_codes(pm, app.kind, org.as_ref()):
+        if code not in present:
+            blocking.append(Finding("application.form_missing", ERROR, code,
+                                    f"様{code}が提出されていません。").as_dict())
+    for code, entry in present.items():
+        if entry.status == "validating":
+            blocking.append(Finding("application.form_validating", ERROR, code,
+                                    f"様{code}は検証中です。しばらくしてから提出してください。").as_dict())
+        blocking.extend(f for f in entry.findings if f["severity"] == ERROR)
+    if blocking:
+        raise ApiError(422, "submission_blocked", "提出できません。指摘事項を修正してください。",
+                       findings=blocking)
+    app.round += 1
+    app.status, app.stage, app.findings = "validating", None, []
+    history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id)
+    session.flush()
+    ctx.emit(session, "intake", "application.validation_requested",
+             {"application_id": app.id, "round": app.round, "actor": principal.actor()})
+
+
+def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
+                              session: Session, payload: dict) -> None:
+    app = session.get(Application, payload["application_id"])
+    if app is None or app.status != "validating" or app.round != payload["round"]:
+        return
+    fctx = form_context(session, app)
+    forms = {f.code: f.data for f in app.forms}
+    per_form, overall = validation.validate_application(
+        pm, {"id": app.id, "kind": app.kind, "org_id": app.org_id}, forms, fctx)
+    for entry in app.forms:
+        found = per_form.get(entry.code, [])
+        entry.findings = [f.as_dict() for f in found]
+        entry.status = "invalid" if validation.has_errors(found) else "valid"
+    app.findings = [f.as_dict() for f in overall]
+    if validation.has_errors(overall) or any(validation.has_errors(v) for v in per_form.values()):
+        app.round -= 1
+        app.status = "returned" if app.round > 0 else "draft"
+        history(session, app, "validation_failed", comment="提出前の検証で誤りが見つかりました。")
+        return
+    app.status, app.submitted_at = "submitted", utcnow()
+    history(session, app, "submitted", actor=payload["actor"])
+    org = org_of(session, app.org_id).as_ref()
+    ctx.emit(session, "review", "application.submitted", {
+        "application_id": app.id, "number": app.number, "kind": app.kind, "round": app.round,
+        "org": org, "catalog_version": app.catalog_version,
+        "submitted_at": app.submitted_at.isoformat(), "submitted_by": payload["actor"],
+        "forms": forms, "findings": app.findings})
+    delegations = forms.get("03-08") or {}
+    ctx.emit(session, "matching", "delegations.submitted", {
+        "application_id": app.id, "round": app.round, "org_id": app.org_id,
+        "query_delegations": delegations.get("query_delegations", []),
+        "provision_delegations": delegations.get("provision_delegations", []),
+        "provision_acceptances": delegations.get("provision_acceptances", [])})
+
+
+def apply_status_change(session: Session, payload: dict) -> None:
+    """A report from review or master. History always; status only forwards."""
+    app = session.get(Application, payload["application_id"])
+    if app is None:
+        return
+    at = dt.datetime.fromisoformat(payload["at"])
+    if payload["round"] == app.round and app.status != "withdrawn" and (
+            RANK.get(payload["status"], -1) > RANK.get(app.status, -1)):
+        app.status = payload["status"]
+        app.stage = payload.get("stage")
+        app.reviewer_org_id = payload.get("reviewer_org_id")
+        if payload.get("master_version") is not None:
+            app.master_version = payload["master_version"]
+    session.add(HistoryEntry(application=app, round=payload["round"], event=payload["event"],
+                             status=payload["status"], stage=payload.get("stage"),
+                             actor=payload.get("actor"),
+                             org_id=(payload.get("actor") or {}).get("org_id")
+                             or payload.get("reviewer_org_id"),
+                             comment=payload.get("comment"), at=at))
+
+
+def describe(app: Application) -> dict:
+    return {
+        "id": app.id, "number": app.number, "kind": app.kind, "org": app.org_id,
+        "status": app.status, "round": app.round, "stage": app.stage,
+        "catalog_version": app.catalog_version, "master_version": app.master_version,
+        "forms": {f.code: {"status": f.status, "revision": f.revision, "findings": f.findings}
+                  for f in app.forms},
+        "findings": app.findings,
+        "history": [{"at": h.at.isoformat(), "round": h.round, "event": h.event,
+                     "status": h.status, "stage": h.stage, "org_id": h.org_id,
+                     "actor": h.actor, "comment": h.comment} for h in app.history],
+    }

@@ -1,0 +1,20 @@
+"""Tasks of the intake service (queue ``intake``)."""
+from shared.messaging import ack_task, consumer
+from services.intake import applications as apps
+
+outbox_ack = ack_task("intake")
+
+
+@consumer("intake", "form.validation_requested")
+def validate_form(ctx, session, payload, envelope):
+    apps.validate_form_task(ctx.plugins, session, payload)
+
+
+@consumer("intake", "application.validation_requested")
+def validate_application(ctx, session, payload, envelope):
+    apps.validate_application_task(ctx, ctx.plugins, session, payload)
+
+
+@consumer("intake", "application.status_changed")
+def status_changed(ctx, session, payload, envelope):
+    apps.apply_status_change(session, payload)

@@ -1,0 +1,13 @@
+"""master: approved content as versioned master data, its diffs and its publication."""
+from pathlib import Path
+
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    from services.master import api, models
+
+    return ServiceDefinition(
+        name="master", metadata=models.Base.metadata, outbox_model=models.Outbox,
+        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        blueprints=lambda: [api.bp], tasks_module="services.master.tasks")

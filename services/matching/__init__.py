@@ -1,0 +1,13 @@
+"""matching: delegation cross-matching, confirmation requests and chain checks."""
+from pathlib import Path
+
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    from services.matching import api, models
+
+    return ServiceDefinition(
+        name="matching", metadata=models.Base.metadata, outbox_model=models.Outbox,
+        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        blueprints=lambda: [api.bp], tasks_module="services.matching.tasks")

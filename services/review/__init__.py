@@ -1,0 +1,14 @@
+"""review: routing to the reviewers by plugins, the two-stage decisions, and what
+reviewers see."""
+from pathlib import Path
+
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    from services.review import api, models
+
+    return ServiceDefinition(
+        name="review", metadata=models.Base.metadata, outbox_model=models.Outbox,
+        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        blueprints=lambda: [api.bp], tasks_module="services.review.tasks")

@@ -1,0 +1,93 @@
+"""Settings, read once from the environment (``NWS_*``) by the composition root.
+
+Defaults give the embedded suite: SQLite files and a filesystem broker under
+``./var``. The distributed suite sets ``NWS_DATABASE_URL`` (or one URL per service,
+``NWS_<SERVICE>_DATABASE_URL``) and ``NWS_BROKER_URL``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from pathlib import Path
+from typing import Mapping
+
+SERVICES = ("identity", "intake", "review", "matching", "master")
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in env.get(key, "").split(",") if p.strip())
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    secret_key: str
+    broker_url: str
+    database_urls: Mapping[str, str]
+    token_ttl_seconds: int = 8 * 3600
+    # The broker hides a message that a worker took for this long before handing it to
+    # another worker; it must stay above the longest task (task_time_limit).
+    visibility_timeout: int = 3600
+    task_time_limit: int = 900
+    # An outbox message that no receiver acknowledged within this many seconds is
+    # published again (then after twice as long, and so on, up to an hour).
+    outbox_redeliver_after: float = 120.0
+    sweep_interval: float = 5.0
+    disabled_plugins: tuple[str, ...] = ()
+    extra_plugins: tuple[str, ...] = ()
+    embedded: bool = False
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, embedded: bool = False,
+                 **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("NWS_DATA_DIR", "var")).resolve()
+        common_db = env.get("NWS_DATABASE_URL")
+        urls = {}
+        for service in SERVICES:
+            url = env.get(f"NWS_{service.upper()}_DATABASE_URL") or common_db
+            urls[service] = url or f"sqlite:///{data_dir / (service + '.db')}"
+        broker = env.get("NWS_BROKER_URL") or (
+            "filesystem://" if embedded else "redis://127.0.0.1:6379/0")
+        secret = env.get("NWS_SECRET_KEY") or _embedded_secret(data_dir, embedded)
+        values = dict(
+            data_dir=data_dir,
+            secret_key=secret,
+            broker_url=broker,
+            database_urls=urls,
+            token_ttl_seconds=int(_float(env, "NWS_TOKEN_TTL", 8 * 3600)),
+            visibility_timeout=int(_float(env, "NWS_VISIBILITY_TIMEOUT", 3600)),
+            task_time_limit=int(_float(env, "NWS_TASK_TIME_LIMIT", 900)),
+            outbox_redeliver_after=_float(env, "NWS_OUTBOX_REDELIVER_AFTER", 120.0),
+            sweep_interval=_float(env, "NWS_SWEEP_INTERVAL", 5.0),
+            disabled_plugins=_list(env, "NWS_DISABLE_PLUGINS"),
+            extra_plugins=_list(env, "NWS_PLUGINS"),
+            embedded=embedded,
+        )
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.visibility_timeout <= settings.task_time_limit:
+            raise ValueError("NWS_VISIBILITY_TIMEOUT must be above NWS_TASK_TIME_LIMIT")
+        return settings
+
+
+def _embedded_secret(data_dir: Path, embedded: bool) -> str:
+    """The embedded suite keeps a random signing key under its data folder, so tokens
+    survive a restart; a distributed deployment must set NWS_SECRET_KEY itself."""
+    if not embedded:
+        raise RuntimeError("NWS_SECRET_KEY must be set outside the embedded suite")
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,143 @@
+"""The messages services exchange: one versioned marshmallow schema per message type.
+
+A sender dumps its payload through the schema of (type, version) and a receiver loads
+it through the same schema, so a malformed or unknown message is refused at the door.
+A new payload shape is a new version: add ``(type, 2)`` beside ``(type, 1)`` and keep
+accepting the old one until no sender emits it.
+"""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+
+class Payload(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class OrgRef(Payload):
+    """An organisation as it travels in messages (copied from intake's registry)."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    branch = fields.String(required=True, validate=validate.OneOf(["executive", "board_of_education", "union", "national"]))
+    prefecture_code = fields.String(allow_none=True, load_default=None)
+    parent_id = fields.String(allow_none=True, load_default=None)
+
+
+class Actor(Payload):
+    org_id = fields.String(required=True)
+    login = fields.String(required=True)
+    name = fields.String(required=True)
+    department = fields.String(load_default="")
+
+
+class OutboxAck(Payload):
+    message_id = fields.String(required=True)
+
+
+class FormValidationRequested(Payload):
+    application_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    revision = fields.Integer(required=True)
+
+
+class ApplicationValidationRequested(Payload):
+    application_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    actor = fields.Nested(Actor, required=True)
+
+
+class ApplicationSubmitted(Payload):
+    """intake → review: a validated application, with everything review shows."""
+
+    application_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["connection", "change"]))
+    round = fields.Integer(required=True)
+    org = fields.Nested(OrgRef, required=True)
+    catalog_version = fields.String(allow_none=True, load_default=None)
+    submitted_at = fields.String(required=True)
+    submitted_by = fields.Nested(Actor, required=True)
+    forms = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    findings = fields.List(fields.Dict(), load_default=list)
+
+
+class DelegationsSubmitted(Payload):
+    """intake → matching: the delegation records of one application round."""
+
+    application_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    org_id = fields.String(required=True)
+    query_delegations = fields.List(fields.Dict(), load_default=list)
+    provision_delegations = fields.List(fields.Dict(), load_default=list)
+    provision_acceptances = fields.List(fields.Dict(), load_default=list)
+
+
+class MatchingResults(Payload):
+    """matching → review: the state of an application's delegation records."""
+
+    application_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    records = fields.List(fields.Dict(), required=True)
+
+
+class StatusChanged(Payload):
+    """review or master → intake: the application moved on; intake keeps the history."""
+
+    application_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    status = fields.String(required=True)
+    event = fields.String(required=True)
+    stage = fields.String(allow_none=True, load_default=None)
+    reviewer_org_id = fields.String(allow_none=True, load_default=None)
+    actor = fields.Nested(Actor, allow_none=True, load_default=None)
+    comment = fields.String(allow_none=True, load_default=None)
+    at = fields.String(required=True)
+    master_version = fields.Integer(allow_none=True, load_default=None)
+
+
+class ApplicationApproved(Payload):
+    """review → master: what 総務省 approved, to become master data."""
+
+    application_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True)
+    round = fields.Integer(required=True)
+    org = fields.Nested(OrgRef, required=True)
+    catalog_version = fields.String(allow_none=True, load_default=None)
+    approved_at = fields.String(required=True)
+    forms = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
+CONTRACTS: dict[tuple[str, int], type[Schema]] = {
+    ("outbox.ack", 1): OutboxAck,
+    ("form.validation_requested", 1): FormValidationRequested,
+    ("application.validation_requested", 1): ApplicationValidationRequested,
+    ("application.submitted", 1): ApplicationSubmitted,
+    ("delegations.submitted", 1): DelegationsSubmitted,
+    ("matching.results", 1): MatchingResults,
+    ("application.status_changed", 1): StatusChanged,
+    ("application.approved", 1): ApplicationApproved,
+}
+
+
+def _schema(message_type: str, version: int) -> Schema:
+    try:
+        return CONTRACTS[(message_type, version)]()
+    except KeyError:
+        raise ValidationError(f"unknown message {message_type} v{version}") from None
+
+
+def dump_payload(message_type: str, version: int, payload: dict) -> dict:
+    """Check an outgoing payload against its contract and return its JSON form."""
+    schema = _schema(message_type, version)
+    errors = schema.validate(payload)
+    if errors:
+        raise ValidationError(errors)
+    return schema.dump(schema.load(payload))
+
+
+def load_payload(message_type: str, version: int, payload: dict) -> dict:
+    return _schema(message_type, version).load(payload)

@@ -1,0 +1,75 @@
+"""Types shared by form plugins, validators and routers."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Iterable, Mapping
+
+from marshmallow import Schema
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One problem found in a form: a stable rule id, a severity, where, and a message
+    in Japanese for the person who fills the form."""
+
+    rule: str
+    severity: str
+    location: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class FormContext:
+    """What validators may look at besides the form itself."""
+
+    application: Mapping[str, Any]
+    org: Mapping[str, Any]
+    forms: Mapping[str, Mapping[str, Any]]
+
+
+Validator = Callable[[Mapping[str, Any], FormContext], Iterable[Finding]]
+
+
+@dataclasses.dataclass(frozen=True)
+class FormSpec:
+    """A form: its code (e.g. "02-01"), Japanese title, the marshmallow schema of its
+    JSON twin, whether an application of a given kind must include it, and validators
+    that run after the schema accepted the data."""
+
+    code: str
+    title: str
+    schema: type[Schema]
+    required_for: Callable[[str, Mapping[str, Any]], bool] = lambda kind, org: True
+    validators: tuple[Validator, ...] = ()
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """A routing decision: the reviewing organisation (None: the stage is skipped)."""
+
+    org_id: str | None
+    reason: str = ""
+
+
+def schema_findings(errors: Mapping[str, Any], code: str, prefix: str = "") -> list[Finding]:
+    """Turn marshmallow's nested error dict into findings with dotted field paths."""
+    out: list[Finding] = []
+    for key, value in errors.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            out.extend(schema_findings(value, code, path))
+        else:
+            for message in value if isinstance(value, list) else [value]:
+                if isinstance(message, Mapping):
+                    out.extend(schema_findings(message, code, path))
+                else:
+                    out.append(Finding(f"{code}.schema", ERROR, path,
+                                       f"{path}: {message}"))
+    return out

@@ -1,0 +1,364 @@
+"""Messaging: the Celery configuration, the message envelope, the transactional outbox
+and inbox, and the consumer wrapper that makes every task idempotent.
+
+How a message travels
+---------------------
+1. A service changes its own tables and, in the same transaction, writes the message it
+   owes another service into its ``<service>_outbox`` table (:meth:`ServiceContext.emit`).
+2. After the commit the message is published to the receiver's queue
+   (``nws.<receiver>.<type>``, one queue per service).
+3. The receiving task records the message id in its ``<service>_inbox`` table in the same
+   transaction as its effects, so a redelivered message changes nothing twice, then
+   acknowledges the message to the sender (``nws.<sender>.outbox.ack``).
+4. Each worker's sweeper publishes again what was never acknowledged in time, with
+   growing delays, so a broker that lost its queues (Redis here keeps nothing on disk)
+   loses no work.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+from celery import Celery, bootsteps, shared_task
+from kombu import Queue
+from marshmallow import RAISE, Schema, ValidationError, fields
+from sqlalchemy import Integer, String, Text, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.config import Settings
+from shared.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("identity", "intake", "review", "matching", "master")
+ENVELOPE_VERSION = 1
+
+
+def task_name(service: str, message_type: str) -> str:
+    """Stable task name for a message type handled by a service."""
+    return f"nws.{service}.{message_type}"
+
+
+def queue_of(name: str) -> str:
+    """The queue a task name belongs to: ``nws.<service>.…`` goes to ``<service>``."""
+    parts = name.split(".")
+    if len(parts) < 3 or parts[0] != "nws" or parts[1] not in QUEUES:
+        raise ValueError(f"not a suite task name: {name!r}")
+    return parts[1]
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    try:
+        return {"queue": queue_of(name)}
+    except ValueError:
+        return None
+
+
+def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
+    """The one Celery configuration of the suite (web processes, workers, embedded)."""
+    app = Celery(main, broker=settings.broker_url, set_as_current=False)
+    transport_options: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
+    if settings.broker_url.startswith("filesystem://"):
+        folder = settings.data_dir / "broker"
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        transport_options.update(
+            data_folder_in=str(folder / "queue"), data_folder_out=str(folder / "queue"),
+            processed_folder=str(folder / "processed"), store_processed=False,
+            polling_interval=0.05)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=max(1, settings.task_time_limit - 30),
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_queues=[Queue(q) for q in QUEUES],
+        task_default_queue="intake",
+        task_routes=(route_task,),
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        enable_utc=True,
+    )
+    return app
+
+
+# --- the envelope -----------------------------------------------------------------
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    v = fields.Integer(required=True)
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    sender = fields.String(required=True)
+    sent_at = fields.String(required=True)
+    correlation_id = fields.String(required=True)
+    payload = fields.Dict(required=True)
+
+
+class PermanentMessageError(Exception):
+    """The message can never be processed (bad schema, unknown version): not retried."""
+
+
+# --- outbox and inbox ---------------------------------------------------------------
+
+class OutboxMixin:
+    """Columns of a service's outbox table (``<service>_outbox``)."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_name: Mapped[str] = mapped_column(String(200))
+    envelope: Mapped[dict]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    published_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    acked_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboxMixin:
+    """Columns of a service's inbox table (``<service>_inbox``): messages it processed."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(40))
+    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- per-service context ---------------------------------------------------------------
+
+class ServiceContext:
+    """What a service's code needs at run time: its database, its outbox and a way to
+    publish. Built by the composition root, reached from tasks and views."""
+
+    def __init__(self, name: str, db: Database, outbox_model, inbox_model,
+                 celery: Celery, settings: Settings, plugins=None) -> None:
+        self.name = name
+        self.plugins = plugins
+        self.db = db
+        self.Outbox = outbox_model
+        self.Inbox = inbox_model
+        self.celery = celery
+        self.settings = settings
+        self._local = threading.local()
+
+    # Sending ---------------------------------------------------------------------
+
+    def emit(self, session: Session, to: str, message_type: str, payload: dict, *,
+             correlation_id: str | None = None, version: int = 1) -> str:
+        """Queue a message in the outbox, inside the caller's transaction."""
+        from shared.contracts import dump_payload  # contracts import messaging types
+
+        body = dump_payload(message_type, version, payload)
+        msg_id = str(uuid.uuid4())
+        envelope = {
+            "v": ENVELOPE_VERSION, "id": msg_id, "type": message_type, "version": version,
+            "sender": self.name, "sent_at": utcnow().isoformat(),
+            "correlation_id": correlation_id or self.current_correlation_id() or msg_id,
+            "payload": body,
+        }
+        session.add(self.Outbox(id=msg_id, task_name=task_name(to, message_type),
+                                envelope=envelope, next_attempt_at=utcnow()))
+        pending = session.info.setdefault("nws_outbox", [])
+        pending.append(msg_id)
+        return msg_id
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A transaction whose outbox messages are published once it has committed."""
+        with self.db.transaction() as session:
+            yield session
+            ids = list(session.info.get("nws_outbox", ()))
+        if ids:
+            self.publish(ids)
+
+    def publish(self, ids: Iterable[str]) -> None:
+        """Publish outbox messages now (best effort: the sweeper catches what fails)."""
+        ids = list(ids)
+        with self.db.transaction() as session:
+            rows = session.scalars(select(self.Outbox).where(
+                self.Outbox.id.in_(ids), self.Outbox.acked_at.is_(None))).all()
+            for row in rows:
+                self._send(session, row)
+
+    def _send(self, session: Session, row) -> None:
+        now = utcnow()
+        backoff = min(3600.0, self.settings.outbox_redeliver_after * (2 ** row.attempts))
+        try:
+            self.celery.send_task(row.task_name, args=[row.envelope],
+                                  queue=queue_of(row.task_name), retry=True,
+                                  retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                                "interval_step": 0.5, "interval_max": 1})
+        except Exception as exc:  # broker down: keep it for the sweeper
+            log.warning("publish of %s failed: %s", row.id, exc)
+            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            row.next_attempt_at = now + dt.timedelta(seconds=min(backoff, 30))
+            return
+        row.published_at = now
+        row.attempts += 1
+        row.next_attempt_at = now + dt.timedelta(seconds=backoff)
+        row.last_error = None
+
+    def sweep(self, limit: int = 200) -> int:
+        """Publish outbox messages that are due: never published, or not acknowledged in
+        time. Returns how many were sent."""
+        with self.db.transaction() as session:
+            stmt = (select(self.Outbox)
+                    .where(self.Outbox.acked_at.is_(None),
+                           self.Outbox.next_attempt_at <= utcnow())
+                    .order_by(self.Outbox.created_at).limit(limit))
+            if not self.db.is_sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = session.scalars(stmt).all()
+            for row in rows:
+                self._send(session, row)
+            return len(rows)
+
+    def acknowledge(self, message_id: str) -> None:
+        with self.db.transaction() as session:
+            session.execute(update(self.Outbox)
+                            .where(self.Outbox.id == message_id, self.Outbox.acked_at.is_(None))
+                            .values(acked_at=utcnow()))
+
+    # Receiving -------------------------------------------------------------------
+
+    def current_correlation_id(self) -> str | None:
+        return getattr(self._local, "correlation_id", None)
+
+    def consume(self, envelope: dict,
+                handler: Callable[["ServiceContext", Session, dict, dict], None]) -> str:
+        """Run ``handler(ctx, session, payload, envelope)`` exactly once per message id.
+
+        Returns "done" or "duplicate". Schema errors are permanent.
+        """
+        from shared.contracts import load_payload
+
+        try:
+            env = EnvelopeSchema().load(envelope)
+            payload = load_payload(env["type"], env["version"], env["payload"])
+        except (ValidationError, KeyError) as exc:
+            raise PermanentMessageError(f"rejected message: {exc}") from exc
+        self._local.correlation_id = env["correlation_id"]
+        try:
+            with self.transaction() as session:
+                if session.get(self.Inbox, env["id"]) is not None:
+                    outcome = "duplicate"
+                else:
+                    session.add(self.Inbox(id=env["id"], type=env["type"],
+                                           sender=env["sender"]))
+                    session.flush()  # a concurrent twin fails here, before any effect
+                    handler(self, session, payload, env)
+                    outcome = "done"
+        except IntegrityError:
+            with self.db.transaction() as session:
+                if session.get(self.Inbox, env["id"]) is None:
+                    raise
+            outcome = "duplicate"
+        finally:
+            self._local.correlation_id = None
+        if env["type"] != "outbox.ack":
+            self._ack(env)
+        return outcome
+
+    def _ack(self, env: dict) -> None:
+        """Tell the sender its message was processed (best effort: a lost ack only makes
+        the sender publish again, and the inbox turns that into a no-op)."""
+        try:
+            self.celery.send_task(task_name(env["sender"], "outbox.ack"),
+                                  args=[{"message_id": env["id"]}],
+                                  queue=env["sender"], retry=False)
+        except Exception as exc:
+            log.warning("ack of %s to %s failed: %s", env["id"], env["sender"], exc)
+
+
+# --- declaring tasks ------------------------------------------------------------------
+
+TRANSIENT_ERRORS = (OperationalError, DBAPIError, ConnectionError, TimeoutError)
+
+
+
+def service_context(app: Celery, service: str) -> ServiceContext:
+    """The ServiceContext the composition root attached to this Celery app."""
+    try:
+        return app.nws_services[service]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError):
+        raise RuntimeError(f"service {service!r} is not set up in this process") from None
+
+
+def consumer(service: str, message_type: str):
+    """Declare the task that handles ``message_type`` in ``service``.
+
+    The decorated function is ``handler(ctx, session, payload, envelope)`` (``ctx`` is the
+    service's :class:`ServiceContext`) and runs inside the
+    service's transaction, exactly once per message id; messages it emits are published
+    after that transaction commits. Transient database and broker errors are retried with
+    backoff; schema errors are not.
+    """
+
+    def decorate(handler: Callable[[ServiceContext, Session, dict, dict], None]):
+        @shared_task(name=task_name(service, message_type), bind=True, acks_late=True,
+                     autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
+                     retry_backoff_max=300, retry_jitter=True, max_retries=12)
+        def task(self, envelope: dict) -> str:
+            return service_context(self.app, service).consume(envelope, handler)
+
+        task.handler = handler  # type: ignore[attr-defined]
+        return task
+
+    return decorate
+
+
+def ack_task(service: str):
+    """The ``nws.<service>.outbox.ack`` task every sending service declares."""
+
+    @shared_task(name=task_name(service, "outbox.ack"), bind=True, acks_late=True,
+                 autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+    def ack(self, body: dict) -> None:
+        service_context(self.app, service).acknowledge(str(body["message_id"]))
+
+    return ack
+
+
+class OutboxSweeper(bootsteps.StartStopStep):
+    """A worker bootstep: every ``sweep_interval`` seconds, publish the due outbox
+    messages of the services this worker serves."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        self.tref = None
+
+    def start(self, worker):
+        app = worker.app
+        services = getattr(app, "nws_sweep_services", ())
+        interval = app.nws_settings.sweep_interval  # type: ignore[attr-defined]
+
+        def sweep():
+            for name in services:
+                try:
+                    service_context(app, name).sweep()
+                except Exception:
+                    log.exception("outbox sweep of %s failed", name)
+
+        if services:
+            self.tref = worker.timer.call_repeatedly(interval, sweep, priority=10)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None

@@ -1,0 +1,62 @@
+"""Alembic, one history per service (version table ``alembic_version_<service>``), so
+each service migrates its own tables, in its own database or in a shared one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+
+def alembic_config(service: str, migrations: Path, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def version_table(service: str) -> str:
+    return f"alembic_version_{service}"
+
+
+def upgrade(service: str, migrations: Path, url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, migrations, url), revision)
+
+
+def is_current(service: str, migrations: Path, url: str) -> bool:
+    """Whether the database is at the newest revision of the service's history."""
+    script = ScriptDirectory.from_config(alembic_config(service, migrations, url))
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": version_table(service)})
+            return set(ctx.get_current_heads()) == set(script.get_heads())
+    finally:
+        engine.dispose()
+
+
+def run_env(target_metadata, context) -> None:
+    """The body of every service's ``migrations/env.py``."""
+    from sqlalchemy import engine_from_config, pool
+
+    config = context.config
+    service = config.attributes.get("service") or target_metadata.info["service"]
+    opts = dict(target_metadata=target_metadata, version_table=version_table(service),
+                render_as_batch=True, compare_type=True)
+    if context.is_offline_mode():
+        context.configure(url=config.get_main_option("sqlalchemy.url"),
+                          literal_binds=True, **opts)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}),
+                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, **opts)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

@@ -1,0 +1,79 @@
+"""HTTP helpers every service uses: JSON errors in Japanese, strict JSON bodies."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import HTTPException
+
+MAX_JSON_BYTES = 2 * 1024 * 1024
+
+HTTP_MESSAGES = {
+    400: "リクエストが正しくありません。",
+    401: "認証が必要です。",
+    403: "この操作を行う権限がありません。",
+    404: "指定されたものは見つかりません。",
+    405: "この操作はこの URL では使えません。",
+    409: "現在の状態ではこの操作はできません。",
+    413: "送信されたデータが大きすぎます。",
+    415: "Content-Type が正しくありません。",
+    422: "入力内容に誤りがあります。",
+    500: "サーバーで問題が発生しました。時間をおいて再度お試しください。",
+}
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message", "details"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details
+        self.extra = extra
+
+    def response(self):
+        body: dict[str, Any] = {"error": {"code": self.code, "message": self.message}}
+        if self.details is not None:
+            body["error"]["details"] = self.details
+        body.update(self.extra)
+        return jsonify(body), self.status
+
+
+def not_found(what: str = "") -> ApiError:
+    return ApiError(404, "not_found", f"{what}が見つかりません。" if what else HTTP_MESSAGES[404])
+
+
+def json_body(schema: Schema) -> dict:
+    """Load the request's JSON body through ``schema`` (415 / 400 / 422 otherwise)."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "Content-Type: application/json で JSON を送ってください。")
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, "too_large", HTTP_MESSAGES[413])
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "malformed_json", "JSON として読み取れません。形式を確認してください。")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_failed", "入力内容に誤りがあります。",
+                       details=exc.messages) from None
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        return ApiError(status, exc.name.lower().replace(" ", "_"),
+                        HTTP_MESSAGES.get(status, exc.description or "")).response()
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return ApiError(500, "internal_error", HTTP_MESSAGES[500]).response()
