@@ -1,0 +1,47 @@
+"""Test data in one place: form payloads and the steps of an application."""
+from __future__ import annotations
+
+import copy
+
+from services.identity.seed import DEMO_PASSWORD  # noqa: F401  (re-exported for tests)
+
+WRITER = {"department": "情報政策課", "title": "主任", "name": "申請 太郎"}
+
+
+def form_02_01(org: str = "131016", **changes) -> dict:
+    data = {"org": org, "application_date": "2026/11/26", "request_type": "登録申請",
+            "writer": dict(WRITER),
+            "system_chief": {"title": "情報政策担当部長", "name": "山田 一郎"},
+            "system_manager": {"title": "情報政策課長", "name": "佐藤 二郎"},
+            "staff": {"section": "情報政策課", "unit": "システム係"}}
+    data.update(copy.deepcopy(changes))
+    return data
+
+
+def form_02_02(org: str = "131016", **changes) -> dict:
+    data = {"org": org, "application_date": "2026/11/26", "request_type": "登録申請",
+            "writer": dict(WRITER),
+            "contact_chief": {"title": "情報政策担当部長", "name": "山田 一郎"},
+            "normal_contacts": [{"priority": 1, "department": "情報政策課", "name": "",
+                                 "phone": "03-1234-5678", "email": "joho@example.lg.jp"}],
+            "emergency_contacts": [{"priority": 1, "name": "山田 一郎",
+                                    "phone": "090-1234-5678", "email": "yamada-kinkyu@example.jp"}]}
+    data.update(copy.deepcopy(changes))
+    return data
+
+
+def all_forms(org: str = "131016") -> dict[str, dict]:
+    return {"02-01": form_02_01(org), "02-02": form_02_02(org)}
+
+
+def create_application(client, headers, kind: str = "connection") -> int:
+    res = client.post("/api/intake/applications", json={"kind": kind}, headers=headers)
+    assert res.status_code == 201, res.get_json()
+    return res.get_json()["id"]
+
+
+def put_forms(client, headers, app_id: int, forms: dict[str, dict]) -> None:
+    for code, data in forms.items():
+        res = client.put(f"/api/intake/applications/{app_id}/forms/{code}", json=data,
+                         headers=headers)
+        assert res.status_code == 202, res.get_json()
