@@ -75,6 +75,8 @@ class Settings:
         )
         values.update(overrides)
         settings = cls(**values)
+        if len(settings.secret_key) < 32:
+            raise ValueError("NWS_SECRET_KEY must be at least 32 characters")
         if settings.visibility_timeout <= settings.task_time_limit:
             raise ValueError("NWS_VISIBILITY_TIMEOUT must be above NWS_TASK_TIME_LIMIT")
         return settings
