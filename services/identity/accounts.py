@@ -16,7 +16,7 @@ _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
 # A hash to compare against when the login is unknown, so both cases take as long.
 _DUMMY_HASH = _hasher.hash("not a password")
 
-ORG_ID = re.compile(r"^(\d{6}(-BOE)?|JLIS|MIC|[A-Z0-9][A-Z0-9-]{2,39})$")
+ORG_ID = re.compile(r"^(\d{6}(-BOE)?|[A-Z][A-Z0-9-]{2,39})$")  # operator ids start with a letter
 LOGIN = re.compile(r"^[A-Za-z0-9._@-]{3,100}$")
 
 

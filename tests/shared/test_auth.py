@@ -1,0 +1,94 @@
+"""Identity: argon2 hashes, signed expiring tokens, deny by default."""
+from __future__ import annotations
+
+import jwt
+import pytest
+from sqlalchemy import select
+
+from shared.auth import Principal, issue_token, verify_token
+from shared.web import ApiError
+
+
+def test_passwords_are_stored_as_argon2id_hashes(idle_suite):
+    from services.identity.models import Account
+
+    with idle_suite.ctx("identity").transaction() as s:
+        account = s.scalar(select(Account).where(Account.login == "demo-applicant"))
+        assert account.password_hash.startswith("$argon2id$")
+        assert "demo-pass" not in account.password_hash
+
+
+def test_login_returns_a_token_that_expires(idle_suite):
+    res = idle_suite.client.post("/api/auth/token",
+                                 json={"login": "demo-pref", "password": "demo-pass-2026"})
+    assert res.status_code == 200
+    body = res.get_json()
+    claims = jwt.decode(body["token"], options={"verify_signature": False})
+    assert claims["org"] == "130001" and claims["role"] == "primary_reviewer"
+    assert claims["exp"] - claims["iat"] == idle_suite.runtime.settings.token_ttl_seconds
+    assert body["expires_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize("login,password", [("demo-pref", "wrong-password"),
+                                            ("nobody", "demo-pass-2026")])
+def test_wrong_credentials_get_one_message(idle_suite, login, password):
+    res = idle_suite.client.post("/api/auth/token", json={"login": login, "password": password})
+    assert res.status_code == 401
+    assert res.get_json()["error"]["message"] == "ログイン名またはパスワードが正しくありません。"
+
+
+def test_a_token_signed_with_another_key_is_refused():
+    principal = Principal(1, "x", "131016", "applicant", "x", "")
+    token, _ = issue_token(principal, "k" * 40, 60)
+    with pytest.raises(ApiError) as err:
+        verify_token(token, "z" * 40)
+    assert err.value.status == 401
+
+
+def test_an_expired_token_is_refused(idle_suite):
+    principal = Principal(1, "demo-applicant", "131016", "applicant", "x", "")
+    token, _ = issue_token(principal, idle_suite.runtime.settings.secret_key, -5)
+    res = idle_suite.client.get("/api/intake/applications",
+                                headers={"Authorization": f"Bearer {token}"})
+    assert res.status_code == 401
+    assert "有効期限" in res.get_json()["error"]["message"]
+
+
+def test_a_token_with_an_unknown_role_is_refused(idle_suite):
+    claims = {"iss": "nws-identity", "sub": "1", "login": "x", "org": "MIC", "role": "root",
+              "iat": 0, "exp": 2_000_000_000}
+    token = jwt.encode(claims, idle_suite.runtime.settings.secret_key, algorithm="HS256")
+    res = idle_suite.client.get("/api/review/queue", headers={"Authorization": f"Bearer {token}"})
+    assert res.status_code == 401
+
+
+def test_every_api_endpoint_declares_who_may_call_it(idle_suite):
+    from shared.auth import check_every_view_declares_access
+
+    assert check_every_view_declares_access(idle_suite.app) == []
+
+
+def test_every_api_endpoint_but_login_refuses_anonymous_calls(idle_suite):
+    app = idle_suite.app
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.rule == "/api/auth/token":
+            continue
+        url = rule.rule.replace("<int:app_id>", "1").replace("<code>", "02-01").replace(
+            "<int:number>", "1")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            res = idle_suite.client.open(url, method=method, json={})
+            assert res.status_code == 401, (method, url, res.status_code)
+
+
+def test_users_add_refuses_bad_roles_and_organisations(idle_suite):
+    from services.identity.accounts import AccountError, create_account
+
+    with idle_suite.ctx("identity").transaction() as s:
+        with pytest.raises(AccountError, match="役割"):
+            create_account(s, login="abc", password="longenough", org_id="131016", role="admin")
+        with pytest.raises(AccountError, match="機関 ID"):
+            create_account(s, login="abc", password="longenough", org_id="13-1016",
+                           role="applicant")
+        with pytest.raises(AccountError, match="既に使われています"):
+            create_account(s, login="demo-pref", password="longenough", org_id="130001",
+                           role="primary_reviewer")

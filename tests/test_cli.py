@@ -1,0 +1,133 @@
+"""The command line of DESIGN §7, run as an operator would: as processes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests import factories
+from tests.conftest import wait_for
+
+NWS = str(Path(sys.executable).with_name("nws"))
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(tmp_path, *args, check=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
+    env["NWS_DATA_DIR"] = str(tmp_path / "var")
+    out = subprocess.run([NWS, *args], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    if check:
+        assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def test_db_upgrade_then_refdata_load_is_idempotent(tmp_path):
+    assert "migrated: identity, intake, review, matching, master" in run(tmp_path, "db", "upgrade").stdout
+    first = run(tmp_path, "refdata", "load").stdout
+    assert "'inserted': 3590" in first
+    second = run(tmp_path, "refdata", "load").stdout
+    assert "'inserted': 0" in second and "'unchanged': 3590" in second
+    assert "migrated" in run(tmp_path, "db", "upgrade").stdout  # again: nothing to do
+
+
+def test_users_add_creates_an_account_and_refuses_a_duplicate(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    args = ("users", "add", "--login", "osaka-pref", "--password", "a-long-password",
+            "--org", "270008", "--role", "primary_reviewer")
+    assert "created account osaka-pref (primary_reviewer, 270008)" in run(tmp_path, *args).stdout
+    again = run(tmp_path, *args, check=False)
+    assert again.returncode != 0 and "既に使われています" in again.stderr
+    bad = run(tmp_path, "users", "add", "--login", "x2y", "--password", "a-long-password",
+              "--org", "131016", "--role", "king", check=False)
+    assert bad.returncode != 0 and "king" in bad.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Http:
+    def __init__(self, port: int):
+        self.base = f"http://127.0.0.1:{port}"
+        self.token = None
+
+    def call(self, method: str, path: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return res.status, json.loads(res.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    def login(self, login: str) -> "Http":
+        other = Http.__new__(Http)
+        other.base = self.base
+        other.token = self.call("POST", "/api/auth/token",
+                                {"login": login, "password": factories.DEMO_PASSWORD})[1]["token"]
+        return other
+
+
+def start_serve(tmp_path, port):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
+    env.update(NWS_DATA_DIR=str(tmp_path / "var"), NWS_SWEEP_INTERVAL="0.5")
+    log = open(tmp_path / "serve.log", "ab")
+    proc = subprocess.Popen([NWS, "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+
+    def up():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return True
+        except OSError:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            return False
+
+    wait_for(up, timeout=60, interval=0.2, what="nws serve listening")
+    return proc
+
+
+def test_serve_runs_the_suite_and_loses_nothing_when_killed(tmp_path):
+    port = free_port()
+    proc = start_serve(tmp_path, port)
+    try:
+        log = (tmp_path / "serve.log").read_text()
+        assert "demo-applicant" in log and "primary_reviewer" in log
+        applicant = Http(port).login("demo-applicant")
+        status, created = applicant.call("POST", "/api/intake/applications", {"kind": "connection"})
+        assert status == 201
+        app_id = created["id"]
+        for code, data in factories.all_forms().items():
+            assert applicant.call("PUT", f"/api/intake/applications/{app_id}/forms/{code}", data)[0] == 202
+        wait_for(lambda: all(f["status"] == "valid" for f in applicant.call(
+            "GET", f"/api/intake/applications/{app_id}")[1]["forms"].values()), timeout=30)
+        assert applicant.call("POST", f"/api/intake/applications/{app_id}/submit")[0] == 202
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)   # no chance to clean up
+        proc.wait(10)
+
+    proc = start_serve(tmp_path, port)
+    try:
+        applicant = Http(port).login("demo-applicant")  # accounts and signing key survived
+        app = wait_for(lambda: (lambda a: a if a["status"] == "primary_review" else None)(
+            applicant.call("GET", f"/api/intake/applications/{app_id}")[1]), timeout=60,
+            interval=0.3, what="flow resumed after restart")
+        assert app["round"] == 1
+        assert [h["event"] for h in app["history"]].count("submitted") == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
