@@ -42,6 +42,9 @@ class Settings:
     disabled_plugins: tuple[str, ...] = ()
     extra_plugins: tuple[str, ...] = ()
     embedded: bool = False
+    # A prefix for every key the suite keeps in Redis, so several suites (or test runs)
+    # can share one Redis server.
+    broker_key_prefix: str = ""
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -72,6 +75,7 @@ class Settings:
             disabled_plugins=_list(env, "NWS_DISABLE_PLUGINS"),
             extra_plugins=_list(env, "NWS_PLUGINS"),
             embedded=embedded,
+            broker_key_prefix=env.get("NWS_BROKER_KEY_PREFIX", ""),
         )
         values.update(overrides)
         settings = cls(**values)

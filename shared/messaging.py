@@ -63,6 +63,8 @@ def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
     """The one Celery configuration of the suite (web processes, workers, embedded)."""
     app = Celery(main, broker=settings.broker_url, set_as_current=False)
     transport_options: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
+    if settings.broker_key_prefix:
+        transport_options["global_keyprefix"] = settings.broker_key_prefix
     if settings.broker_url.startswith("filesystem://"):
         folder = settings.data_dir / "broker"
         for sub in ("queue", "processed"):

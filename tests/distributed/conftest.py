@@ -72,11 +72,13 @@ class Distributed:
     def __init__(self, db_url: str, redis_client, tmp: Path, env: dict | None = None):
         self.tmp = tmp
         self.redis = redis_client
-        self.redis.flushdb()
+        # Keys of this suite only, so parallel test runs on one Redis do not meet.
+        self.prefix = f"nws-test-{uuid.uuid4().hex[:8]}:"
         self.env = {
             **os.environ,
             "NWS_DATABASE_URL": db_url,
             "NWS_BROKER_URL": REDIS_URL,
+            "NWS_BROKER_KEY_PREFIX": self.prefix,
             "NWS_SECRET_KEY": "distributed-test-secret-0123456789abcdef",
             "NWS_DATA_DIR": str(tmp / "data"),
             "NWS_SWEEP_INTERVAL": "0.5",
@@ -142,10 +144,15 @@ class Distributed:
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- worker logs ---\n{self.logs()}") from None
 
+    def queue_length(self, queue: str) -> int:
+        return self.redis.llen(self.prefix + queue)
+
     def close(self) -> None:
         for service in list(self.workers):
             self.stop_worker(service)
         self.runtime.close()
+        for key in self.redis.scan_iter(match=self.prefix + "*"):
+            self.redis.delete(key)
 
 
 @pytest.fixture
