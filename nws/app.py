@@ -1,11 +1,20 @@
-"""The Flask application factory: the HTTP APIs of the services a process serves."""
+"""The Flask application factory: the HTTP APIs of the services a process serves, plus
+/healthz, /readyz and /metrics."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import re
+
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy import text
 
 from nws.runtime import Runtime
 from shared.auth import public
+from shared.migrate import is_current
+from shared.observability import (SuiteCollector, correlation_id, metrics,
+                                  new_correlation_id, service_name, timer)
 from shared.web import register_error_handlers
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
@@ -14,7 +23,6 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
         SECRET_KEY=runtime.settings.secret_key,
         NWS_TOKEN_TTL=runtime.settings.token_ttl_seconds,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
-        JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
     if config:
@@ -26,10 +34,82 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():
             app.register_blueprint(bp)
+    _observe(app, runtime)
+    _health(app, runtime)
+    return app
+
+
+def _observe(app: Flask, runtime: Runtime) -> None:
+    """Correlation ids and request metrics."""
+    m = metrics()
+    label = ",".join(runtime.definitions) or "none"
+
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.nws_cid_token = correlation_id.set(
+            incoming if REQUEST_ID.match(incoming) else new_correlation_id())
+        g.nws_service_token = service_name.set(label)
+        g.nws_started = timer()
+
+    @app.after_request
+    def _finish(response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        m.http_requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        m.http_latency.labels(endpoint).observe(timer() - g.get("nws_started", timer()))
+        response.headers["X-Request-Id"] = correlation_id.get() or ""
+        return response
+
+    @app.teardown_request
+    def _reset(_exc):
+        for var, key in ((correlation_id, "nws_cid_token"), (service_name, "nws_service_token")):
+            token = g.pop(key, None)
+            if token is not None:
+                var.reset(token)
+
+
+def _health(app: Flask, runtime: Runtime) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client import REGISTRY
+
+    scrape = CollectorRegistry()
+    scrape.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions))
 
     @app.get("/healthz")
     @public
     def healthz():
+        """Alive: the process answers."""
         return jsonify({"status": "ok", "services": sorted(runtime.definitions)})
 
-    return app
+    @app.get("/readyz")
+    @public
+    def readyz():
+        """Ready: every database reachable with current migrations, the broker reachable."""
+        checks: dict[str, str] = {}
+        for name, definition in runtime.definitions.items():
+            db = runtime.databases[name]
+            try:
+                with db.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                checks[f"{name}.database"] = "ok"
+                url = runtime.settings.database_url(name)
+                checks[f"{name}.migrations"] = (
+                    "ok" if is_current(name, definition.migrations, url) else "pending")
+            except Exception as exc:  # noqa: BLE001
+                checks[f"{name}.database"] = f"error: {type(exc).__name__}"
+        try:
+            with runtime.celery.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), (
+            200 if ready else 503)
+
+    @app.get("/metrics")
+    @public
+    def metrics_view():
+        """Prometheus text format: this process's metrics and the suite's gauges."""
+        body = generate_latest(REGISTRY) + generate_latest(scrape)
+        return Response(body, mimetype="text/plain; version=0.0.4")

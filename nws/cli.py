@@ -75,7 +75,15 @@ def web(service: str, host: str, port: int, threads: int) -> None:
 
     from nws.app import create_app
 
-    waitress_serve(create_app(_runtime([service])), host=host, port=port, threads=threads)
+    def stop(*_args):
+        raise SystemExit(0)  # waitress closes its sockets on the way out
+
+    signal.signal(signal.SIGTERM, stop)
+    waitress_serve(create_app(_runtime([service])), host=host, port=port, threads=threads,
+                   trusted_proxy=os.environ.get("NWS_TRUSTED_PROXY"),
+                   trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
+                                          "x-forwarded-host"},
+                   clear_untrusted_proxy_headers=True)
 
 
 @main.command()
@@ -163,9 +171,9 @@ def plugins_cmd() -> None:
 
 
 def _embedded_default() -> bool:
-    """Commands other than web/worker default to the embedded settings unless a
-    database URL is configured."""
-    return not os.environ.get("NWS_DATABASE_URL") or not os.environ.get("NWS_SECRET_KEY")
+    """Commands other than web/worker use the embedded settings (./var) unless a
+    database URL is configured; a configured deployment must then be complete."""
+    return not os.environ.get("NWS_DATABASE_URL")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
@@ -32,6 +31,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.config import Settings
 from shared.db import Database, utcnow
+from shared.observability import correlation_id as current_correlation
+from shared.observability import service_name as current_service
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,6 @@ class ServiceContext:
         self.Inbox = inbox_model
         self.celery = celery
         self.settings = settings
-        self._local = threading.local()
 
     # Sending ---------------------------------------------------------------------
 
@@ -240,7 +240,7 @@ class ServiceContext:
     # Receiving -------------------------------------------------------------------
 
     def current_correlation_id(self) -> str | None:
-        return getattr(self._local, "correlation_id", None)
+        return current_correlation.get()
 
     def consume(self, envelope: dict,
                 handler: Callable[["ServiceContext", Session, dict, dict], None]) -> str:
@@ -255,7 +255,8 @@ class ServiceContext:
             payload = load_payload(env["type"], env["version"], env["payload"])
         except (ValidationError, KeyError) as exc:
             raise PermanentMessageError(f"rejected message: {exc}") from exc
-        self._local.correlation_id = env["correlation_id"]
+        token = current_correlation.set(env["correlation_id"])
+        service_token = current_service.set(self.name)
         try:
             with self.transaction() as session:
                 if session.get(self.Inbox, env["id"]) is not None:
@@ -272,7 +273,8 @@ class ServiceContext:
                     raise
             outcome = "duplicate"
         finally:
-            self._local.correlation_id = None
+            current_correlation.reset(token)
+            current_service.reset(service_token)
         if env["type"] != "outbox.ack":
             self._ack(env)
         return outcome
@@ -319,7 +321,6 @@ def consumer(service: str, message_type: str):
         def task(self, envelope: dict) -> str:
             return service_context(self.app, service).consume(envelope, handler)
 
-        task.handler = handler  # type: ignore[attr-defined]
         return task
 
     return decorate

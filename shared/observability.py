@@ -1,0 +1,169 @@
+"""Observability shared by every process: the correlation id that follows one
+application through HTTP requests and tasks, JSON logs, and Prometheus metrics.
+
+Logs never carry personal data: the suite logs ids, statuses, task names and error
+classes, never form contents, names, phone numbers or e-mail addresses.
+"""
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import os
+import time
+import uuid
+from typing import Iterable
+
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "nws_correlation_id", default=None)
+service_name: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "nws_service", default=None)
+
+# Attributes of a LogRecord that are not user-supplied extras.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, correlation id, process
+    role, and any ``extra=`` fields."""
+
+    def __init__(self, role: str = "") -> None:
+        super().__init__()
+        self.role = role
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "correlation_id": correlation_id.get(),
+            "service": service_name.get() or self.role or None,
+            "pid": record.process,
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", *, json_logs: bool | None = None,
+                      role: str = "") -> None:
+    """Root logging for a process: JSON lines unless NWS_LOG_FORMAT=text."""
+    if json_logs is None:
+        json_logs = os.environ.get("NWS_LOG_FORMAT", "json") != "text"
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter(role) if json_logs else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+# --- metrics ------------------------------------------------------------------------
+
+class Metrics:
+    """The suite's Prometheus metrics. Created per process by the composition root
+    (prometheus_client is imported lazily so a worker can switch it to multiprocess mode
+    through PROMETHEUS_MULTIPROC_DIR before the first metric exists)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.http_requests = Counter(
+            "nws_http_requests_total", "HTTP requests by service, endpoint, method and status",
+            ["endpoint", "method", "status"])
+        self.http_latency = Histogram(
+            "nws_http_request_duration_seconds", "HTTP request latency by endpoint",
+            ["endpoint"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.tasks = Counter("nws_tasks_total", "Tasks run, by task name and outcome",
+                             ["task", "outcome"])
+        self.task_duration = Histogram(
+            "nws_task_duration_seconds", "Task run time by task name", ["task"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+        self.deliveries = Counter(
+            "nws_deliveries_total", "Outgoing webhook and master deliveries by kind and outcome",
+            ["kind", "outcome"])
+
+
+_metrics: Metrics | None = None
+
+
+def metrics() -> Metrics:
+    """This process's metrics (created on first use)."""
+    global _metrics
+    if _metrics is None:
+        _metrics = Metrics()
+    return _metrics
+
+
+class SuiteCollector:
+    """Gauges read at scrape time: queue depth per service queue, outbox backlog and the
+    age of its oldest unacknowledged message per service."""
+
+    def __init__(self, celery, services: dict, queues: Iterable[str]) -> None:
+        self.celery = celery
+        self.services = services
+        self.queues = tuple(queues)
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        depth = GaugeMetricFamily("nws_queue_depth", "Messages waiting per service queue",
+                                  labels=["queue"])
+        for queue, count in queue_depths(self.celery, self.queues).items():
+            if count is not None:
+                depth.add_metric([queue], count)
+        yield depth
+        backlog = GaugeMetricFamily("nws_outbox_backlog",
+                                    "Outbox messages not yet acknowledged", labels=["service"])
+        oldest = GaugeMetricFamily("nws_outbox_oldest_age_seconds",
+                                   "Age of the oldest unacknowledged outbox message",
+                                   labels=["service"])
+        for name, ctx in self.services.items():
+            count, age = outbox_backlog(ctx)
+            backlog.add_metric([name], count)
+            oldest.add_metric([name], age)
+        yield backlog
+        yield oldest
+
+
+def queue_depths(celery, queues: Iterable[str]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    try:
+        with celery.connection_for_read() as conn:
+            channel = conn.default_channel
+            for queue in queues:
+                try:
+                    out[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+                except Exception:  # noqa: BLE001 - a queue nobody declared yet
+                    out[queue] = 0
+    except Exception:  # noqa: BLE001 - broker unreachable: report no value
+        return {q: None for q in queues}
+    return out
+
+
+def outbox_backlog(ctx) -> tuple[int, float]:
+    from sqlalchemy import func, select
+
+    from shared.db import utcnow
+
+    with ctx.db.transaction() as session:
+        count, first = session.execute(
+            select(func.count(), func.min(ctx.Outbox.created_at))
+            .where(ctx.Outbox.acked_at.is_(None))).one()
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=dt.timezone.utc)
+    age = (utcnow() - first).total_seconds() if first else 0.0
+    return int(count), max(0.0, age)
+
+
+def timer() -> float:
+    return time.perf_counter()

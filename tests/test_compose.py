@@ -1,0 +1,437 @@
+"""The container deployment (Dockerfile, docker-compose.yml, deploy/nginx.conf) checked
+against the code: every service has its web process and its worker, each worker
+consumes the queue its tasks are routed to and has those tasks registered, the gateway
+routes every blueprint's prefix to the web process that serves it, and the environment
+is one the settings accept. No Docker engine is needed: the files are read and parsed.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from nws import cli
+from nws.runtime import ALL_SERVICES, WORKER_SERVICES, Runtime
+from shared.config import Settings
+from shared.messaging import QUEUES, queue_of
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+DOCKERIGNORE = REPO / ".dockerignore"
+NGINX_CONF = REPO / "deploy" / "nginx.conf"
+NWS_IMAGE_BUILD = "."          # the build context of the nws image in the compose file
+
+
+# --- reading the files ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("compose-runtime")
+    rt = Runtime(Settings.from_env({"NWS_DATA_DIR": str(data_dir)}, embedded=True))
+    yield rt
+    rt.close()
+
+
+def dockerfile_stages() -> list[dict]:
+    """The Dockerfile as stages: {"from": image, "instructions": [(KEYWORD, args)]}."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    stages: list[dict] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, args = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            stages.append({"from": args.split()[0], "instructions": []})
+        else:
+            assert stages, f"instruction before FROM: {line}"
+            stages[-1]["instructions"].append((keyword, args.strip()))
+    return stages
+
+
+def image_entrypoint() -> list[str]:
+    entry = [args for kw, args in dockerfile_stages()[-1]["instructions"] if kw == "ENTRYPOINT"]
+    assert entry, "the runtime stage of the Dockerfile sets no ENTRYPOINT"
+    return json.loads(entry[-1])
+
+
+def uses_nws_image(service: dict) -> bool:
+    build = service.get("build")
+    context = build.get("context") if isinstance(build, dict) else build
+    return context == NWS_IMAGE_BUILD
+
+
+def as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+def argv(service: dict) -> list[str]:
+    """What the container runs: entrypoint (the service's, else the image's) + command."""
+    if "entrypoint" in service:
+        entry = as_list(service["entrypoint"])
+    else:
+        entry = image_entrypoint() if uses_nws_image(service) else []
+    return entry + as_list(service.get("command"))
+
+
+def nws_invocation(service: dict) -> tuple[str, dict]:
+    """The nws subcommand a container runs and its options, parsed by the CLI itself."""
+    args = argv(service)
+    assert args and args[0] == "nws", f"does not run nws: {args}"
+    name, rest = args[1], args[2:]
+    command = cli.main.commands.get(name)
+    assert command is not None, f"nws has no command {name!r}"
+    ctx = command.make_context(name, list(rest))
+    return name, dict(ctx.params)
+
+
+def nws_services(services: dict, kind: str) -> dict[str, dict]:
+    return {name: svc for name, svc in services.items() if name.startswith(f"{kind}-")}
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} against ``env``."""
+    def sub(match: re.Match) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        current = env.get(name, "")
+        if op == ":-":
+            return current or arg
+        if op == ":?":
+            if not current:
+                raise KeyError(f"{name}: {arg}")
+            return current
+        return current
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", sub, value)
+
+
+def nginx_locations() -> dict[str, str]:
+    """location path → the upstream host:port its proxy_pass reaches."""
+    text = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text(encoding="utf-8"))
+    out = {}
+    for match in re.finditer(r"location\s+(\S+)\s*\{([^{}]*)\}", text):
+        path, body = match.group(1), match.group(2)
+        variables = dict(re.findall(r"set\s+\$(\w+)\s+(\S+?);", body))
+        target = re.search(r"proxy_pass\s+(\S+?);", body)
+        assert target, f"location {path} proxies nothing"
+        url = target.group(1)
+        if url.startswith("$"):
+            url = variables[url[1:]]
+        hostport = re.match(r"http://([^/]+)", url)
+        assert hostport, f"location {path}: unexpected proxy_pass {url}"
+        out[path] = hostport.group(1)
+    return out
+
+
+# --- (a) one web process and one worker per service ---------------------------------
+
+def test_one_web_process_per_service(services):
+    webs = nws_services(services, "web")
+    assert sorted(webs) == sorted(f"web-{s}" for s in ALL_SERVICES)
+    for service in ALL_SERVICES:
+        name, params = nws_invocation(webs[f"web-{service}"])
+        assert name == "web"
+        assert params["service"] == service
+        assert params["port"] == 8000
+
+
+def test_one_worker_per_service(services):
+    workers = nws_services(services, "worker")
+    assert sorted(workers) == sorted(f"worker-{s}" for s in ALL_SERVICES)
+    for service in ALL_SERVICES:
+        name, params = nws_invocation(workers[f"worker-{service}"])
+        assert name == "worker"
+        assert params["service"] == service
+
+
+def test_migrate_upgrades_then_loads_refdata(services):
+    migrate = services["migrate"]
+    args = argv(migrate)
+    if args[:2] == ["sh", "-c"]:
+        steps = [shlex.split(step) for step in args[2].split("&&")]
+    else:
+        steps = [args]
+    assert steps == [["nws", "db", "upgrade"], ["nws", "refdata", "load"]]
+    assert cli.main.commands["db"].commands["upgrade"]
+    assert cli.main.commands["refdata"].commands["load"]
+    assert migrate.get("restart", "no") == "no"
+
+
+# --- (b) workers and queues ---------------------------------------------------------
+
+def test_workers_match_the_queues(services):
+    worker_services = {nws_invocation(svc)[1]["service"]
+                       for svc in nws_services(services, "worker").values()}
+    assert worker_services <= set(QUEUES), "a worker for a queue that does not exist"
+    assert set(QUEUES) <= worker_services, "a queue that no worker consumes"
+    assert set(WORKER_SERVICES) <= worker_services
+
+
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_worker_command_consumes_the_service_queue(service, monkeypatch):
+    """`nws worker --service S` starts Celery on queue S (and only S)."""
+    seen = {}
+    fake = SimpleNamespace(celery=SimpleNamespace(worker_main=lambda a: seen.update(argv=a)))
+    monkeypatch.setattr(cli, "_runtime", lambda services=ALL_SERVICES, embedded=False: fake)
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli.main, ["worker", "--service", service, "--concurrency", "2"])
+    assert result.exit_code == 0, result.output
+    args = seen["argv"]
+    assert args[args.index("-Q") + 1] == service
+
+
+# --- (c) tasks route to the queue of the worker that has them -------------------------
+
+def test_every_task_routes_to_a_queue_with_a_worker(runtime, services):
+    workers = {nws_invocation(svc)[1]["service"]
+               for svc in nws_services(services, "worker").values()}
+    names = [n for n in runtime.celery.tasks if n.startswith("nws.")]
+    assert names
+    for name in names:
+        assert queue_of(name) in workers, name
+        assert runtime.celery.amqp.router.route({}, name)["queue"].name == queue_of(name)
+
+
+_REGISTERED = """
+import json, sys
+from nws.runtime import Runtime
+from shared.config import Settings
+services = sys.argv[2:]
+rt = Runtime(Settings.from_env({"NWS_DATA_DIR": sys.argv[1]}, embedded=True), services)
+print(json.dumps(sorted(n for n in rt.celery.tasks if n.startswith("nws."))))
+rt.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def registered_per_process(tmp_path_factory) -> dict[str, set[str]]:
+    """The nws.* tasks a fresh process running only service S registers (what
+    `nws worker --service S` has), and those of a process with no service ("")."""
+    procs = {}
+    for service in ("", *ALL_SERVICES):
+        data_dir = tmp_path_factory.mktemp(f"tasks-{service or 'none'}")
+        procs[service] = subprocess.Popen(
+            [sys.executable, "-c", _REGISTERED, str(data_dir), *([service] if service else [])],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = {}
+    for service, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        out[service] = set(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_service_tasks_route_to_its_own_queue(service, registered_per_process, runtime):
+    baseline = registered_per_process[""]
+    own = registered_per_process[service] - baseline
+    assert own, f"{service} registers no task (not even its outbox.ack)"
+    for name in own:
+        assert queue_of(name) == service, f"{name} is registered by {service} but routed elsewhere"
+    # The worker of the service has every task that is routed to its queue.
+    routed_here = {n for n in runtime.celery.tasks if n.startswith("nws.")
+                   and queue_of(n) == service}
+    missing = routed_here - registered_per_process[service]
+    assert not missing, f"worker-{service} would reject these as unregistered: {missing}"
+    assert f"nws.{service}.outbox.ack" in own
+
+
+# --- (d) the gateway -------------------------------------------------------------------
+
+def test_gateway_routes_every_blueprint_to_its_web_process(runtime, services):
+    locations = nginx_locations()
+    web_ports = {f"web-{s}": nws_invocation(services[f"web-{s}"])[1]["port"]
+                 for s in ALL_SERVICES}
+    prefixes = {}
+    for service, definition in runtime.definitions.items():
+        for bp in definition.blueprints():
+            assert bp.url_prefix, f"{service}: blueprint {bp.name} has no url_prefix"
+            prefix = bp.url_prefix.rstrip("/") + "/"
+            assert prefix not in prefixes, f"{prefix} used by {prefixes.get(prefix)} and {service}"
+            prefixes[prefix] = service
+            assert prefix in locations, f"nginx.conf has no location {prefix}"
+            host, _, port = locations[prefix].partition(":")
+            assert host == f"web-{service}", f"{prefix} goes to {host}, not web-{service}"
+            assert int(port) == web_ports[host]
+    assert {p for p in prefixes if p.startswith("/api/")} == {
+        p for p in locations if p.startswith("/api/")}, "a location no blueprint serves"
+    assert locations["/"] == f"web-intake:{web_ports['web-intake']}"
+
+
+def test_gateway_service(services, runtime):
+    gateway = services["gateway"]
+    assert gateway["image"].startswith("nginx:")
+    assert any(str(p).split(":")[-2:] == ["8000", "80"] for p in gateway["ports"])
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in gateway["volumes"]
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    assert re.search(r"listen\s+80;", text)
+    # The same upload limit as the Flask apps.
+    limit = re.search(r"client_max_body_size\s+(\d+)m;", text)
+    assert limit
+    from nws.app import create_app
+
+    app = create_app(runtime)
+    assert int(limit.group(1)) * 1024 * 1024 == app.config["MAX_CONTENT_LENGTH"]
+    for header in ("X-Forwarded-For", "X-Request-Id"):
+        assert re.search(rf"proxy_set_header\s+{header}\s", text), header
+    # The web processes' healthcheck asks readiness (database, migrations, broker),
+    # a path the app serves.
+    assert "/readyz" in {r.rule for r in app.url_map.iter_rules()}
+    for service in ALL_SERVICES:
+        probe = " ".join(as_list(services[f"web-{service}"]["healthcheck"]["test"]))
+        assert "http://127.0.0.1:8000/readyz" in probe
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here")
+def test_nginx_accepts_the_config(tmp_path):
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(NGINX_CONF), "-g", f"pid {tmp_path}/nginx.pid;",
+         "-e", str(tmp_path / "error.log")],
+        capture_output=True, text=True)
+    if "-e" in result.stderr and "invalid option" in result.stderr:  # nginx < 1.19.5
+        result = subprocess.run(["nginx", "-t", "-c", str(NGINX_CONF),
+                                 "-g", f"pid {tmp_path}/nginx.pid;"],
+                                capture_output=True, text=True)
+    if "Permission denied" in result.stderr:
+        pytest.skip("nginx -t needs to write its logs here")
+    assert result.returncode == 0, result.stderr
+
+
+# --- (e) scaling -----------------------------------------------------------------------
+
+def test_workers_and_webs_can_be_scaled(services):
+    for name, svc in {**nws_services(services, "worker"), **nws_services(services, "web")}.items():
+        assert "container_name" not in svc, name
+        assert "ports" not in svc, name
+    published = [name for name, svc in services.items() if svc.get("ports")]
+    assert published == ["gateway"]
+
+
+# --- (f) start order -------------------------------------------------------------------
+
+def test_processes_wait_for_backing_services_and_migration(services):
+    expected = {"postgres": "service_healthy", "redis": "service_healthy",
+                "migrate": "service_completed_successfully"}
+    for name, svc in {**nws_services(services, "worker"), **nws_services(services, "web")}.items():
+        depends = svc.get("depends_on")
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for dep, condition in expected.items():
+            assert depends.get(dep, {}).get("condition") == condition, f"{name} → {dep}"
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # service_healthy needs a healthcheck to wait for.
+    assert "redis-cli ping" in " ".join(as_list(services["redis"]["healthcheck"]["test"]))
+    assert "pg_isready" in " ".join(as_list(services["postgres"]["healthcheck"]["test"]))
+
+
+# --- (g) the environment -----------------------------------------------------------------
+
+def test_environment_anchor(compose, services):
+    env = compose["x-nws-env"]
+    assert env["NWS_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert env["NWS_BROKER_URL"].startswith("redis://")
+    assert env["NWS_DATA_DIR"] == "/data"
+    assert ":?" in env["NWS_SECRET_KEY"], "NWS_SECRET_KEY must be required, not defaulted"
+    nws_processes = [n for n, s in services.items() if uses_nws_image(s)]
+    assert set(nws_processes) >= {"migrate", *nws_services(services, "web"),
+                                  *nws_services(services, "worker")}
+    for name in nws_processes:
+        assert services[name]["environment"] == env, name
+
+
+def test_environment_reaches_postgres_and_redis(compose, services):
+    host_env = {"NWS_SECRET_KEY": "s" * 64}
+    with pytest.raises(KeyError):
+        interpolate(compose["x-nws-env"]["NWS_SECRET_KEY"], {})
+    env = {k: interpolate(str(v), host_env) for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env)     # what `nws web` / `nws worker` build
+    assert not settings.embedded
+    url = make_url(settings.database_url("intake"))
+    assert {settings.database_url(s) for s in ALL_SERVICES} == {env["NWS_DATABASE_URL"]}
+    postgres = services["postgres"]
+    pg_env = {k: interpolate(str(v), host_env) for k, v in postgres["environment"].items()}
+    assert url.drivername == "postgresql+psycopg"
+    assert url.host == "postgres" and url.port == 5432
+    assert url.database == pg_env["POSTGRES_DB"] == "nws"
+    assert url.username == pg_env.get("POSTGRES_USER", "postgres")
+    assert url.password == pg_env["POSTGRES_PASSWORD"]
+    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert postgres["volumes"][0].split(":")[0] in compose["volumes"]
+    broker = make_url(settings.broker_url)
+    assert broker.host == "redis" and broker.port == 6379
+    assert services["redis"]["image"].startswith("redis:7")
+    assert services["postgres"]["image"].startswith("postgres:15")
+
+
+# --- (h) the image -----------------------------------------------------------------------
+
+def test_dockerfile_installs_the_package_and_runs_nws():
+    stages = dockerfile_stages()
+    final = stages[-1]
+    assert final["from"] == "python:3.11-slim"
+    assert image_entrypoint() == ["nws"]
+    users = [args for kw, args in final["instructions"] if kw == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0"), "runs as root"
+    runs = [args for stage in stages for kw, args in stage["instructions"] if kw == "RUN"]
+    installs = [shlex.split(r) for r in runs if "pip install" in r]
+    assert any("." in args and "-e" not in args and "--editable" not in args
+               for args in installs), "no non-editable `pip install .`"
+    copies = [args.split() for stage in stages for kw, args in stage["instructions"]
+              if kw == "COPY"]
+    assert any(c[0] == "." for c in copies), "the repository is not copied in"
+    # `nws` is the console script of the package.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["scripts"]["nws"] == "nws.cli:main"
+    # The Redis transport's extra (it needs `packaging`) is installed somewhere.
+    deps = " ".join(project["dependencies"]).replace(" ", "")
+    assert ("kombu[redis]" in deps or "celery[redis]" in deps
+            or any("kombu[redis]" in " ".join(args) for args in installs))
+
+
+def test_dockerignore_keeps_the_build_small_but_complete():
+    patterns = [p.strip() for p in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+                if p.strip() and not p.startswith("#")]
+    for needed in (".venv", "var", ".git", "test-artifacts"):
+        assert needed in patterns, needed
+    assert any("__pycache__" in p for p in patterns)
+
+    def ignored(path: str) -> bool:
+        return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.lstrip("*/"))
+                   or path.startswith(p.rstrip("/") + "/") for p in patterns)
+
+    needed = ["pyproject.toml", "nws/cli.py", "shared/config.py", "plugins/__init__.py",
+              *(str(p.relative_to(REPO)) for p in (REPO / "services").rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts)]
+    assert not [p for p in needed if ignored(p)]
+
+
+def test_nws_services_share_one_image(services):
+    for name in ("migrate", *(f"{k}-{s}" for k in ("web", "worker") for s in ALL_SERVICES)):
+        svc = services[name]
+        assert uses_nws_image(svc), f"{name} is not built from the Dockerfile"
+        assert svc["image"] == services["migrate"]["image"], name
