@@ -24,8 +24,9 @@ def _runtime(services=ALL_SERVICES, embedded: bool = False) -> Runtime:
               show_default="INFO")
 def main(log_level: str) -> None:
     """申請処理機能 — the NWS connection-application suite."""
-    logging.basicConfig(level=log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shared.observability import configure_logging
+
+    configure_logging(log_level)
 
 
 @main.command()
@@ -93,13 +94,46 @@ def web(service: str, host: str, port: int, threads: int) -> None:
 @click.option("--pool", default="prefork", show_default=True,
               type=click.Choice(["prefork", "solo", "threads"]))
 def worker(service: str, concurrency: int | None, pool: str) -> None:
-    """Run a Celery worker for one service's queue."""
+    """Run a Celery worker for one service's queue.
+
+    With NWS_METRICS_PORT set, the worker serves Prometheus metrics on that port,
+    aggregated over its pool processes (prometheus-client multiprocess mode)."""
+    metrics_port = os.environ.get("NWS_METRICS_PORT")
+    if metrics_port:
+        _multiprocess_metrics_dir(service)
     runtime = _runtime([service])
+    if metrics_port:
+        _serve_worker_metrics(runtime, int(metrics_port))
     argv = ["worker", "-Q", service, "-n", f"{service}@%h", "--pool", pool, "-E",
             "--loglevel", logging.getLevelName(logging.getLogger().level)]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     runtime.celery.worker_main(argv)
+
+
+def _multiprocess_metrics_dir(service: str) -> None:
+    """Point prometheus-client at a fresh folder before it is first imported."""
+    import tempfile
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"nws-{service}-metrics-")
+
+
+def _serve_worker_metrics(runtime: Runtime, port: int) -> None:
+    from celery.signals import worker_process_shutdown
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    from shared.observability import SuiteCollector
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions))
+
+    @worker_process_shutdown.connect(weak=False)
+    def _dead(pid=None, **_kw):
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+    start_http_server(port, registry=registry)
 
 
 @main.group()
@@ -156,6 +190,56 @@ def users_add(login, password, org_id, role, name, department) -> None:
             click.echo(f"created account {account.login} ({account.role}, {account.org_id})")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for workers.")
+def status(timeout: float) -> None:
+    """Queues, workers, outbox backlog and recent errors, at a glance."""
+    from sqlalchemy import select
+
+    from shared.messaging import QUEUES
+    from shared.observability import outbox_backlog, queue_depths
+
+    runtime = _runtime(embedded=_embedded_default())
+    depths = queue_depths(runtime.celery, QUEUES)
+    try:
+        stats = runtime.celery.control.inspect(timeout=timeout).stats() or {}
+        active = runtime.celery.control.inspect(timeout=timeout).active_queues() or {}
+    except Exception as exc:  # noqa: BLE001 - broker down: say so, keep going
+        click.echo(f"broker unreachable: {type(exc).__name__}: {exc}")
+        stats, active = {}, {}
+    workers_by_queue: dict[str, list[str]] = {q: [] for q in QUEUES}
+    for node, queues in active.items():
+        concurrency = (stats.get(node, {}).get("pool") or {}).get("max-concurrency", "?")
+        for q in queues:
+            workers_by_queue.setdefault(q["name"], []).append(f"{node}×{concurrency}")
+    click.echo(f"{'queue':10} {'waiting':>8}  workers")
+    for queue in QUEUES:
+        depth = depths.get(queue)
+        shown = "?" if depth is None else str(depth)
+        workers = ", ".join(workers_by_queue.get(queue) or ["— none —"])
+        click.echo(f"{queue:10} {shown:>8}  {workers}")
+    click.echo("")
+    click.echo(f"{'outbox':10} {'unacked':>8}  oldest")
+    errors = []
+    for name, ctx in runtime.services.items():
+        count, age = outbox_backlog(ctx)
+        click.echo(f"{name:10} {count:>8}  {age:,.0f} s" if count else f"{name:10} {count:>8}  -")
+        with ctx.db.transaction() as session:
+            rows = session.execute(select(ctx.Outbox.task_name, ctx.Outbox.last_error,
+                                          ctx.Outbox.next_attempt_at)
+                                   .where(ctx.Outbox.last_error.is_not(None),
+                                          ctx.Outbox.acked_at.is_(None))
+                                   .order_by(ctx.Outbox.next_attempt_at.desc()).limit(5)).all()
+        errors += [(name, *r) for r in rows]
+    click.echo("")
+    if errors:
+        click.echo("last errors:")
+        for name, task, error, when in errors:
+            click.echo(f"  {name:10} {task}: {error} (next try {when:%Y-%m-%d %H:%M:%S})")
+    else:
+        click.echo("last errors: none")
 
 
 @main.command("plugins")

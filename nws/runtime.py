@@ -7,7 +7,7 @@ from typing import Iterable
 
 import pluggy
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 import plugins as builtin_plugins
 from services import identity, intake, master, matching, review
@@ -58,6 +58,7 @@ class Runtime:
                 importlib.import_module(definition.tasks_module)
         self.celery.finalize()
         worker_process_init.connect(self._after_fork, weak=False)
+        _connect_task_metrics()
 
     def _after_fork(self, **_kwargs) -> None:
         # A forked pool process must not share the parent's database connections.
@@ -78,3 +79,32 @@ class Runtime:
     def close(self) -> None:
         for db in self.databases.values():
             db.dispose()
+
+
+_task_metrics_connected = False
+
+
+def _connect_task_metrics() -> None:
+    """Count and time every task by name and outcome (once per process)."""
+    global _task_metrics_connected
+    if _task_metrics_connected:
+        return
+    _task_metrics_connected = True
+    from shared.observability import metrics, timer
+
+    started: dict[str, float] = {}
+
+    @task_prerun.connect(weak=False)
+    def _prerun(task_id=None, **_kw):
+        started[task_id] = timer()
+
+    @task_postrun.connect(weak=False)
+    def _postrun(task_id=None, task=None, state=None, **_kw):
+        begun = started.pop(task_id, None)
+        if task is None:
+            return
+        outcome = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry"}.get(
+            state or "", (state or "unknown").lower())
+        metrics().tasks.labels(task.name, outcome).inc()
+        if begun is not None:
+            metrics().task_duration.labels(task.name).observe(timer() - begun)

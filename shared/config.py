@@ -60,7 +60,7 @@ class Settings:
             url = env.get(f"NWS_{service.upper()}_DATABASE_URL") or common_db
             urls[service] = url or f"sqlite:///{data_dir / (service + '.db')}"
         broker = env.get("NWS_BROKER_URL") or (
-            "filesystem://" if embedded else "redis://127.0.0.1:6379/0")
+            "filesystem://localhost/" if embedded else "redis://127.0.0.1:6379/0")
         secret = env.get("NWS_SECRET_KEY") or _embedded_secret(data_dir, embedded)
         values = dict(
             data_dir=data_dir,

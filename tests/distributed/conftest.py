@@ -84,6 +84,7 @@ class Distributed:
             "NWS_SWEEP_INTERVAL": "0.5",
             "NWS_OUTBOX_REDELIVER_AFTER": "3",
             "NWS_LOG_LEVEL": "INFO",
+            "NWS_LOG_FORMAT": "text",
             "PYTHONPATH": str(REPO),
             **(env or {}),
         }
@@ -95,10 +96,11 @@ class Distributed:
         self.workers: dict[str, subprocess.Popen] = {}
         self._tokens: dict[str, str] = {}
 
-    def start_worker(self, service: str, extra_env: dict | None = None) -> subprocess.Popen:
+    def start_worker(self, service: str, extra_env: dict | None = None,
+                     concurrency: int = 1) -> subprocess.Popen:
         log = open(self.tmp / f"worker-{service}-{len(self.workers)}.log", "ab")
         proc = subprocess.Popen(
-            [NWS, "worker", "--service", service, "--concurrency", "1"],
+            [NWS, "worker", "--service", service, "--concurrency", str(concurrency)],
             env={**self.env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT,
             cwd=REPO, start_new_session=True)
         self.workers[service] = proc

@@ -81,3 +81,37 @@ def test_broker_flushed_mid_flow_the_sweeper_finishes_it(distributed):
     d.start_worker("review")
     app = d.wait_status(app_id, "primary_review", timeout=60)
     assert app["stage"] == "primary"
+
+
+def test_worker_metrics_add_up_over_its_pool_processes(distributed, tmp_path):
+    """A prefork worker with two processes serves one /metrics for both
+    (prometheus-client multiprocess mode)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = distributed
+    (tmp_path / "prom").mkdir()
+    d.start_worker("intake", {"NWS_METRICS_PORT": str(port),
+                              "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")},
+                   concurrency=2)
+    h = d.headers("demo-applicant")
+    from tests import factories
+
+    app_id = factories.create_application(d.client, h)
+    factories.put_forms(d.client, h, app_id, factories.all_forms())
+    wait_for(lambda: all(f["status"] == "valid" for f in d.get_app(app_id)["forms"].values()),
+             timeout=30, interval=0.2)
+
+    def scraped():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as res:
+            return res.read().decode()
+
+    text = wait_for(lambda: (lambda t: t if 'task="nws.intake.form.validation_requested"' in t
+                             else None)(scraped()), timeout=20, what="task metrics")
+    line = next(l for l in text.splitlines() if l.startswith(
+        'nws_tasks_total{outcome="success",task="nws.intake.form.validation_requested"}'))
+    assert float(line.split()[-1]) >= len(factories.all_forms())
+    assert 'nws_queue_depth{queue="intake"}' in text

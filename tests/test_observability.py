@@ -1,0 +1,145 @@
+"""Health, readiness, metrics, correlation ids and logs."""
+from __future__ import annotations
+
+import json
+import logging
+
+from click.testing import CliRunner
+
+from nws.app import create_app
+from nws.runtime import Runtime
+from shared.observability import JsonFormatter, correlation_id
+from tests import factories
+from tests.conftest import embedded_settings, wait_for
+from tests.test_lifecycle_embedded import decide, prepare_submitted
+
+
+def test_healthz_and_readyz_answer_when_everything_is_up(idle_suite):
+    assert idle_suite.client.get("/healthz").status_code == 200
+    res = idle_suite.client.get("/readyz")
+    assert res.status_code == 200, res.get_json()
+    checks = res.get_json()["checks"]
+    assert checks["broker"] == "ok"
+    assert checks["intake.migrations"] == "ok" and checks["master.database"] == "ok"
+
+
+def test_readyz_is_503_while_migrations_are_pending(tmp_path):
+    runtime = Runtime(embedded_settings(tmp_path / "var"))
+    try:
+        res = create_app(runtime).test_client().get("/readyz")
+        assert res.status_code == 503
+        assert res.get_json()["checks"]["review.migrations"] == "pending"
+    finally:
+        runtime.close()
+
+
+def test_readyz_is_503_when_the_broker_is_unreachable(tmp_path):
+    runtime = Runtime(embedded_settings(tmp_path / "var", env={
+        "NWS_BROKER_URL": "redis://127.0.0.1:1/0"}))
+    runtime.migrate()
+    try:
+        res = create_app(runtime).test_client().get("/readyz")
+        assert res.status_code == 503
+        assert res.get_json()["checks"]["broker"].startswith("error")
+    finally:
+        runtime.close()
+
+
+def test_metrics_report_requests_queues_and_outbox(idle_suite):
+    h = idle_suite.headers("demo-applicant")
+    factories.create_application(idle_suite.client, h)
+    text = idle_suite.client.get("/metrics").get_data(as_text=True)
+    assert 'nws_http_requests_total{endpoint="/api/intake/applications",method="POST",status="201"}' in text
+    assert "nws_http_request_duration_seconds_bucket" in text
+    assert 'nws_queue_depth{queue="intake"}' in text
+    assert 'nws_outbox_backlog{service="intake"}' in text
+    assert 'nws_outbox_oldest_age_seconds{service="intake"}' in text
+
+
+def test_correlation_id_follows_the_application_through_every_service(suite):
+    cid = "req-0123456789abcdef"
+    h = {**suite.headers("demo-applicant"), "X-Request-Id": cid}
+    app_id = factories.create_application(suite.client, suite.headers("demo-applicant"))
+    factories.put_forms(suite.client, suite.headers("demo-applicant"), app_id,
+                        factories.all_forms())
+    wait_for(lambda: all(f["status"] == "valid" for f in suite.get_app(app_id)["forms"].values()))
+    res = suite.client.post(f"/api/intake/applications/{app_id}/submit", headers=h)
+    assert res.headers["X-Request-Id"] == cid
+    suite.wait_status(app_id, "primary_review")
+
+    def envelopes(service):
+        ctx = suite.ctx(service)
+        with ctx.db.transaction() as s:
+            from sqlalchemy import select
+
+            return [row.envelope for row in s.scalars(select(ctx.Outbox))]
+
+    intake = [e for e in envelopes("intake") if e["type"] in (
+        "application.validation_requested", "application.submitted", "delegations.submitted")]
+    assert {e["correlation_id"] for e in intake} == {cid}
+    routed = [e for e in envelopes("review") if e["type"] == "application.status_changed"]
+    assert {e["correlation_id"] for e in routed} == {cid}
+    matching = envelopes("matching")
+    assert matching and {e["correlation_id"] for e in matching} == {cid}
+
+
+def test_log_lines_are_json_with_the_correlation_id():
+    record = logging.LogRecord("nws.test", logging.INFO, __file__, 1, "routed %s", ("x",), None)
+    record.application_id = 42
+    token = correlation_id.set("cid-42")
+    try:
+        line = json.loads(JsonFormatter("review").format(record))
+    finally:
+        correlation_id.reset(token)
+    assert line["correlation_id"] == "cid-42" and line["message"] == "routed x"
+    assert line["application_id"] == 42 and line["service"] == "review"
+
+
+class Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(JsonFormatter().format(record))
+
+
+def test_no_personal_data_reaches_the_logs(suite):
+    capture = Capture()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    try:
+        app_id = prepare_submitted(suite)
+        suite.wait_status(app_id, "primary_review")
+        decide(suite, "demo-pref", app_id, "否認", "山田 一郎 の役職が誤り")
+        suite.wait_status(app_id, "returned")
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(old_level)
+    text = "\n".join(capture.lines)
+    assert capture.lines, "nothing was logged at all"
+    forms = factories.all_forms()
+    personal = {forms["02-01"]["system_chief"]["name"], forms["02-01"]["system_manager"]["name"],
+                forms["02-02"]["normal_contacts"][0]["phone"],
+                forms["02-02"]["normal_contacts"][0]["email"],
+                forms["02-02"]["emergency_contacts"][0]["phone"],
+                forms["02-02"]["emergency_contacts"][0]["email"], "demo-pass-2026"}
+    leaked = [p for p in personal if p in text]
+    assert leaked == []
+
+
+def test_nws_status_prints_queues_outbox_and_errors(tmp_path, monkeypatch):
+    from nws.cli import main
+
+    monkeypatch.setenv("NWS_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("NWS_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(main, ["status", "--timeout", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "queue" in result.output and "waiting" in result.output
+    for queue in ("intake", "review", "matching", "master"):
+        assert queue in result.output
+    assert "outbox" in result.output and "last errors: none" in result.output
