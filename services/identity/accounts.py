@@ -24,12 +24,18 @@ class AccountError(ValueError):
     pass
 
 
+def check_password(password: str) -> None:
+    if len(password) < 8:
+        raise AccountError("パスワードは 8 文字以上にしてください。")
+    if len(password) > 200:
+        raise AccountError("パスワードは 200 文字以内にしてください。")
+
+
 def create_account(session: Session, *, login: str, password: str, org_id: str, role: str,
                    name: str = "", department: str = "") -> Account:
     if not LOGIN.match(login):
         raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。")
-    if len(password) < 8:
-        raise AccountError("パスワードは 8 文字以上にしてください。")
+    check_password(password)
     if role not in ROLES:
         raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。")
     if not ORG_ID.match(org_id):

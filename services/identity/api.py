@@ -1,4 +1,4 @@
-"""HTTP API of the identity service: ``POST /api/auth/token``."""
+"""HTTP API of the identity service: ``POST /api/auth/token``, ``POST /api/auth/activate``."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -6,8 +6,9 @@ from flask import Blueprint, current_app, jsonify
 from shared.auth import issue_token, public, require, current_principal
 from shared.service import context
 from shared.web import ApiError, json_body
-from services.identity.accounts import authenticate
-from services.identity.schemas import TokenPostSchema
+from services.identity import activation
+from services.identity.accounts import AccountError, authenticate
+from services.identity.schemas import ActivatePostSchema, TokenPostSchema
 
 bp = Blueprint("identity_api", __name__, url_prefix="/api/auth")
 
@@ -31,3 +32,17 @@ def me():
     p = current_principal()
     return jsonify({"login": p.login, "org": p.org_id, "role": p.role, "name": p.name,
                     "department": p.department})
+
+
+@bp.post("/activate")
+@public
+def activate():
+    """Set the password of an issued account through its one-time activation link."""
+    body = json_body(ActivatePostSchema())
+    try:
+        with context("identity").transaction() as session:
+            account = activation.activate(session, body["token"], body["password"])
+            result = {"login": account.login, "org": account.org_id, "role": account.role}
+    except AccountError as exc:
+        raise ApiError(422, "bad_password", str(exc)) from None
+    return jsonify(result), 200

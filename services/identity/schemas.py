@@ -13,3 +13,10 @@ class TokenPostSchema(BaseSchema):
 class TokenResponseSchema(BaseSchema):
     token = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
+
+
+class ActivatePostSchema(BaseSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                          metadata={"description": "受付票に表示された有効化トークン"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "設定するパスワード（8 文字以上）"})

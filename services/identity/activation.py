@@ -1,0 +1,79 @@
+"""Accounts issued on an approved アカウント発行申請: created without a password, with a
+one-time activation link (token stored hashed, valid for ACTIVATION_TTL) that sets the
+password."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.messaging import ServiceContext
+from shared.web import ApiError
+from services.identity.accounts import LOGIN, _hasher, check_password
+from services.identity.models import Account, Activation
+
+ACTIVATION_TTL = dt.timedelta(days=7)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _free_login(session: Session, wanted: str) -> str:
+    taken = set(session.scalars(select(Account.login).where(Account.login.like(f"{wanted}%"))))
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
+
+
+def issue(ctx: ServiceContext, session: Session, payload: dict) -> None:
+    """Create the account of an approved request (once per request) and send intake
+    its activation token for the requester's receipt."""
+    if session.scalar(select(Activation.id).where(
+            Activation.request_id == payload["request_id"])) is not None:
+        return
+    wanted = payload["login"] if LOGIN.match(payload["login"]) else payload["org"]["id"].lower()
+    account = Account(login=_free_login(session, wanted), password_hash="",
+                      org_id=payload["org"]["id"], role=payload["role"],
+                      name=payload["name"], department=payload.get("department", ""),
+                      active=False)
+    session.add(account)
+    session.flush()
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + ACTIVATION_TTL
+    session.add(Activation(account_id=account.id, request_id=payload["request_id"],
+                           token_hash=token_hash(token), expires_at=expires))
+    ctx.emit(session, "intake", "account.issued", {
+        "request_id": payload["request_id"], "login": account.login,
+        "activation_token": token, "expires_at": expires.isoformat()})
+
+
+def activate(session: Session, token: str, password: str) -> Account:
+    """Set the password through a one-time link. Unknown, used or expired links change
+    nothing."""
+    activation = session.scalar(select(Activation).where(
+        Activation.token_hash == token_hash(token)))
+    if activation is None:
+        raise ApiError(404, "unknown_activation",
+                       "有効化リンクが正しくありません。受付票に表示されたリンクを確認してください。")
+    if activation.used_at is not None:
+        raise ApiError(409, "activation_used", "この有効化リンクは既に使用されています。")
+    if activation.expires_at <= utcnow():
+        raise ApiError(410, "activation_expired",
+                       "この有効化リンクは有効期限が切れています。運営主体にお問い合わせください。")
+    check_password(password)
+    used = session.execute(update(Activation).where(
+        Activation.id == activation.id, Activation.used_at.is_(None)).values(used_at=utcnow()))
+    if used.rowcount != 1:  # a concurrent activation won
+        raise ApiError(409, "activation_used", "この有効化リンクは既に使用されています。")
+    account = session.get(Account, activation.account_id)
+    account.password_hash = _hasher.hash(password)
+    account.active = True
+    return account
