@@ -54,7 +54,7 @@ class ApplicationSubmitted(Payload):
 
     application_id = fields.Integer(required=True)
     number = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["connection", "change"]))
+    kind = fields.String(required=True, validate=validate.OneOf(["connection", "change", "account"]))
     round = fields.Integer(required=True)
     org = fields.Nested(OrgRef, required=True)
     catalog_version = fields.String(allow_none=True, load_default=None)
@@ -141,3 +141,59 @@ def dump_payload(message_type: str, version: int, payload: dict) -> dict:
 
 def load_payload(message_type: str, version: int, payload: dict) -> dict:
     return _schema(message_type, version).load(payload)
+
+
+# --- withdrawal, account issuance, review webhooks -----------------------------------
+
+class ApplicationWithdrawn(Payload):
+    """intake → review: the applicant withdrew the application before a decision."""
+
+    application_id = fields.Integer(required=True)
+    round = fields.Integer(required=True)
+    actor = fields.Nested(Actor, allow_none=True, load_default=None)
+    at = fields.String(required=True)
+
+
+class DelegationsWithdrawn(Payload):
+    """intake → matching: the delegation records of a withdrawn application are void."""
+
+    application_id = fields.Integer(required=True)
+    org_id = fields.String(required=True)
+
+
+class AccountApproved(Payload):
+    """review → identity: an account request (アカウント発行申請) passed both stages."""
+
+    request_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    org = fields.Nested(OrgRef, required=True)
+    login = fields.String(required=True)
+    role = fields.String(required=True)
+    name = fields.String(required=True)
+    department = fields.String(load_default="")
+    approved_at = fields.String(required=True)
+
+
+class AccountIssued(Payload):
+    """identity → intake: the account exists; its one-time activation token (shown on
+    the requester's receipt) and when the token expires."""
+
+    request_id = fields.Integer(required=True)
+    login = fields.String(required=True)
+    activation_token = fields.String(required=True)
+    expires_at = fields.String(required=True)
+
+
+class WebhookDeliveryRequested(Payload):
+    """review → review: send (or retry) one webhook delivery to a reviewer system."""
+
+    delivery_id = fields.String(required=True)
+
+
+CONTRACTS.update({
+    ("application.withdrawn", 1): ApplicationWithdrawn,
+    ("account.approved", 1): AccountApproved,
+    ("account.issued", 1): AccountIssued,
+    ("webhook.delivery_requested", 1): WebhookDeliveryRequested,
+})
+CONTRACTS.setdefault(("delegations.withdrawn", 1), DelegationsWithdrawn)
