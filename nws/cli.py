@@ -157,11 +157,51 @@ def refdata() -> None:
 
 
 @refdata.command("load")
-def refdata_load() -> None:
-    """Load or update the organisation registry (idempotent)."""
+@click.option("--provided-info", "provided_info", default=None,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Provider-side CSV (docs/reference-data.md); default: the shipped EXAMPLE file, which is not law.")
+def refdata_load(provided_info: str | None) -> None:
+    """Load or update the organisation registry and the legal catalog (idempotent)."""
+    from pathlib import Path
+
+    from services.intake.catalog import CatalogError, load_refdata
+
     runtime = _runtime(["intake"], embedded=_embedded_default())
-    result = runtime.definitions["intake"].seed(runtime.services["intake"])
-    click.echo(f"organisations: {result}")
+    try:
+        with runtime.services["intake"].transaction() as session:
+            result = load_refdata(session, Path(provided_info) if provided_info else None)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"organisations: {result['organisations']}")
+    click.echo(f"catalog: {result['catalog']}")
+    if not provided_info:
+        click.echo("warning: provider side loaded from EXAMPLE_provided_info_NOT_LAW.csv "
+                   "(an example, not law); pass --provided-info FILE", err=True)
+
+
+@refdata.command("union-add")
+@click.option("--id", "union_id", required=True, help="Operator-assigned id, e.g. U130001-001")
+@click.option("--name", required=True)
+@click.option("--kind", required=True,
+              type=click.Choice(["一部事務組合", "広域連合", "後期高齢者医療広域連合"]))
+@click.option("--prefecture", "prefecture_code", required=True, help="取りまとめ都道府県, e.g. 130001")
+@click.option("--member", "members", multiple=True, required=True, help="Member organisation id (repeat)")
+@click.option("--operator", "operator_login", default="cli", show_default=True,
+              help="Recorded in the registry's audit trail")
+def refdata_union_add(union_id, name, kind, prefecture_code, members, operator_login) -> None:
+    """Register a 一部事務組合・広域連合 with its members."""
+    from services.intake.registry import RegistryError, register_union
+
+    runtime = _runtime(["intake"], embedded=_embedded_default())
+    actor = {"org_id": "MIC", "login": operator_login, "name": "", "department": "nws refdata"}
+    try:
+        with runtime.services["intake"].transaction() as session:
+            org = register_union(session, actor, {
+                "id": union_id, "name": name, "kind": kind, "prefecture_code": prefecture_code,
+                "members": list(members)})
+            click.echo(f"registered {org.id} {org.name} ({len(members)} members)")
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
@@ -108,3 +108,120 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     __tablename__ = "intake_inbox"
+
+
+# --- Organisation registry extras, legal catalog, selection (issue 3) ---------------
+
+
+class OrganisationMember(Base):
+    """A member of an operator-registered 一部事務組合・広域連合."""
+
+    __tablename__ = "intake_org_members"
+    __table_args__ = (UniqueConstraint("union_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    union_id: Mapped[str] = mapped_column(ForeignKey("intake_organisations.id"), index=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+
+
+class OrganisationAudit(Base):
+    """Who changed what in the registry, when (never edited)."""
+
+    __tablename__ = "intake_org_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(40))      # registered | updated
+    actor: Mapped[dict]
+    before: Mapped[dict | None]
+    after: Mapped[dict]
+
+
+class CatalogVersion(Base):
+    """One loaded version of the legal catalog (別表 + conditions + provider side).
+    Same content gives the same version (``checksum``); the newest activated is current."""
+
+    __tablename__ = "intake_catalog_versions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    checksum: Mapped[str] = mapped_column(String(64), unique=True)
+    sources: Mapped[list]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CatalogAffair(Base):
+    """A row of the 番号法 別表 with its reviewed condition on organisations."""
+
+    __tablename__ = "intake_catalog_affairs"
+    __table_args__ = (UniqueConstraint("version_id", "item_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("intake_catalog_versions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    item_no: Mapped[str] = mapped_column(String(20))
+    authority: Mapped[str] = mapped_column(Text)
+    affair: Mapped[str] = mapped_column(Text)
+    condition: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CatalogInfo(Base):
+    """Provider side: a 特定個人情報 an organisation provides, for which 別表 items."""
+
+    __tablename__ = "intake_catalog_info"
+    __table_args__ = (UniqueConstraint("version_id", "info_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("intake_catalog_versions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    info_no: Mapped[str] = mapped_column(String(40))
+    info_name: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(Text)
+    item_nos: Mapped[list]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Selection(Base):
+    """The applicant's 申請前情報選択 of one application (DESIGN §7 "Selection")."""
+
+    __tablename__ = "intake_selections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"),
+                                                unique=True)
+    catalog_version: Mapped[str] = mapped_column(String(40))
+    query_affairs: Mapped[list]
+    provided_info: Mapped[list]
+    updated_by: Mapped[dict]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+@event.listens_for(Application, "before_insert")
+def _stamp_catalog_version(_mapper, connection, target: Application) -> None:
+    """Every application records the catalog version current when it was made."""
+    if target.catalog_version is None:
+        target.catalog_version = connection.execute(text(
+            "SELECT id FROM intake_catalog_versions ORDER BY activated_at DESC, seq DESC "
+            "LIMIT 1")).scalar()
+
+
+# --- アカウント発行申請 (issue 5) -------------------------------------------------------
+
+class AccountRequest(Base):
+    """An account request filed without logging in. The request itself is an
+    Application of kind "account" (same numbering, review and history); this row holds
+    what only the requester may see: the hash of the receipt token and, once issued,
+    the account's login and activation link."""
+
+    __tablename__ = "intake_account_requests"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"),
+                                                primary_key=True)
+    receipt_token_hash: Mapped[str] = mapped_column(String(64))
+    login: Mapped[str | None] = mapped_column(String(100))
+    activation_token: Mapped[str | None] = mapped_column(String(100))
+    activation_expires_at: Mapped[dt.datetime | None]
+    issued_at: Mapped[dt.datetime | None]

@@ -4,18 +4,22 @@ Every prefecture and municipality becomes two organisations: its 首長部局 (i
 6-digit code) and its 教育委員会 (id = code + "-BOE"). The two reviewing bodies J-LIS and
 総務省 are registered as well. Loading is idempotent: rows are inserted or updated, and
 operator-set attributes are kept.
+
+Operators set the attributes the legal catalog's conditions need (:data:`ATTRIBUTES`)
+and register 一部事務組合・広域連合 with their members; every change is audited.
 """
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.intake.models import Organisation
+from services.intake.models import Organisation, OrganisationAudit, OrganisationMember
 
 REFDATA = Path(__file__).parent / "refdata"
 DANTAI_CSV = REFDATA / "soumu_lgcode_R6_0101_dantai.csv"
@@ -98,3 +102,289 @@ def load_registry(session: Session) -> dict[str, int]:
         else:
             counts["unchanged"] += 1
     return counts
+
+
+# --- Attributes the catalog's conditions need ------------------------------------------
+
+MUNICIPAL_KINDS = ("政令指定都市", "特別区", "市", "町", "村")
+CITY_KINDS = ("政令指定都市", "特別区", "市")
+UNION_KINDS = ("一部事務組合", "広域連合", "後期高齢者医療広域連合")
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A fact about an organisation that a catalog condition may ask (``attr:KEY``).
+
+    ``by_law`` gives the value the law fixes for the organisation's kind (None when it
+    varies from one organisation to another: then the operator sets it, and while it is
+    unset the applicant chooses explicitly)."""
+
+    key: str
+    label: str
+    basis: str
+    by_law: Callable[[Organisation], bool | None]
+
+
+def _executive(kinds_true: tuple[str, ...] = (), kinds_false: tuple[str, ...] = ()):
+    def by_law(org: Organisation) -> bool | None:
+        if org.branch != "executive":
+            return None
+        if org.kind in kinds_true:
+            return True
+        if org.kind in kinds_false:
+            return False
+        return None
+    return by_law
+
+
+def _varies(_org: Organisation) -> None:
+    return None
+
+
+ATTRIBUTES: dict[str, Attribute] = {a.key: a for a in (
+    Attribute("welfare_office", "福祉に関する事務所（福祉事務所）を管理する",
+              "社会福祉法第14条（都道府県及び市（特別区を含む。）は設置義務、町村は任意）",
+              _executive(("都道府県",) + CITY_KINDS)),
+    Attribute("health_center", "保健所を設置する",
+              "地域保健法第5条第1項（都道府県・指定都市・特別区は設置、中核市その他政令で定める市は個別）",
+              _executive(("都道府県", "政令指定都市", "特別区"), ("町", "村"))),
+    Attribute("public_housing", "公営住宅の事業主体である", "公営住宅法第2条第16号", _varies),
+    Attribute("housing_improvement", "改良住宅の施行者である", "住宅地区改良法第2条第2項", _varies),
+    Attribute("specified_rental_housing", "特定優良賃貸住宅の建設及び管理を行う",
+              "特定優良賃貸住宅の供給の促進に関する法律第18条第2項", _varies),
+    Attribute("regional_guide_plan", "地域通訳案内士育成等計画の同意を得た",
+              "通訳案内士法第54条第3項", _varies),
+    Attribute("nss_exam_city", "国家戦略特別区域限定保育士の試験実施指定都市である",
+              "国家戦略特別区域法第12条の5第12項", _varies),
+    Attribute("child_allowance_employer", "児童手当法第17条第1項の表の下欄に掲げる者として児童手当を支給する",
+              "児童手当法第17条第1項", _varies),
+    Attribute("specified_public_benefit", "特定公的給付の支給を実施する",
+              "公的給付の支給等の迅速かつ確実な実施のための預貯金口座の登録等に関する法律第10条",
+              _varies),
+)}
+
+
+def attribute_value(org: Organisation, key: str) -> bool | None:
+    """True/False when the law or the registry knows it; None when nobody has said."""
+    fixed = ATTRIBUTES[key].by_law(org)
+    if fixed is not None:
+        return fixed
+    value = (org.attributes or {}).get(key)
+    return value if isinstance(value, bool) else None
+
+
+def effective_attributes(org: Organisation) -> dict[str, bool | None]:
+    return {key: attribute_value(org, key) for key in ATTRIBUTES}
+
+
+def describe_org(session: Session, org: Organisation) -> dict:
+    """The organisation as the API shows it."""
+    out = {"id": org.id, "name": org.name, "kind": org.kind, "branch": org.branch,
+           "lg_code": org.lg_code, "prefecture_code": org.prefecture_code,
+           "parent_id": org.parent_id, "can_apply": org.can_apply, "source": org.source,
+           "attributes": dict(org.attributes or {}),
+           "effective_attributes": effective_attributes(org)}
+    if org.kind in UNION_KINDS:
+        out["members"] = members_of(session, org.id)
+    return out
+
+
+def members_of(session: Session, union_id: str) -> list[str]:
+    return list(session.scalars(select(OrganisationMember.member_id).where(
+        OrganisationMember.union_id == union_id).order_by(OrganisationMember.member_id)))
+
+
+# --- Operator edits --------------------------------------------------------------------
+
+class RegistryError(ValueError):
+    """Bad registry input; ``problems`` are (location, Japanese message) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{loc}: {msg}" for loc, msg in problems))
+        self.problems = problems
+
+
+UNION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+REGISTERED_SOURCE = "運用者登録"
+
+
+def _audit(session: Session, org_id: str, action: str, actor: dict, before: dict | None,
+           after: dict) -> None:
+    session.add(OrganisationAudit(org_id=org_id, action=action, actor=actor, before=before,
+                                  after=after))
+
+
+def _check_attributes(org: Organisation | None, kind: str, branch: str,
+                      attributes: Any) -> list[tuple[str, str]]:
+    if not isinstance(attributes, dict):
+        return [("attributes", "attributes はオブジェクトで指定してください。")]
+    problems = []
+    probe = org or Organisation(kind=kind, branch=branch, attributes={})
+    for key, value in attributes.items():
+        if key not in ATTRIBUTES:
+            problems.append((f"attributes.{key}",
+                             f"属性 {key} はありません（{', '.join(ATTRIBUTES)}）。"))
+            continue
+        if value is not None and not isinstance(value, bool):
+            problems.append((f"attributes.{key}", "true、false または null で指定してください。"))
+            continue
+        fixed = ATTRIBUTES[key].by_law(probe)
+        if value is not None and fixed is not None and value != fixed:
+            problems.append((f"attributes.{key}",
+                             f"{probe.kind}の「{ATTRIBUTES[key].label}」は法令で"
+                             f"{'該当' if fixed else '非該当'}と決まっているため変更できません"
+                             f"（{ATTRIBUTES[key].basis}）。"))
+    return problems
+
+
+def _check_members(session: Session, union_id: str, members: Any) -> list[tuple[str, str]]:
+    if not isinstance(members, list) or not members:
+        return [("members", "構成団体を1つ以上、機関IDの配列で指定してください。")]
+    problems = []
+    seen = set()
+    for i, member_id in enumerate(members):
+        loc = f"members[{i}]"
+        if not isinstance(member_id, str):
+            problems.append((loc, "機関IDを文字列で指定してください。"))
+            continue
+        if member_id in seen:
+            problems.append((loc, f"構成団体 {member_id} が重複しています。"))
+        seen.add(member_id)
+        member = session.get(Organisation, member_id)
+        if member is None:
+            problems.append((loc, f"構成団体 {member_id} は機関マスタに登録されていません。"))
+        elif member_id == union_id:
+            problems.append((loc, "自分自身を構成団体にはできません。"))
+        elif member.branch == "national":
+            problems.append((loc, f"{member.name} は地方公共団体ではないため構成団体にできません。"))
+    return problems
+
+
+def _prefecture(session: Session, code: Any) -> Organisation | None:
+    if not isinstance(code, str):
+        return None
+    org = session.get(Organisation, code)
+    return org if org is not None and org.kind == "都道府県" and org.branch == "executive" else None
+
+
+def register_union(session: Session, actor: dict, data: dict) -> Organisation:
+    """Register a 一部事務組合・広域連合 with its members (operator)."""
+    problems: list[tuple[str, str]] = []
+    allowed = {"id", "name", "kind", "prefecture_code", "members", "attributes"}
+    for key in sorted(set(data) - allowed):
+        problems.append((key, "未知の項目です。"))
+    union_id = data.get("id")
+    if not isinstance(union_id, str) or not UNION_ID.match(union_id):
+        problems.append(("id", "機関IDは英字で始まる英数字・ハイフン（2〜40文字、例: U130001-001）で指定してください。"))
+    elif session.get(Organisation, union_id) is not None:
+        problems.append(("id", f"機関ID {union_id} は既に登録されています。"))
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(("name", "機関名を指定してください。"))
+    kind = data.get("kind")
+    if kind not in UNION_KINDS:
+        problems.append(("kind", f"種別は {'、'.join(UNION_KINDS)} のいずれかです。"))
+    if _prefecture(session, data.get("prefecture_code")) is None:
+        problems.append(("prefecture_code", "取りまとめ都道府県の団体コード（例: 130001）を指定してください。"))
+    problems += _check_members(session, str(union_id), data.get("members"))
+    attributes = data.get("attributes", {})
+    problems += _check_attributes(None, str(kind), "union", attributes)
+    if problems:
+        raise RegistryError(problems)
+    org = Organisation(id=union_id, name=name.strip(), kind=kind, branch="union", lg_code=None,
+                       prefecture_code=data["prefecture_code"], parent_id=None, can_apply=True,
+                       attributes={k: v for k, v in attributes.items() if v is not None},
+                       source=REGISTERED_SOURCE)
+    session.add(org)
+    session.flush()
+    for member_id in data["members"]:
+        session.add(OrganisationMember(union_id=union_id, member_id=member_id))
+    session.flush()
+    _audit(session, union_id, "registered", actor, None, describe_org(session, org))
+    return org
+
+
+def update_org(session: Session, actor: dict, org: Organisation, data: Any) -> Organisation:
+    """PATCH an organisation (operator): ``attributes`` for any organisation (a value of
+    null removes the operator's value); ``name``, ``members``, ``prefecture_code`` and
+    ``can_apply`` only for an operator-registered one."""
+    if not isinstance(data, dict) or not data:
+        raise RegistryError([("", "変更する項目を JSON オブジェクトで指定してください。")])
+    registered = org.source == REGISTERED_SOURCE
+    problems: list[tuple[str, str]] = []
+    for key in sorted(data):
+        if key == "attributes":
+            continue
+        if key not in ("name", "members", "prefecture_code", "can_apply"):
+            problems.append((key, "未知の項目です。"))
+        elif not registered:
+            problems.append((key, f"{key} は全国地方公共団体コードから読み込まれるため変更できません"
+                                  "（変更できるのは attributes のみです）。"))
+    if "attributes" in data:
+        problems += _check_attributes(org, org.kind, org.branch, data["attributes"])
+    if registered:
+        if "name" in data and (not isinstance(data["name"], str) or not data["name"].strip()):
+            problems.append(("name", "機関名を指定してください。"))
+        if "members" in data:
+            problems += _check_members(session, org.id, data["members"])
+        if "prefecture_code" in data and _prefecture(session, data["prefecture_code"]) is None:
+            problems.append(("prefecture_code", "取りまとめ都道府県の団体コード（例: 130001）を指定してください。"))
+        if "can_apply" in data and not isinstance(data["can_apply"], bool):
+            problems.append(("can_apply", "true か false で指定してください。"))
+    if problems:
+        raise RegistryError(problems)
+    before = describe_org(session, org)
+    if "attributes" in data:
+        merged = dict(org.attributes or {})
+        for key, value in data["attributes"].items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        org.attributes = merged
+    if registered:
+        if "name" in data:
+            org.name = data["name"].strip()
+        if "prefecture_code" in data:
+            org.prefecture_code = data["prefecture_code"]
+        if "can_apply" in data:
+            org.can_apply = data["can_apply"]
+        if "members" in data:
+            session.execute(delete(OrganisationMember).where(
+                OrganisationMember.union_id == org.id))
+            for member_id in data["members"]:
+                session.add(OrganisationMember(union_id=org.id, member_id=member_id))
+    session.flush()
+    after = describe_org(session, org)
+    if after != before:
+        _audit(session, org.id, "updated", actor, before, after)
+    return org
+
+
+def audit_of(session: Session, org_id: str) -> list[dict]:
+    rows = session.scalars(select(OrganisationAudit).where(
+        OrganisationAudit.org_id == org_id).order_by(OrganisationAudit.id))
+    return [{"at": a.at.isoformat(), "action": a.action, "actor": a.actor,
+             "before": a.before, "after": a.after} for a in rows]
+
+
+# --- Demo data ---------------------------------------------------------------------------
+
+EXAMPLE_UNION = {
+    "id": "U130001-901", "name": "【デモ用の例】東京都後期高齢者医療広域連合（実在の登録ではありません）",
+    "kind": "後期高齢者医療広域連合", "prefecture_code": "130001"}
+DEMO_ACTOR = {"org_id": "MIC", "login": "demo-seed", "name": "デモデータ", "department": ""}
+
+
+def seed_example_union(session: Session) -> bool:
+    """The demo suite's example 広域連合 (labelled as an example; members: every Tokyo
+    municipality). Returns whether it was added."""
+    if session.get(Organisation, EXAMPLE_UNION["id"]) is not None:
+        return False
+    members = list(session.scalars(select(Organisation.id).where(
+        Organisation.prefecture_code == "130001", Organisation.branch == "executive",
+        Organisation.kind != "都道府県").order_by(Organisation.id)))
+    if not members:
+        return False
+    register_union(session, DEMO_ACTOR, dict(EXAMPLE_UNION, members=members))
+    return True

@@ -1,8 +1,13 @@
-"""Reference organisations for a first look (the whole code table; idempotent)."""
+"""Reference organisations and the legal catalog for a first look (the whole code
+table; idempotent), plus one example 広域連合 labelled as an example."""
 from shared.messaging import ServiceContext
-from services.intake.registry import load_registry
+from services.intake.catalog import load_refdata
+from services.intake.registry import seed_example_union
 
 
 def seed(ctx: ServiceContext) -> dict:
     with ctx.transaction() as session:
-        return load_registry(session)
+        result = load_refdata(session)
+        session.flush()
+        result["example_union_added"] = seed_example_union(session)
+        return result

@@ -1,0 +1,177 @@
+"""HTTP API of the organisation registry, the legal catalog and the selection
+(``/api/intake``; DESIGN §7)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import func, or_, select
+
+from shared.auth import current_principal, require
+from shared.service import context
+from shared.web import ApiError
+from services.intake import applications as apps
+from services.intake import catalog, registry, selection
+from services.intake.models import CatalogVersion, Organisation
+
+bp = Blueprint("intake_catalog_api", __name__, url_prefix="/api/intake")
+
+OWN_ORG_ROLES = ("applicant", "forwarder")
+
+
+def _json() -> object:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "Content-Type: application/json で JSON を送ってください。")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "malformed_json", "JSON として読み取れません。形式を確認してください。")
+    return data
+
+
+def _registry_error(exc: registry.RegistryError) -> ApiError:
+    details = [{"location": loc, "message": msg} for loc, msg in exc.problems]
+    first = exc.problems[0]
+    return ApiError(422, "invalid_organisation",
+                    f"入力内容に誤りがあります: {first[0]}: {first[1]}"
+                    + (f"（ほか{len(details) - 1}件）" if len(details) > 1 else ""),
+                    details=details)
+
+
+def _org(session, org_id: str) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise ApiError(404, "unknown_org", f"機関 {org_id} は機関マスタに登録されていません。")
+    return org
+
+
+# --- Catalog -------------------------------------------------------------------------
+
+@bp.get("/catalog")
+@require()
+def get_catalog():
+    """The affairs and information the organisation may select (DESIGN §7)."""
+    principal = current_principal()
+    org_id = request.args.get("org", "").strip()
+    if not org_id:
+        if principal.role not in OWN_ORG_ROLES:
+            raise ApiError(422, "org_required", "org（機関ID）を指定してください。")
+        org_id = principal.org_id
+    with context("intake").transaction() as session:
+        org = session.get(Organisation, org_id)
+        if org is None:
+            raise ApiError(422, "unknown_org", f"機関 {org_id} は機関マスタに登録されていません。",
+                           details=[{"location": "org", "message": f"機関 {org_id} は登録されていません。"}])
+        if principal.role in OWN_ORG_ROLES and org.id != principal.org_id:
+            raise ApiError(403, "forbidden", "自機関以外のカタログは参照できません。")
+        try:
+            cat = catalog.catalog_for(session, org)
+        except catalog.CatalogError:
+            raise ApiError(409, "no_catalog",
+                           "法令カタログが読み込まれていません（運用者に連絡してください）。") from None
+        return jsonify(catalog.describe_catalog(registry.describe_org(session, org), cat))
+
+
+@bp.get("/catalog/versions")
+@require()
+def catalog_versions():
+    with context("intake").transaction() as session:
+        current = catalog.current_version(session)
+        rows = session.scalars(select(CatalogVersion).order_by(CatalogVersion.seq))
+        items = [{"version": v.id, "created_at": v.created_at.isoformat(),
+                  "activated_at": v.activated_at.isoformat(), "checksum": v.checksum,
+                  "sources": v.sources, "current": current is not None and v.id == current.id}
+                 for v in rows]
+    return jsonify({"items": items})
+
+
+# --- Selection -----------------------------------------------------------------------
+
+@bp.put("/applications/<int:app_id>/selection")
+@require("applicant")
+def put_selection(app_id: int):
+    body = _json()
+    principal = current_principal()
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        apps.require_editable(app)
+        selection.save_selection(session, app, principal.actor(), body)
+        apps.history(session, app, "selection_saved", actor=principal.actor(),
+                     org_id=principal.org_id)
+        return jsonify(selection.describe_selection(session, app))
+
+
+@bp.get("/applications/<int:app_id>/selection")
+@require("applicant")
+def get_selection(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, current_principal(), app_id)
+        return jsonify(selection.describe_selection(session, app))
+
+
+# --- Organisation registry -------------------------------------------------------------
+
+@bp.get("/organisations")
+@require()
+def list_organisations():
+    """Search the registry: ?q= (id or name), kind=, prefecture=, limit= (≤500), offset=."""
+    try:
+        limit = min(max(int(request.args.get("limit", 100)), 1), 500)
+        offset = max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        raise ApiError(422, "validation_failed", "limit と offset は整数で指定してください。") from None
+    stmt = select(Organisation)
+    if q := request.args.get("q", "").strip():
+        stmt = stmt.where(or_(Organisation.id == q, Organisation.name.contains(q)))
+    if kind := request.args.get("kind", "").strip():
+        stmt = stmt.where(Organisation.kind == kind)
+    if pref := request.args.get("prefecture", "").strip():
+        stmt = stmt.where(Organisation.prefecture_code == pref)
+    with context("intake").transaction() as session:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = session.scalars(stmt.order_by(Organisation.id).limit(limit).offset(offset))
+        items = [{"id": o.id, "name": o.name, "kind": o.kind, "branch": o.branch,
+                  "prefecture_code": o.prefecture_code, "can_apply": o.can_apply}
+                 for o in rows]
+    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+@bp.get("/organisations/<org_id>")
+@require()
+def get_organisation(org_id: str):
+    with context("intake").transaction() as session:
+        return jsonify(registry.describe_org(session, _org(session, org_id)))
+
+
+@bp.post("/organisations")
+@require("operator")
+def register_organisation():
+    """Register a 一部事務組合・広域連合 with its members."""
+    body = _json()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_organisation", "JSON オブジェクトで送ってください。")
+    with context("intake").transaction() as session:
+        try:
+            org = registry.register_union(session, current_principal().actor(), body)
+        except registry.RegistryError as exc:
+            raise _registry_error(exc) from None
+        return jsonify(registry.describe_org(session, org)), 201
+
+
+@bp.patch("/organisations/<org_id>")
+@require("operator")
+def patch_organisation(org_id: str):
+    body = _json()
+    with context("intake").transaction() as session:
+        org = _org(session, org_id)
+        try:
+            registry.update_org(session, current_principal().actor(), org, body)
+        except registry.RegistryError as exc:
+            raise _registry_error(exc) from None
+        return jsonify(registry.describe_org(session, org))
+
+
+@bp.get("/organisations/<org_id>/audit")
+@require("operator")
+def organisation_audit(org_id: str):
+    with context("intake").transaction() as session:
+        _org(session, org_id)
+        return jsonify({"items": registry.audit_of(session, org_id)})

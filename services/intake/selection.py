@@ -1,0 +1,266 @@
+"""The applicant's 申請前情報選択 (DESIGN §3, §7 "Selection") and the rows it yields.
+
+Rows of the catalog that follow from the organisation (``automatic``) count as 照会する /
+提供する unless the selection says otherwise; rows that need a choice count only when
+listed. An application without a saved selection has the default one. Everything is
+checked against the catalog version the application was made against.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.web import ApiError
+from services.intake.catalog import OrgCatalog, catalog_for, current_version, parse_condition
+from services.intake.models import Application, Organisation, Selection
+
+QUERY_CHOICES = ("照会する", "情報照会を行わない", "受任事務")
+PROVIDE_CHOICES = ("提供する", "情報提供を行わない", "受任により情報提供を行う", "委任した")
+# Choices that declare no row (left out of the effective rows).
+DECLINED = ("情報照会を行わない", "情報提供を行わない")
+
+
+def version_of(session: Session, app: Application) -> str:
+    if app.catalog_version:
+        return app.catalog_version
+    current = current_version(session)
+    if current is None:
+        raise ApiError(409, "no_catalog", "法令カタログが読み込まれていません（運用者に連絡してください）。")
+    return current.id
+
+
+def selection_of(session: Session, app: Application) -> Selection | None:
+    return session.scalar(select(Selection).where(Selection.application_id == app.id))
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+
+    def add(self, location: str, message: str) -> None:
+        self.items.append({"location": location, "message": message})
+
+
+def _known_org(session: Session, problems: _Problems, loc: str, org_id: Any,
+               applicant: Organisation) -> Organisation | None:
+    if not isinstance(org_id, str) or not org_id:
+        problems.add(loc, "機関IDを文字列で指定してください。")
+        return None
+    org = session.get(Organisation, org_id)
+    if org is None:
+        problems.add(loc, f"機関 {org_id} は機関マスタに登録されていません。")
+        return None
+    if org.id == applicant.id:
+        problems.add(loc, "自機関は相手方に指定できません。")
+        return None
+    return org
+
+
+def _allowed_for(cat: OrgCatalog, attr: str, key: str, other: Organisation) -> bool:
+    """Whether the catalog row ``key`` may apply to ``other`` (automatic or by choice)."""
+    row = (cat.all_affairs if attr == "condition" else cat.all_info)[key]
+    return parse_condition(getattr(row, attr)).evaluate(other) is not False
+
+
+def check_selection(session: Session, app: Application, org: Organisation, cat: OrgCatalog,
+                    body: Any) -> tuple[list[dict], list[dict]]:
+    """Normalised (query_affairs, provided_info) or ApiError 422 naming every problem."""
+    problems = _Problems()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_selection", "選択内容は JSON オブジェクトで送ってください。")
+    for key in sorted(set(body) - {"query_affairs", "provided_info"}):
+        problems.add(key, "未知の項目です（query_affairs と provided_info のみ指定できます）。")
+    affairs_in = body.get("query_affairs", [])
+    info_in = body.get("provided_info", [])
+    affairs: list[dict] = []
+    infos: list[dict] = []
+    if not isinstance(affairs_in, list):
+        problems.add("query_affairs", "配列で指定してください。")
+        affairs_in = []
+    if not isinstance(info_in, list):
+        problems.add("provided_info", "配列で指定してください。")
+        info_in = []
+
+    seen: set[str] = set()
+    for i, row in enumerate(affairs_in):
+        loc = f"query_affairs[{i}]"
+        if not isinstance(row, dict):
+            problems.add(loc, "オブジェクトで指定してください。")
+            continue
+        for key in sorted(set(row) - {"item_no", "choice", "delegators", "affair"}):
+            problems.add(f"{loc}.{key}", "未知の項目です。")
+        item_no, choice = row.get("item_no"), row.get("choice")
+        if not isinstance(item_no, str) or not item_no:
+            problems.add(f"{loc}.item_no", "別表の項番（例: 九、二十三の四）を指定してください。")
+            continue
+        loc = f"query_affairs[{i}]（項番 {item_no}）"
+        if item_no in seen:
+            problems.add(loc, f"項番 {item_no} が重複しています。")
+            continue
+        seen.add(item_no)
+        if item_no not in cat.all_affairs:
+            problems.add(loc, f"項番 {item_no} は番号法別表（カタログ {cat.version}）にありません。")
+            continue
+        if choice not in QUERY_CHOICES:
+            problems.add(f"{loc}.choice", f"choice は {'、'.join(QUERY_CHOICES)} のいずれかです。")
+            continue
+        delegators = row.get("delegators") or []
+        if choice == "受任事務":
+            if not isinstance(delegators, list) or not delegators:
+                problems.add(f"{loc}.delegators", "受任事務には委任元機関を1つ以上指定してください。")
+                continue
+            ok = True
+            for j, d in enumerate(delegators):
+                other = _known_org(session, problems, f"{loc}.delegators[{j}]", d, org)
+                if other is None:
+                    ok = False
+                elif not _allowed_for(cat, "condition", item_no, other):
+                    problems.add(f"{loc}.delegators[{j}]",
+                                 f"項番 {item_no} の事務は委任元 {other.name} の事務ではありません。")
+                    ok = False
+            if len(set(map(str, delegators))) != len(delegators):
+                problems.add(f"{loc}.delegators", "委任元機関が重複しています。")
+                ok = False
+            if ok:
+                affairs.append({"item_no": item_no, "choice": choice,
+                                "delegators": list(delegators)})
+            continue
+        if delegators:
+            problems.add(f"{loc}.delegators", "委任元機関は受任事務の場合のみ指定できます。")
+            continue
+        if item_no not in cat.affairs:
+            problems.add(loc, f"項番 {item_no} の事務は {org.name} が行う事務ではありません"
+                              f"（{cat.all_affairs[item_no].authority}）。")
+            continue
+        affairs.append({"item_no": item_no, "choice": choice, "delegators": []})
+
+    seen = set()
+    for i, row in enumerate(info_in):
+        loc = f"provided_info[{i}]"
+        if not isinstance(row, dict):
+            problems.add(loc, "オブジェクトで指定してください。")
+            continue
+        for key in sorted(set(row) - {"info_no", "choice", "counterpart", "info_name"}):
+            problems.add(f"{loc}.{key}", "未知の項目です。")
+        info_no, choice = row.get("info_no"), row.get("choice")
+        if not isinstance(info_no, str) or not info_no:
+            problems.add(f"{loc}.info_no", "特定個人情報番号を指定してください。")
+            continue
+        loc = f"provided_info[{i}]（特定個人情報番号 {info_no}）"
+        if info_no in seen:
+            problems.add(loc, f"特定個人情報番号 {info_no} が重複しています。")
+            continue
+        seen.add(info_no)
+        if info_no not in cat.all_info:
+            problems.add(loc, f"特定個人情報番号 {info_no} はカタログ {cat.version} にありません。")
+            continue
+        if choice not in PROVIDE_CHOICES:
+            problems.add(f"{loc}.choice", f"choice は {'、'.join(PROVIDE_CHOICES)} のいずれかです。")
+            continue
+        counterpart_id = row.get("counterpart")
+        if choice in ("受任により情報提供を行う", "委任した"):
+            role = "委任元機関" if choice == "受任により情報提供を行う" else "委任先機関"
+            if counterpart_id in (None, ""):
+                problems.add(f"{loc}.counterpart", f"{choice}場合は{role}を counterpart に指定してください。")
+                continue
+            other = _known_org(session, problems, f"{loc}.counterpart", counterpart_id, org)
+            if other is None:
+                continue
+            if choice == "受任により情報提供を行う":
+                if not _allowed_for(cat, "provider", info_no, other):
+                    problems.add(f"{loc}.counterpart", f"{other.name} はこの特定個人情報の情報提供者ではありません。")
+                    continue
+            elif info_no not in cat.info:
+                problems.add(loc, f"{org.name} はこの特定個人情報の情報提供者ではありません。")
+                continue
+            infos.append({"info_no": info_no, "choice": choice, "counterpart": other.id})
+            continue
+        if counterpart_id not in (None, ""):
+            problems.add(f"{loc}.counterpart", "相手方機関は委任・受任の場合のみ指定できます。")
+            continue
+        if info_no not in cat.info:
+            problems.add(loc, f"{org.name} はこの特定個人情報の情報提供者ではありません。")
+            continue
+        infos.append({"info_no": info_no, "choice": choice, "counterpart": None})
+
+    if problems.items:
+        first = problems.items[0]
+        raise ApiError(422, "invalid_selection",
+                       f"選択内容に誤りがあります: {first['location']}: {first['message']}"
+                       + (f"（ほか{len(problems.items) - 1}件）" if len(problems.items) > 1 else ""),
+                       details=problems.items)
+    return affairs, infos
+
+
+def save_selection(session: Session, app: Application, actor: dict, body: Any) -> Selection:
+    """Check and store the selection of ``app`` (the caller checks ownership and state)."""
+    org = session.get(Organisation, app.org_id)
+    version = version_of(session, app)
+    cat = catalog_for(session, org, version)
+    affairs, infos = check_selection(session, app, org, cat, body)
+    if not app.catalog_version:
+        app.catalog_version = version
+    sel = selection_of(session, app)
+    if sel is None:
+        sel = Selection(application_id=app.id, catalog_version=version, query_affairs=affairs,
+                        provided_info=infos, updated_by=actor)
+        session.add(sel)
+    else:
+        sel.catalog_version, sel.query_affairs, sel.provided_info = version, affairs, infos
+        sel.updated_by = actor
+    session.flush()
+    return sel
+
+
+def effective_rows(session: Session, application: Application) -> dict:
+    """The rows the application declares, in 別表 / catalog order::
+
+        {"query_affairs": [{"item_no", "affair", "choice", "delegators"}],
+         "provided_info": [{"info_no", "info_name", "choice", "counterpart"}]}
+
+    automatic rows count as 照会する / 提供する unless the selection says otherwise;
+    needs-choice rows only when listed; rows declined (情報照会を行わない /
+    情報提供を行わない) are left out. 受任事務 rows may be affairs of the delegators
+    rather than of the applicant itself."""
+    org = session.get(Organisation, application.org_id)
+    cat = catalog_for(session, org, version_of(session, application))
+    sel = selection_of(session, application)
+    chosen_a = {r["item_no"]: r for r in (sel.query_affairs if sel else [])}
+    chosen_i = {r["info_no"]: r for r in (sel.provided_info if sel else [])}
+
+    affairs = []
+    for item_no, row in cat.all_affairs.items():
+        entry = cat.affairs.get(item_no)
+        pick = chosen_a.get(item_no)
+        if pick is None:
+            if entry is None or not entry.automatic:
+                continue
+            pick = {"choice": "照会する", "delegators": []}
+        if pick["choice"] in DECLINED:
+            continue
+        affairs.append({"item_no": item_no, "affair": row.affair, "choice": pick["choice"],
+                        "delegators": list(pick.get("delegators") or [])})
+    infos = []
+    for info_no, row in cat.all_info.items():
+        entry = cat.info.get(info_no)
+        pick = chosen_i.get(info_no)
+        if pick is None:
+            if entry is None or not entry.automatic:
+                continue
+            pick = {"choice": "提供する", "counterpart": None}
+        if pick["choice"] in DECLINED:
+            continue
+        infos.append({"info_no": info_no, "info_name": row.info_name, "choice": pick["choice"],
+                      "counterpart": pick.get("counterpart")})
+    return {"query_affairs": affairs, "provided_info": infos}
+
+
+def describe_selection(session: Session, app: Application) -> dict:
+    sel = selection_of(session, app)
+    return {"application_id": app.id, "catalog_version": version_of(session, app),
+            "saved": sel is not None,
+            "selection": ({"query_affairs": sel.query_affairs,
+                           "provided_info": sel.provided_info} if sel else None),
+            "effective": effective_rows(session, app)}
