@@ -1,15 +1,38 @@
-"""HTTP API of the matching service (``/api/matching``)."""
+"""HTTP API of the matching service (``/api/matching``).
+
+- ``GET /applications/ID``: the delegation records of an application and their outcome,
+  for the organisation that filed it (and the 首長部局 that forwards a 教育委員会's),
+  総務省's secondary reviewers and operators.
+- ``GET /confirmations?status=pending|confirmed|disputed|all``: the 委任情報確認依頼
+  addressed to the caller's organisation (pending ones by default).
+- ``POST /confirmations/ID`` ``{"answer": "確認"|"異議", "reason"}``: answer one; a
+  dispute needs a reason.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
 
-from shared.auth import current_principal, require
+from shared.auth import Principal, current_principal, require
 from shared.service import context
-from shared.web import not_found
-from services.matching.matcher import describe, records_of
-from services.matching.models import MatchedApplication
+from shared.web import ApiError, json_body, not_found
+from services.matching import matcher
+from services.matching.models import Confirmation, DelegationRecord, MatchedApplication
+from services.matching.schemas import ANSWERS, STATUS_FILTERS, ConfirmationAnswerSchema
 
 bp = Blueprint("matching_api", __name__, url_prefix="/api/matching")
+
+OVERSEERS = ("secondary_reviewer", "operator")
+APPLICANT_ROLES = ("applicant", "forwarder")
+
+
+def _may_see(principal: Principal, known: MatchedApplication) -> bool:
+    if principal.role in OVERSEERS:
+        return True
+    if principal.role not in APPLICANT_ROLES:
+        return False
+    # A 教育委員会 (ORG-BOE) is forwarded by its own 首長部局 (ORG).
+    return principal.org_id in (known.org_id, known.org_id.removesuffix("-BOE"))
 
 
 @bp.get("/applications/<int:app_id>")
@@ -18,11 +41,52 @@ def application_records(app_id: int):
     principal = current_principal()
     with context("matching").transaction() as session:
         known = session.get(MatchedApplication, app_id)
-        if known is None:
-            raise not_found("申請")
-        records = records_of(session, app_id)
-        involved = {known.org_id} | {r.counterpart for r in records}
-        if (principal.org_id not in involved
-                and principal.role not in ("secondary_reviewer", "operator")):
-            raise not_found("申請")
-        return jsonify({"records": [describe(r) for r in records]})
+        if known is None or not _may_see(principal, known):
+            raise not_found("突合結果")
+        return jsonify({"application_id": app_id, "org_id": known.org_id,
+                        "round": known.round, "status": known.status,
+                        "records": matcher.results_of(session, app_id)})
+
+
+def _request_view(c: Confirmation, record: DelegationRecord) -> dict:
+    data = record.data
+    return {**matcher.confirmation_view(c), "application_id": c.application_id,
+            "delegatee": c.delegatee_org, "item": record.item,
+            "affair": data.get("affair"), "procedure": data.get("procedure"),
+            "basis": data.get("basis"), "chain": data.get("chain") or [],
+            "delegators": data.get("delegators") or [], "record_status": record.status}
+
+
+@bp.get("/confirmations")
+@require(*APPLICANT_ROLES)
+def list_confirmations():
+    principal = current_principal()
+    status = request.args.get("status", "pending")
+    if status not in STATUS_FILTERS:
+        raise ApiError(422, "bad_filter",
+                       f"status「{status}」は指定できません（pending, confirmed, disputed, all）。")
+    with context("matching").transaction() as session:
+        stmt = (select(Confirmation, DelegationRecord)
+                .join(DelegationRecord, DelegationRecord.id == Confirmation.record_id)
+                .where(Confirmation.delegator_org == principal.org_id)
+                .order_by(Confirmation.id))
+        if status != "all":
+            stmt = stmt.where(Confirmation.status == status)
+        items = [_request_view(c, r) for c, r in session.execute(stmt.limit(2000))]
+    return jsonify({"items": items})
+
+
+@bp.post("/confirmations/<int:confirmation_id>")
+@require(*APPLICANT_ROLES)
+def answer_confirmation(confirmation_id: int):
+    principal = current_principal()
+    body = json_body(ConfirmationAnswerSchema())
+    ctx = context("matching")
+    with ctx.transaction() as session:
+        c = session.get(Confirmation, confirmation_id)
+        if c is None or c.delegator_org != principal.org_id:
+            raise not_found("委任情報確認依頼")
+        matcher.answer(ctx, session, c, ANSWERS[body["answer"]],
+                       body["reason"].strip() or None, principal.actor())
+        view = _request_view(c, session.get(DelegationRecord, c.record_id))
+    return jsonify(view)

@@ -1,98 +1,459 @@
-"""Delegation cross-matching (突合) of 情報提供 delegations: a 委任元's record (2) and
-the 委任先's record (3) for the same 特定個人情報 are paired."""
+"""Delegation cross-matching (突合) of the 様03-08 records of every submitted application.
+
+What happens when an application's delegation records arrive (``delegations.submitted``)
+or leave (``delegations.withdrawn``), or a 委任元 answers a confirmation request:
+
+1. the application's records, their delegation edges and confirmation requests are
+   replaced (an answer carries over while what was confirmed is unchanged);
+2. only what those records touch is matched again: the 情報提供 records that name the
+   filing organisation or that its old and new records named, and, per touched item, the
+   connected part of the delegation graph around it (:mod:`services.matching.graph`);
+3. every record whose outcome changed, and the filing application itself, get fresh
+   ``matching.results`` to review (MIC sees them before deciding).
+
+:func:`rematch_all` matches every stored record from scratch with the same evaluation
+(the benchmark compares the two).
+"""
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections import defaultdict
+from typing import Iterable
+
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from shared.db import utcnow
 from shared.messaging import ServiceContext
-from services.matching.models import DelegationRecord, MatchedApplication
+from services.matching import rules
+from services.matching.graph import Edge, analyse
+from services.matching.models import (Confirmation, DelegationEdge, DelegationRecord,
+                                      MatchedApplication)
+from services.matching.pairing import ProvisionIndex, pair_findings
+from services.matching.rules import ACCEPTANCE, DELEGATION, FAMILY, QUERY, TWIN
+
+LINKING = {"query": {QUERY}, "provision": {ACCEPTANCE}}
+Key = tuple[str, str]   # (family, item)
 
 
-def _records(payload: dict) -> list[DelegationRecord]:
+# --- building records from a message ---------------------------------------------------
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _rows(payload: dict, name: str) -> list[dict]:
+    return [r for r in payload.get(name) or [] if isinstance(r, dict)]
+
+
+def build_records(payload: dict) -> list[DelegationRecord]:
     base = dict(application_id=payload["application_id"], round=payload["round"],
                 org_id=payload["org_id"])
+    org = payload["org_id"]
     out = []
-    for row in payload.get("query_delegations", []):
-        out.append(DelegationRecord(**base, kind="query", item=str(row.get("item_no", "")),
-                                    counterpart=None, data=row, status="awaiting_confirmation"))
-    for row in payload.get("provision_delegations", []):
-        out.append(DelegationRecord(**base, kind="provision_delegation",
-                                    item=str(row.get("info_no", "")),
-                                    counterpart=row.get("delegatee"), data=row))
-    for row in payload.get("provision_acceptances", []):
-        out.append(DelegationRecord(**base, kind="provision_acceptance",
-                                    item=str(row.get("info_no", "")),
-                                    counterpart=row.get("delegator"), data=row))
+    for row in _rows(payload, "query_delegations"):
+        if not isinstance(row.get("delegators"), list):
+            row = {**row, "delegators": [row["delegators"]] if row.get("delegators") else []}
+        out.append(DelegationRecord(**base, kind=QUERY, item=_text(row.get("item_no")),
+                                    counterpart=None, data=row, status="pending",
+                                    fingerprint=rules.fingerprint(QUERY, org, row)))
+    for row in _rows(payload, "provision_delegations"):
+        out.append(DelegationRecord(**base, kind=DELEGATION, item=_text(row.get("info_no")),
+                                    counterpart=_text(row.get("delegatee")) or None, data=row,
+                                    status="pending"))
+    for row in _rows(payload, "provision_acceptances"):
+        out.append(DelegationRecord(**base, kind=ACCEPTANCE, item=_text(row.get("info_no")),
+                                    counterpart=_text(row.get("delegator")) or None, data=row,
+                                    status="pending"))
     return out
 
 
-TWIN = {"provision_delegation": "provision_acceptance",
-        "provision_acceptance": "provision_delegation"}
+def build_edges(record: DelegationRecord) -> list[DelegationEdge]:
+    return [DelegationEdge(record_id=record.id, application_id=record.application_id,
+                           family=FAMILY[record.kind], item=record.item, from_org=src[:40],
+                           to_org=dst[:40], article=article[:200], rule_title=rule[:200],
+                           declared_by=record.org_id)
+            for src, dst, article, rule in rules.edges_of(record.kind, record.org_id,
+                                                           record.data)
+            if src and dst]
 
 
-def _match(session: Session, record: DelegationRecord) -> None:
-    if record.kind not in TWIN:
-        return
-    twin = session.scalar(select(DelegationRecord).where(
-        DelegationRecord.kind == TWIN[record.kind], DelegationRecord.org_id == record.counterpart,
-        DelegationRecord.counterpart == record.org_id, DelegationRecord.item == record.item))
-    if twin is None:
-        record.status = "counterpart_missing"
-        record.detail = f"{record.counterpart} の対応する申請がまだありません。"
-    else:
-        record.status = twin.status = "matched"
-        record.detail = twin.detail = None
+def _delegators(record: DelegationRecord) -> list[str]:
+    seen: list[str] = []
+    for d in record.data.get("delegators") or []:
+        d = _text(d)
+        if d and d != record.org_id and d not in seen:
+            seen.append(d)
+    return seen
+
+
+# --- what a change touches ----------------------------------------------------------------
+
+class Touched:
+    """What records of one organisation (old and new) reach."""
+
+    def __init__(self) -> None:
+        self.orgs: set[str] = set()                          # filers
+        self.keys: dict[Key, set[str]] = defaultdict(set)    # graph seeds per item
+        self.pairs: set[tuple[str, str]] = set()             # (counterpart, item) named
+
+    def add(self, records: Iterable[DelegationRecord]) -> None:
+        for r in records:
+            self.orgs.add(r.org_id)
+            key = (FAMILY[r.kind], r.item)
+            self.keys[key].add(r.org_id)
+            for src, dst, *_ in rules.edges_of(r.kind, r.org_id, r.data):
+                self.keys[key].update(o for o in (src, dst) if o)
+            if r.kind in TWIN and r.counterpart:
+                self.pairs.add((r.counterpart, r.item))
+
+
+def _components(session: Session, seeds: dict[Key, set[str]]) -> dict[Key, tuple[set[str], list[Edge]]]:
+    """The connected part of each item's graph around its seed organisations."""
+    nodes = {k: set(v) for k, v in seeds.items()}
+    found: dict[Key, dict[int, Edge]] = {k: {} for k in seeds}
+    frontier = {k: set(v) for k, v in seeds.items() if v}
+    while frontier:
+        items = {k[1] for k in frontier}
+        orgs = set().union(*frontier.values())
+        rows = session.execute(select(
+            DelegationEdge.id, DelegationEdge.family, DelegationEdge.item,
+            DelegationEdge.from_org, DelegationEdge.to_org, DelegationEdge.article,
+            DelegationEdge.rule_title, DelegationEdge.declared_by).where(
+            DelegationEdge.item.in_(items),
+            or_(DelegationEdge.from_org.in_(orgs), DelegationEdge.to_org.in_(orgs))))
+        grown: dict[Key, set[str]] = defaultdict(set)
+        for row in rows:
+            key = (row.family, row.item)
+            edge_front = frontier.get(key)
+            if not edge_front or (row.from_org not in edge_front
+                                  and row.to_org not in edge_front):
+                continue
+            found[key][row.id] = Edge(row.from_org, row.to_org, row.article, row.rule_title,
+                                      row.declared_by)
+            for org in (row.from_org, row.to_org):
+                if org not in nodes[key]:
+                    nodes[key].add(org)
+                    grown[key].add(org)
+        frontier = dict(grown)
+    return {k: (nodes[k], list(found[k].values())) for k in seeds}
+
+
+def _records_where(session: Session, *conditions) -> list[DelegationRecord]:
+    return list(session.scalars(select(DelegationRecord).where(*conditions)))
+
+
+def _by_id(records: Iterable[DelegationRecord]) -> dict[int, DelegationRecord]:
+    return {r.id: r for r in records}
+
+
+# --- evaluation (shared by incremental and full matching) ----------------------------------
+
+def chain_findings(records: Iterable[DelegationRecord],
+                   edges: dict[Key, list[Edge]]) -> dict[tuple[Key, str], list[dict]]:
+    """Graph findings per (item, organisation), for the items in ``edges``."""
+    linking: dict[Key, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in records:
+        key = (FAMILY[r.kind], r.item)
+        if key in edges and r.kind in LINKING[key[0]]:
+            named = (_delegators(r) if r.kind == QUERY
+                     else [r.counterpart] if r.counterpart else [])
+            linking[key][r.org_id].update(named)
+    out: dict[tuple[Key, str], list[dict]] = {}
+    for key, key_edges in edges.items():
+        for org, found in analyse(key_edges, dict(linking.get(key, {})),
+                                  family=key[0]).items():
+            out[(key, org)] = found
+    return out
+
+
+def confirmation_findings(confirmations: Iterable[Confirmation]) -> list[dict]:
+    out, pending = [], []
+    for c in sorted(confirmations, key=lambda c: c.delegator_org):
+        if c.status == "pending":
+            pending.append(c.delegator_org)
+        elif c.status == "disputed":
+            out.append({"code": "disputed", "org": c.delegator_org, "reason": c.reason,
+                        "message": f"委任元機関 {c.delegator_org} が委任情報に異議を申し立てて"
+                                   f"います（理由: {c.reason}）。"})
+    if pending:
+        out.append({"code": "awaiting_confirmation", "orgs": pending,
+                    "message": f"委任元機関 {'、'.join(pending)} の委任情報確認が済んでいません。"})
+    return out
+
+
+def _dedupe(findings: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f["code"], f.get("field"), f.get("org"), f.get("from"), f.get("to"),
+               f.get("location"))
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def evaluate(record: DelegationRecord, index: ProvisionIndex,
+             chains: dict[tuple[Key, str], list[dict]],
+             confirmations: list[Confirmation]) -> list[dict]:
+    found = rules.local_findings(record.kind, record.org_id, record.data)
+    if record.kind in TWIN:
+        found += pair_findings(record, index) if record.counterpart else []
+    key = (FAMILY[record.kind], record.item)
+    for f in chains.get((key, record.org_id), ()):
+        if f["code"] == "cycle" or record.kind in LINKING[key[0]]:
+            found.append(f)
+    if record.kind == QUERY:
+        found += confirmation_findings(confirmations)
+    return _dedupe(found)
+
+
+def _apply(record: DelegationRecord, findings: list[dict]) -> bool:
+    """Store the outcome; True when it changed."""
+    status = rules.status_of(record.kind, findings)
+    detail = findings and _worst(record.kind, findings)["message"][:400] or None
+    if status == record.status and (record.findings or []) == findings:
+        return False
+    record.status, record.findings, record.detail = status, findings, detail
+    return True
+
+
+def _worst(kind: str, findings: list[dict]) -> dict:
+    rank = {s: i for i, s in enumerate(rules.STATUS_ORDER)}
+    return min(findings, key=lambda f: rank.get(rules.SEVERITY.get(f["code"], "error"), 0))
+
+
+# --- incremental matching --------------------------------------------------------------
+
+def rematch(session: Session, touched: Touched,
+            extra: Iterable[DelegationRecord] = ()) -> set[int]:
+    """Match again what ``touched`` reaches; returns the applications whose results
+    changed."""
+    components = _components(session, dict(touched.keys))
+    affected: dict[int, DelegationRecord] = _by_id(extra)
+    all_nodes = set().union(*(n for n, _ in components.values())) if components else set()
+    items = {k[1] for k in components}
+    if items and all_nodes:
+        for r in _records_where(session, DelegationRecord.item.in_(items),
+                                DelegationRecord.org_id.in_(all_nodes)):
+            key = (FAMILY[r.kind], r.item)
+            if key in components and r.org_id in components[key][0]:
+                affected[r.id] = r
+    provision = list(TWIN)
+    if touched.orgs:
+        affected.update(_by_id(_records_where(
+            session, DelegationRecord.kind.in_(provision),
+            DelegationRecord.counterpart.in_(touched.orgs))))
+    if touched.pairs:
+        wanted = touched.pairs
+        for r in _records_where(session, DelegationRecord.kind.in_(provision),
+                                DelegationRecord.org_id.in_({o for o, _ in wanted}),
+                                DelegationRecord.item.in_({i for _, i in wanted})):
+            if (r.org_id, r.item) in wanted:
+                affected[r.id] = r
+    records = list(affected.values())
+    # Items of affected records outside the touched graphs: evaluated, not widened.
+    missing: dict[Key, set[str]] = defaultdict(set)
+    for r in records:
+        key = (FAMILY[r.kind], r.item)
+        if key not in components:
+            missing[key].add(r.org_id)
+    if missing:
+        components.update(_components(session, dict(missing)))
+    context = list(records)
+    for key, (nodes, _edges) in components.items():
+        if key in missing:
+            context += _records_where(session, DelegationRecord.item == key[1],
+                                      DelegationRecord.org_id.in_(nodes))
+    chains = chain_findings(context, {k: e for k, (_n, e) in components.items()})
+    index = _provision_index(session, [r for r in records if r.kind in TWIN])
+    confirmations = _confirmations(session, [r.id for r in records if r.kind == QUERY])
+    changed: set[int] = set()
+    for r in records:
+        if _apply(r, evaluate(r, index, chains, confirmations.get(r.id, []))):
+            changed.add(r.application_id)
+    session.flush()
+    return changed
+
+
+def _provision_index(session: Session, records: list[DelegationRecord]) -> ProvisionIndex:
+    if not records:
+        return ProvisionIndex([])
+    provision = list(TWIN)
+    orgs = {r.org_id for r in records} | {r.counterpart for r in records if r.counterpart}
+    loaded = _records_where(session, DelegationRecord.kind.in_(provision),
+                            DelegationRecord.org_id.in_(orgs))
+    wanted = {(r.item, r.org_id) for r in records}
+    loaded += [r for r in _records_where(
+        session, DelegationRecord.kind.in_(provision),
+        DelegationRecord.counterpart.in_({o for _, o in wanted}),
+        DelegationRecord.item.in_({i for i, _ in wanted})) if (r.item, r.counterpart) in wanted]
+    return ProvisionIndex(list(_by_id(records + loaded).values()))
+
+
+def _confirmations(session: Session, record_ids: list[int]) -> dict[int, list[Confirmation]]:
+    out: dict[int, list[Confirmation]] = defaultdict(list)
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start:start + 500]
+        for c in session.scalars(select(Confirmation).where(Confirmation.record_id.in_(chunk))):
+            out[c.record_id].append(c)
+    return out
+
+
+# --- message handlers --------------------------------------------------------------------
+
+def _remove(session: Session, application_id: int, touched: "Touched") -> None:
+    touched.add(_records_where(session, DelegationRecord.application_id == application_id))
+    for model in (Confirmation, DelegationEdge):
+        session.execute(delete(model).where(model.application_id == application_id))
+    session.execute(delete(DelegationRecord).where(
+        DelegationRecord.application_id == application_id))
 
 
 def receive(ctx: ServiceContext, session: Session, payload: dict) -> None:
-    """Replace the application's records with this round's and re-match what they touch."""
+    """An application's (re)submission: replace its records and match what they touch."""
     app_id = payload["application_id"]
     known = session.get(MatchedApplication, app_id)
     if known is None:
-        session.add(MatchedApplication(application_id=app_id, org_id=payload["org_id"],
-                                       round=payload["round"]))
-    elif known.round > payload["round"]:
-        return  # a newer round is already here
+        known = MatchedApplication(application_id=app_id, org_id=payload["org_id"],
+                                   round=payload["round"], status="active")
+        session.add(known)
+    elif known.status == "withdrawn" or known.round > payload["round"]:
+        return  # withdrawn, or a newer round is already here
     else:
-        known.round = payload["round"]
-    old = session.scalars(select(DelegationRecord).where(
-        DelegationRecord.application_id == app_id)).all()
-    touched_orgs = {r.counterpart for r in old if r.counterpart}
-    session.execute(delete(DelegationRecord).where(DelegationRecord.application_id == app_id))
-    new = _records(payload)
+        known.round, known.org_id = payload["round"], payload["org_id"]
+    answers = {(c.delegator_org, c.fingerprint): (c.status, c.reason, c.answered_by,
+                                                   c.answered_at)
+               for c in session.scalars(select(Confirmation).where(
+                   Confirmation.application_id == app_id)) if c.status != "pending"}
+    touched = Touched()
+    _remove(session, app_id, touched)
+    new = build_records(payload)
     session.add_all(new)
     session.flush()
     for record in new:
-        _match(session, record)
-        if record.counterpart:
-            touched_orgs.add(record.counterpart)
-    # The counterparts' records that pointed at this organisation are re-matched too,
-    # and their applications get fresh results.
-    affected = {app_id}
-    if touched_orgs:
-        for other in session.scalars(select(DelegationRecord).where(
-                DelegationRecord.org_id.in_(touched_orgs),
-                DelegationRecord.counterpart == payload["org_id"])):
-            _match(session, other)
-            affected.add(other.application_id)
+        session.add_all(build_edges(record))
+        if record.kind == QUERY:
+            for delegator in _delegators(record):
+                status, reason, by, at = answers.get((delegator, record.fingerprint),
+                                                     ("pending", None, None, None))
+                session.add(Confirmation(
+                    record_id=record.id, application_id=app_id,
+                    delegatee_org=record.org_id, delegator_org=delegator[:40],
+                    item=record.item, fingerprint=record.fingerprint, status=status,
+                    reason=reason, answered_by=by, answered_at=at))
     session.flush()
-    for application_id in sorted(affected):
+    touched.add(new)
+    changed = rematch(session, touched, extra=new) | {app_id}
+    for application_id in sorted(changed):
         report(ctx, session, application_id)
 
+
+def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
+    """An application was withdrawn: its records go, its counterparts are matched again."""
+    app_id = payload["application_id"]
+    known = session.get(MatchedApplication, app_id)
+    if known is None:
+        # Withdrawn before its records arrived: remember it, so they are never matched.
+        session.add(MatchedApplication(application_id=app_id, org_id=payload["org_id"],
+                                       round=0, status="withdrawn", withdrawn_at=utcnow()))
+        return
+    if known.status == "withdrawn":
+        return
+    known.status, known.withdrawn_at = "withdrawn", utcnow()
+    touched = Touched()
+    _remove(session, app_id, touched)
+    session.flush()
+    changed = rematch(session, touched) | {app_id}
+    for application_id in sorted(changed):
+        report(ctx, session, application_id)
+
+
+def answer(ctx: ServiceContext, session: Session, confirmation: Confirmation, status: str,
+           reason: str | None, actor: dict) -> None:
+    """A 委任元's answer to a confirmation request: the record's outcome follows."""
+    confirmation.status = status
+    confirmation.reason = reason
+    confirmation.answered_by = actor
+    confirmation.answered_at = utcnow()
+    session.flush()
+    record = session.get(DelegationRecord, confirmation.record_id)
+    touched = Touched()
+    touched.add([record])
+    rematch(session, touched, extra=[record])
+    report(ctx, session, record.application_id)
+
+
+# --- full matching (benchmark, repair) ----------------------------------------------------
+
+def rematch_all(session: Session) -> int:
+    """Match every stored record from scratch; returns how many outcomes changed."""
+    records = list(session.scalars(select(DelegationRecord)))
+    edges: dict[Key, list[Edge]] = defaultdict(list)
+    for row in session.execute(select(
+            DelegationEdge.family, DelegationEdge.item, DelegationEdge.from_org,
+            DelegationEdge.to_org, DelegationEdge.article, DelegationEdge.rule_title,
+            DelegationEdge.declared_by)):
+        edges[(row.family, row.item)].append(Edge(row.from_org, row.to_org, row.article,
+                                                  row.rule_title, row.declared_by))
+    chains = chain_findings(records, edges)
+    index = ProvisionIndex([r for r in records if r.kind in TWIN])
+    confirmations: dict[int, list[Confirmation]] = defaultdict(list)
+    for c in session.scalars(select(Confirmation)):
+        confirmations[c.record_id].append(c)
+    changes = []
+    for r in records:
+        found = evaluate(r, index, chains, confirmations.get(r.id, []))
+        status = rules.status_of(r.kind, found)
+        if status != r.status or (r.findings or []) != found:
+            detail = found and _worst(r.kind, found)["message"][:400] or None
+            changes.append({"id": r.id, "status": status, "findings": found, "detail": detail})
+    session.expunge_all()
+    for start in range(0, len(changes), 5000):
+        session.execute(update(DelegationRecord), changes[start:start + 5000])
+    return len(changes)
+
+
+# --- reading ---------------------------------------------------------------------------------
 
 def records_of(session: Session, application_id: int) -> list[DelegationRecord]:
     return list(session.scalars(select(DelegationRecord).where(
         DelegationRecord.application_id == application_id).order_by(DelegationRecord.id)))
 
 
-def describe(record: DelegationRecord) -> dict:
-    return {"kind": record.kind, "item": record.item, "counterpart": record.counterpart,
-            "status": record.status, "detail": record.detail}
+def describe(record: DelegationRecord, confirmations: list[Confirmation] = ()) -> dict:
+    findings = record.findings or []
+    field = next((f["field"] for f in findings if f.get("field")), None)
+    body = {"id": record.id, "kind": record.kind, "item": record.item,
+            "item_name": record.data.get("affair") if record.kind == QUERY
+            else record.data.get("info_name"),
+            "counterpart": record.counterpart, "status": record.status,
+            "field": field if record.status == "mismatched" else None,
+            "detail": record.detail, "findings": findings}
+    if record.kind == QUERY:
+        body["delegators"] = _delegators(record)
+        body["confirmations"] = [confirmation_view(c) for c in
+                                 sorted(confirmations, key=lambda c: c.delegator_org)]
+        body["confirmed_by"] = [c["org"] for c in body["confirmations"]
+                                if c["status"] == "confirmed"]
+        body["not_confirmed"] = [c["org"] for c in body["confirmations"]
+                                 if c["status"] != "confirmed"]
+    return body
+
+
+def confirmation_view(c: Confirmation) -> dict:
+    return {"id": c.id, "org": c.delegator_org, "status": c.status, "reason": c.reason,
+            "answered_by": c.answered_by,
+            "answered_at": c.answered_at.isoformat() if c.answered_at else None}
+
+
+def results_of(session: Session, application_id: int) -> list[dict]:
+    records = records_of(session, application_id)
+    confirmations = _confirmations(session, [r.id for r in records if r.kind == QUERY])
+    return [describe(r, confirmations.get(r.id, [])) for r in records]
 
 
 def report(ctx: ServiceContext, session: Session, application_id: int) -> None:
-    records = records_of(session, application_id)
+    known = session.get(MatchedApplication, application_id)
     ctx.emit(session, "review", "matching.results", {
-        "application_id": application_id, "round": max((r.round for r in records), default=0),
-        "records": [describe(r) for r in records]})
+        "application_id": application_id, "round": known.round if known else 0,
+        "records": results_of(session, application_id)})

@@ -8,3 +8,8 @@ outbox_ack = ack_task("matching")
 @consumer("matching", "delegations.submitted")
 def delegations_submitted(ctx, session, payload, envelope):
     matcher.receive(ctx, session, payload)
+
+
+@consumer("matching", "delegations.withdrawn")
+def delegations_withdrawn(ctx, session, payload, envelope):
+    matcher.withdraw(ctx, session, payload)
