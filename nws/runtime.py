@@ -53,6 +53,10 @@ class Runtime:
         self.celery.nws_plugins = self.plugins
         self.celery.nws_sweep_services = tuple(self.services)
         self.celery.steps["worker"].add(OutboxSweeper)
+        if "review" in self.services:  # reminders and webhook retries of review workers
+            from services.review.periodic import ReviewPeriodic
+
+            self.celery.steps["worker"].add(ReviewPeriodic)
         for definition in self.definitions.values():
             if definition.tasks_module:
                 importlib.import_module(definition.tasks_module)

@@ -45,4 +45,6 @@ def check_required(data, ctx):
 @hookimpl
 def nws_form_specs():
     return [FormSpec(code=CODE, title="責任体制登録（変更）申請書", schema=Form0201Schema,
+                     # a 変更申請 includes only the forms that change
+                     required_for=lambda kind, org: kind != "change",
                      validators=(check_common(CODE), check_required), labels=LABELS)]

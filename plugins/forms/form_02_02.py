@@ -75,6 +75,8 @@ def check_contacts(data, ctx):
 @hookimpl
 def nws_form_specs():
     return [FormSpec(code=CODE, title="連絡窓口登録（変更）申請書", schema=Form0202Schema,
+                     # a 変更申請 includes only the forms that change
+                     required_for=lambda kind, org: kind != "change",
                      validators=(check_common(CODE), check_contacts), labels=LABELS)]
 
 

@@ -1,25 +1,49 @@
 """HTTP API of the review service (``/api/review``)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import current_principal, require
+from shared.db import utcnow
 from shared.service import context
-from shared.web import ApiError, json_body
-from services.review import cases
-from services.review.models import MatchingSnapshot, ReviewCase
+from shared.web import ApiError, json_body, not_found
+from services.review import cases, schedule, webhooks
+from services.review.models import MatchingSnapshot, ReviewCase, WebhookDelivery
 from services.review.routing import ROLE_OF, STATUS_OF
-from services.review.schemas import DecisionPostSchema
+from services.review.schemas import DecisionPostSchema, SchedulePutSchema, WebhookPostSchema
 
 bp = Blueprint("review_api", __name__, url_prefix="/api/review")
+
+
+QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn")
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit():
+        raise ApiError(422, "bad_filter", f"{name} は 0 以上の整数で指定してください（「{raw}」）。")
+    return int(raw)
 
 
 @bp.get("/queue")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 def queue():
+    """The caller's queue. Filters: status, org, prefecture, form (a form code the
+    application includes), kind, min_age_days (days waiting at the current stage),
+    overdue=true. Each item has ``due`` (the phase deadline of its stage) and
+    ``overdue``."""
     principal = current_principal()
-    status = request.args.get("status")
+    args = request.args
+    status, org, prefecture = args.get("status"), args.get("org"), args.get("prefecture")
+    form, kind, overdue_only = args.get("form"), args.get("kind"), args.get("overdue")
+    min_age = _int_arg("min_age_days")
+    if overdue_only not in (None, "", "true", "false"):
+        raise ApiError(422, "bad_filter", "overdue は true または false で指定してください。")
     with context("review").transaction() as session:
         stmt = select(ReviewCase).order_by(ReviewCase.stage_started_at)
         if principal.role != "operator":
@@ -27,13 +51,31 @@ def queue():
             stmt = stmt.where(ReviewCase.reviewer_org_id == principal.org_id,
                               ReviewCase.stage.in_(stages))
         if status:
-            if status not in (*STATUS_OF.values(), "returned", "approved", "withdrawn"):
+            if status not in QUEUE_STATUSES:
                 raise ApiError(422, "bad_filter", f"status「{status}」は指定できません。")
             stmt = stmt.where(ReviewCase.status == status)
-        items = [{"application_id": c.application_id, "number": c.number,
-                  "org": c.org, "stage": c.stage, "status": c.status, "round": c.round,
-                  "since": c.stage_started_at.isoformat(), "due": None}
-                 for c in session.scalars(stmt.limit(1000))]
+        if org:
+            stmt = stmt.where(ReviewCase.org_id == org)
+        if prefecture:
+            stmt = stmt.where(ReviewCase.prefecture_code == prefecture)
+        if kind:
+            stmt = stmt.where(ReviewCase.kind == kind)
+        if min_age is not None:
+            stmt = stmt.where(ReviewCase.stage_started_at
+                              <= utcnow() - dt.timedelta(days=min_age))
+        ends = schedule.deadlines(session)
+        items = []
+        for c in session.scalars(stmt.limit(1000)):
+            if form and form not in c.forms:
+                continue
+            due = schedule.due_of(c, ends)
+            late = schedule.is_overdue(due)
+            if overdue_only == "true" and not late:
+                continue
+            items.append({"application_id": c.application_id, "number": c.number,
+                          "kind": c.kind, "org": c.org, "stage": c.stage, "status": c.status,
+                          "round": c.round, "since": c.stage_started_at.isoformat(),
+                          "due": due.isoformat() if due else None, "overdue": late})
     return jsonify({"items": items})
 
 
@@ -47,7 +89,7 @@ def get_case(app_id: int):
         if principal.role in ("secondary_reviewer", "operator"):
             snap = session.get(MatchingSnapshot, app_id)
             matching = snap.records if snap else []
-        return jsonify(cases.describe(case, matching=matching))
+        return jsonify(cases.describe(case, matching=matching, session=session))
 
 
 @bp.post("/applications/<int:app_id>/decisions")
@@ -61,3 +103,106 @@ def decide(app_id: int):
         result = {"stage": decision.stage, "result": decision.result,
                   "decided_at": decision.decided_at.isoformat()}
     return jsonify(result), 201
+
+
+# --- schedule (operator) -----------------------------------------------------------------
+
+@bp.get("/schedule")
+@require()
+def get_schedule():
+    with context("review").transaction() as session:
+        return jsonify({"phases": schedule.describe(session)})
+
+
+@bp.put("/schedule")
+@require("operator")
+def put_schedule():
+    body = json_body(SchedulePutSchema())
+    seen = [p["phase"] for p in body["phases"]]
+    if len(seen) != len(set(seen)):
+        raise ApiError(422, "duplicate_phase", "同じ工程（phase）が複数回指定されています。")
+    with context("review").transaction() as session:
+        schedule.replace(session, body["phases"], current_principal().login)
+        return jsonify({"phases": schedule.describe(session)})
+
+
+# --- webhooks (reviewing organisations) ---------------------------------------------------
+
+REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
+
+
+@bp.post("/webhooks")
+@require(*REVIEWER_ROLES)
+def create_webhook():
+    body = json_body(WebhookPostSchema())
+    principal = current_principal()
+    with context("review").transaction() as session:
+        endpoint, secret = webhooks.create_endpoint(session, principal.org_id, principal.login,
+                                                    body["url"], body["events"])
+        result = {"id": endpoint.id, "secret": secret.secret, "secret_id": secret.id,
+                  "url": endpoint.url, "events": endpoint.events}
+    return jsonify(result), 201
+
+
+@bp.get("/webhooks")
+@require(*REVIEWER_ROLES)
+def list_webhooks():
+    from services.review.models import WebhookEndpoint
+
+    principal = current_principal()
+    with context("review").transaction() as session:
+        rows = session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.org_id == principal.org_id, WebhookEndpoint.active.is_(True))
+            .order_by(WebhookEndpoint.id))
+        return jsonify({"items": [webhooks.describe_endpoint(e) for e in rows]})
+
+
+@bp.delete("/webhooks/<int:hook_id>")
+@require(*REVIEWER_ROLES)
+def delete_webhook(hook_id: int):
+    with context("review").transaction() as session:
+        endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
+        endpoint.active = False
+    return "", 204
+
+
+@bp.post("/webhooks/<int:hook_id>/secrets")
+@require(*REVIEWER_ROLES)
+def add_webhook_secret(hook_id: int):
+    with context("review").transaction() as session:
+        endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
+        secret = webhooks.add_secret(session, endpoint)
+        result = {"id": secret.id, "secret": secret.secret}
+    return jsonify(result), 201
+
+
+@bp.delete("/webhooks/<int:hook_id>/secrets/<int:secret_id>")
+@require(*REVIEWER_ROLES)
+def retire_webhook_secret(hook_id: int, secret_id: int):
+    with context("review").transaction() as session:
+        endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
+        webhooks.retire_secret(session, endpoint, secret_id)
+    return "", 204
+
+
+@bp.get("/webhooks/<int:hook_id>/deliveries")
+@require(*REVIEWER_ROLES)
+def list_deliveries(hook_id: int):
+    with context("review").transaction() as session:
+        endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
+        return jsonify({"items": [webhooks.describe_delivery(d)
+                                  for d in webhooks.deliveries_of(session, endpoint)]})
+
+
+@bp.post("/webhooks/<int:hook_id>/deliveries/<delivery_id>/redeliver")
+@require(*REVIEWER_ROLES)
+def redeliver(hook_id: int, delivery_id: str):
+    ctx = context("review")
+    with ctx.transaction() as session:
+        endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.endpoint_id != endpoint.id:
+            raise not_found("配信記録")
+        webhooks.redeliver(ctx, session, delivery)
+        result = {"id": delivery.id, "status": delivery.status}
+    return jsonify(result), 202

@@ -12,10 +12,12 @@ from shared.auth import Principal
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
-from services.review.models import Decision, MatchingSnapshot, ReviewCase
+from services.review import schedule, webhooks
+from services.review.models import Decision, MatchingSnapshot, Reminder, ReviewCase, ReviewEvent
 from services.review.routing import ROLE_OF, STATUS_OF, next_stage
 
 RESULTS = ("承認", "否認")
+WAITING = tuple(STATUS_OF.values())
 REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 
 
@@ -25,8 +27,26 @@ def _application(case: ReviewCase) -> dict:
             "round": case.round, "org": case.org, "forms": case.forms}
 
 
+def _hook_data(case: ReviewCase) -> dict:
+    """A case as webhook payloads carry it."""
+    return {"application_id": case.application_id, "number": case.number,
+            "kind": case.kind, "round": case.round, "org_id": case.org_id,
+            "org_name": case.org.get("name"), "status": case.status, "stage": case.stage,
+            "reviewer_org_id": case.reviewer_org_id}
+
+
+def _involved(case: ReviewCase) -> set[str]:
+    """Every reviewing organisation the case was routed to this round."""
+    return {r["org_id"] for r in case.routes.values() if r.get("org_id")}
+
+
 def _report(ctx: ServiceContext, session: Session, case: ReviewCase, event: str, *,
             actor: dict | None = None, comment: str | None = None) -> None:
+    """Record ``event`` in review's own history and tell intake (the applicant's side)."""
+    session.add(ReviewEvent(application_id=case.application_id, round=case.round,
+                            event=event, status=case.status, stage=case.stage,
+                            org_id=(actor or {}).get("org_id") or case.reviewer_org_id,
+                            actor=actor, comment=comment, at=utcnow()))
     ctx.emit(session, "intake", "application.status_changed", {
         "application_id": case.application_id, "round": case.round, "status": case.status,
         "event": event, "stage": case.stage, "reviewer_org_id": case.reviewer_org_id,
@@ -64,6 +84,18 @@ def receive_submission(ctx: ServiceContext, session: Session, payload: dict) -> 
     _advance(ctx, session, case, None)
     session.flush()
     _report(ctx, session, case, "routed")
+    if payload["round"] > 1:
+        previous = session.scalar(select(ReviewCase).where(
+            ReviewCase.application_id == case.application_id,
+            ReviewCase.round < case.round).order_by(ReviewCase.round.desc()).limit(1))
+        if previous is not None:
+            webhooks.notify(ctx, session, "resubmitted", _involved(previous), _hook_data(case))
+    _notify_routed(ctx, session, case)
+
+
+def _notify_routed(ctx: ServiceContext, session: Session, case: ReviewCase) -> None:
+    if case.status in WAITING:
+        webhooks.notify(ctx, session, "routed", {case.reviewer_org_id}, _hook_data(case))
 
 
 def store_matching(session: Session, payload: dict) -> None:
@@ -102,6 +134,12 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
         raise ApiError(409, "not_awaiting_decision",
                        f"この申請は現在「{case.status}」で、審査待ちではありません。")
     if principal.org_id != case.reviewer_org_id or principal.role != ROLE_OF[stage]:
+        # The caller's own stage was decided already (perhaps a moment ago, by a
+        # colleague): that is a conflict, as when the guarded update below loses.
+        if any(ROLE_OF[d.stage] == principal.role
+               and case.routes.get(d.stage, {}).get("org_id") == principal.org_id
+               for d in case.decisions):
+            raise ApiError(409, "already_decided", "この段階は既に判定されています。")
         raise ApiError(403, "not_your_stage", "この申請の現在の審査段階はあなたの担当ではありません。")
     if principal.org_id == case.org_id:
         raise ApiError(403, "own_application", "自機関の申請を審査することはできません。")
@@ -124,13 +162,27 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
     except IntegrityError:
         raise ApiError(409, "already_decided", "この段階は既に判定されています。") from None
     actor = principal.actor()
+    decided = {"decision": {"stage": stage, "result": result, "comment": decision.comment,
+                            "reviewer": actor}}
     if result == "否認":
         case.status, case.reviewer_org_id = "returned", None
         _report(ctx, session, case, f"{stage}_rejected", actor=actor, comment=decision.comment)
+        webhooks.notify(ctx, session, "decided", _involved(case),
+                        {**_hook_data(case), **decided})
         return decision
     _advance(ctx, session, case, stage)
     _report(ctx, session, case, f"{stage}_approved", actor=actor, comment=decision.comment or None)
-    if case.status == "approved":
+    webhooks.notify(ctx, session, "decided", _involved(case) - {case.reviewer_org_id}
+                    | {principal.org_id}, {**_hook_data(case), **decided})
+    _notify_routed(ctx, session, case)
+    if case.status == "approved" and case.kind == "account":
+        request = case.forms.get("account", {})
+        ctx.emit(session, "identity", "account.approved", {
+            "request_id": case.application_id, "number": case.number, "org": case.org,
+            "login": request["login"], "role": request.get("role", "applicant"),
+            "name": request["name"], "department": request.get("department", ""),
+            "approved_at": utcnow().isoformat()})
+    elif case.status == "approved":
         ctx.emit(session, "master", "application.approved", {
             "application_id": case.application_id, "number": case.number, "kind": case.kind,
             "round": case.round, "org": case.org, "catalog_version": case.catalog_version,
@@ -138,7 +190,85 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
     return decision
 
 
-def describe(case: ReviewCase, *, matching: list | None = None) -> dict:
+def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
+    """The applicant withdrew: close the case (decisions are refused from now on)."""
+    case = latest_case(session, payload["application_id"])
+    if case is None or case.round != payload["round"] or case.status not in WAITING:
+        # Nothing under review (e.g. withdrawn while still being validated), or a
+        # decision that closed the case came first: record the request only.
+        session.add(ReviewEvent(application_id=payload["application_id"],
+                                round=payload["round"], event="withdrawal_received",
+                                status=case.status if case else "none", stage=None,
+                                org_id=(payload.get("actor") or {}).get("org_id"),
+                                actor=payload.get("actor"), comment=None))
+        return
+    stage = case.stage
+    involved = _involved(case)
+    case.status, case.reviewer_org_id = "withdrawn", None
+    session.add(ReviewEvent(application_id=case.application_id, round=case.round,
+                            event="withdrawn", status="withdrawn", stage=stage,
+                            org_id=(payload.get("actor") or {}).get("org_id"),
+                            actor=payload.get("actor"), comment=None,
+                            at=dt.datetime.fromisoformat(payload["at"])))
+    webhooks.notify(ctx, session, "withdrawn", involved, {**_hook_data(case), "stage": stage})
+
+
+def send_reminders(ctx: ServiceContext, session: Session, on: dt.date | None = None) -> int:
+    """One overdue event per case and stage, to the organisation it waits for. The
+    unique (case, stage) of the reminder makes a second run (or a second worker) a
+    no-op. Returns how many reminders were sent."""
+    ends = schedule.deadlines(session)
+    if not ends:
+        return 0
+    sent = 0
+    waiting = session.scalars(select(ReviewCase).where(ReviewCase.status.in_(WAITING))).all()
+    for case in waiting:
+        due = schedule.due_of(case, ends)
+        if not schedule.is_overdue(due, on):
+            continue
+        try:
+            with session.begin_nested():
+                session.add(Reminder(case_id=case.id, stage=case.stage, due_on=due))
+        except IntegrityError:
+            continue
+        session.add(ReviewEvent(application_id=case.application_id, round=case.round,
+                                event="overdue", status=case.status, stage=case.stage,
+                                org_id=case.reviewer_org_id, actor=None,
+                                comment=f"期限 {due.isoformat()} を過ぎています。"))
+        webhooks.notify(ctx, session, "overdue", {case.reviewer_org_id},
+                        {**_hook_data(case), "due": due.isoformat()})
+        sent += 1
+    return sent
+
+
+def history(session: Session, application_id: int) -> list[dict]:
+    """Every review event of every round of the application, oldest first."""
+    rows = session.scalars(select(ReviewEvent).where(
+        ReviewEvent.application_id == application_id).order_by(ReviewEvent.id))
+    return [{"at": e.at.isoformat(), "round": e.round, "event": e.event, "status": e.status,
+             "stage": e.stage, "org_id": e.org_id, "actor": e.actor, "comment": e.comment}
+            for e in rows]
+
+
+def rounds(session: Session, application_id: int) -> list[dict]:
+    """The earlier rounds with their decisions (what was rejected, by whom, why)."""
+    cases = session.scalars(select(ReviewCase).where(
+        ReviewCase.application_id == application_id).order_by(ReviewCase.round))
+    return [{"round": c.round, "status": c.status, "routes": c.routes,
+             "submitted_at": c.submitted_at.isoformat(),
+             "decisions": _decisions(c)} for c in cases]
+
+
+def _decisions(case: ReviewCase) -> list[dict]:
+    return [{"stage": d.stage, "result": d.result, "comment": d.comment,
+             "reviewer": {"org_id": d.reviewer_org_id, "login": d.reviewer_login,
+                          "name": d.reviewer_name, "department": d.reviewer_department},
+             "decided_at": d.decided_at.isoformat()} for d in case.decisions]
+
+
+def describe(case: ReviewCase, *, matching: list | None = None,
+             session: Session | None = None) -> dict:
+    due = schedule.due_of(case, schedule.deadlines(session)) if session is not None else None
     body = {
         "application_id": case.application_id, "number": case.number, "kind": case.kind,
         "round": case.round, "org": case.org, "status": case.status, "stage": case.stage,
@@ -146,12 +276,12 @@ def describe(case: ReviewCase, *, matching: list | None = None) -> dict:
         "catalog_version": case.catalog_version, "forms": case.forms,
         "findings": case.findings, "submitted_by": case.submitted_by,
         "submitted_at": case.submitted_at.isoformat(),
-        "decisions": [{"stage": d.stage, "result": d.result, "comment": d.comment,
-                       "reviewer": {"org_id": d.reviewer_org_id, "login": d.reviewer_login,
-                                    "name": d.reviewer_name,
-                                    "department": d.reviewer_department},
-                       "decided_at": d.decided_at.isoformat()} for d in case.decisions],
+        "decisions": _decisions(case),
+        "due": due.isoformat() if due else None, "overdue": schedule.is_overdue(due),
     }
+    if session is not None:
+        body["history"] = history(session, case.application_id)
+        body["rounds"] = rounds(session, case.application_id)
     if matching is not None:
         body["matching"] = matching
     return body

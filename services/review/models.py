@@ -1,10 +1,11 @@
-"""Tables of the review service: review cases (one per application round), decisions
-and the matching results received for them."""
+"""Tables of the review service: review cases (one per application round), decisions,
+the matching results received for them, the review-side history, the schedule of
+phases with its reminders, and the webhooks of reviewer systems."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
@@ -74,6 +75,118 @@ class MatchingSnapshot(Base):
     round: Mapped[int] = mapped_column(Integer)
     records: Mapped[list]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReviewEvent(Base):
+    """What happened to an application in review, every round: routed, decided,
+    returned, withdrawn, overdue... Never edited (intake keeps the applicant's side)."""
+
+    __tablename__ = "review_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(Integer, index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[str | None] = mapped_column(String(20))
+    org_id: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[dict | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SchedulePhase(Base):
+    """One phase of the operator's schedule (e.g. 一次審査 until 2027-03-31)."""
+
+    __tablename__ = "review_schedule"
+
+    phase: Mapped[str] = mapped_column(String(40), primary_key=True)
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Reminder(Base):
+    """An overdue reminder sent for a case at a stage: at most one per case and stage."""
+
+    __tablename__ = "review_reminders"
+    __table_args__ = (UniqueConstraint("case_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """A reviewer system's endpoint: the events of its organisation's cases it wants."""
+
+    __tablename__ = "review_webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(40), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    secrets: Mapped[list["WebhookSecret"]] = relationship(
+        back_populates="endpoint", order_by="WebhookSecret.id", lazy="selectin")
+
+
+class WebhookSecret(Base):
+    """A signing secret of an endpoint; several are active during a rotation."""
+
+    __tablename__ = "review_webhook_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("review_webhooks.id"), index=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[dt.datetime | None]
+
+    endpoint: Mapped[WebhookEndpoint] = relationship(back_populates="secrets")
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint. Its id is the ``webhook-id`` (the same on every
+    retry and redelivery, so receivers can deduplicate)."""
+
+    __tablename__ = "review_webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("review_webhooks.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict]
+    # pending | sending | retrying | delivered | failed
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None]
+
+    log: Mapped[list["WebhookAttempt"]] = relationship(
+        order_by="WebhookAttempt.id", lazy="selectin")
+
+
+class WebhookAttempt(Base):
+    """One HTTP POST of a delivery and its outcome."""
+
+    __tablename__ = "review_webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("review_webhook_deliveries.id"),
+                                             index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
 
 
 class Outbox(OutboxMixin, Base):
