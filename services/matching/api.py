@@ -31,8 +31,11 @@ def _may_see(principal: Principal, known: MatchedApplication) -> bool:
         return True
     if principal.role not in APPLICANT_ROLES:
         return False
+    if principal.org_id == known.org_id:
+        return True
     # A 教育委員会 (ORG-BOE) is forwarded by its own 首長部局 (ORG).
-    return principal.org_id in (known.org_id, known.org_id.removesuffix("-BOE"))
+    return (principal.role == "forwarder" and known.org_id.endswith("-BOE")
+            and principal.org_id == known.org_id.removesuffix("-BOE"))
 
 
 @bp.get("/applications/<int:app_id>")

@@ -52,7 +52,7 @@ def delegation(info, delegatee, name=None, basis=None):
     return row
 
 
-def acceptance(info, delegator, name=None, article=AUTONOMY, rule="事務の委託に関する規約",
+def acceptance(info, delegator, article=AUTONOMY, rule="事務の委託に関する規約", name=None,
                chain=None):
     row = {"info_no": info, "info_name": name or f"特定個人情報{info}", "delegator": delegator,
            "basis": {"article": article, "rule_title": rule}}
