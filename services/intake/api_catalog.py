@@ -112,7 +112,8 @@ def get_selection(app_id: int):
 @bp.get("/organisations")
 @require()
 def list_organisations():
-    """Search the registry: ?q= (id or name), kind=, prefecture=, limit= (≤500), offset=."""
+    """Search the registry: ?q= (id or name), kind=, branch=, prefecture=, limit= (≤500),
+    offset=."""
     try:
         limit = min(max(int(request.args.get("limit", 100)), 1), 500)
         offset = max(int(request.args.get("offset", 0)), 0)
@@ -123,6 +124,8 @@ def list_organisations():
         stmt = stmt.where(or_(Organisation.id == q, Organisation.name.contains(q)))
     if kind := request.args.get("kind", "").strip():
         stmt = stmt.where(Organisation.kind == kind)
+    if branch := request.args.get("branch", "").strip():
+        stmt = stmt.where(Organisation.branch == branch)
     if pref := request.args.get("prefecture", "").strip():
         stmt = stmt.where(Organisation.prefecture_code == pref)
     with context("intake").transaction() as session:
