@@ -197,3 +197,14 @@ CONTRACTS.update({
     ("webhook.delivery_requested", 1): WebhookDeliveryRequested,
 })
 CONTRACTS.setdefault(("delegations.withdrawn", 1), DelegationsWithdrawn)
+
+
+class MasterDeliveryRequested(Payload):
+    """master → master: deliver (or retry) one published version to one subscriber."""
+
+    delivery_id = fields.Integer(required=True)
+    subscriber_id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+
+
+CONTRACTS[("master.delivery_requested", 1)] = MasterDeliveryRequested

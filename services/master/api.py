@@ -1,14 +1,29 @@
-"""HTTP API of the master service (``/api/master``)."""
+"""HTTP API of the master service (``/api/master``).
+
+Versions, their diffs and exports are for 総務省 and operators; the directory of
+通常連絡先 is for every logged-in user. Operators choose the publication mode, publish
+prepared registrations (配信) and manage subscribers; a subscriber reaches its own
+subscription (acknowledge, pull, delivery log) by signing its request with its secret,
+as Standard Webhooks signs deliveries: headers ``webhook-id``, ``webhook-timestamp``
+and ``webhook-signature`` over the request body (empty for GET).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import functools
+
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 
-from shared.auth import require
+from shared import webhooks
+from shared.auth import current_principal, require
+from shared.db import utcnow
 from shared.service import context
-from shared.web import ApiError, not_found
-from services.master import registry
-from services.master.models import MasterHead, MasterVersion
+from shared.web import ApiError, json_body, not_found
+from services.master import distribution, exports, registry
+from services.master.models import (Delivery, DeliveryAttempt, MasterVersion,
+                                    PendingRegistration, Subscriber)
+from services.master.schemas import (AckPostSchema, PublicationPutSchema,
+                                     SubscriptionPostSchema)
 
 bp = Blueprint("master_api", __name__, url_prefix="/api/master")
 
@@ -57,13 +72,247 @@ def version_diff(number: int):
                         "tables": registry.diff(session, base, number)})
 
 
+EXPORTS = {
+    "json": (exports.as_json, "application/json"),
+    "zip": (exports.as_csv_zip, "application/zip"),
+    "xlsx": (exports.as_xlsx,
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+@bp.get("/versions/<int:number>/export.<fmt>")
+@require(*READERS)
+def version_export(number: int, fmt: str):
+    """The version as a file: ``export.json``, ``export.zip`` (one CSV per table) or
+    ``export.xlsx``."""
+    if fmt not in EXPORTS:
+        raise ApiError(404, "not_found",
+                       "出力形式は export.json, export.zip（CSV）, export.xlsx のいずれかです。")
+    make, mimetype = EXPORTS[fmt]
+    with context("master").transaction() as session:
+        data = make(session, _version(session, number))
+    name = f"nws-master-v{number}.{fmt}"
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/contacts")
 @require()
 def contacts():
-    """通常連絡先 of every registered organisation (緊急連絡先 never appear here)."""
+    """The directory: 通常連絡先 of every registered organisation in the newest published
+    version, with the organisation's name (緊急連絡先 never appear here)."""
     with context("master").transaction() as session:
-        head = session.get(MasterHead, 1)
-        if head is None:
+        number = registry.head(session).number
+        if number == 0:
             return jsonify({"version": 0, "items": []})
-        items = [row.data for row in registry.rows_at(session, head.number, ["contacts"])]
-        return jsonify({"version": head.number, "items": items})
+        names = {row.key: (row.data or {}).get("name")
+                 for row in registry.rows_at(session, number, ["organisations"])}
+        items = [{**row.data, "org_name": names.get(row.org_id)}
+                 for row in registry.rows_at(session, number, ["contacts"])]
+        return jsonify({"version": number, "items": items})
+
+
+# --- publication (整備・配信) ----------------------------------------------------------
+
+def _describe_pending(p: PendingRegistration) -> dict:
+    """A prepared registration as operators see it (never its content)."""
+    return {"application_id": p.application_id, "number": p.number, "round": p.round,
+            "org_id": p.org_id, "received_at": p.received_at.isoformat()}
+
+
+def _publication(session) -> dict:
+    head = registry.head(session)
+    return {"mode": head.mode, "version": head.number,
+            "pending": [_describe_pending(p) for p in registry.pending(session)]}
+
+
+@bp.get("/publication")
+@require("operator")
+def publication():
+    with context("master").transaction() as session:
+        return jsonify(_publication(session))
+
+
+@bp.put("/publication")
+@require("operator")
+def set_publication():
+    """Switch between ``immediate`` (each approved application is a version at once)
+    and ``batched`` (approved applications are prepared until an operator publishes)."""
+    body = json_body(PublicationPutSchema())
+    with context("master").transaction() as session:
+        try:
+            registry.set_mode(session, body["mode"])
+        except registry.NotEmpty:
+            raise ApiError(409, "pending_registrations",
+                           "配信待ちの整備済み登録があります。先に配信してから公開方式を変更してください。"
+                           ) from None
+        return jsonify(_publication(session))
+
+
+@bp.post("/publications")
+@require("operator")
+def publish():
+    """配信: every prepared registration becomes one new version, delivered to every
+    subscriber."""
+    ctx = context("master")
+    with ctx.transaction() as session:
+        try:
+            v = registry.publish_prepared(ctx, session)
+        except registry.NothingToPublish:
+            raise ApiError(409, "nothing_prepared",
+                           "配信する整備済みの登録がありません。") from None
+        body = registry.describe_version(v)
+    return jsonify(body), 201
+
+
+# --- subscribers -----------------------------------------------------------------------
+
+def subscriber_or_operator(view):
+    """Admit an operator's token, or a request signed with the subscription's secret."""
+
+    @functools.wraps(view)
+    def wrapper(sub_id: int, *args, **kwargs):
+        if request.headers.get("Authorization"):
+            if current_principal().role != "operator":
+                raise ApiError(403, "forbidden", "この操作を行う権限がありません。")
+            g.master_subscriber = None
+            return view(sub_id, *args, **kwargs)
+        names = ("webhook-id", "webhook-timestamp", "webhook-signature")
+        if not all(request.headers.get(n) for n in names):
+            raise ApiError(401, "unauthenticated",
+                           "認証が必要です。運用者のトークンか、購読のシークレットによる署名"
+                           "（webhook-id, webhook-timestamp, webhook-signature）を付けてください。")
+        with context("master").transaction() as session:
+            sub = session.get(Subscriber, sub_id)
+            secret = sub.secret if sub is not None and sub.active else None
+        hdrs = {n: request.headers[n] for n in names}
+        try:
+            ok = secret is not None and webhooks.verify(secret, hdrs, request.get_data())
+        except (ValueError, KeyError):
+            ok = False
+        if not ok:
+            raise ApiError(401, "invalid_signature",
+                           "署名が正しくないか、時刻が 5 分以上ずれています。")
+        g.master_subscriber = sub_id
+        return view(sub_id, *args, **kwargs)
+
+    wrapper.nws_auth = ("operator", "subscriber")  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _subscriber(session, sub_id: int) -> Subscriber:
+    sub = session.get(Subscriber, sub_id)
+    if sub is None or not sub.active:
+        raise not_found("購読")
+    return sub
+
+
+@bp.post("/subscriptions")
+@require("operator")
+def create_subscription():
+    body = json_body(SubscriptionPostSchema())
+    ctx = context("master")
+    principal = current_principal()
+    with ctx.transaction() as session:
+        sub = distribution.subscribe(ctx, session, body["url"], body["mode"], principal.login)
+        out = {**distribution.describe_subscriber(sub), "secret": sub.secret}
+    return jsonify(out), 201
+
+
+@bp.get("/subscriptions")
+@require("operator")
+def list_subscriptions():
+    with context("master").transaction() as session:
+        rows = session.scalars(select(Subscriber).where(Subscriber.active)
+                               .order_by(Subscriber.id))
+        return jsonify({"items": [distribution.describe_subscriber(s) for s in rows]})
+
+
+@bp.get("/subscriptions/<int:sub_id>")
+@subscriber_or_operator
+def get_subscription(sub_id: int):
+    with context("master").transaction() as session:
+        return jsonify(distribution.describe_subscriber(_subscriber(session, sub_id)))
+
+
+@bp.delete("/subscriptions/<int:sub_id>")
+@require("operator")
+def delete_subscription(sub_id: int):
+    """Stop a subscription: nothing more is delivered (pending deliveries are
+    cancelled when their turn comes)."""
+    with context("master").transaction() as session:
+        _subscriber(session, sub_id).active = False
+    return "", 204
+
+
+@bp.get("/subscriptions/<int:sub_id>/deliveries")
+@subscriber_or_operator
+def list_deliveries(sub_id: int):
+    """The delivery log: each version owed to the subscriber and every attempt."""
+    with context("master").transaction() as session:
+        _subscriber(session, sub_id)
+        deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == sub_id)
+                                     .order_by(Delivery.version.desc()).limit(200)).all()
+        attempts: dict[int, list] = {}
+        for a in session.scalars(select(DeliveryAttempt).where(
+                DeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
+                .order_by(DeliveryAttempt.number)):
+            attempts.setdefault(a.delivery_id, []).append(a)
+        return jsonify({"items": [distribution.describe_delivery(d, attempts.get(d.id, []))
+                                  for d in deliveries]})
+
+
+@bp.post("/subscriptions/<int:sub_id>/ack")
+@subscriber_or_operator
+def acknowledge(sub_id: int):
+    """The subscriber has applied ``version`` (and, if given, its content has this
+    checksum): diff deliveries start from it from now on."""
+    body = json_body(AckPostSchema())
+    with context("master").transaction() as session:
+        sub = _subscriber(session, sub_id)
+        version = session.get(MasterVersion, body["version"])
+        if version is None:
+            raise ApiError(422, "unknown_version",
+                           f"マスタ版 {body['version']} はありません。version を確認してください。")
+        if body["checksum"] is not None and body["checksum"] != version.checksum:
+            raise ApiError(409, "checksum_mismatch",
+                           f"checksum がマスタ版 {version.number} のものと一致しません。"
+                           "反映した内容を確認し、全体（snapshot）を取得し直してください。",
+                           expected=version.checksum)
+        sub.acked_version, sub.acked_at = version.number, utcnow()
+        return jsonify(distribution.describe_subscriber(sub))
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(422, "bad_parameter", f"{name} にはマスタ版番号（0 以上の整数）を指定してください。")
+    return int(raw)
+
+
+@bp.get("/subscriptions/<int:sub_id>/pull")
+@subscriber_or_operator
+def pull(sub_id: int):
+    """What a delivery would carry, on demand: the newest version (or ``version``) as a
+    snapshot or as the diff from ``from`` (default: the last acknowledged version), per
+    the subscription's mode unless ``mode`` says otherwise. Signed like deliveries."""
+    mode = request.args.get("mode")
+    if mode is not None and mode not in ("snapshot", "diff"):
+        raise ApiError(422, "bad_parameter", "mode は「snapshot」または「diff」です。")
+    number, base = _int_arg("version"), _int_arg("from")
+    with context("master").transaction() as session:
+        sub = _subscriber(session, sub_id)
+        if number is None:
+            number = registry.head(session).number
+            if number == 0:
+                raise not_found("公開されたマスタ版")
+        _version(session, number)
+        if base not in (None, 0):
+            _version(session, base)
+        doc = distribution.body_for(session, sub, number, mode=mode, base=base)
+        secret = sub.secret
+    data = webhooks.encode(doc)
+    return Response(data, mimetype="application/json",
+                    headers=webhooks.headers([secret], distribution.request_id(), data))

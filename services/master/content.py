@@ -34,8 +34,10 @@ def row_hash(table: str, key: str, data: Any) -> str:
     return hashlib.sha256(f"{table}\x1f{key}\x1f{canonical(data)}".encode()).hexdigest()
 
 
-def rows_from(org: dict, forms: dict[str, dict]) -> dict[str, dict[str, dict]]:
-    """{table: {key: data}} for the tables this application covers."""
+def rows_from(org: dict, forms: dict[str, dict],
+              catalog_version: str | None = None) -> dict[str, dict[str, dict]]:
+    """{table: {key: data}} for the tables this application covers. Query affairs and
+    provided information carry the catalog version the application was made against."""
     oid = org["id"]
     out: dict[str, dict[str, dict]] = {
         "organisations": {oid: {k: org.get(k) for k in
@@ -53,10 +55,12 @@ def rows_from(org: dict, forms: dict[str, dict]) -> dict[str, dict[str, dict]]:
             for c in f0202.get("normal_contacts", [])}
     f0307 = forms.get("03-07")
     if f0307 is not None:
-        out["query_affairs"] = {f"{oid}|{r['item_no']}": {"org_id": oid, **r}
-                                for r in f0307.get("query_affairs", [])}
-        out["provided_info"] = {f"{oid}|{r['info_no']}": {"org_id": oid, **r}
-                                for r in f0307.get("provided_info", [])}
+        out["query_affairs"] = {
+            f"{oid}|{r['item_no']}": {"org_id": oid, **r, "catalog_version": catalog_version}
+            for r in f0307.get("query_affairs", [])}
+        out["provided_info"] = {
+            f"{oid}|{r['info_no']}": {"org_id": oid, **r, "catalog_version": catalog_version}
+            for r in f0307.get("provided_info", [])}
     f0308 = forms.get("03-08")
     if f0308 is not None:
         out["query_delegations"] = {f"{oid}|{r.get('item_no')}": {"org_id": oid, **r}

@@ -1,16 +1,34 @@
-"""Registering approved content as a new master version, and reading versions."""
+"""Registering approved content as master versions, publication modes, and reading
+versions.
+
+A version is made either by one registration (publication mode ``immediate``, the
+default) or by an operator's 配信 of every registration prepared (整備) since the last one
+(mode ``batched``). Either way the work is set-based and proportional to what changes:
+each organisation's current rows are read through an index, superseded rows are closed
+(``to_version``) and new rows inserted in bulk, and the checksum is updated from the
+changed rows' hashes alone.
+"""
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from typing import Iterable, Iterator
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.messaging import ServiceContext
-from services.master.content import combine, emergency_contacts, row_hash, rows_from
-from services.master.models import (MasterHead, MasterRow, MasterVersion, Registration,
-                                    RestrictedContact)
+from services.master.content import emergency_contacts, row_hash, rows_from
+from services.master.models import (MasterHead, MasterRow, MasterVersion,
+                                    PendingRegistration, Registration, RestrictedContact)
+
+CHUNK = 2000           # rows per bulk INSERT / ids per bulk UPDATE
+PENDING_CHUNK = 200    # prepared registrations read at a time during a 配信
+
+
+class NothingToPublish(Exception):
+    """A 配信 was asked for with no prepared registration."""
 
 
 def _head(session: Session, for_update: bool = True) -> MasterHead:
@@ -19,75 +37,232 @@ def _head(session: Session, for_update: bool = True) -> MasterHead:
         stmt = stmt.with_for_update()
     head = session.scalar(stmt)
     if head is None:
-        head = MasterHead(id=1, number=0, checksum="0" * 64)
+        head = MasterHead(id=1, number=0, checksum="0" * 64, mode="immediate")
         session.add(head)
         session.flush()
     return head
 
 
+def head(session: Session) -> MasterHead:
+    """The head row, read without locking (number 0 when nothing was registered)."""
+    return session.get(MasterHead, 1) or MasterHead(id=1, number=0, checksum="0" * 64,
+                                                    mode="immediate")
+
+
+def _source(payload: dict) -> dict:
+    return {"application_id": payload["application_id"], "number": payload["number"],
+            "round": payload["round"], "org_id": payload["org"]["id"]}
+
+
+# --- registration and publication ---------------------------------------------------
+
 def register(ctx: ServiceContext, session: Session, payload: dict) -> MasterVersion | None:
-    """Register one approved application round; a repeat does nothing."""
-    head = _head(session)  # serialises registrations
-    done = session.scalar(select(Registration).where(
+    """Take one approved application round. In immediate mode it becomes a new version
+    at once; in batched mode it is prepared (整備) for the next 配信 and None is
+    returned. A repeat of a round already taken does nothing."""
+    head_row = _head(session)  # serialises registrations and publications
+    key = (PendingRegistration.application_id == payload["application_id"],
+           PendingRegistration.round == payload["round"])
+    done = session.scalar(select(Registration.id).where(
         Registration.application_id == payload["application_id"],
         Registration.round == payload["round"]))
-    if done is not None:
+    if done is not None or session.scalar(select(PendingRegistration.id).where(*key)):
         return None
-    org = payload["org"]
-    number = head.number + 1
-    new_rows = rows_from(org, payload["forms"])
-    changes: dict[str, dict[str, list]] = defaultdict(lambda: {"added": [], "removed": [],
-                                                               "changed": []})
-    added_hashes: list[str] = []
-    removed_hashes: list[str] = []
-    for table, rows in new_rows.items():
-        current = {r.key: r for r in session.scalars(select(MasterRow).where(
-            MasterRow.table_name == table, MasterRow.org_id == org["id"],
-            MasterRow.to_version.is_(None)))}
-        for key, data in rows.items():
-            h = row_hash(table, key, data)
-            old = current.pop(key, None)
-            if old is not None and old.row_hash == h:
-                continue
-            if old is not None:
-                old.to_version = number
-                removed_hashes.append(old.row_hash)
-                changes[table]["changed"].append({"key": key, "before": old.data, "after": data})
-            else:
-                changes[table]["added"].append({"key": key, "data": data})
-            session.add(MasterRow(table_name=table, key=key, org_id=org["id"], data=data,
-                                  row_hash=h, from_version=number, to_version=None))
-            added_hashes.append(h)
-        for key, old in current.items():
-            old.to_version = number
-            removed_hashes.append(old.row_hash)
-            changes[table]["removed"].append({"key": key, "data": old.data})
-    restricted = emergency_contacts(payload["forms"])
-    if restricted is not None:
-        session.execute(delete(RestrictedContact).where(RestrictedContact.org_id == org["id"]))
-        session.add_all(RestrictedContact(org_id=org["id"], priority=int(c["priority"]), data=c)
-                        for c in restricted)
-    head.number = number
-    head.checksum = combine(head.checksum, added_hashes, removed_hashes)
-    source = {"application_id": payload["application_id"], "number": payload["number"],
-              "round": payload["round"], "org_id": org["id"]}
-    version = MasterVersion(number=number, created_at=utcnow(), checksum=head.checksum,
-                            sources=[source],
-                            summary={t: {k: len(v) for k, v in c.items()}
-                                     for t, c in changes.items()})
-    session.add(version)
-    session.add(Registration(application_id=payload["application_id"], round=payload["round"],
-                             version=number))
-    session.flush()
-    ctx.plugins.hook.nws_master_published(version=describe_version(version),
-                                          changes=dict(changes))
-    ctx.emit(session, "intake", "application.status_changed", {
-        "application_id": payload["application_id"], "round": payload["round"],
-        "status": "registered", "event": "registered", "stage": None,
-        "reviewer_org_id": None, "actor": None, "comment": f"マスタ版 {number} に登録されました。",
-        "at": utcnow().isoformat(), "master_version": number})
+    if head_row.mode == "batched":
+        session.add(PendingRegistration(
+            application_id=payload["application_id"], round=payload["round"],
+            number=payload["number"], org_id=payload["org"]["id"], payload=payload))
+        ctx.emit(session, "intake", "application.status_changed", {
+            "application_id": payload["application_id"], "round": payload["round"],
+            "status": "approved", "event": "master_prepared", "stage": None,
+            "reviewer_org_id": None, "actor": None,
+            "comment": "マスタデータ整備に登録されました。次回の配信でマスタに反映されます。",
+            "at": utcnow().isoformat()})
+        return None
+    return _make_version(ctx, session, head_row, [payload])
+
+
+def publish_prepared(ctx: ServiceContext, session: Session) -> MasterVersion:
+    """配信: every prepared registration, in the order received, as one new version."""
+    head_row = _head(session)
+    upto = session.scalar(select(PendingRegistration.id).order_by(
+        PendingRegistration.id.desc()).limit(1))
+    if upto is None:
+        raise NothingToPublish()
+    version = _make_version(ctx, session, head_row, _pending_payloads(session, upto))
+    session.execute(delete(PendingRegistration).where(PendingRegistration.id <= upto))
     return version
 
+
+def pending(session: Session) -> list[PendingRegistration]:
+    return list(session.scalars(select(PendingRegistration).order_by(PendingRegistration.id)))
+
+
+def _pending_payloads(session: Session, upto: int) -> Iterator[dict]:
+    """Prepared payloads grouped by organisation (received order within one), read in
+    chunks of organisations so a national batch never sits in memory whole."""
+    orgs = session.scalars(select(PendingRegistration.org_id).distinct()
+                           .where(PendingRegistration.id <= upto)
+                           .order_by(PendingRegistration.org_id)).all()
+    for i in range(0, len(orgs), PENDING_CHUNK):
+        yield from session.scalars(
+            select(PendingRegistration.payload)
+            .where(PendingRegistration.org_id.in_(orgs[i:i + PENDING_CHUNK]),
+                   PendingRegistration.id <= upto)
+            .order_by(PendingRegistration.org_id, PendingRegistration.id))
+
+
+def set_mode(session: Session, mode: str) -> MasterHead:
+    """Switch the publication mode. Leaving batched mode with prepared registrations is
+    refused (they would be published by nobody): publish them first."""
+    head_row = _head(session)
+    if mode == "immediate" and head_row.mode == "batched" and session.scalar(
+            select(PendingRegistration.id).limit(1)) is not None:
+        raise NotEmpty()
+    head_row.mode = mode
+    return head_row
+
+
+class NotEmpty(Exception):
+    """Prepared registrations still wait for a 配信."""
+
+
+@dataclasses.dataclass
+class _Current:
+    id: int | None           # None: a row new in this version
+    hash: str
+    data: dict
+
+
+@dataclasses.dataclass
+class _Sink:
+    """What one version writes, flushed to the database in chunks."""
+
+    session: Session
+    number: int
+    want_changes: bool
+    inserts: list[dict] = dataclasses.field(default_factory=list)
+    closes: list[int] = dataclasses.field(default_factory=list)
+    checksum_delta: int = 0
+    summary: dict = dataclasses.field(default_factory=lambda: defaultdict(
+        lambda: {"added": 0, "removed": 0, "changed": 0}))
+    changes: dict = dataclasses.field(default_factory=lambda: defaultdict(
+        lambda: {"added": [], "removed": [], "changed": []}))
+
+    def note(self, kind: str, table: str, entry: dict) -> None:
+        self.summary[table][kind] += 1
+        if self.want_changes:
+            self.changes[table][kind].append(entry)
+
+    def flush(self, force: bool = False) -> None:
+        if self.closes and (force or len(self.closes) >= CHUNK):
+            for i in range(0, len(self.closes), CHUNK):
+                self.session.execute(update(MasterRow).where(
+                    MasterRow.id.in_(self.closes[i:i + CHUNK])).values(to_version=self.number),
+                    execution_options={"synchronize_session": False})
+            self.closes.clear()
+        if self.inserts and (force or len(self.inserts) >= CHUNK):
+            self.session.execute(insert(MasterRow), self.inserts)
+            self.inserts.clear()
+
+
+def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
+                  payloads: Iterable[dict]) -> MasterVersion:
+    number = head_row.number + 1
+    hook = ctx.plugins.hook.nws_master_published if ctx.plugins is not None else None
+    sink = _Sink(session, number, want_changes=bool(hook and hook.get_hookimpls()))
+    sources: list[dict] = []
+    by_org: list[dict] = []
+    for payload in payloads:
+        if by_org and by_org[-1]["org"]["id"] != payload["org"]["id"]:
+            _apply_org(session, sink, by_org)
+            by_org = []
+        by_org.append(payload)
+        sources.append(_source(payload))
+    if by_org:
+        _apply_org(session, sink, by_org)
+    sink.flush(force=True)
+    head_row.number = number
+    head_row.checksum = f"{(int(head_row.checksum, 16) + sink.checksum_delta) % 2 ** 256:064x}"
+    version = MasterVersion(number=number, created_at=utcnow(), checksum=head_row.checksum,
+                            sources=sources,
+                            summary={t: dict(c) for t, c in sorted(sink.summary.items())})
+    session.add(version)
+    session.execute(insert(Registration), [
+        {"application_id": s["application_id"], "round": s["round"], "version": number,
+         "registered_at": version.created_at} for s in sources])
+    session.flush()
+    if sink.want_changes:
+        changes = {t: {k: sorted(v, key=lambda e: e["key"]) for k, v in c.items()}
+                   for t, c in sorted(sink.changes.items())}
+        hook(version=describe_version(version), changes=changes)
+    for s in sources:
+        ctx.emit(session, "intake", "application.status_changed", {
+            "application_id": s["application_id"], "round": s["round"],
+            "status": "registered", "event": "registered", "stage": None,
+            "reviewer_org_id": None, "actor": None,
+            "comment": f"マスタ版 {number} に登録されました。",
+            "at": utcnow().isoformat(), "master_version": number})
+    from services.master import distribution  # distribution reads versions from here
+
+    distribution.schedule(ctx, session, number)
+    return version
+
+
+def _apply_org(session: Session, sink: _Sink, payloads: list[dict]) -> None:
+    """Apply one organisation's registrations (in order) against its current rows."""
+    org_id = payloads[0]["org"]["id"]
+    current: dict[tuple[str, str], _Current] = {
+        (t, k): _Current(i, h, d) for i, t, k, h, d in session.execute(
+            select(MasterRow.id, MasterRow.table_name, MasterRow.key, MasterRow.row_hash,
+                   MasterRow.data)
+            .where(MasterRow.org_id == org_id, MasterRow.to_version.is_(None)))}
+    state = dict(current)
+    restricted = None
+    for payload in payloads:
+        tables = rows_from(payload["org"], payload["forms"], payload.get("catalog_version"))
+        for table, rows in tables.items():
+            stale = {k for (t, k) in state if t == table} - set(rows)
+            for key in stale:
+                del state[(table, key)]
+            for key, data in rows.items():
+                h = row_hash(table, key, data)
+                held = state.get((table, key))
+                if held is None or held.hash != h:
+                    state[(table, key)] = _Current(None, h, data)
+        found = emergency_contacts(payload["forms"])
+        if found is not None:
+            restricted = found
+    for (table, key), old in current.items():
+        new = state.get((table, key))
+        if new is not None and new.hash == old.hash:
+            state[(table, key)] = old
+            continue
+        sink.closes.append(old.id)
+        sink.checksum_delta -= int(old.hash, 16)
+        if new is None:
+            sink.note("removed", table, {"key": key, "data": old.data})
+        else:
+            sink.note("changed", table, {"key": key, "before": old.data, "after": new.data})
+    for (table, key), new in state.items():
+        if new.id is not None:
+            continue
+        if (table, key) not in current:
+            sink.note("added", table, {"key": key, "data": new.data})
+        sink.inserts.append({"table_name": table, "key": key, "org_id": org_id,
+                             "data": new.data, "row_hash": new.hash,
+                             "from_version": sink.number, "to_version": None})
+        sink.checksum_delta += int(new.hash, 16)
+    if restricted is not None:
+        session.execute(delete(RestrictedContact).where(RestrictedContact.org_id == org_id))
+        if restricted:
+            session.execute(insert(RestrictedContact), [
+                {"org_id": org_id, "priority": int(c["priority"]), "data": c,
+                 "updated_at": utcnow()} for c in restricted])
+    sink.flush()
+
+
+# --- reading ------------------------------------------------------------------------
 
 def describe_version(version: MasterVersion) -> dict:
     return {"number": version.number, "created_at": version.created_at.isoformat(),
@@ -104,33 +279,48 @@ def rows_at(session: Session, number: int, tables=None):
     return session.scalars(stmt.order_by(MasterRow.table_name, MasterRow.key))
 
 
+def iter_rows(session: Session, number: int) -> Iterator[tuple[str, str, dict]]:
+    """(table, key, data) of version ``number`` in table and key order, streamed."""
+    stmt = (select(MasterRow.table_name, MasterRow.key, MasterRow.data)
+            .where(MasterRow.from_version <= number,
+                   or_(MasterRow.to_version.is_(None), MasterRow.to_version > number))
+            .order_by(MasterRow.table_name, MasterRow.key)
+            .execution_options(yield_per=5000))
+    yield from session.execute(stmt)
+
+
 def content(session: Session, number: int) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
-    for row in rows_at(session, number):
-        out[row.table_name].append({"key": row.key, "data": row.data})
+    for table, key, data in iter_rows(session, number):
+        out[table].append({"key": key, "data": data})
     return dict(out)
 
 
 def diff(session: Session, old: int, new: int) -> dict[str, dict[str, list]]:
-    """Rows added, removed and changed between versions ``old`` and ``new``."""
+    """Rows added, removed and changed between versions ``old`` and ``new``.
+
+    Only rows whose validity starts or ends between the two versions are read (through
+    the ``from_version`` and ``to_version`` indexes), so the cost follows the size of
+    the change, not of the master."""
     lo, hi = sorted((old, new))
-    before = {(r.table_name, r.key): r for r in session.scalars(select(MasterRow).where(
-        MasterRow.from_version <= lo, MasterRow.to_version > lo, MasterRow.to_version <= hi))}
-    after = {(r.table_name, r.key): r for r in session.scalars(select(MasterRow).where(
+    cols = (MasterRow.table_name, MasterRow.key, MasterRow.row_hash, MasterRow.data)
+    before = {(t, k): (h, d) for t, k, h, d in session.execute(select(*cols).where(
+        MasterRow.to_version > lo, MasterRow.to_version <= hi, MasterRow.from_version <= lo))}
+    after = {(t, k): (h, d) for t, k, h, d in session.execute(select(*cols).where(
         MasterRow.from_version > lo, MasterRow.from_version <= hi,
         or_(MasterRow.to_version.is_(None), MasterRow.to_version > hi)))}
     if old > new:
         before, after = after, before
     out: dict[str, dict[str, list]] = defaultdict(lambda: {"added": [], "removed": [],
                                                            "changed": []})
-    for key in sorted(set(before) | set(after)):
+    for key in sorted(before.keys() | after.keys()):
         table, row_key = key
         b, a = before.get(key), after.get(key)
         if b is not None and a is not None:
-            if b.row_hash != a.row_hash:
-                out[table]["changed"].append({"key": row_key, "before": b.data, "after": a.data})
+            if b[0] != a[0]:
+                out[table]["changed"].append({"key": row_key, "before": b[1], "after": a[1]})
         elif a is not None:
-            out[table]["added"].append({"key": row_key, "data": a.data})
+            out[table]["added"].append({"key": row_key, "data": a[1]})
         else:
-            out[table]["removed"].append({"key": row_key, "data": b.data})
+            out[table]["removed"].append({"key": row_key, "data": b[1]})
     return dict(out)

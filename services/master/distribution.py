@@ -1,0 +1,202 @@
+"""Distribution of published versions to subscribers (配信).
+
+Each published version owes every active subscriber one delivery: a row in
+``master_deliveries`` and a ``master.delivery_requested`` message the master sends to
+its own queue through the outbox (so it leaves only if the version was committed, and
+is published again by the sweeper if the broker lost it). The task claims the delivery,
+builds the body — the whole version (``snapshot``) or the diff since the version the
+subscriber last acknowledged (``diff``) — POSTs it signed per Standard Webhooks, logs
+the attempt, and on failure retries with exponential backoff up to a limit.
+
+Nothing here reads the restricted table: 緊急連絡先 never leave the master.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared import webhooks
+from shared.db import utcnow
+from shared.messaging import ServiceContext
+from services.master import registry
+from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
+
+#: how long a claimed attempt keeps others off it (above the HTTP timeout)
+LEASE_SECONDS = webhooks.TIMEOUT_SECONDS + 50
+#: a message arriving this early for its attempt is still taken
+EARLY_TOLERANCE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n (1-based) that failed waits ``base * 2**(n-1)`` seconds (at most
+    ``cap``) before the next; after ``max_attempts`` the delivery is ``failed``."""
+
+    base: float = 30.0
+    cap: float = 3600.0
+    max_attempts: int = 12
+
+    @classmethod
+    def from_env(cls) -> "RetryPolicy":
+        env = os.environ
+        return cls(base=float(env.get("NWS_MASTER_RETRY_BASE", cls.base)),
+                   cap=float(env.get("NWS_MASTER_RETRY_CAP", cls.cap)),
+                   max_attempts=int(env.get("NWS_MASTER_RETRY_MAX_ATTEMPTS",
+                                            cls.max_attempts)))
+
+    def delay(self, attempts: int) -> float:
+        return min(self.cap, self.base * 2 ** max(0, attempts - 1))
+
+
+# --- scheduling ------------------------------------------------------------------------
+
+def schedule(ctx: ServiceContext, session: Session, number: int,
+             subscribers: list[Subscriber] | None = None) -> list[int]:
+    """One delivery (and one master-queue message) per active subscriber for version
+    ``number``, inside the caller's transaction. Returns the delivery ids."""
+    if subscribers is None:
+        subscribers = list(session.scalars(select(Subscriber).where(Subscriber.active)))
+    ids = []
+    for sub in subscribers:
+        delivery = Delivery(subscriber_id=sub.id, version=number, status="pending",
+                            attempts=0, created_at=utcnow(), next_attempt_at=utcnow())
+        session.add(delivery)
+        session.flush()
+        ctx.emit(session, "master", "master.delivery_requested",
+                 {"delivery_id": delivery.id, "subscriber_id": sub.id, "version": number})
+        ids.append(delivery.id)
+    return ids
+
+
+# --- what a subscriber receives -------------------------------------------------------
+
+def body_for(session: Session, sub: Subscriber, number: int, *, mode: str | None = None,
+             base: int | None = None) -> dict:
+    """The document for version ``number`` as ``sub`` receives it (delivery or pull)."""
+    version = session.get(MasterVersion, number)
+    mode = mode or sub.mode
+    head = {"subscription_id": sub.id, "version": registry.describe_version(version),
+            "checksum": version.checksum}
+    if mode == "snapshot":
+        return {"type": "master.snapshot", **head,
+                "tables": registry.content(session, number)}
+    if base is None:
+        base = sub.acked_version or 0
+    if base > number:
+        base = 0  # the subscriber acknowledged a newer version: send it all
+    base_checksum = "0" * 64 if base == 0 else session.get(MasterVersion, base).checksum
+    return {"type": "master.diff", **head, "from": base, "base_checksum": base_checksum,
+            "tables": registry.diff(session, base, number)}
+
+
+# --- one attempt ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the task should do next: ``done`` (acknowledge the message), ``retry``
+    after ``delay`` seconds, or ``skip`` (another run holds or has scheduled it)."""
+
+    action: str
+    delay: float = 0.0
+
+
+def _finish(session: Session, delivery: Delivery, status: str, error: str | None = None):
+    delivery.status, delivery.finished_at = status, utcnow()
+    delivery.last_error = error
+
+
+def attempt(ctx: ServiceContext, delivery_id: int, policy: RetryPolicy | None = None) -> Outcome:
+    """Claim delivery ``delivery_id``, POST it once, log the attempt."""
+    policy = policy or RetryPolicy.from_env()
+    now = utcnow()
+    with ctx.db.transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return Outcome("done")
+        sub = session.get(Subscriber, delivery.subscriber_id)
+        if not sub.active:
+            _finish(session, delivery, "cancelled", "購読が停止されました。")
+            return Outcome("done")
+        newer = session.scalar(select(Delivery.id).where(
+            Delivery.subscriber_id == sub.id, Delivery.version > delivery.version,
+            Delivery.status == "delivered").limit(1))
+        if (sub.acked_version or 0) >= delivery.version or newer is not None:
+            _finish(session, delivery, "superseded")
+            return Outcome("done")
+        claimed = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == "pending",
+                   Delivery.next_attempt_at <= now + dt.timedelta(
+                       seconds=EARLY_TOLERANCE_SECONDS))
+            .values(next_attempt_at=now + dt.timedelta(seconds=LEASE_SECONDS))
+            .execution_options(synchronize_session=False)).rowcount
+        if not claimed:
+            return Outcome("skip")
+        body = body_for(session, sub, delivery.version)
+        url, secret, number = sub.url, sub.secret, delivery.attempts + 1
+    kind = "snapshot" if body["type"] == "master.snapshot" else "diff"
+    base = body.get("from")
+    message_id = f"msg_master_{delivery_id}_{kind}{'' if base is None else base}"
+    result = webhooks.deliver(url, [secret], message_id, webhooks.encode(body))
+    with ctx.db.transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        session.add(DeliveryAttempt(delivery_id=delivery_id, number=number, at=utcnow(),
+                                    message_id=message_id, kind=kind, base_version=base,
+                                    ok=result.ok, status_code=result.status,
+                                    error=result.error, duration_ms=result.duration_ms))
+        delivery.attempts = number
+        if result.ok:
+            _finish(session, delivery, "delivered")
+            return Outcome("done")
+        if number >= policy.max_attempts:
+            _finish(session, delivery, "failed", result.error)
+            return Outcome("done")
+        wait = policy.delay(number)
+        delivery.last_error = result.error
+        delivery.next_attempt_at = utcnow() + dt.timedelta(seconds=wait)
+        return Outcome("retry", wait)
+
+
+# --- subscribers -------------------------------------------------------------------
+
+def subscribe(ctx: ServiceContext, session: Session, url: str, mode: str,
+              created_by: str) -> Subscriber:
+    """A new subscriber; it is owed the current version at once (if there is one)."""
+    sub = Subscriber(url=url, mode=mode, secret=webhooks.generate_secret(), active=True,
+                     created_at=utcnow(), created_by=created_by)
+    session.add(sub)
+    session.flush()
+    current = registry.head(session).number
+    if current:
+        schedule(ctx, session, current, [sub])
+    return sub
+
+
+def describe_subscriber(sub: Subscriber) -> dict:
+    """A subscriber as the API shows it (never its secret)."""
+    return {"id": sub.id, "url": sub.url, "mode": sub.mode, "active": sub.active,
+            "created_at": sub.created_at.isoformat(), "created_by": sub.created_by,
+            "acked_version": sub.acked_version,
+            "acked_at": sub.acked_at.isoformat() if sub.acked_at else None}
+
+
+def describe_delivery(delivery: Delivery, attempts: list[DeliveryAttempt]) -> dict:
+    return {"id": delivery.id, "version": delivery.version, "status": delivery.status,
+            "attempts": delivery.attempts, "created_at": delivery.created_at.isoformat(),
+            "finished_at": delivery.finished_at.isoformat() if delivery.finished_at else None,
+            "next_attempt_at": (delivery.next_attempt_at.isoformat()
+                                if delivery.status == "pending" else None),
+            "last_error": delivery.last_error,
+            "log": [{"number": a.number, "at": a.at.isoformat(), "message_id": a.message_id,
+                     "kind": a.kind, "from": a.base_version, "ok": a.ok,
+                     "status": a.status_code, "error": a.error,
+                     "duration_ms": a.duration_ms} for a in attempts]}
+
+
+def request_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
