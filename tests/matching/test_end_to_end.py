@@ -1,0 +1,95 @@
+"""Delegation matching through the whole embedded suite: intake emits the 様03-08 rows on
+submission, matching pairs them, review shows MIC the results, applicants read theirs.
+
+The 03-08 form plugin is written elsewhere; until it exists this test registers a
+test-only one (no checks of its own) on the suite's plugin manager."""
+from __future__ import annotations
+
+from marshmallow import fields
+
+from plugins.forms.common import FormBaseSchema
+from shared.forms import FormSpec
+from shared.hookspecs import hookimpl
+from shared.pluginmanager import form_specs
+from tests import factories
+from tests.conftest import wait_for
+from tests.test_lifecycle_embedded import decide
+
+CHIYODA, CHUO = "131016", "131024"
+INFO = {"info_no": "1", "info_name": "住民票関係情報（例）"}
+
+
+class _Form0308Schema(FormBaseSchema):
+    query_delegations = fields.List(fields.Dict(), load_default=list)
+    provision_delegations = fields.List(fields.Dict(), load_default=list)
+    provision_acceptances = fields.List(fields.Dict(), load_default=list)
+
+
+class TestOnlyForm0308:
+    @hookimpl
+    def nws_form_specs(self):
+        return [FormSpec(code="03-08", title="（テスト用）委任情報", schema=_Form0308Schema,
+                         required_for=lambda kind, org: False)]
+
+
+def form_03_08(org: str, **rows) -> dict:
+    return {"org": org, "application_date": "2026/11/26", "request_type": "登録申請",
+            "writer": dict(factories.WRITER), "query_delegations": [],
+            "provision_delegations": [], "provision_acceptances": [], **rows}
+
+
+def submit_with_delegations(suite, login: str, org: str, form: dict) -> int:
+    h = suite.headers(login)
+    app_id = factories.create_application(suite.client, h)
+    factories.put_forms(suite.client, h, app_id, {**factories.all_forms(org), "03-08": form})
+    wait_for(lambda: all(f["status"] == "valid"
+                         for f in suite.get_app(app_id, login)["forms"].values()),
+             what="forms validated")
+    res = suite.client.post(f"/api/intake/applications/{app_id}/submit", headers=h)
+    assert res.status_code == 202, res.get_json()
+    return app_id
+
+
+def matching_of(suite, app_id: int, login: str) -> list[dict]:
+    res = suite.client.get(f"/api/matching/applications/{app_id}", headers=suite.headers(login))
+    return res.get_json()["records"] if res.status_code == 200 else []
+
+
+def statuses(records: list[dict]) -> list[str]:
+    return [r["status"] for r in records]
+
+
+def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite):
+    if "03-08" not in form_specs(suite.runtime.plugins):
+        suite.runtime.plugins.register(TestOnlyForm0308(), name="test_form_03_08")
+    chuo = suite.add_user("chuo-applicant", CHUO, "applicant")
+
+    # 千代田区 delegates the provision of 特定個人情報 1 to 中央区 and is approved first.
+    first = submit_with_delegations(suite, "demo-applicant", CHIYODA, form_03_08(
+        CHIYODA, provision_delegations=[{**INFO, "delegatee": CHUO}]))
+    suite.wait_status(first, "primary_review")
+    assert decide(suite, "demo-pref", first, "承認").status_code == 201
+    suite.wait_status(first, "secondary_review")
+
+    # MIC sees the matching result before deciding.
+    def mic_view():
+        body = suite.client.get(f"/api/review/applications/{first}",
+                                headers=suite.headers("demo-mic")).get_json()
+        return body.get("matching")
+    seen = wait_for(mic_view, what="matching results in review")
+    assert statuses(seen) == ["counterpart_missing"] and CHUO in seen[0]["detail"]
+    assert decide(suite, "demo-mic", first, "承認").status_code == 201
+    suite.wait_status(first, "registered")
+    assert statuses(matching_of(suite, first, "demo-applicant")) == ["counterpart_missing"]
+    assert matching_of(suite, first, chuo) == []   # not 中央区's application
+
+    # 中央区 files its acceptance afterwards: both sides are matched.
+    second = submit_with_delegations(suite, chuo, CHUO, form_03_08(
+        CHUO, provision_acceptances=[{**INFO, "delegator": CHIYODA, "basis": {
+            "article": "地方自治法第252条の14", "rule_title": "事務の委託に関する規約（例）"}}]))
+    wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["matched"],
+             what="the acceptance matched")
+    wait_for(lambda: statuses(matching_of(suite, first, "demo-applicant")) == ["matched"],
+             what="the approved delegation matched")
+    # Review keeps the latest results of the approved application too.
+    wait_for(lambda: statuses(mic_view() or []) == ["matched"], what="review updated")
