@@ -202,7 +202,11 @@ class ServiceContext:
         now = utcnow()
         backoff = min(3600.0, self.settings.outbox_redeliver_after * (2 ** row.attempts))
         try:
+            # argsrepr: Celery logs a task's arguments at DEBUG; payloads hold personal
+            # data (names, phone numbers), so only ids are ever shown.
             self.celery.send_task(row.task_name, args=[row.envelope],
+                                  argsrepr=f"[envelope {row.id} {row.envelope['type']}]",
+                                  kwargsrepr="{}",
                                   queue=queue_of(row.task_name), retry=True,
                                   retry_policy={"max_retries": 2, "interval_start": 0.2,
                                                 "interval_step": 0.5, "interval_max": 1})
