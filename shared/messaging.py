@@ -68,12 +68,12 @@ def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
         transport_options["global_keyprefix"] = settings.broker_key_prefix
     if settings.broker_url.startswith("filesystem://"):
         folder = settings.data_dir / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         transport_options.update(
             data_folder_in=str(folder / "queue"), data_folder_out=str(folder / "queue"),
             processed_folder=str(folder / "processed"), store_processed=False,
-            polling_interval=0.05)
+            control_folder=str(folder / "control"), polling_interval=0.05)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
