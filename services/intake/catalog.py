@@ -16,6 +16,7 @@ the registry does not know: the applicant chooses explicitly) or False.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 from dataclasses import dataclass
@@ -108,8 +109,10 @@ def _atom(atom: str, org: Organisation) -> bool | None:
     return org.branch == branch and org.kind in kinds
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_condition(text: str) -> Condition:
-    """Parse and check a condition; CatalogError names what is wrong."""
+    """Parse and check a condition; CatalogError names what is wrong (parsed conditions
+    are immutable and cached)."""
     terms = []
     for raw_term in text.split("|"):
         atoms = tuple(a.strip() for a in raw_term.split("&"))
@@ -243,11 +246,47 @@ def current_version(session: Session) -> CatalogVersion | None:
 
 # --- What an organisation may select ---------------------------------------------------
 
+@dataclass(frozen=True)
+class AffairRow:
+    item_no: str
+    authority: str
+    affair: str
+    condition: str
+
+
+@dataclass(frozen=True)
+class InfoRow:
+    info_no: str
+    info_name: str
+    provider: str
+    item_nos: tuple[str, ...]
+
+
+# A version's rows never change once loaded, and its id carries its content's checksum,
+# so they are cached per process.
+_ROWS: dict[str, tuple[dict[str, AffairRow], dict[str, InfoRow]]] = {}
+
+
+def version_rows(session: Session, version_id: str
+                 ) -> tuple[dict[str, AffairRow], dict[str, InfoRow]]:
+    """The affairs (by 項番) and information (by 番号) of a version, in file order."""
+    cached = _ROWS.get(version_id)
+    if cached is None:
+        affairs = {a.item_no: AffairRow(a.item_no, a.authority, a.affair, a.condition)
+                   for a in session.scalars(select(CatalogAffair).where(
+                       CatalogAffair.version_id == version_id).order_by(CatalogAffair.seq))}
+        info = {i.info_no: InfoRow(i.info_no, i.info_name, i.provider, tuple(i.item_nos))
+                for i in session.scalars(select(CatalogInfo).where(
+                    CatalogInfo.version_id == version_id).order_by(CatalogInfo.seq))}
+        cached = _ROWS[version_id] = (affairs, info)
+    return cached
+
+
 @dataclass
 class Entry:
     """One catalog row as it applies to one organisation."""
 
-    row: CatalogAffair | CatalogInfo
+    row: AffairRow | InfoRow
     automatic: bool
     reason: str = ""
 
@@ -257,8 +296,8 @@ class OrgCatalog:
     version: str
     affairs: dict[str, Entry]      # item_no -> entry (only rows allowed for the org)
     info: dict[str, Entry]         # info_no -> entry
-    all_affairs: dict[str, CatalogAffair]
-    all_info: dict[str, CatalogInfo]
+    all_affairs: dict[str, AffairRow]
+    all_info: dict[str, InfoRow]
 
 
 def _reason(cond: Condition, org: Organisation) -> str:
@@ -290,31 +329,28 @@ def catalog_for(session: Session, org: Organisation, version_id: str | None = No
     """The rows of ``version_id`` (default: current) split into automatic and
     needs-choice for ``org``. A 一部事務組合・広域連合 gets the rows it is named for as
     automatic, and the rows of its members as needs-choice."""
-    version = (session.get(CatalogVersion, version_id) if version_id
-               else current_version(session))
-    if version is None:
-        raise CatalogError("no catalog loaded (run `nws refdata load`)")
+    if version_id is None:
+        current = current_version(session)
+        if current is None:
+            raise CatalogError("no catalog loaded (run `nws refdata load`)")
+        version_id = current.id
+    elif version_id not in _ROWS and session.get(CatalogVersion, version_id) is None:
+        raise CatalogError(f"catalog version {version_id} is not loaded")
     members: list[Organisation] = []
     if org.kind in UNION_KINDS:
         ids = members_of(session, org.id)
         members = list(session.scalars(select(Organisation).where(Organisation.id.in_(ids))))
-    all_affairs = {a.item_no: a for a in session.scalars(select(CatalogAffair).where(
-        CatalogAffair.version_id == version.id).order_by(CatalogAffair.seq))}
-    all_info = {i.info_no: i for i in session.scalars(select(CatalogInfo).where(
-        CatalogInfo.version_id == version.id).order_by(CatalogInfo.seq))}
-    parsed: dict[str, Condition] = {}
+    all_affairs, all_info = version_rows(session, version_id)
 
     def entries(rows: dict, attr: str) -> dict[str, Entry]:
         out = {}
         for key, row in rows.items():
-            text = getattr(row, attr)
-            cond = parsed.get(text) or parsed.setdefault(text, parse_condition(text))
-            found = _classify(cond, org, members)
+            found = _classify(parse_condition(getattr(row, attr)), org, members)
             if found is not None:
                 out[key] = Entry(row, found[0], found[1])
         return out
 
-    return OrgCatalog(version.id, entries(all_affairs, "condition"),
+    return OrgCatalog(version_id, entries(all_affairs, "condition"),
                       entries(all_info, "provider"), all_affairs, all_info)
 
 
