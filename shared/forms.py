@@ -31,6 +31,13 @@ class FormContext:
     application: Mapping[str, Any]
     org: Mapping[str, Any]
     forms: Mapping[str, Mapping[str, Any]]
+    # Ids of the documents attached to the application (ordinances, rules, PIA reports).
+    attachments: list = dataclasses.field(default_factory=list)
+    # The application's effective selection (DESIGN §7 selection shape, ``automatic``
+    # rows included): {"query_affairs": [{"item_no", "choice", "delegators"}],
+    # "provided_info": [{"info_no", "choice", "counterpart"}]}. None: not known, and
+    # checks against it are skipped.
+    selection: Mapping[str, Any] | None = None
 
 
 Validator = Callable[[Mapping[str, Any], FormContext], Iterable[Finding]]
@@ -48,6 +55,9 @@ class FormSpec:
     required_for: Callable[[str, Mapping[str, Any]], bool] = lambda kind, org: True
     validators: tuple[Validator, ...] = ()
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # The workbook layout (a shared.workbook.Layout) used both to generate and to read
+    # the form as .xlsx; None for a form that is JSON only.
+    layout: Any = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,7 +31,10 @@ def form_02_02(org: str = "131016", **changes) -> dict:
 
 
 def all_forms(org: str = "131016") -> dict[str, dict]:
-    return {"02-01": form_02_01(org), "02-02": form_02_02(org)}
+    """Every form a 接続申請 requires (builders of the others in tests/form_data.py)."""
+    from tests.form_data import required_forms
+
+    return required_forms(org)
 
 
 def create_application(client, headers, kind: str = "connection") -> int:

@@ -6,8 +6,9 @@ import datetime as dt
 import re
 from typing import Any, Iterable, Mapping
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, pre_load, validate
 
+from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormContext
 from shared.schemas import BaseSchema
 
@@ -25,6 +26,23 @@ COMMON_LABELS = {
 }
 
 REQUEST_TYPES = ("登録申請", "変更申請")
+# The forms of a connection application other than the summary 様03-06, in the order of
+# its check boxes; "other" is the その他 box (documents attached separately).
+ATTACHABLE_FORMS = ("02-01", "02-02", "02-06", "03-07", "03-08", "03-09")
+OTHER = "other"
+BOARD_KINDS = ("後期高齢者医療広域連合",)
+
+
+def connection_only(kind: str, org: Mapping[str, Any]) -> bool:
+    """Required in a 接続申請 (a 変更申請 files only the forms that change)."""
+    return kind == "connection"
+
+
+def same_person(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """The same name, spaces (half- or full-width) ignored."""
+    def key(p):
+        return re.sub(r"\s+", "", (p or {}).get("name") or "")
+    return bool(key(a)) and key(a) == key(b)
 
 
 class PersonSchema(BaseSchema):
@@ -50,6 +68,16 @@ class FormBaseSchema(BaseSchema):
     application_date = fields.String(required=True, metadata={"label": "申請年月日"})
     request_type = fields.String(required=True, metadata={"label": "申請区分"})
     writer = fields.Nested(WriterSchema, required=True, metadata={"label": "記入担当者"})
+
+    @pre_load
+    def _refuse_reviewer_block(self, data, **_kwargs):
+        """The reviewers' block (審査者記入欄) is the system's, never the applicant's."""
+        if isinstance(data, Mapping):
+            given = [k for k in ("reviewer", "review") if k in data]
+            if given:
+                raise ValidationError({given[0]: [
+                    "審査者記入欄は審査者が記入します。申請者のデータに含めないでください。"]})
+        return data
 
 
 def blank(value: Any) -> bool:
@@ -93,3 +121,74 @@ def required_text(code: str, data: Mapping[str, Any], path: str, label: str) -> 
     if blank(value):
         return [Finding(f"{code}.required.{path}", ERROR, path, f"{label}を入力してください。")]
     return []
+
+
+# --- workbook layout of the common header ---------------------------------------------
+
+WIDTHS = {"A": 5, "B": 30, "C": 36, "D": 30, "E": 22, "F": 30}
+REVIEWER_LABELS = ("申請番号", "一次審査者 機関名", "一次審査者 部署名", "一次審査者 氏名",
+                   "一次審査結果", "一次審査コメント", "二次審査結果", "二次審査コメント")
+BODY_ROW = 16   # first row of a form's own fields
+
+
+def header_fields(request_types: Iterable[str] = REQUEST_TYPES) -> tuple[wbk.Field, ...]:
+    """機関情報, 申請年月日, 申請区分, 記入担当者 and the reviewers' block."""
+    auto = dict(kind=wbk.AUTO)
+    return (
+        wbk.Field("C4", "機関コード", "org", **auto),
+        wbk.Field("C5", "機関区分①", source="org_category", **auto),
+        wbk.Field("C6", "機関区分② 都道府県名", source="prefecture", **auto),
+        wbk.Field("C7", "機関名", source="org_name", **auto),
+        wbk.Field("C8", "機関の分類", source="org_class", **auto),
+        wbk.Field("C9", "申請年月日", "application_date", type=wbk.DATE, hint=wbk.DATE_HINT),
+        wbk.Field("C10", "申請区分", "request_type", kind=wbk.CHOICE,
+                  choices=tuple(request_types)),
+        wbk.Field("C11", "記入担当者 部署名", "writer.department"),
+        wbk.Field("C12", "記入担当者 職名", "writer.title"),
+        wbk.Field("C13", "記入担当者 氏名", "writer.name"),
+        *(wbk.Field(f"F{4 + i}", label, kind=wbk.REVIEWER)
+          for i, label in enumerate(REVIEWER_LABELS)),
+    )
+
+
+HEADER_NOTES = (("B3", "機関情報・申請者記入欄"), ("E3", "審査者記入欄（申請者は記入しないでください）"))
+
+
+def body_fields(*specs: tuple, start: int = BODY_ROW) -> tuple[wbk.Field, ...]:
+    """Fields of a form's own part, one per row from ``start`` in column C:
+    each spec is (path, label) or (path, label, {Field options})."""
+    out = []
+    for i, spec in enumerate(specs):
+        path, label, *rest = spec
+        out.append(wbk.Field(f"C{start + i}", label, path, **(rest[0] if rest else {})))
+    return tuple(out)
+
+
+def layout(code: str, title: str, *, fields: tuple = (), tables: tuple = (),
+           request_types: Iterable[str] = REQUEST_TYPES, section: str | None = None,
+           prefill=None) -> wbk.Layout:
+    notes = HEADER_NOTES + (((f"B{BODY_ROW - 1}", section),) if section else ())
+    return wbk.Layout(code=code, title=title, sheet=f"様{code}",
+                      fields=header_fields(request_types) + tuple(fields), tables=tuple(tables),
+                      notes=notes, widths=WIDTHS, prefill=prefill)
+
+
+def date_findings(code: str, path: str, label: str, raw: Any) -> list[Finding]:
+    """Findings for a YYYY/MM/DD date that is not one (the value is not blank)."""
+    raw = raw or ""
+    if ERA_RE.match(raw):
+        return [Finding(f"{code}.{path}.era", ERROR, path,
+                        f"{label}は西暦 YYYY/MM/DD で入力してください（和暦は使えません）。")]
+    match = DATE_RE.match(raw)
+    if not match:
+        return [Finding(f"{code}.{path}.format", ERROR, path,
+                        f"{label}「{raw}」は YYYY/MM/DD の形式で入力してください。")]
+    try:
+        dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return [Finding(f"{code}.{path}.invalid", ERROR, path, f"{label}「{raw}」は存在しない日付です。")]
+    return []
+
+
+def row_label(label: str, index: int) -> str:
+    return f"{label} {index + 1} 行目"

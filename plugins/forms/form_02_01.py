@@ -1,15 +1,17 @@
-"""様02-01 責任体制登録（変更）申請書."""
+"""様02-01 責任体制登録（変更）申請書: ① 情報システム責任者, ② 情報システム管理者,
+③ 担当, all required."""
 from __future__ import annotations
 
 from marshmallow import fields
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, PersonSchema, check_common,
-                                  required_text)
+from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, PersonSchema, body_fields,
+                                  check_common, connection_only, layout, required_text)
 from shared.forms import FormSpec
 from shared.hookspecs import hookimpl
 from shared.schemas import BaseSchema
 
 CODE = "02-01"
+TITLE = "責任体制登録（変更）申請書"
 
 
 class StaffSchema(BaseSchema):
@@ -35,16 +37,22 @@ LABELS = {
     "staff.unit": "③ 担当 係名",
 }
 
+BODY = ("system_chief.title", "system_chief.name", "system_manager.title",
+        "system_manager.name", "staff.section", "staff.unit")
+
+LAYOUT = layout(CODE, TITLE, section="責任体制（①②③ すべて必須）",
+                fields=body_fields(*((path, LABELS[path]) for path in BODY)))
+
 
 def check_required(data, ctx):
-    for path in ("system_chief.title", "system_chief.name", "system_manager.title",
-                 "system_manager.name", "staff.section", "staff.unit"):
+    """① ② ③: every part is required (rule ``02-01.required.<path>``)."""
+    for path in BODY:
         yield from required_text(CODE, data, path, LABELS[path])
 
 
 @hookimpl
 def nws_form_specs():
-    return [FormSpec(code=CODE, title="責任体制登録（変更）申請書", schema=Form0201Schema,
-                     # a 変更申請 includes only the forms that change
-                     required_for=lambda kind, org: kind != "change",
-                     validators=(check_common(CODE), check_required), labels=LABELS)]
+    return [FormSpec(code=CODE, title=TITLE, schema=Form0201Schema,
+                     required_for=connection_only,
+                     validators=(check_common(CODE), check_required), labels=LABELS,
+                     layout=LAYOUT)]

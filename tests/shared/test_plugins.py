@@ -225,7 +225,8 @@ def test_master_publication_hook_sees_each_new_version(suite):
     suite.wait_status(app_id, "secondary_review")
     decide(suite, "demo-mic", app_id, "承認")
     suite.wait_status(app_id, "registered")
-    assert pub.seen == [(1, ["contact_chiefs", "contacts", "organisations", "responsibility"])]
+    assert pub.seen == [(1, ["contact_chiefs", "contacts", "organisations", "provided_info",
+                             "query_affairs", "responsibility"])]
 
 
 class SameDay:
@@ -245,7 +246,7 @@ def test_whole_application_checks_block_submission(suite):
     h = suite.headers("demo-applicant")
     app_id = factories.create_application(suite.client, h)
     factories.put_forms(suite.client, h, app_id, {
-        "02-01": factories.form_02_01(), "02-02": factories.form_02_02(application_date="2026/11/27")})
+        **factories.all_forms(), "02-02": factories.form_02_02(application_date="2026/11/27")})
     wait_for(lambda: all(f["status"] == "valid" for f in suite.get_app(app_id)["forms"].values()))
     assert suite.client.post(f"/api/intake/applications/{app_id}/submit", headers=h).status_code == 202
     app = suite.wait_status(app_id, "draft")

@@ -1,0 +1,242 @@
+"""様03-08 情報照会者事務委任情報・情報提供者事務委任情報の登録（変更）申請書:
+(1) 情報照会事務の委任 (delegatee side), (2) 情報提供の委任 (delegator side: the
+委任先), (3) 情報提供の受任 (delegatee side: basis and 委任元)."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, blank, check_common,
+                                  connection_only, layout)
+from shared import workbook as wbk
+from shared.forms import ERROR, WARNING, Finding, FormSpec
+from shared.hookspecs import hookimpl
+from shared.schemas import BaseSchema
+
+CODE = "03-08"
+TITLE = "情報照会者事務委任情報・情報提供者事務委任情報の登録（変更）申請書"
+# The statutory bases of DESIGN §2 (the pull-down); other statutory bases can exist.
+ARTICLES = ("地方自治法第180条の2", "地方自治法第180条の7", "地方自治法第252条の14",
+            "地方自治法第252条の17の2", "地方自治法第284条")
+NON_STATUTORY = ("要綱", "通知")
+ORG_LIST = validate.Length(max=200)
+
+
+class BasisSchema(BaseSchema):
+    article = fields.String(required=True, metadata={"label": "委任の根拠となる法令"})
+    rule_title = fields.String(required=True, metadata={"label": "条例・規則・規約の名称"})
+
+
+ChainLinkSchema = BaseSchema.from_dict({
+    "from": fields.String(required=True, metadata={"label": "委任元"}),
+    "to": fields.String(required=True, metadata={"label": "委任先"}),
+    "article": fields.String(required=True, metadata={"label": "委任の根拠となる法令"}),
+    "rule_title": fields.String(required=True, metadata={"label": "条例・規則・規約の名称"}),
+}, name="ChainLinkSchema")
+
+
+class QueryDelegationSchema(BaseSchema):
+    item_no = fields.String(required=True, metadata={"label": "別表 項番"})
+    affair = fields.String(required=True, metadata={"label": "事務名"})
+    procedure = fields.String(load_default="", metadata={"label": "手続"})
+    basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
+    delegators = fields.List(fields.String(), required=True, validate=ORG_LIST,
+                             metadata={"label": "委任元機関"})
+    delegator_confirmed = fields.Boolean(required=True,
+                                         metadata={"label": "委任元機関による確認"})
+    chain = fields.List(fields.Nested(ChainLinkSchema), load_default=list,
+                        validate=validate.Length(max=20), metadata={"label": "委任の経路"})
+
+
+class ProvisionDelegationSchema(BaseSchema):
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
+    delegatee = fields.String(required=True, metadata={"label": "委任先機関"})
+
+
+class ProvisionAcceptanceSchema(BaseSchema):
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
+    delegator = fields.String(required=True, metadata={"label": "委任元機関"})
+    basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
+
+
+class Form0308Schema(FormBaseSchema):
+    query_delegations = fields.List(fields.Nested(QueryDelegationSchema), required=True,
+                                    validate=validate.Length(max=2000),
+                                    metadata={"label": "(1) 情報照会事務に関する委任情報"})
+    provision_delegations = fields.List(fields.Nested(ProvisionDelegationSchema),
+                                        required=True, validate=validate.Length(max=2000),
+                                        metadata={"label": "(2) 特定個人情報の情報提供に係る委任情報"})
+    provision_acceptances = fields.List(fields.Nested(ProvisionAcceptanceSchema),
+                                        required=True, validate=validate.Length(max=2000),
+                                        metadata={"label": "(3) 特定個人情報の情報提供に係る受任情報"})
+
+
+LABELS = {**COMMON_LABELS, "query_delegations": "(1) 情報照会事務に関する委任情報",
+          "provision_delegations": "(2) 特定個人情報の情報提供に係る委任情報",
+          "provision_acceptances": "(3) 特定個人情報の情報提供に係る受任情報"}
+
+
+def _article(path: str) -> wbk.Column:
+    return wbk.Column(path, "委任の根拠となる法令", kind=wbk.CHOICE, choices=ARTICLES,
+                      strict=False, width=26)
+
+
+def _rule(path: str) -> wbk.Column:
+    return wbk.Column(path, "条例・規則・規約の名称（添付）", width=36)
+
+
+LAYOUT = layout(CODE, TITLE, tables=(
+    wbk.Table(f"様{CODE}(1)", "query_delegations", "(1) 情報照会事務に関する委任情報（受任した機関が記入）",
+              (wbk.Column("item_no", "別表 項番", kind=wbk.AUTO, width=10),
+               wbk.Column("affair", "事務名", kind=wbk.AUTO, width=44),
+               wbk.Column("procedure", "手続", width=24),
+               _article("basis.article"), _rule("basis.rule_title"),
+               wbk.Column("delegators", "委任元機関（すべて。機関コードを「、」区切り）",
+                          type=wbk.LIST, width=30),
+               wbk.Column("delegator_confirmed", "委任元機関による確認", kind=wbk.CHOICE,
+                          type=wbk.BOOL, width=12)),
+              blank_rows=0),
+    wbk.Table(f"様{CODE}(1)委任経路", "chain", "(1) 多段階の委任: 経路上のすべての委任（例: 県A→市B、市B→組合C）",
+              (wbk.Column("from", "委任元（機関コード）", width=16),
+               wbk.Column("to", "委任先（機関コード）", width=16),
+               _article("article"), _rule("rule_title")),
+              parent="query_delegations", key_label="(1)のNo.", blank_rows=20),
+    wbk.Table(f"様{CODE}(2)", "provision_delegations", "(2) 特定個人情報の情報提供に係る委任情報（委任した機関が記入）",
+              (wbk.Column("info_no", "特定個人情報番号", kind=wbk.AUTO, width=12),
+               wbk.Column("info_name", "特定個人情報名", kind=wbk.AUTO, width=44),
+               wbk.Column("delegatee", "委任先機関（機関コード）", width=20)),
+              blank_rows=0),
+    wbk.Table(f"様{CODE}(3)", "provision_acceptances", "(3) 特定個人情報の情報提供に係る受任情報（受任した機関が記入）",
+              (wbk.Column("info_no", "特定個人情報番号", kind=wbk.AUTO, width=12),
+               wbk.Column("info_name", "特定個人情報名", kind=wbk.AUTO, width=44),
+               wbk.Column("delegator", "委任元機関（機関コード）", width=20),
+               _article("basis.article"), _rule("basis.rule_title")),
+              blank_rows=0),
+))
+
+
+def _check_basis(article, rule_title, where_article, where_rule, what):
+    """A statutory basis: an article of a law plus the ordinance, rule or 規約 naming the
+    affairs; 要綱 and 通知 are refused."""
+    for value, where in ((article, where_article), (rule_title, where_rule)):
+        if any(word in (value or "") for word in NON_STATUTORY):
+            yield Finding(f"{CODE}.basis.non_statutory", ERROR, where,
+                          f"{what}: 「{value}」は要綱・通知による委任です。法令または法令に基づく条例・規則・規約による委任でなければ情報提供ネットワークシステムは使えません。")
+            return
+    if blank(article):
+        yield Finding(f"{CODE}.basis.article_missing", ERROR, where_article,
+                      f"{what}: 委任の根拠となる法令を選んでください。")
+    elif article not in ARTICLES:
+        yield Finding(f"{CODE}.basis.article_unlisted", WARNING, where_article,
+                      f"{what}: 「{article}」は一覧にない根拠法令です。審査で確認します。")
+    if blank(rule_title):
+        yield Finding(f"{CODE}.basis.rule_missing", ERROR, where_rule,
+                      f"{what}: 委任の根拠となる条例・規則・規約の名称を記入し、その写しを添付してください。")
+
+
+def check_delegations(data, ctx):
+    """Every row's basis statutory and complete; (1) all 委任元機関 named and their
+    confirmation checked, a multi-level chain declared whole; (2)(3) the counterpart
+    named."""
+    me = (ctx.org or {}).get("id")
+    for i, row in enumerate(data.get("query_delegations") or []):
+        where, what = f"query_delegations[{i}]", f"(1) {i + 1} 行目（別表 項番 {row.get('item_no')}）"
+        basis = row.get("basis") or {}
+        yield from _check_basis(basis.get("article"), basis.get("rule_title"),
+                                f"{where}.basis.article", f"{where}.basis.rule_title", what)
+        delegators = [d for d in row.get("delegators") or [] if not blank(d)]
+        if not delegators:
+            yield Finding(f"{CODE}.delegators.missing", ERROR, f"{where}.delegators",
+                          f"{what}: 委任元機関をすべて記入してください。")
+        elif me in delegators:
+            yield Finding(f"{CODE}.delegators.self", ERROR, f"{where}.delegators",
+                          f"{what}: 委任元機関に申請する機関自身（{me}）が含まれています。")
+        if not row.get("delegator_confirmed"):
+            yield Finding(f"{CODE}.delegator_confirmed.unchecked", ERROR,
+                          f"{where}.delegator_confirmed",
+                          f"{what}: 委任元機関による確認にチェックがありません。委任元機関に確認を受けてからチェックしてください。")
+        yield from _check_chain(row.get("chain") or [], delegators, me, where, what)
+    for i, row in enumerate(data.get("provision_delegations") or []):
+        where = f"provision_delegations[{i}]"
+        if blank(row.get("delegatee")):
+            yield Finding(f"{CODE}.delegatee.missing", ERROR, f"{where}.delegatee",
+                          f"(2) {i + 1} 行目（特定個人情報番号 {row.get('info_no')}）: 委任先機関を記入してください。")
+    for i, row in enumerate(data.get("provision_acceptances") or []):
+        where, what = f"provision_acceptances[{i}]", f"(3) {i + 1} 行目（特定個人情報番号 {row.get('info_no')}）"
+        if blank(row.get("delegator")):
+            yield Finding(f"{CODE}.delegator.missing", ERROR, f"{where}.delegator",
+                          f"{what}: 委任元機関を記入してください。")
+        basis = row.get("basis") or {}
+        yield from _check_basis(basis.get("article"), basis.get("rule_title"),
+                                f"{where}.basis.article", f"{where}.basis.rule_title", what)
+
+
+def _check_chain(chain, delegators, me, where, what):
+    """A multi-level delegation (県A → 市B → 組合C) is declared by the organisation that
+    links (C) with EVERY link: from the first 委任元機関, each link starting where the
+    previous ended, the last ending at the applicant; every organisation on the way is
+    one of the row's 委任元機関."""
+    if not chain:
+        return
+    for j, link in enumerate(chain):
+        yield from _check_basis(link.get("article"), link.get("rule_title"),
+                                f"{where}.chain[{j}].article", f"{where}.chain[{j}].rule_title",
+                                f"{what} 委任の経路 {j + 1} 件目")
+    route = " → ".join([chain[0].get("from") or "?"] + [link.get("to") or "?" for link in chain])
+    if delegators and chain[0].get("from") != delegators[0]:
+        yield Finding(f"{CODE}.chain.not_from_first_delegator", ERROR, f"{where}.chain[0].from",
+                      f"{what}: 委任の経路（{route}）が最初の委任元機関 {delegators[0]} から始まっていません。経路上のすべての委任を記入してください。")
+    for j in range(1, len(chain)):
+        if chain[j].get("from") != chain[j - 1].get("to"):
+            yield Finding(f"{CODE}.chain.broken", ERROR, f"{where}.chain[{j}].from",
+                          f"{what}: 委任の経路（{route}）が {j} 件目と {j + 1} 件目の間でつながっていません。途中の委任が抜けています。")
+    if chain[-1].get("to") != me:
+        yield Finding(f"{CODE}.chain.not_to_applicant", ERROR, f"{where}.chain[{len(chain) - 1}].to",
+                      f"{what}: 委任の経路（{route}）が申請する機関 {me} で終わっていません。経路上のすべての委任を記入してください。")
+    on_route = {link.get("from") for link in chain} | {link.get("to") for link in chain}
+    for org in sorted(o for o in on_route - {me} if o not in delegators):
+        yield Finding(f"{CODE}.chain.undeclared_delegator", ERROR, f"{where}.delegators",
+                      f"{what}: 委任の経路上の {org} が委任元機関に記入されていません。")
+    for org in [d for d in delegators if d not in on_route]:
+        yield Finding(f"{CODE}.chain.partial", ERROR, f"{where}.chain",
+                      f"{what}: 委任元機関 {org} からの委任が委任の経路にありません。経路上のすべての委任（根拠を含む）を記入してください。")
+
+
+def check_selection(data, ctx):
+    """Rows must follow the application's selection (skipped when it is not known)."""
+    if ctx.selection is None:
+        return
+    queries = {str(r.get("item_no")): r for r in ctx.selection.get("query_affairs") or []
+               if r.get("choice") == "受任事務"}
+    provided = {str(r.get("info_no")): r for r in ctx.selection.get("provided_info") or []}
+    for i, row in enumerate(data.get("query_delegations") or []):
+        chosen = queries.get(str(row.get("item_no")))
+        where = f"query_delegations[{i}]"
+        if chosen is None:
+            yield Finding(f"{CODE}.query_delegations.not_selected", ERROR, f"{where}.item_no",
+                          f"(1) {i + 1} 行目: 別表 項番 {row.get('item_no')} は申請前情報選択画面で受任事務として選択されていません。")
+        elif chosen.get("delegators") and set(chosen["delegators"]) != set(row.get("delegators") or []):
+            yield Finding(f"{CODE}.query_delegations.delegators_differ", ERROR,
+                          f"{where}.delegators",
+                          f"(1) {i + 1} 行目: 委任元機関（{'、'.join(row.get('delegators') or [])}）が選択した委任元機関（{'、'.join(chosen['delegators'])}）と一致しません。")
+    for key, choice, org_key, part in (
+            ("provision_delegations", "委任した", "delegatee", "(2)"),
+            ("provision_acceptances", "受任により情報提供を行う", "delegator", "(3)")):
+        for i, row in enumerate(data.get(key) or []):
+            chosen = provided.get(str(row.get("info_no")))
+            where = f"{key}[{i}]"
+            if chosen is None or chosen.get("choice") != choice:
+                yield Finding(f"{CODE}.{key}.not_selected", ERROR, f"{where}.info_no",
+                              f"{part} {i + 1} 行目: 特定個人情報番号 {row.get('info_no')} は申請前情報選択画面で「{choice}」として選択されていません。")
+            elif chosen.get("counterpart") and chosen["counterpart"] != row.get(org_key):
+                yield Finding(f"{CODE}.{key}.counterpart_differs", ERROR, f"{where}.{org_key}",
+                              f"{part} {i + 1} 行目: {row.get(org_key)} が選択した相手機関 {chosen['counterpart']} と一致しません。")
+
+
+@hookimpl
+def nws_form_specs():
+    return [FormSpec(code=CODE, title=TITLE, schema=Form0308Schema,
+                     required_for=connection_only,
+                     validators=(check_common(CODE), check_delegations, check_selection),
+                     labels=LABELS, layout=LAYOUT)]

@@ -1,0 +1,69 @@
+"""様03-09 独自利用事務に関する情報連携事務の登録（変更）申請書: affairs of independent
+use by ordinance (条例連携). Filed only when 条例連携 is applied for, which 様03-06 says by
+its check box: so never required by itself, and 様03-06's whole-application check makes
+the two agree."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from plugins.forms.common import COMMON_LABELS, FormBaseSchema, blank, check_common, layout
+from shared import workbook as wbk
+from shared.forms import ERROR, Finding, FormSpec
+from shared.hookspecs import hookimpl
+from shared.schemas import BaseSchema
+
+CODE = "03-09"
+TITLE = "独自利用事務に関する情報連携事務の登録（変更）申請書"
+COLUMNS = (("case_no", "事例番号"), ("affair", "独自利用事務名"),
+           ("ppc_notification_no", "個人情報保護委員会への届出番号"), ("ordinance", "根拠条例"))
+
+
+class IndependentAffairSchema(BaseSchema):
+    case_no = fields.String(required=True, metadata={"label": "事例番号"})
+    affair = fields.String(required=True, metadata={"label": "独自利用事務名"})
+    ppc_notification_no = fields.String(required=True,
+                                        metadata={"label": "個人情報保護委員会への届出番号"})
+    ordinance = fields.String(required=True, metadata={"label": "根拠条例"})
+
+
+class Form0309Schema(FormBaseSchema):
+    independent_affairs = fields.List(fields.Nested(IndependentAffairSchema), required=True,
+                                      validate=validate.Length(max=2000),
+                                      metadata={"label": "独自利用事務"})
+
+
+LABELS = {**COMMON_LABELS, "independent_affairs": "独自利用事務",
+          **{f"independent_affairs.{k}": v for k, v in COLUMNS}}
+
+LAYOUT = layout(CODE, TITLE, tables=(
+    wbk.Table(f"様{CODE}独自利用事務", "independent_affairs",
+              "独自利用事務（個人情報保護委員会への届出と同じ内容で記入）",
+              tuple(wbk.Column(k, v, width=w) for (k, v), w in zip(COLUMNS, (12, 50, 24, 40))),
+              blank_rows=30),))
+
+
+def check_affairs(data, ctx):
+    """At least one affair; every column filled; 事例番号 not repeated."""
+    rows = data.get("independent_affairs") or []
+    if not rows:
+        yield Finding(f"{CODE}.rows_missing", ERROR, "independent_affairs",
+                      "独自利用事務を 1 件以上記入してください（条例連携を申請しない場合、様03-09は不要です）。")
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        for key, label in COLUMNS:
+            if blank(row.get(key)):
+                yield Finding(f"{CODE}.required.{key}", ERROR, f"independent_affairs[{i}].{key}",
+                              f"独自利用事務 {i + 1} 行目: {label}を入力してください。")
+        case = row.get("case_no")
+        if not blank(case) and case in seen:
+            yield Finding(f"{CODE}.case_no.duplicate", ERROR, f"independent_affairs[{i}].case_no",
+                          f"独自利用事務 {i + 1} 行目: 事例番号 {case} が {seen[case] + 1} 行目と重複しています。")
+        seen.setdefault(case, i)
+
+
+@hookimpl
+def nws_form_specs():
+    return [FormSpec(code=CODE, title=TITLE, schema=Form0309Schema,
+                     required_for=lambda kind, org: False,
+                     validators=(check_common(CODE), check_affairs), labels=LABELS,
+                     layout=LAYOUT)]
