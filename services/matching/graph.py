@@ -86,7 +86,8 @@ def analyse(edges: list[Edge], linking: dict[str, set[str]], *,
     ``linking`` maps each organisation that filed a record which makes it link (a
     情報照会 delegation, or a 情報提供 受任) to the 委任元 it named. An organisation links
     when it passes the item on to nobody; it must then declare every edge on every chain
-    that leads to it, and (for 情報照会) name every organisation on them as a 委任元.
+    that leads to it through an edge it declared, and (for 情報照会) name every
+    organisation on them as a 委任元.
     Organisations on a cycle get a ``cycle`` finding.
     """
     out: dict[str, list[dict]] = defaultdict(list)
@@ -105,8 +106,19 @@ def analyse(edges: list[Edge], linking: dict[str, set[str]], *,
     for org, named in linking.items():
         if org in passes_on:
             continue
+        # The chains that end in an edge this organisation declared itself: an edge into
+        # it that only the other side filed is a pairing matter, not a chain one.
         required: dict[tuple[str, str], list[Edge]] = defaultdict(list)
-        seen, todo = {org}, [org]
+        seen, todo = {org}, []
+        for e in into.get(org, ()):
+            if e.declared_by == org:
+                required[(e.src, e.dst)].append(e)
+                if e.src not in seen:
+                    seen.add(e.src)
+                    todo.append(e.src)
+        for e in into.get(org, ()):
+            if e.declared_by != org and (e.src, e.dst) in required:
+                required[(e.src, e.dst)].append(e)
         while todo:
             node = todo.pop()
             for e in into.get(node, ()):

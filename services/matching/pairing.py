@@ -1,10 +1,10 @@
 """Pairing of 情報提供 delegation records: the 委任元's (2) with the 委任先's (3).
 
 A record is paired with the other side's record of the opposite kind for the same
-特定個人情報 that names it back. Without one, the record is *mismatched* when the other
-side filed something that disagrees (the same 特定個人情報 with another party: field
-``parties``; another 特定個人情報 with this party: field ``item``), and otherwise its
-counterpart is *missing*. A pair whose names or bases differ is *mismatched* too
+特定個人情報 that names it back. Without one, the record is *mismatched* when an unpaired
+record of the other kind disagrees with it (the same 特定個人情報 with another party: field
+``parties``; another 特定個人情報 between the same two organisations: field ``item``),
+and otherwise its counterpart is *missing*. A pair whose names or bases differ is *mismatched* too
 (``item`` or ``basis``).
 """
 from __future__ import annotations
@@ -69,15 +69,17 @@ def pair_findings(r: RecordLike, index: ProvisionIndex) -> list[dict]:
             best = best or diffs
         return best or []
     out = []
+    # Only the other side's records that are not paired themselves can be meant for this
+    # one: a union legitimately receives the same 特定個人情報 from several members.
     # The counterpart filed this 特定個人情報 with another party.
     for x in index.by_org_item.get((other, r.item), ()):
-        if x.kind == TWIN[r.kind] and x.counterpart != r.org_id:
+        if x.kind == TWIN[r.kind] and x.counterpart != r.org_id and not index.has_twin(x):
             out.append({"code": "mismatch", "field": "parties", "org": other,
                         "message": f"{other} は特定個人情報 {r.item} について {x.counterpart} を"
                                    f"{ROLE[x.kind]}として申請しています（{r.org_id} ではありません）。"})
     # Someone else filed this 特定個人情報 naming this organisation.
     for x in index.by_item_counterpart.get((r.item, r.org_id), ()):
-        if x.kind == TWIN[r.kind] and x.org_id != other:
+        if x.kind == TWIN[r.kind] and x.org_id != other and not index.has_twin(x):
             out.append({"code": "mismatch", "field": "parties", "org": x.org_id,
                         "message": f"特定個人情報 {r.item} について、{x.org_id} が {r.org_id} を"
                                    f"{ROLE[x.kind]}として申請しています（申請した{role}は {other}）。"})

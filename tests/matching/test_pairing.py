@@ -120,3 +120,28 @@ def test_the_same_message_delivered_twice_is_processed_once(matching):
     assert task(env) == "done"
     assert task(env) == "duplicate"
     assert len(matching.records(1)) == 1
+
+
+def test_a_union_receiving_the_same_information_from_several_members_pairs_each(matching):
+    union, m1, m2, m3 = "U131000001", A, B, C
+    matching.submit(1, m1, delegations=[delegation("10", union)])
+    matching.submit(2, m2, delegations=[delegation("10", union)])
+    matching.submit(9, union, acceptances=[acceptance("10", m1), acceptance("10", m2),
+                                           acceptance("10", m3)])
+    by_delegator = {r["counterpart"]: r for r in matching.records(9)}
+    assert by_delegator[m1]["status"] == "matched"
+    assert by_delegator[m2]["status"] == "matched"
+    # m3 has not filed: that is all there is to say, on that row only.
+    assert by_delegator[m3]["status"] == "counterpart_missing"
+    assert [f["code"] for f in by_delegator[m3]["findings"]] == ["counterpart_missing"]
+    assert matching.one(1)["status"] == matching.one(2)["status"] == "matched"
+
+
+def test_a_delegation_the_union_has_not_acknowledged_leaves_its_other_rows_alone(matching):
+    union = "U131000001"
+    matching.submit(1, A, delegations=[delegation("10", union)])
+    matching.submit(2, B, delegations=[delegation("10", union)])
+    matching.submit(9, union, acceptances=[acceptance("10", A)])
+    assert matching.one(9)["status"] == "matched"
+    assert matching.one(1)["status"] == "matched"
+    assert matching.one(2)["status"] == "counterpart_missing"
