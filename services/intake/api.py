@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from shared.auth import current_principal, require
+from shared.auth import current_principal, public, require
 from shared.service import context, plugins
 from shared.web import ApiError, json_body
+from services.intake import account_requests
 from services.intake import applications as apps
 from services.intake.models import Application
-from services.intake.schemas import ApplicationPostSchema
+from services.intake.schemas import AccountRequestPostSchema, ApplicationPostSchema
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/intake")
 
@@ -76,6 +77,19 @@ def submit(app_id: int):
     return jsonify(result), 202
 
 
+@bp.post("/applications/<int:app_id>/withdraw")
+@require("applicant")
+def withdraw(app_id: int):
+    ctx = context("intake")
+    principal = current_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        apps.withdraw(ctx, session, principal, app)
+        result = {"id": app.id, "number": app.number, "status": app.status,
+                  "round": app.round}
+    return jsonify(result), 200
+
+
 @bp.get("/forms")
 @require()
 def list_forms():
@@ -83,3 +97,25 @@ def list_forms():
 
     return jsonify({"items": [{"code": s.code, "title": s.title}
                               for s in form_specs(plugins()).values()]})
+
+
+# --- アカウント発行申請 (no login: the receipt token is the key) ---------------------------
+
+@bp.post("/account-requests")
+@public
+def create_account_request():
+    body = json_body(AccountRequestPostSchema())
+    ctx = context("intake")
+    with ctx.transaction() as session:
+        app, token = account_requests.create(ctx, session, body)
+        result = {"number": app.number, "receipt_token": token, "status": app.status,
+                  "receipt_url": f"/api/intake/account-requests/{app.number}?token={token}"}
+    return jsonify(result), 201
+
+
+@bp.get("/account-requests/<number>")
+@public
+def get_account_request(number: str):
+    with context("intake").transaction() as session:
+        app = account_requests.by_receipt(session, number, request.args.get("token"))
+        return jsonify(account_requests.receipt(session, app))

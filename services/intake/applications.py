@@ -19,6 +19,9 @@ from services.intake import validation
 from services.intake.models import Application, FormEntry, HistoryEntry, Organisation
 
 EDITABLE = ("draft", "returned")
+# Statuses from which the applicant may withdraw: anything before the final decision.
+WITHDRAWABLE = ("draft", "returned", "validating", "submitted", "forwarding",
+                "primary_review", "secondary_review")
 # Order of the statuses that other services report within one round: a late or repeated
 # report never moves an application backwards.
 RANK = {"validating": 0, "submitted": 1, "forwarding": 2, "primary_review": 3,
@@ -44,6 +47,11 @@ def create_application(session: Session, principal: Principal, kind: str) -> App
     org = org_of(session, principal.org_id)
     if not org.can_apply:
         raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
+    if kind == "change" and session.scalar(select(Application.id).where(
+            Application.org_id == org.id, Application.kind.in_(("connection", "change")),
+            Application.status == "registered").limit(1)) is None:
+        raise ApiError(409, "not_registered",
+                       "変更申請は、登録済みの申請がある機関のみ作成できます。先に接続申請を行ってください。")
     app = Application(org_id=org.id, kind=kind, status="draft", round=0,
                       created_by=principal.login, findings=[])
     session.add(app)
@@ -123,6 +131,9 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     require_editable(app)
     blocking: list[dict] = []
     present = {f.code: f for f in app.forms}
+    if app.kind == "change" and not present:
+        blocking.append(Finding("application.change_empty", ERROR, "forms",
+                                "変更申請には、変更する様式を 1 つ以上含めてください。").as_dict())
     org = org_of(session, app.org_id)
     for code in validation.required_codes(pm, app.kind, org.as_ref()):
         if code not in present:
@@ -177,6 +188,24 @@ def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
         "query_delegations": delegations.get("query_delegations", []),
         "provision_delegations": delegations.get("provision_delegations", []),
         "provision_acceptances": delegations.get("provision_acceptances", [])})
+
+
+def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
+             app: Application) -> None:
+    """The applicant withdraws before the final decision: review closes the case and
+    matching voids the delegation records."""
+    if app.status not in WITHDRAWABLE:
+        raise ApiError(409, "not_withdrawable",
+                       f"申請は現在「{app.status}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
+    under_review = app.round > 0
+    app.status, app.stage, app.reviewer_org_id = "withdrawn", None, None
+    history(session, app, "withdrawn", actor=principal.actor(), org_id=principal.org_id)
+    if under_review:
+        ctx.emit(session, "review", "application.withdrawn", {
+            "application_id": app.id, "round": app.round, "actor": principal.actor(),
+            "at": utcnow().isoformat()})
+        ctx.emit(session, "matching", "delegations.withdrawn",
+                 {"application_id": app.id, "org_id": app.org_id})
 
 
 def apply_status_change(session: Session, payload: dict) -> None:

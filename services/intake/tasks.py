@@ -18,3 +18,10 @@ def validate_application(ctx, session, payload, envelope):
 @consumer("intake", "application.status_changed")
 def status_changed(ctx, session, payload, envelope):
     apps.apply_status_change(session, payload)
+
+
+@consumer("intake", "account.issued")
+def account_issued(ctx, session, payload, envelope):
+    from services.intake import account_requests
+
+    account_requests.apply_issued(session, payload)

@@ -1,0 +1,112 @@
+"""情報共有サイト アカウント発行申請: an organisation without an account applies without
+logging in, gets a receipt (number + secret token) to follow it, and, once both review
+stages approved it, finds the one-time activation link of its new account there.
+
+The request is an Application of kind "account" (one history, one numbering, and the
+same review as every application); :class:`AccountRequest` keeps the receipt token's
+hash and the issued account's activation link.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.messaging import ServiceContext
+from shared.web import ApiError, not_found
+from services.intake.applications import history, org_of
+from services.intake.models import AccountRequest, Application, FormEntry
+
+FORM = "account"  # the request's data travels to review as this "form"
+OPEN = ("submitted", "forwarding", "primary_review", "secondary_review", "approved")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(ctx: ServiceContext, session: Session, body: dict) -> tuple[Application, str]:
+    """File the request and send it to review; returns it and the receipt token (shown
+    once, stored hashed)."""
+    org = org_of(session, body["org"])
+    if not org.can_apply:
+        raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
+    pending = session.scalar(select(Application.id).where(
+        Application.org_id == org.id, Application.kind == "account",
+        Application.status.in_(OPEN)).limit(1))
+    if pending is not None:
+        raise ApiError(409, "request_pending",
+                       f"{org.name} のアカウント発行申請は既に受け付けて審査中です。受付票で状況を確認してください。")
+    requester = body["requester"]
+    data = {"org": org.id, "login": body["login"], "role": "applicant",
+            "name": requester["name"], "department": requester["department"],
+            "title": requester.get("title", ""), "email": requester["email"],
+            "phone": requester["phone"]}
+    actor = {"org_id": org.id, "login": "(未発行)", "name": requester["name"],
+             "department": requester["department"]}
+    now = utcnow()
+    app = Application(org_id=org.id, kind="account", status="submitted", round=1,
+                      created_by="(public)", findings=[], submitted_at=now)
+    session.add(app)
+    session.flush()
+    app.number = f"A{now:%Y}-{app.id:06d}"
+    session.add(FormEntry(application=app, code=FORM, data=data, revision=1, status="valid",
+                          findings=[], source="json"))
+    token = secrets.token_urlsafe(24)
+    session.add(AccountRequest(application_id=app.id, receipt_token_hash=_hash(token)))
+    history(session, app, "submitted", actor=actor, org_id=org.id)
+    ctx.emit(session, "review", "application.submitted", {
+        "application_id": app.id, "number": app.number, "kind": "account", "round": 1,
+        "org": org.as_ref(), "catalog_version": None, "submitted_at": now.isoformat(),
+        "submitted_by": actor, "forms": {FORM: data}, "findings": []})
+    return app, token
+
+
+def by_receipt(session: Session, number: str, token: str | None) -> Application:
+    """The request if the receipt token matches; 404 otherwise (a wrong token and an
+    unknown number look the same)."""
+    app = session.scalar(select(Application).where(Application.number == number,
+                                                   Application.kind == "account"))
+    request = session.get(AccountRequest, app.id) if app is not None else None
+    if request is None or not token or not hmac.compare_digest(
+            request.receipt_token_hash, _hash(token)):
+        raise not_found("受付番号と受付トークンに一致するアカウント発行申請")
+    return app
+
+
+def receipt(session: Session, app: Application) -> dict:
+    request = session.get(AccountRequest, app.id)
+    data = next((f.data for f in app.forms if f.code == FORM), {})
+    body = {"number": app.number, "status": app.status, "stage": app.stage, "org": app.org_id,
+            "login_requested": data.get("login"),
+            "history": [{"at": h.at.isoformat(), "event": h.event, "status": h.status,
+                         "stage": h.stage, "org_id": h.org_id, "comment": h.comment}
+                        for h in app.history],
+            "account": None}
+    if request.issued_at is not None:
+        expired = request.activation_expires_at <= utcnow()
+        body["account"] = {
+            "login": request.login, "activation_token": request.activation_token,
+            "activation_url": f"/activate?token={request.activation_token}",
+            "activate_with": "POST /api/auth/activate {\"token\", \"password\"}",
+            "expires_at": request.activation_expires_at.isoformat(), "expired": expired}
+    return body
+
+
+def apply_issued(session: Session, payload: dict) -> None:
+    """identity issued the account: keep its activation link for the receipt."""
+    request = session.get(AccountRequest, payload["request_id"])
+    if request is None or request.issued_at is not None:
+        return
+    app = session.get(Application, payload["request_id"])
+    request.login = payload["login"]
+    request.activation_token = payload["activation_token"]
+    request.activation_expires_at = dt.datetime.fromisoformat(payload["expires_at"])
+    request.issued_at = utcnow()
+    app.status, app.stage, app.reviewer_org_id = "registered", None, None
+    history(session, app, "account_issued", comment=f"ログイン名 {payload['login']}")

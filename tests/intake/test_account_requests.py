@@ -1,0 +1,160 @@
+"""情報共有サイト アカウント発行申請: filed without logging in, followed with a receipt
+(number + secret token), reviewed in two stages, and on approval an account with a
+one-time activation link shown on the receipt."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import Suite, wait_for
+from tests.review import support as review
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+HOKKAIDO = "hokkaido-reviewer"   # primary_reviewer of 北海道 (010006)
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    s = Suite(tmp_path_factory.mktemp("account-requests") / "var")
+    s.add_user(HOKKAIDO, "010006", "primary_reviewer")
+    yield s
+    s.close()
+
+
+def request_body(org="012025", login="hakodate-joho", **changes) -> dict:
+    body = {"org": org, "login": login,
+            "requester": {"department": "総務部情報政策課", "title": "主査", "name": "函館 一郎",
+                          "email": "joho@city.hakodate.example.jp", "phone": "0138-21-0000"}}
+    body.update(changes)
+    return body
+
+
+def file_request(suite, **kw) -> dict:
+    res = suite.client.post("/api/intake/account-requests", json=request_body(**kw))
+    assert res.status_code == 201, res.get_json()
+    return res.get_json()
+
+
+def receipt(suite, number, token):
+    return suite.client.get(f"/api/intake/account-requests/{number}",
+                            query_string={"token": token})
+
+
+def wait_receipt(suite, filed, predicate, what):
+    return wait_for(lambda: (lambda r: r if predicate(r) else None)(
+        receipt(suite, filed["number"], filed["receipt_token"]).get_json()), what=what)
+
+
+def request_id(suite, number) -> int:
+    return next(i["application_id"] for i in review.queue(suite, "demo-operator", kind="account")
+                if i["number"] == number)
+
+
+def test_approved_request_issues_an_account_activated_once_through_the_receipt(suite):
+    filed = file_request(suite)
+    assert filed["number"].startswith("A") and len(filed["receipt_token"]) >= 20
+    first = receipt(suite, filed["number"], filed["receipt_token"]).get_json()
+    assert first["status"] == "submitted" and first["account"] is None
+
+    wait_for(lambda: [i for i in review.queue(suite, HOKKAIDO) if i["kind"] == "account"],
+             what="request in 北海道's queue")
+    app_id = request_id(suite, filed["number"])
+    case = suite.client.get(f"/api/review/applications/{app_id}",
+                            headers=suite.headers(HOKKAIDO)).get_json()
+    assert case["kind"] == "account" and case["forms"]["account"]["login"] == "hakodate-joho"
+    assert review.decide(suite, HOKKAIDO, app_id).status_code == 201
+    wait_receipt(suite, filed, lambda r: r["status"] == "secondary_review", "secondary")
+    assert review.decide(suite, "demo-mic", app_id, "承認", "発行します").status_code == 201
+
+    done = wait_receipt(suite, filed, lambda r: r["account"] is not None, "account issued")
+    assert done["status"] == "registered"
+    account = done["account"]
+    assert account["login"] == "hakodate-joho" and account["expired"] is False
+    events = [h["event"] for h in done["history"]]
+    assert events == ["submitted", "routed", "primary_approved", "secondary_approved",
+                      "account_issued"]
+
+    # Before activation the account cannot log in; activation sets the password.
+    assert suite.client.post("/api/auth/token", json={
+        "login": "hakodate-joho", "password": "hakodate-2026!"}).status_code == 401
+    res = suite.client.post("/api/auth/activate", json={
+        "token": account["activation_token"], "password": "hakodate-2026!"})
+    assert res.status_code == 200, res.get_json()
+    token = suite.client.post("/api/auth/token", json={
+        "login": "hakodate-joho", "password": "hakodate-2026!"})
+    assert token.status_code == 200
+    # The used link does nothing any more.
+    again = suite.client.post("/api/auth/activate", json={
+        "token": account["activation_token"], "password": "someone-else-1"})
+    assert again.status_code == 409 and JAPANESE.search(again.get_json()["error"]["message"])
+    # The new account applies like any applicant.
+    res = suite.client.post("/api/intake/applications", json={"kind": "connection"},
+                            headers={"Authorization": f"Bearer {token.get_json()['token']}"})
+    assert res.status_code == 201
+
+
+def test_rejected_request_shows_the_reason_and_no_link(suite):
+    filed = file_request(suite, org="012033", login="otaru-joho")  # 小樽市
+    wait_for(lambda: [i for i in review.queue(suite, HOKKAIDO)
+                      if i["number"] == filed["number"]], what="in queue")
+    app_id = request_id(suite, filed["number"])
+    assert review.decide(suite, HOKKAIDO, app_id, "否認",
+                         "申請担当者の所属が確認できません。").status_code == 201
+    done = wait_receipt(suite, filed, lambda r: r["status"] == "returned", "returned")
+    assert done["account"] is None
+    assert done["history"][-1]["comment"] == "申請担当者の所属が確認できません。"
+    # Deciding again is refused; no account ever exists for it.
+    assert review.decide(suite, HOKKAIDO, app_id).status_code == 409
+    assert suite.client.post("/api/auth/token", json={
+        "login": "otaru-joho", "password": "whatever-123"}).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def asahikawa(suite):
+    return file_request(suite, org="012041", login="asahikawa-joho")  # 旭川市
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token"])
+def test_the_receipt_needs_its_token(suite, asahikawa, token):
+    assert receipt(suite, asahikawa["number"], asahikawa["receipt_token"]).status_code == 200
+    res = receipt(suite, asahikawa["number"], token)
+    assert res.status_code == 404 and JAPANESE.search(res.get_json()["error"]["message"])
+
+
+def test_an_unknown_receipt_number_is_404(suite):
+    res = receipt(suite, "A2026-999999", "anything")
+    assert res.status_code == 404
+
+
+def test_a_second_request_while_one_is_under_review_is_409(suite):
+    file_request(suite, org="012050", login="muroran-joho")  # 室蘭市
+    res = suite.client.post("/api/intake/account-requests",
+                            json=request_body(org="012050", login="muroran-2"))
+    assert res.status_code == 409 and "審査中" in res.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("body, status", [
+    (request_body(org="999999"), 404),
+    (request_body(login="x"), 422),
+    (request_body(requester={"department": "課", "name": "名", "email": "not-mail",
+                             "phone": "0138-21-0000"}), 422),
+    ({"org": "012025"}, 422),
+])
+def test_bad_requests_are_refused_in_japanese_and_store_nothing(suite, body, status):
+    before = stored_requests(suite)
+    res = suite.client.post("/api/intake/account-requests", json=body)
+    assert res.status_code == status
+    assert JAPANESE.search(res.get_json()["error"]["message"])
+    assert stored_requests(suite) == before
+
+
+def stored_requests(suite) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from services.intake.models import AccountRequest, Application
+
+    with suite.ctx("intake").transaction() as session:
+        return (session.scalar(select(func.count()).select_from(Application).where(
+                    Application.kind == "account")),
+                session.scalar(select(func.count()).select_from(AccountRequest)))
