@@ -111,17 +111,22 @@ def check_selection(session: Session, app: Application, org: Organisation, cat: 
             if not isinstance(delegators, list) or not delegators:
                 problems.add(f"{loc}.delegators", "受任事務には委任元機関を1つ以上指定してください。")
                 continue
-            ok = True
+            ok, holders = True, 0
             for j, d in enumerate(delegators):
                 other = _known_org(session, problems, f"{loc}.delegators[{j}]", d, org)
                 if other is None:
                     ok = False
-                elif not _allowed_for(cat, "condition", item_no, other):
-                    problems.add(f"{loc}.delegators[{j}]",
-                                 f"項番 {item_no} の事務は委任元 {other.name} の事務ではありません。")
-                    ok = False
+                elif _allowed_for(cat, "condition", item_no, other):
+                    holders += 1
             if len(set(map(str, delegators))) != len(delegators):
                 problems.add(f"{loc}.delegators", "委任元機関が重複しています。")
+                ok = False
+            elif ok and not holders:
+                # A chain (県A → 市B → 組合C) lists every 委任元; one of them must be an
+                # organisation whose affair it is under the 別表.
+                problems.add(f"{loc}.delegators",
+                             f"委任元機関に項番 {item_no} の事務を行う機関が含まれていません"
+                             f"（{cat.all_affairs[item_no].authority}）。")
                 ok = False
             if ok:
                 affairs.append({"item_no": item_no, "choice": choice,
@@ -222,8 +227,8 @@ def effective_rows(session: Session, application: Application) -> dict:
 
     automatic rows count as 照会する / 提供する unless the selection says otherwise;
     needs-choice rows only when listed; rows declined (情報照会を行わない /
-    情報提供を行わない) are left out. 受任事務 rows may be affairs of the delegators
-    rather than of the applicant itself."""
+    情報提供を行わない) are left out. 受任事務 rows may be affairs of a delegator rather
+    than of the applicant itself; ``delegators`` lists every 委任元 of the chain."""
     org = session.get(Organisation, application.org_id)
     cat = catalog_for(session, org, version_of(session, application))
     sel = selection_of(session, application)

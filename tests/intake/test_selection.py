@@ -98,7 +98,9 @@ BAD = [
     ({"query_affairs": [{"item_no": "六", "choice": "受任事務",
                          "delegators": ["999999"]}]}, "999999"),
     ({"query_affairs": [{"item_no": "六", "choice": "受任事務",
-                         "delegators": ["131024"]}]}, "delegators[0]"),           # 中央区: not its affair
+                         "delegators": ["131024"]}]}, "項番 六 の事務を行う機関"),      # 中央区: not its affair
+    ({"query_affairs": [{"item_no": "六", "choice": "受任事務",
+                         "delegators": ["130001", "130001"]}]}, "重複"),
     ({"query_affairs": [{"item_no": "九", "choice": "照会する",
                          "delegators": ["131024"]}]}, "delegators"),
     ({"provided_info": [{"info_no": "EX9999", "choice": "提供する"}]}, "EX9999"),
@@ -186,9 +188,11 @@ def test_a_union_counts_its_members_affairs_only_when_it_selects_them(idle_suite
     got = rows(s, app_id)
     assert [r["item_no"] for r in got["query_affairs"]] == ["八十五"]
     assert [r["info_no"] for r in got["provided_info"]] == ["EX0005"]
-    body = {"query_affairs": [{"item_no": "百", "choice": "受任事務",
-                               "delegators": ["131016", "131024"]}]}
-    assert put(s, app_id, body, login=login).status_code == 200
+    body = {"query_affairs": [
+        {"item_no": "六", "choice": "受任事務", "delegators": ["130001", "131016"]},  # 県 → 区 → 連合
+        {"item_no": "百", "choice": "受任事務", "delegators": ["131016", "131024"]}]}
+    assert put(s, app_id, body, login=login).status_code == 200, put(s, app_id, body, login=login).get_json()
     got = rows(s, app_id)
     assert [(r["item_no"], r["choice"], r["delegators"]) for r in got["query_affairs"]] == [
-        ("八十五", "照会する", []), ("百", "受任事務", ["131016", "131024"])]
+        ("六", "受任事務", ["130001", "131016"]), ("八十五", "照会する", []),
+        ("百", "受任事務", ["131016", "131024"])]
