@@ -10,6 +10,7 @@ from sqlalchemy import text
 from nws.runtime import Runtime
 from shared.auth import public
 from shared.migrate import is_current
+from shared.pages import init_pages
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
 from shared.web import register_error_handlers
@@ -34,6 +35,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():
             app.register_blueprint(bp)
+    init_pages(app)
     _observe(app, runtime)
     _health(app, runtime)
     return app

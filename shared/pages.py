@@ -1,0 +1,107 @@
+"""Server-rendered pages: the login cookie, page access checks, the common layout.
+
+Pages authenticate with the same signed token as the API, carried in an HttpOnly
+cookie set by the identity service's login page, so every service verifies a page
+visitor exactly as it verifies an API caller. Forms are protected against CSRF by
+Flask-WTF (the API, which takes bearer tokens only, is exempt).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from urllib.parse import urlencode
+
+from flask import abort, current_app, g, redirect, request
+
+from shared.auth import ROLES, Principal, verify_token
+from shared.web import ApiError
+
+COOKIE = "nws_session"
+LOGIN_PATH = "/auth/login"
+LOGOUT_PATH = "/auth/logout"
+TEMPLATES = Path(__file__).parent / "templates"
+
+ROLE_LABELS = {
+    "applicant": "申請者",
+    "forwarder": "経由機関",
+    "primary_reviewer": "一次審査者",
+    "secondary_reviewer": "二次審査者",
+    "operator": "運用管理者",
+}
+
+
+def page_principal() -> Principal | None:
+    """The logged-in visitor of a page, or None (no cookie, or an expired/invalid one)."""
+    if "page_principal" in g:
+        return g.page_principal
+    token = request.cookies.get(COOKIE)
+    principal = None
+    if token:
+        try:
+            principal = verify_token(token, current_app.config["SECRET_KEY"])
+        except ApiError:
+            principal = None
+    g.page_principal = principal
+    return principal
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site relative paths are followed after login."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def require_page(*roles: str) -> Callable:
+    """A page for logged-in accounts with one of ``roles`` (all if none): anonymous
+    visitors go to the login page, other roles get 403."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = page_principal()
+            if principal is None:
+                # A fixed path: in the distributed suite the login page is another
+                # process's, reached through the gateway.
+                return redirect(f"{LOGIN_PATH}?{urlencode({'next': request.full_path.rstrip('?')})}")
+            if roles and principal.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.nws_auth = roles or ROLES  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def init_pages(app) -> None:
+    """Common layout, CSRF protection, and template globals for every page."""
+    from flask_wtf.csrf import CSRFProtect
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(TEMPLATES))])
+    # Pages (everything outside /api/) are checked; the API takes bearer tokens only,
+    # never the cookie, so it needs no CSRF token.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _csrf():
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not (
+                request.path.startswith("/api/")):
+            csrf.protect()
+
+    @app.context_processor
+    def _globals():
+        return {"principal": page_principal(), "role_labels": ROLE_LABELS,
+                "logout_path": LOGOUT_PATH}
