@@ -170,7 +170,9 @@ def test_cli_union_add_registers_a_union(tmp_path):
     from tests.test_cli import run
 
     run(tmp_path, "db", "upgrade")
-    run(tmp_path, "refdata", "load")
+    first = run(tmp_path, "refdata", "load")
+    assert "'status': 'loaded'" in first.stdout and "EXAMPLE" in first.stderr
+    version = first.stdout.split("'version': '")[1].split("'")[0]
     out = run(tmp_path, "refdata", "union-add", "--id", "U270008-001", "--name", "テスト広域連合",
               "--kind", "広域連合", "--prefecture", "270008", "--member", "271004",
               "--member", "271403")
@@ -178,3 +180,9 @@ def test_cli_union_add_registers_a_union(tmp_path):
     bad = run(tmp_path, "refdata", "union-add", "--id", "U270008-002", "--name", "x",
               "--kind", "広域連合", "--prefecture", "270008", "--member", "999999", check=False)
     assert bad.returncode != 0 and "999999" in bad.stderr
+    again = run(tmp_path, "refdata", "load").stdout       # keeps the union and the version
+    assert f"'version': '{version}', 'status': 'unchanged'" in again
+    assert "'inserted': 0" in again
+    dup = run(tmp_path, "refdata", "union-add", "--id", "U270008-001", "--name", "x",
+              "--kind", "広域連合", "--prefecture", "270008", "--member", "271004", check=False)
+    assert dup.returncode != 0 and "既に登録" in dup.stderr
