@@ -200,9 +200,11 @@ def subscriber_or_operator(view):
     return wrapper
 
 
-def _subscriber(session, sub_id: int) -> Subscriber:
+def _subscriber(session, sub_id: int, *, stopped: bool = False) -> Subscriber:
+    """The subscription (a stopped one only if ``stopped``: its record and log stay
+    readable by operators)."""
     sub = session.get(Subscriber, sub_id)
-    if sub is None or not sub.active:
+    if sub is None or not (sub.active or stopped):
         raise not_found("購読")
     return sub
 
@@ -232,7 +234,8 @@ def list_subscriptions():
 @subscriber_or_operator
 def get_subscription(sub_id: int):
     with context("master").transaction() as session:
-        return jsonify(distribution.describe_subscriber(_subscriber(session, sub_id)))
+        return jsonify(distribution.describe_subscriber(
+            _subscriber(session, sub_id, stopped=True)))
 
 
 @bp.delete("/subscriptions/<int:sub_id>")
@@ -250,7 +253,7 @@ def delete_subscription(sub_id: int):
 def list_deliveries(sub_id: int):
     """The delivery log: each version owed to the subscriber and every attempt."""
     with context("master").transaction() as session:
-        _subscriber(session, sub_id)
+        _subscriber(session, sub_id, stopped=True)
         deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == sub_id)
                                      .order_by(Delivery.version.desc()).limit(200)).all()
         attempts: dict[int, list] = {}
