@@ -18,6 +18,15 @@ CODE = "02-02"
 TITLE = "連絡窓口登録（変更）申請書"
 PHONE_RE = re.compile(r"^0\d{1,4}-\d{1,4}-\d{3,4}$|^0\d{9,10}$")
 MOBILE_RE = re.compile(r"^0[789]0-?\d{4}-?\d{4}$")
+def phone_ok(phone: str) -> bool:
+    """A Japanese number: 0 and 9 more digits (landline, 0120), or 11 digits (mobile,
+    IP phone, 0800), hyphens between the groups or none."""
+    digits = re.sub(r"-", "", phone)
+    return bool(PHONE_RE.match(phone)) and (len(digits) == 10 or (
+        len(digits) == 11 and digits[:3] in ("050", "060", "070", "080", "090")) or
+        digits.startswith("0800"))
+
+
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -91,7 +100,7 @@ def check_contacts(data, ctx):
                           f"{label}の優先順位は 1 から連番で入力してください（{'、'.join(str(p) for p in priorities)}）。")
         for i, row in enumerate(rows):
             where = f"{key}[{i}]"
-            if not PHONE_RE.match(row.get("phone") or ""):
+            if not phone_ok(row.get("phone") or ""):
                 yield Finding(f"{CODE}.{key}.phone", ERROR, f"{where}.phone",
                               f"{label}（{i + 1} 行目）の電話番号「{row.get('phone')}」の形式が正しくありません（例: 03-1234-5678）。")
             elif key == "emergency_contacts" and not MOBILE_RE.match(row.get("phone") or ""):

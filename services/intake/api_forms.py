@@ -1,0 +1,35 @@
+"""様式作成 over HTTP: the forms of an application as pre-filled workbooks, one at a
+time or all in a zip; a form with findings comes back annotated (offending cells
+highlighted, a comment per finding)."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, send_file
+
+from shared.auth import current_principal, require
+from shared.service import context, plugins
+from services.intake import applications as apps
+from services.intake import workbooks
+
+bp = Blueprint("intake_forms_api", __name__, url_prefix="/api/intake")
+
+
+@bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
+@require("applicant")
+def form_workbook(app_id: int, code: str):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, current_principal(), app_id)
+        body, name = workbooks.form_workbook(session, plugins(), app, code)
+    return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
+                     download_name=name, max_age=0)
+
+
+@bp.get("/applications/<int:app_id>/forms.zip")
+@require("applicant")
+def forms_zip(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, current_principal(), app_id)
+        body, name = workbooks.forms_zip(session, plugins(), app)
+    return send_file(io.BytesIO(body), mimetype="application/zip", as_attachment=True,
+                     download_name=name, max_age=0)

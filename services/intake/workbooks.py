@@ -1,0 +1,182 @@
+"""様式作成: the forms of an application as Excel workbooks, pre-filled from the
+organisation registry, the saved selection and the forms already saved; annotated with
+their findings when they have any.
+
+The layouts are the form plugins' (FormSpec.layout); the engine is shared.workbook.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import zipfile
+from typing import Any
+
+import pluggy
+from sqlalchemy.orm import Session
+
+from shared import workbook
+from shared.forms import Finding, FormSpec
+from shared.pluginmanager import form_specs
+from shared.web import ApiError
+from services.intake.models import Application, FormEntry, Organisation
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+QUERY_CHOICES = ("照会する", "受任事務")
+PROVIDE_CHOICES = ("提供する", "受任により情報提供を行う")
+EMPTY_BASIS = {"article": "", "rule_title": ""}
+EMPTY_PIA = {"status": "", "reason": "", "reports": []}
+
+
+def header_values(session: Session, org: Organisation) -> dict[str, str]:
+    """The display-only cells of 機関情報 (by shared.workbook.Field.source)."""
+    prefecture = session.get(Organisation, org.prefecture_code) if org.prefecture_code else None
+    is_prefecture_exec = org.kind == "都道府県" and org.branch == "executive"
+    return {"org_category": "地方公共団体",
+            "prefecture": prefecture.name if prefecture else "",
+            "org_name": org.name,
+            "org_class": "取りまとめ都道府県" if is_prefecture_exec else "情報照会者等"}
+
+
+def selection_rows(session: Session, app: Application) -> dict | None:
+    """The application's effective selection, or None where it cannot be had (no
+    selection module or no catalog loaded): rows then come from the saved forms."""
+    try:
+        from services.intake import selection
+    except ImportError:
+        return None
+    try:
+        return selection.effective_rows(session, app)
+    except ApiError:
+        return None
+
+
+def _merge(rows: list[dict], saved: list[dict], key: str) -> list[dict]:
+    """The selection's rows, each completed by the saved row with the same key."""
+    by_key = {r.get(key): r for r in saved if isinstance(r, dict)}
+    out = []
+    for row in rows:
+        kept = copy.deepcopy(by_key.get(row[key], {}))
+        kept.update(row)
+        out.append(kept)
+    return out
+
+
+def rows_from_selection(code: str, data: dict, sel: dict, request_type: str) -> None:
+    """Put the selection's rows into the 03-07 or 03-08 ``data`` (in place), keeping what
+    the applicant already answered for the same rows."""
+    affairs, infos = sel.get("query_affairs") or [], sel.get("provided_info") or []
+    if code == "03-07":
+        data["query_affairs"] = _merge(
+            [{"item_no": r["item_no"], "affair": r.get("affair", "")} for r in affairs
+             if r.get("choice") in QUERY_CHOICES], data.get("query_affairs") or [], "item_no")
+        data["provided_info"] = _merge(
+            [{"info_no": r["info_no"], "info_name": r.get("info_name", "")} for r in infos
+             if r.get("choice") in PROVIDE_CHOICES], data.get("provided_info") or [], "info_no")
+        for row in data["query_affairs"] + data["provided_info"]:
+            row.setdefault("request_type", request_type)
+            row.setdefault("pia", copy.deepcopy(EMPTY_PIA))
+    elif code == "03-08":
+        data["query_delegations"] = _merge(
+            [{"item_no": r["item_no"], "affair": r.get("affair", ""),
+              "delegators": list(r.get("delegators") or [])}
+             for r in affairs if r.get("choice") == "受任事務"],
+            data.get("query_delegations") or [], "item_no")
+        for row in data["query_delegations"]:
+            row.setdefault("procedure", "")
+            row.setdefault("basis", dict(EMPTY_BASIS))
+            row.setdefault("delegator_confirmed", False)
+            row.setdefault("chain", [])
+        data["provision_delegations"] = _merge(
+            [{"info_no": r["info_no"], "info_name": r.get("info_name", ""),
+              "delegatee": r.get("counterpart") or ""}
+             for r in infos if r.get("choice") == "委任した"],
+            data.get("provision_delegations") or [], "info_no")
+        data["provision_acceptances"] = _merge(
+            [{"info_no": r["info_no"], "info_name": r.get("info_name", ""),
+              "delegator": r.get("counterpart") or ""}
+             for r in infos if r.get("choice") == "受任により情報提供を行う"],
+            data.get("provision_acceptances") or [], "info_no")
+        for row in data["provision_acceptances"]:
+            row.setdefault("basis", dict(EMPTY_BASIS))
+
+
+def _request_type(spec: FormSpec, app: Application) -> str:
+    if spec.code == "03-06":
+        return "接続申請"
+    return "変更申請" if app.kind == "change" else "登録申請"
+
+
+def _findings_of(app: Application, entry: FormEntry | None, code: str) -> list[Finding]:
+    found = list(entry.findings if entry is not None else [])
+    found += [f for f in (app.findings or []) if str(f.get("location", "")).startswith(code + ".")]
+    return [Finding(f["rule"], f["severity"], f["location"], f["message"]) for f in found]
+
+
+def form_part(session: Session, spec: FormSpec, app: Application, org: Organisation,
+              header: dict, sel: dict | None) -> workbook.FormPart:
+    """What to write for one form: the saved data as it was validated, annotated, when
+    the form has findings; otherwise a pre-filled form (saved data, else a blank one
+    with the layout's defaults) with the selection's rows."""
+    entry = next((f for f in app.forms if f.code == spec.code), None)
+    findings = _findings_of(app, entry, spec.code)
+    if entry is not None and findings:
+        return workbook.FormPart(spec.layout, entry.data, header, findings)
+    request_type = _request_type(spec, app)
+    if entry is not None:
+        data = copy.deepcopy(entry.data)
+    else:
+        data = {"org": org.id, "application_date": "", "request_type": request_type,
+                "writer": {"department": "", "title": "", "name": ""}}
+        if spec.layout.prefill is not None:
+            data.update(spec.layout.prefill(org.as_ref()))
+    data["org"] = org.id
+    row_type = "変更" if app.kind == "change" else "登録"
+    if sel is not None and spec.code in ("03-07", "03-08"):
+        rows_from_selection(spec.code, data, sel, row_type)
+    return workbook.FormPart(spec.layout, data, header, ())
+
+
+def _spec(pm: pluggy.PluginManager, code: str) -> FormSpec:
+    specs = form_specs(pm)
+    spec = specs.get(code)
+    if spec is None:
+        raise ApiError(404, "unknown_form", f"様式 {code} はありません（{', '.join(specs)}）。")
+    if spec.layout is None:
+        raise ApiError(404, "no_workbook", f"様式 {code} には Excel の様式がありません（JSON で提出してください）。")
+    return spec
+
+
+def form_workbook(session: Session, pm: pluggy.PluginManager, app: Application,
+                  code: str) -> tuple[bytes, str]:
+    """(.xlsx bytes, file name) of one form of ``app``."""
+    spec = _spec(pm, code)
+    org = session.get(Organisation, app.org_id)
+    part = form_part(session, spec, app, org, header_values(session, org),
+                     selection_rows(session, app) if code in ("03-07", "03-08") else None)
+    return workbook.write_workbook([part]), file_name(app, code)
+
+
+def forms_zip(session: Session, pm: pluggy.PluginManager, app: Application
+              ) -> tuple[bytes, str]:
+    """(.zip bytes, file name) with every form of ``app`` that has a workbook layout."""
+    org = session.get(Organisation, app.org_id)
+    header = header_values(session, org)
+    sel = selection_rows(session, app)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for code, spec in form_specs(pm).items():
+            if spec.layout is None:
+                continue
+            part = form_part(session, spec, app, org, header, sel)
+            zf.writestr(file_name(app, code), workbook.write_workbook([part]))
+    return buf.getvalue(), f"{app.number or app.id}_様式一式.zip"
+
+
+def file_name(app: Application, code: str) -> str:
+    return f"{app.number or app.id}_様{code}.xlsx"
+
+
+def layouts(pm: pluggy.PluginManager) -> dict[str, Any]:
+    """Every form's layout by code (what a workbook reader identifies forms by)."""
+    return {code: spec.layout for code, spec in form_specs(pm).items()
+            if spec.layout is not None}

@@ -1,0 +1,114 @@
+"""様03-07: the rows of (1) and (2), their PIA, and the selection."""
+from __future__ import annotations
+
+import pytest
+
+from tests import form_data
+from tests.plugins.conftest import rules
+
+
+def with_pia(pia, key="query_affairs"):
+    data = form_data.form_03_07()
+    data[key][0]["pia"] = pia
+    return data
+
+
+def test_no_rows_at_all(check):
+    found = check("03-07", form_data.form_03_07(query_affairs=[], provided_info=[]))
+    assert rules(found) == [("03-07.rows_missing", "error", "query_affairs")]
+
+
+def test_a_duplicate_row(check):
+    data = form_data.form_03_07()
+    data["query_affairs"].append(dict(data["query_affairs"][0]))
+    assert rules(check("03-07", data)) == [
+        ("03-07.query_affairs.duplicate", "error", "query_affairs[1].item_no")]
+
+
+@pytest.mark.parametrize("key", ["query_affairs", "provided_info"])
+def test_done_without_any_report(check, key):
+    found = check("03-07", with_pia({"status": "実施済", "reason": "", "reports": []}, key))
+    assert rules(found) == [("03-07.pia.reports_missing", "error", f"{key}[0].pia.reports")]
+
+
+@pytest.mark.parametrize("field", ["number", "name"])
+def test_done_with_a_report_lacking_its_number_or_name(check, field):
+    found = check("03-07", with_pia(form_data.pia_done(**{field: ""}) if field == "number"
+                                    else form_data.pia_done(name="")))
+    assert rules(found) == [("03-07.pia.report_incomplete", "error",
+                             f"query_affairs[0].pia.reports[0].{field}")]
+
+
+def test_done_with_a_reason_is_a_warning(check):
+    found = check("03-07", with_pia(dict(form_data.pia_done(), reason="念のため")))
+    assert rules(found) == [("03-07.pia.reason_unexpected", "warning", "query_affairs[0].pia.reason")]
+
+
+def test_fewer_than_1000_needs_no_reason(check):
+    assert check("03-07", with_pia({"status": "1000人未満", "reason": "", "reports": []})) == []
+
+
+def test_other_without_a_reason(check):
+    found = check("03-07", with_pia({"status": "その他", "reason": "", "reports": []}))
+    assert rules(found) == [("03-07.pia.reason_missing", "error", "query_affairs[0].pia.reason")]
+    assert check("03-07", with_pia({"status": "その他", "reason": "評価の対象外（職員数のみの情報）",
+                                    "reports": []})) == []
+
+
+def test_reports_given_while_not_done_is_a_warning(check):
+    pia = dict(form_data.pia_done(), status="1000人未満")
+    assert rules(check("03-07", with_pia(pia))) == [
+        ("03-07.pia.reports_unexpected", "warning", "query_affairs[0].pia.reports")]
+
+
+def test_an_unpublished_report_must_be_attached(check):
+    found = check("03-07", with_pia(form_data.pia_done(published=False)))
+    assert rules(found) == [("03-07.pia.report_not_attached", "error",
+                             "query_affairs[0].pia.reports[0].attachment_id")]
+    data = with_pia(form_data.pia_done(published=False, attachment_id="att-7"))
+    assert check("03-07", data, attachments=["att-7"]) == []
+
+
+def test_an_attachment_reference_that_is_not_attached(check):
+    data = with_pia(form_data.pia_done(published=False, attachment_id="att-9"))
+    assert rules(check("03-07", data, attachments=["att-7"])) == [
+        ("03-07.pia.attachment_unknown", "error", "query_affairs[0].pia.reports[0].attachment_id")]
+
+
+def test_a_pia_status_outside_the_list(check):
+    assert rules(check("03-07", with_pia({"status": "未実施", "reason": "", "reports": []}))) == [
+        ("03-07.schema", "error", "query_affairs.0.pia.status")]
+
+
+SELECTION = {"query_affairs": [{"item_no": "九", "choice": "照会する", "delegators": []},
+                               {"item_no": "十", "choice": "受任事務", "delegators": ["132012"]}],
+             "provided_info": [{"info_no": "001", "choice": "提供する", "counterpart": None}]}
+
+
+def test_rows_not_in_the_selection(check):
+    data = form_data.form_03_07()
+    data["provided_info"][0]["info_no"] = "099"
+    found = check("03-07", data, selection=SELECTION)
+    assert rules(found) == [
+        ("03-07.query_affairs.selected_missing", "warning", "query_affairs"),
+        ("03-07.provided_info.not_selected", "error", "provided_info[0].info_no"),
+        ("03-07.provided_info.selected_missing", "warning", "provided_info")]
+
+
+def test_rows_that_match_the_selection(check):
+    data = form_data.form_03_07()
+    data["query_affairs"].append(dict(data["query_affairs"][0], item_no="十"))
+    assert check("03-07", data, selection=SELECTION) == []
+
+
+def test_a_declined_row_is_not_selected(check):
+    selection = {"query_affairs": [{"item_no": "九", "choice": "情報照会を行わない"}],
+                 "provided_info": SELECTION["provided_info"]}
+    assert rules(check("03-07", form_data.form_03_07(), selection=selection)) == [
+        ("03-07.query_affairs.not_selected", "error", "query_affairs[0].item_no")]
+
+
+def test_without_a_known_selection_the_check_is_skipped(check):
+    data = form_data.form_03_07()
+    data["provided_info"][0]["info_no"] = "099"
+    assert check("03-07", data, selection=None) == []

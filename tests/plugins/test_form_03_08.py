@@ -1,0 +1,141 @@
+"""様03-08: delegation bases, 委任元機関, their confirmation, multi-level chains and the
+selection."""
+from __future__ import annotations
+
+import pytest
+
+from tests import form_data
+from tests.plugins.conftest import rules
+
+CHAIN_A_B = {"from": "130001", "to": "132012", "article": "地方自治法第252条の17の2",
+             "rule_title": "東京都の事務処理の特例に関する条例"}
+CHAIN_B_C = {"from": "132012", "to": "131016", "article": "地方自治法第252条の14",
+             "rule_title": "事務の委託に関する規約"}
+
+
+def one_query(**changes):
+    return form_data.form_03_08(query_delegations=[form_data.query_delegation(**changes)])
+
+
+def test_a_full_form_is_valid(check):
+    assert check("03-08", form_data.form_03_08_full()) == []
+
+
+@pytest.mark.parametrize("basis, location", [
+    ({"article": "児童手当事務取扱要綱", "rule_title": "児童手当事務の委託に関する規約"}, "basis.article"),
+    ({"article": "地方自治法第252条の14", "rule_title": "厚生労働省通知（令和6年）"}, "basis.rule_title")])
+def test_a_non_statutory_basis_is_refused(check, basis, location):
+    found = check("03-08", one_query(basis=basis))
+    assert rules(found) == [("03-08.basis.non_statutory", "error", f"query_delegations[0].{location}")]
+    assert "要綱・通知" in found[0].message
+
+
+def test_missing_article_and_rule(check):
+    found = check("03-08", one_query(basis={"article": "", "rule_title": ""}))
+    assert rules(found) == [("03-08.basis.article_missing", "error", "query_delegations[0].basis.article"),
+                            ("03-08.basis.rule_missing", "error", "query_delegations[0].basis.rule_title")]
+
+
+def test_another_statutory_article_is_a_warning(check):
+    found = check("03-08", one_query(basis={"article": "地方教育行政の組織及び運営に関する法律第25条",
+                                            "rule_title": "教育長への事務委任規則"}))
+    assert rules(found) == [("03-08.basis.article_unlisted", "warning", "query_delegations[0].basis.article")]
+
+
+def test_delegators_missing(check):
+    assert rules(check("03-08", one_query(delegators=[]))) == [
+        ("03-08.delegators.missing", "error", "query_delegations[0].delegators")]
+
+
+def test_the_applicant_as_its_own_delegator(check):
+    assert rules(check("03-08", one_query(delegators=["131016"]))) == [
+        ("03-08.delegators.self", "error", "query_delegations[0].delegators")]
+
+
+def test_confirmation_by_the_delegator_unchecked(check):
+    found = check("03-08", one_query(delegator_confirmed=False))
+    assert rules(found) == [("03-08.delegator_confirmed.unchecked", "error",
+                             "query_delegations[0].delegator_confirmed")]
+
+
+def test_a_whole_two_level_chain_is_valid(check):
+    assert check("03-08", one_query(delegators=["130001", "132012"],
+                                    chain=[CHAIN_A_B, CHAIN_B_C])) == []
+
+
+def test_a_chain_declared_only_in_part(check):
+    """県A → 市B → C: C declared only B → C."""
+    found = check("03-08", one_query(delegators=["130001", "132012"], chain=[CHAIN_B_C]))
+    assert rules(found) == [
+        ("03-08.chain.not_from_first_delegator", "error", "query_delegations[0].chain[0].from"),
+        ("03-08.chain.partial", "error", "query_delegations[0].chain")]
+    assert "130001" in found[1].message
+
+
+def test_a_chain_with_a_gap(check):
+    far = dict(CHAIN_B_C, **{"from": "132039"})
+    found = check("03-08", one_query(delegators=["130001", "132012", "132039"],
+                                     chain=[CHAIN_A_B, far]))
+    assert rules(found) == [("03-08.chain.broken", "error", "query_delegations[0].chain[1].from")]
+
+
+def test_a_chain_that_does_not_reach_the_applicant(check):
+    found = check("03-08", one_query(delegators=["130001"], chain=[CHAIN_A_B]))
+    assert rules(found) == [
+        ("03-08.chain.not_to_applicant", "error", "query_delegations[0].chain[0].to"),
+        ("03-08.chain.undeclared_delegator", "error", "query_delegations[0].delegators")]
+
+
+def test_a_non_statutory_link_in_the_chain(check):
+    bad = dict(CHAIN_A_B, rule_title="事務処理要綱")
+    found = check("03-08", one_query(delegators=["130001", "132012"], chain=[bad, CHAIN_B_C]))
+    assert rules(found) == [("03-08.basis.non_statutory", "error",
+                             "query_delegations[0].chain[0].rule_title")]
+
+
+def test_provision_delegatee_and_acceptance_delegator_missing(check):
+    data = form_data.form_03_08_full()
+    data["provision_delegations"][0]["delegatee"] = ""
+    data["provision_acceptances"][0]["delegator"] = ""
+    assert rules(check("03-08", data)) == [
+        ("03-08.delegatee.missing", "error", "provision_delegations[0].delegatee"),
+        ("03-08.delegator.missing", "error", "provision_acceptances[0].delegator")]
+
+
+def test_an_acceptance_by_notice_is_refused(check):
+    data = form_data.form_03_08_full()
+    data["provision_acceptances"][0]["basis"]["article"] = "総務省通知"
+    assert rules(check("03-08", data)) == [
+        ("03-08.basis.non_statutory", "error", "provision_acceptances[0].basis.article")]
+
+
+SELECTION = {
+    "query_affairs": [{"item_no": "九", "choice": "受任事務", "delegators": ["132012"]},
+                      {"item_no": "十", "choice": "受任事務", "delegators": ["130001", "132012"]}],
+    "provided_info": [{"info_no": "002", "choice": "委任した", "counterpart": "132012"},
+                      {"info_no": "003", "choice": "受任により情報提供を行う", "counterpart": "132012"}]}
+
+
+def test_rows_that_follow_the_selection(check):
+    assert check("03-08", form_data.form_03_08_full(), selection=SELECTION) == []
+
+
+def test_rows_not_in_the_selection(check):
+    selection = {"query_affairs": [{"item_no": "九", "choice": "照会する", "delegators": []}],
+                 "provided_info": [{"info_no": "002", "choice": "提供する"}]}
+    found = check("03-08", form_data.form_03_08_full(), selection=selection)
+    assert rules(found) == [
+        ("03-08.query_delegations.not_selected", "error", "query_delegations[0].item_no"),
+        ("03-08.query_delegations.not_selected", "error", "query_delegations[1].item_no"),
+        ("03-08.provision_delegations.not_selected", "error", "provision_delegations[0].info_no"),
+        ("03-08.provision_acceptances.not_selected", "error", "provision_acceptances[0].info_no")]
+
+
+def test_counterparts_that_differ_from_the_selection(check):
+    data = form_data.form_03_08_full()
+    data["query_delegations"][0]["delegators"] = ["132039"]
+    data["provision_delegations"][0]["delegatee"] = "132039"
+    found = check("03-08", data, selection=SELECTION)
+    assert rules(found) == [
+        ("03-08.query_delegations.delegators_differ", "error", "query_delegations[0].delegators"),
+        ("03-08.provision_delegations.counterpart_differs", "error", "provision_delegations[0].delegatee")]

@@ -1,0 +1,78 @@
+"""The header every form has: 機関, 申請年月日, 申請区分, and the reviewers' block."""
+from __future__ import annotations
+
+import pytest
+
+from services.intake import validation
+from tests import form_data
+from tests.plugins.conftest import rules
+
+CODES = list(form_data.BUILDERS)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_the_builders_data_is_valid(check, code):
+    data = form_data.form_03_08_full() if code == "03-08" else form_data.BUILDERS[code]()
+    assert check(code, data) == []
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_a_reviewer_block_in_the_json_is_refused(check, code):
+    data = form_data.BUILDERS[code](reviewer={"result": "承認"})
+    found = check(code, data)
+    assert rules(found) == [(f"{code}.schema", "error", "reviewer")]
+    assert "審査者" in found[0].message
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_an_unknown_field_is_refused(check, code):
+    found = check(code, form_data.BUILDERS[code](primary_result="承認"))
+    assert rules(found) == [(f"{code}.schema", "error", "primary_result")]
+
+
+@pytest.mark.parametrize("value, rule", [
+    ("2026-11-26", "format"), ("2026/11/31", "invalid"), ("2026/2/3", "format"),
+    ("令和8年11月26日", "era"), ("R8.11.26", "era"), ("", "format")])
+@pytest.mark.parametrize("code", CODES)
+def test_application_date_must_be_a_real_western_date(check, code, value, rule):
+    found = check(code, form_data.BUILDERS[code](application_date=value))
+    assert rules(found) == [(f"{code}.application_date.{rule}", "error", "application_date")]
+    assert "申請年月日" in found[0].message
+    if rule == "era":
+        assert "西暦" in found[0].message
+
+
+@pytest.mark.parametrize("code", [c for c in CODES if c != "03-06"])
+def test_a_request_type_the_form_does_not_allow(check, code):
+    found = check(code, form_data.BUILDERS[code](request_type="接続申請"))
+    assert rules(found) == [(f"{code}.request_type", "error", "request_type")]
+    assert check(code, form_data.BUILDERS[code](request_type="変更申請")) == []
+
+
+def test_03_06_allows_only_connection_and_resumption(check):
+    assert check("03-06", form_data.form_03_06(request_type="再開申請")) == []
+    found = check("03-06", form_data.form_03_06(request_type="登録申請"))
+    assert rules(found) == [("03-06.request_type", "error", "request_type")]
+    assert "接続申請 / 再開申請" in found[0].message
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_the_form_of_another_organisation(check, code):
+    found = check(code, form_data.BUILDERS[code](org="011002"))
+    assert ("%s.org_mismatch" % code, "error", "org") in rules(found)
+
+
+def test_a_connection_requires_every_form_but_03_09(pm):
+    from tests.plugins.conftest import CHIYODA
+    assert validation.required_codes(pm, "connection", CHIYODA) == [
+        "02-01", "02-02", "02-06", "03-06", "03-07", "03-08"]
+    assert validation.required_codes(pm, "change", CHIYODA) == []
+
+
+def test_every_form_has_a_layout_and_japanese_labels(pm):
+    from shared.pluginmanager import form_specs
+
+    for code, spec in form_specs(pm).items():
+        assert spec.layout is not None and spec.layout.code == code
+        for name, field in spec.schema().fields.items():
+            assert field.metadata.get("label"), f"{code}.{name} has no label"
