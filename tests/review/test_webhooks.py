@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -31,7 +32,11 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["content-length"]))
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.path != receiver.path:  # a stray client on a reused port
+                    self.send_response(404)
+                    self.end_headers()
+                    return
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
@@ -40,8 +45,9 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
+        self.path = f"/hooks/{uuid.uuid4().hex}"
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        self.url = f"http://127.0.0.1:{self.server.server_port}{self.path}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
