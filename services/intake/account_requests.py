@@ -42,6 +42,29 @@ def create(ctx: ServiceContext, session: Session, body: dict) -> tuple[Applicati
     if pending is not None:
         raise ApiError(409, "request_pending",
                        f"{org.name} のアカウント発行申請は既に受け付けて審査中です。受付票で状況を確認してください。")
+    now = utcnow()
+    app = Application(org_id=org.id, kind="account", status="draft", round=0,
+                      created_by="(public)", findings=[])
+    session.add(app)
+    session.flush()
+    app.number = f"A{now:%Y}-{app.id:06d}"
+    token = secrets.token_urlsafe(24)
+    session.add(AccountRequest(application_id=app.id, receipt_token_hash=_hash(token)))
+    _submit(ctx, session, app, body)
+    return app, token
+
+
+def resubmit(ctx: ServiceContext, session: Session, app: Application, body: dict) -> None:
+    """After a 否認 the requester corrects the request (with the receipt token) and it
+    goes through both stages again."""
+    if app.status != "returned":
+        raise ApiError(409, "not_returned",
+                       f"この申請は現在「{app.status}」のため再申請できません（否認された申請のみ再申請できます）。")
+    _submit(ctx, session, app, body)
+
+
+def _submit(ctx: ServiceContext, session: Session, app: Application, body: dict) -> None:
+    org = org_of(session, app.org_id)
     requester = body["requester"]
     data = {"org": org.id, "login": body["login"], "role": "applicant",
             "name": requester["name"], "department": requester["department"],
@@ -50,21 +73,20 @@ def create(ctx: ServiceContext, session: Session, body: dict) -> tuple[Applicati
     actor = {"org_id": org.id, "login": "(未発行)", "name": requester["name"],
              "department": requester["department"]}
     now = utcnow()
-    app = Application(org_id=org.id, kind="account", status="submitted", round=1,
-                      created_by="(public)", findings=[], submitted_at=now)
-    session.add(app)
-    session.flush()
-    app.number = f"A{now:%Y}-{app.id:06d}"
-    session.add(FormEntry(application=app, code=FORM, data=data, revision=1, status="valid",
-                          findings=[], source="json"))
-    token = secrets.token_urlsafe(24)
-    session.add(AccountRequest(application_id=app.id, receipt_token_hash=_hash(token)))
+    entry = next((f for f in app.forms if f.code == FORM), None)
+    if entry is None:
+        session.add(FormEntry(application=app, code=FORM, data=data, revision=1,
+                              status="valid", findings=[], source="json"))
+    else:
+        entry.data, entry.revision = data, entry.revision + 1
+    app.round += 1
+    app.status, app.stage, app.reviewer_org_id, app.submitted_at = "submitted", None, None, now
     history(session, app, "submitted", actor=actor, org_id=org.id)
     ctx.emit(session, "review", "application.submitted", {
-        "application_id": app.id, "number": app.number, "kind": "account", "round": 1,
-        "org": org.as_ref(), "catalog_version": None, "submitted_at": now.isoformat(),
-        "submitted_by": actor, "forms": {FORM: data}, "findings": []})
-    return app, token
+        "application_id": app.id, "number": app.number, "kind": "account",
+        "round": app.round, "org": org.as_ref(), "catalog_version": None,
+        "submitted_at": now.isoformat(), "submitted_by": actor, "forms": {FORM: data},
+        "findings": []})
 
 
 def by_receipt(session: Session, number: str, token: str | None) -> Application:

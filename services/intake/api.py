@@ -10,7 +10,8 @@ from shared.web import ApiError, json_body
 from services.intake import account_requests
 from services.intake import applications as apps
 from services.intake.models import Application
-from services.intake.schemas import AccountRequestPostSchema, ApplicationPostSchema
+from services.intake.schemas import (AccountRequestPostSchema, AccountRequestPutSchema,
+                                     ApplicationPostSchema)
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/intake")
 
@@ -119,3 +120,16 @@ def get_account_request(number: str):
     with context("intake").transaction() as session:
         app = account_requests.by_receipt(session, number, request.args.get("token"))
         return jsonify(account_requests.receipt(session, app))
+
+
+@bp.put("/account-requests/<number>")
+@public
+def resubmit_account_request(number: str):
+    """Correct a rejected request and submit it again (both stages run again)."""
+    body = json_body(AccountRequestPutSchema())
+    ctx = context("intake")
+    with ctx.transaction() as session:
+        app = account_requests.by_receipt(session, number, request.args.get("token"))
+        account_requests.resubmit(ctx, session, app, body)
+        result = {"number": app.number, "status": app.status, "round": app.round}
+    return jsonify(result), 202

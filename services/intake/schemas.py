@@ -71,3 +71,12 @@ class AccountRequestPostSchema(BaseSchema):
         metadata={"description": "希望するログイン名（使用済みなら末尾に番号が付きます）"})
     requester = fields.Nested(RequesterSchema, required=True,
                               metadata={"description": "申請担当者"})
+
+
+class AccountRequestPutSchema(BaseSchema):
+    login = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9._@-]{3,100}$",
+        error="ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。"),
+        metadata={"description": "希望するログイン名"})
+    requester = fields.Nested(RequesterSchema, required=True,
+                              metadata={"description": "申請担当者"})

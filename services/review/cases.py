@@ -218,11 +218,18 @@ def send_reminders(ctx: ServiceContext, session: Session, on: dt.date | None = N
     unique (case, stage) of the reminder makes a second run (or a second worker) a
     no-op. Returns how many reminders were sent."""
     ends = schedule.deadlines(session)
-    if not ends:
+    day = on or schedule.today()
+    late = {phase for phase, end in ends.items() if day > end}
+    if not late:
         return 0
     sent = 0
-    waiting = session.scalars(select(ReviewCase).where(ReviewCase.status.in_(WAITING))).all()
+    reminded = select(Reminder.id).where(Reminder.case_id == ReviewCase.id,
+                                         Reminder.stage == ReviewCase.stage)
+    waiting = session.scalars(select(ReviewCase).where(
+        ReviewCase.status.in_(WAITING), ~reminded.exists())).all()
     for case in waiting:
+        if schedule.phase_of(case.kind, case.stage) not in late:
+            continue
         due = schedule.due_of(case, ends)
         if not schedule.is_overdue(due, on):
             continue

@@ -110,6 +110,34 @@ def test_rejected_request_shows_the_reason_and_no_link(suite):
         "login": "otaru-joho", "password": "whatever-123"}).status_code == 401
 
 
+def test_a_rejected_request_is_corrected_with_the_receipt_and_reviewed_again(suite):
+    filed = file_request(suite, org="012068", login="kushiro-joho")  # 釧路市
+    wait_for(lambda: [i for i in review.queue(suite, HOKKAIDO)
+                      if i["number"] == filed["number"]], what="in queue")
+    app_id = request_id(suite, filed["number"])
+    assert review.decide(suite, HOKKAIDO, app_id, "否認", "連絡先が代表番号です。").status_code == 201
+    wait_receipt(suite, filed, lambda r: r["status"] == "returned", "returned")
+    url = f"/api/intake/account-requests/{filed['number']}"
+    fixed = {"login": "kushiro-joho", "requester": {
+        **request_body()["requester"], "phone": "0154-31-0000"}}
+    assert suite.client.put(url, json=fixed, query_string={"token": "wrong"}).status_code == 404
+    res = suite.client.put(url, json=fixed, query_string={"token": filed["receipt_token"]})
+    assert res.status_code == 202, res.get_json()
+    assert res.get_json()["round"] == 2
+    # Resubmitting again while it is under review is refused.
+    again = suite.client.put(url, json=fixed, query_string={"token": filed["receipt_token"]})
+    assert again.status_code == 409
+    wait_for(lambda: review.case(suite, app_id, 2), what="round 2 in review")
+    case = suite.client.get(f"/api/review/applications/{app_id}",
+                            headers=suite.headers(HOKKAIDO)).get_json()
+    assert case["round"] == 2 and case["forms"]["account"]["phone"] == "0154-31-0000"
+    assert review.decide(suite, HOKKAIDO, app_id).status_code == 201
+    assert review.decide(suite, "demo-mic", app_id).status_code == 201
+    done = wait_receipt(suite, filed, lambda r: r["account"] is not None, "issued")
+    assert done["account"]["login"] == "kushiro-joho"
+    assert [h["event"] for h in done["history"]].count("routed") == 2
+
+
 @pytest.fixture(scope="module")
 def asahikawa(suite):
     return file_request(suite, org="012041", login="asahikawa-joho")  # 旭川市
