@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -112,15 +112,18 @@ def _components(session: Session, seeds: dict[Key, set[str]]) -> dict[Key, tuple
     nodes = {k: set(v) for k, v in seeds.items()}
     found: dict[Key, dict[int, Edge]] = {k: {} for k in seeds}
     frontier = {k: set(v) for k, v in seeds.items() if v}
+    columns = (DelegationEdge.id, DelegationEdge.family, DelegationEdge.item,
+               DelegationEdge.from_org, DelegationEdge.to_org, DelegationEdge.article,
+               DelegationEdge.rule_title, DelegationEdge.declared_by)
     while frontier:
+        families = {k[0] for k in frontier}
         items = {k[1] for k in frontier}
         orgs = set().union(*frontier.values())
-        rows = session.execute(select(
-            DelegationEdge.id, DelegationEdge.family, DelegationEdge.item,
-            DelegationEdge.from_org, DelegationEdge.to_org, DelegationEdge.article,
-            DelegationEdge.rule_title, DelegationEdge.declared_by).where(
-            DelegationEdge.item.in_(items),
-            or_(DelegationEdge.from_org.in_(orgs), DelegationEdge.to_org.in_(orgs))))
+        # One query per end, each on its (family, item, org) index.
+        rows = [row for end in (DelegationEdge.from_org, DelegationEdge.to_org)
+                for row in session.execute(select(*columns).where(
+                    DelegationEdge.family.in_(families), DelegationEdge.item.in_(items),
+                    end.in_(orgs)))]
         grown: dict[Key, set[str]] = defaultdict(set)
         for row in rows:
             key = (row.family, row.item)
@@ -227,17 +230,14 @@ def _worst(kind: str, findings: list[dict]) -> dict:
 def rematch(session: Session, touched: Touched,
             extra: Iterable[DelegationRecord] = ()) -> set[int]:
     """Match again what ``touched`` reaches; returns the applications whose results
-    changed."""
+    changed.
+
+    Re-evaluated: the given records, the 情報提供 records whose pairing reads the changed
+    organisation's records, and in the touched part of each item's graph the records
+    whose chain findings can change (those that link, and those on or leaving a cycle).
+    """
     components = _components(session, dict(touched.keys))
     affected: dict[int, DelegationRecord] = _by_id(extra)
-    all_nodes = set().union(*(n for n, _ in components.values())) if components else set()
-    items = {k[1] for k in components}
-    if items and all_nodes:
-        for r in _records_where(session, DelegationRecord.item.in_(items),
-                                DelegationRecord.org_id.in_(all_nodes)):
-            key = (FAMILY[r.kind], r.item)
-            if key in components and r.org_id in components[key][0]:
-                affected[r.id] = r
     provision = list(TWIN)
     if touched.orgs:
         affected.update(_by_id(_records_where(
@@ -245,26 +245,42 @@ def rematch(session: Session, touched: Touched,
             DelegationRecord.counterpart.in_(touched.orgs))))
     if touched.pairs:
         wanted = touched.pairs
-        for r in _records_where(session, DelegationRecord.kind.in_(provision),
-                                DelegationRecord.org_id.in_({o for o, _ in wanted}),
+        for r in _records_where(session, DelegationRecord.org_id.in_({o for o, _ in wanted}),
                                 DelegationRecord.item.in_({i for _, i in wanted})):
-            if (r.org_id, r.item) in wanted:
+            if r.kind in TWIN and (r.org_id, r.item) in wanted:
                 affected[r.id] = r
-    records = list(affected.values())
     # Items of affected records outside the touched graphs: evaluated, not widened.
     missing: dict[Key, set[str]] = defaultdict(set)
-    for r in records:
+    for r in affected.values():
         key = (FAMILY[r.kind], r.item)
         if key not in components:
             missing[key].add(r.org_id)
     if missing:
         components.update(_components(session, dict(missing)))
-    context = list(records)
-    for key, (nodes, _edges) in components.items():
-        if key in missing:
-            context += _records_where(session, DelegationRecord.item == key[1],
-                                      DelegationRecord.org_id.in_(nodes))
-    chains = chain_findings(context, {k: e for k, (_n, e) in components.items()})
+    in_graph: dict[int, DelegationRecord] = {}
+    by_item: dict[str, set[str]] = defaultdict(set)
+    for (_family, item), (nodes, _edges) in components.items():
+        by_item[item] |= nodes
+    all_nodes = set().union(*by_item.values()) if by_item else set()
+    if all_nodes:
+        # On the (org_id, item) index: an item number alone is shared by the whole country.
+        for r in _records_where(session, DelegationRecord.org_id.in_(all_nodes),
+                                DelegationRecord.item.in_(set(by_item))):
+            key = (FAMILY[r.kind], r.item)
+            if key in components and r.org_id in components[key][0]:
+                in_graph[r.id] = r
+    for r in affected.values():
+        in_graph.setdefault(r.id, r)
+    chains = chain_findings(in_graph.values(), {k: e for k, (_n, e) in components.items()})
+    for r in in_graph.values():
+        key = (FAMILY[r.kind], r.item)
+        if r.id in affected or key in missing:
+            continue
+        if (r.kind in LINKING[key[0]]
+                or any(f["code"] == "cycle" for f in r.findings or ())
+                or any(f["code"] == "cycle" for f in chains.get((key, r.org_id), ()))):
+            affected[r.id] = r
+    records = list(affected.values())
     index = _provision_index(session, [r for r in records if r.kind in TWIN])
     confirmations = _confirmations(session, [r.id for r in records if r.kind == QUERY])
     changed: set[int] = set()
@@ -272,7 +288,7 @@ def rematch(session: Session, touched: Touched,
         if _apply(r, evaluate(r, index, chains, confirmations.get(r.id, []))):
             changed.add(r.application_id)
     session.flush()
-    # How much one change cost (read by the benchmark and the tests).
+    # How much one change cost (read by the benchmark).
     session.info["matching_evaluated"] = len(records)
     return changed
 
@@ -282,13 +298,20 @@ def _provision_index(session: Session, records: list[DelegationRecord]) -> Provi
         return ProvisionIndex([])
     provision = list(TWIN)
     orgs = {r.org_id for r in records} | {r.counterpart for r in records if r.counterpart}
+    items = {r.item for r in records}
+    # What pair_findings looks at: records between two of these organisations (any
+    # item), records of these organisations about these items, and records naming the
+    # affected organisations about their items.
     loaded = _records_where(session, DelegationRecord.kind.in_(provision),
-                            DelegationRecord.org_id.in_(orgs))
+                            DelegationRecord.org_id.in_(orgs),
+                            DelegationRecord.counterpart.in_(orgs))
+    loaded += _records_where(session, DelegationRecord.kind.in_(provision),
+                             DelegationRecord.org_id.in_(orgs), DelegationRecord.item.in_(items))
     wanted = {(r.item, r.org_id) for r in records}
     loaded += [r for r in _records_where(
         session, DelegationRecord.kind.in_(provision),
         DelegationRecord.counterpart.in_({o for _, o in wanted}),
-        DelegationRecord.item.in_({i for i, _ in wanted})) if (r.item, r.counterpart) in wanted]
+        DelegationRecord.item.in_(items)) if (r.item, r.counterpart) in wanted]
     return ProvisionIndex(list(_by_id(records + loaded).values()))
 
 

@@ -22,6 +22,9 @@ class DelegationRecord(Base):
     """
 
     __tablename__ = "matching_records"
+    # Lookups by organisation and item (an item number alone is shared nationwide).
+    __table_args__ = (Index("ix_matching_records_org_item", "org_id", "item"),
+                      Index("ix_matching_records_counterpart_item", "counterpart", "item"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(Integer, index=True)
