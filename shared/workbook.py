@@ -287,7 +287,10 @@ def _placements(layout: Layout, data: Mapping[str, Any], header: Mapping[str, An
                 yield _Placed(t.sheet, row, c, f"{base}.{column.path}", column.kind,
                               column.type, get_path(item, column.path), column)
             row += 1
-        for n in range(len(items), len(items) + t.blank_rows):
+        blank_rows = t.blank_rows
+        if t.parent is not None:  # room for at least one more row per parent row
+            blank_rows = max(blank_rows, len(get_path(data, t.parent) or []))
+        for n in range(len(items), len(items) + blank_rows):
             if t.parent is None:
                 yield _Placed(t.sheet, row, 0, None, AUTO, INT, n + 1)
             else:

@@ -287,3 +287,10 @@ def test_workbooks_saved_by_libreoffice_read_back_to_the_same_data(layouts, tmp_
         assert (result.code, result.findings, result.data) == (code, [], data)
     result = read_one((out / "filled-02-02.xlsx").read_bytes(), layouts)
     assert (result.findings, result.data) == ([], FORMS["02-02"])
+
+
+def test_a_sheet_longer_than_the_limit_is_cut_with_a_finding(layouts, monkeypatch):
+    monkeypatch.setattr(wbk, "MAX_ROWS", 20)   # the header sheet has 16 rows
+    result = read_one(write(layouts, "03-09"), layouts)
+    assert [f.rule for f in result.findings] == ["workbook.too_many_rows"]
+    assert "「様03-09独自利用事務」シート" in result.findings[0].message
