@@ -5,9 +5,9 @@ from shared.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
-    from services.matching import api, models
+    from services.matching import api, models, pages
 
     return ServiceDefinition(
         name="matching", metadata=models.Base.metadata, outbox_model=models.Outbox,
         inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
-        blueprints=lambda: [api.bp], tasks_module="services.matching.tasks")
+        blueprints=lambda: [api.bp, pages.bp], tasks_module="services.matching.tasks")

@@ -6,9 +6,9 @@ from shared.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
-    from services.review import api, models
+    from services.review import api, models, pages
 
     return ServiceDefinition(
         name="review", metadata=models.Base.metadata, outbox_model=models.Outbox,
         inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
-        blueprints=lambda: [api.bp], tasks_module="services.review.tasks")
+        blueprints=lambda: [api.bp, pages.bp], tasks_module="services.review.tasks")

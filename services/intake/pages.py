@@ -1,0 +1,489 @@
+"""Pages of the intake service: the applicant's dashboard, 申請前情報選択, 様式作成 (the
+workbooks), form entry, submission, withdrawal; the public アカウント発行申請 with its
+receipt; the operator's reference-data load; and the home page that sends each role to
+its own pages.
+
+Every page reads and changes intake's data through the same domain functions as
+``api.py``; another organisation's application is a 404 on every route (``get_owned``).
+"""
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+                   url_for)
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from shared.auth import public
+from shared.pages import page_principal, require_page
+from shared.pluginmanager import form_specs
+from shared.service import context, plugins
+from shared.web import HTTP_MESSAGES, ApiError
+from services.intake import account_requests, catalog, registry, selection, validation, workbooks
+from services.intake import applications as apps
+from services.intake.models import Application, CatalogVersion, Organisation
+from services.intake.schemas import AccountRequestPostSchema
+
+bp = Blueprint("intake_pages", __name__, url_prefix="/applicant", template_folder="templates")
+home = Blueprint("intake_home", __name__, url_prefix="/", template_folder="templates")
+
+HOME_OF = {"applicant": "/applicant/", "forwarder": "/review/",
+           "primary_reviewer": "/review/", "secondary_reviewer": "/review/",
+           "operator": "/master/"}
+EXTRA_ROWS = 3  # blank rows for 受任 of affairs / information outside the own catalog
+
+
+def _error_page(exc: Exception):
+    if isinstance(exc, ApiError):
+        return render_template("error.html", title="エラー", message=exc.message,
+                               details=exc.details if isinstance(exc.details, list) else None
+                               ), exc.status
+    status = getattr(exc, "code", 500) or 500
+    return render_template("error.html", title="エラー",
+                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
+
+
+for _bp in (bp, home):
+    _bp.register_error_handler(ApiError, _error_page)
+    _bp.register_error_handler(HTTPException, _error_page)
+
+
+# --- home ----------------------------------------------------------------------------
+
+@home.get("/")
+@public
+def index():
+    principal = page_principal()
+    if principal is None:
+        return render_template("intake/welcome.html")
+    return redirect(HOME_OF.get(principal.role, "/auth/account"))
+
+
+# --- applicant: dashboard and applications -----------------------------------------------
+
+@bp.get("/")
+@require_page("applicant")
+def dashboard():
+    principal = page_principal()
+    with context("intake").transaction() as session:
+        org = session.get(Organisation, principal.org_id)
+        rows = session.scalars(select(Application).where(
+            Application.org_id == principal.org_id, Application.kind != "account")
+            .order_by(Application.id.desc())).all()
+        items = [{"id": a.id, "number": a.number, "kind": a.kind, "status": a.status,
+                  "round": a.round, "updated_at": a.updated_at} for a in rows]
+        return render_template("intake/dashboard.html", org=org, items=items)
+
+
+@bp.post("/applications")
+@require_page("applicant")
+def create():
+    kind = request.form.get("kind", "connection")
+    if kind not in ("connection", "change"):
+        raise ApiError(422, "validation_failed", "申請の種類は接続申請または変更申請を選んでください。")
+    with context("intake").transaction() as session:
+        app = apps.create_application(session, page_principal(), kind)
+        app_id = app.id
+    flash("申請を作成しました。申請前情報を選択してください。")
+    return redirect(url_for(".selection_page", app_id=app_id))
+
+
+def _form_rows(session, app: Application) -> list[dict]:
+    """Each form of the application's kind: saved state, findings, whether required."""
+    org = apps.org_of(session, app.org_id)
+    required = set(validation.required_codes(plugins(), app.kind, org.as_ref()))
+    present = {f.code: f for f in app.forms}
+    rows = []
+    for code, spec in form_specs(plugins()).items():
+        entry = present.get(code)
+        findings = list(entry.findings if entry else [])
+        findings += [f for f in app.findings or []
+                     if str(f.get("location", "")).startswith(code)]
+        rows.append({"code": code, "title": spec.title, "required": code in required,
+                     "workbook": spec.layout is not None,
+                     "status": entry.status if entry else None,
+                     "revision": entry.revision if entry else 0, "findings": findings})
+    return rows
+
+
+@bp.get("/applications/<int:app_id>")
+@require_page("applicant")
+def application(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, page_principal(), app_id)
+        desc = apps.describe(app)
+        forms = _form_rows(session, app)
+        other = [f for f in app.findings or []
+                 if not any(str(f.get("location", "")).startswith(r["code"]) for r in forms)]
+        decisions = [h for h in desc["history"]
+                     if h["event"].endswith(("_approved", "_rejected"))]
+        busy = app.status == "validating" or any(f["status"] == "validating" for f in forms)
+        return render_template(
+            "intake/application.html", app=desc, forms=forms, other_findings=other,
+            decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,
+            withdrawable=app.status in apps.WITHDRAWABLE)
+
+
+@bp.post("/applications/<int:app_id>/submit")
+@require_page("applicant")
+def submit(app_id: int):
+    ctx = context("intake")
+    principal = page_principal()
+    try:
+        with ctx.transaction() as session:
+            app = apps.get_owned(session, principal, app_id, for_update=True)
+            apps.submit(ctx, plugins(), session, principal, app)
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        flash(exc.message, "error")
+        for f in exc.extra.get("findings", [])[:20]:
+            flash(f"{f['location']}: {f['message']}", "error")
+        return redirect(url_for(".application", app_id=app_id))
+    flash("提出しました。提出前の検証が終わると審査に回ります。")
+    return redirect(url_for(".application", app_id=app_id))
+
+
+@bp.post("/applications/<int:app_id>/withdraw")
+@require_page("applicant")
+def withdraw(app_id: int):
+    ctx = context("intake")
+    principal = page_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        apps.withdraw(ctx, session, principal, app)
+    flash("申請を取り下げました。")
+    return redirect(url_for(".application", app_id=app_id))
+
+
+# --- 申請前情報選択 -------------------------------------------------------------------------
+
+def _split_ids(text: str) -> list[str]:
+    return [t for t in text.replace("、", ",").replace(" ", ",").split(",") if t.strip()]
+
+
+def _state_from_selection(cat: catalog.OrgCatalog, saved: dict | None) -> dict:
+    """What each row of the page shows: {"q": {item: (checked, mode, delegators)},
+    "p": {info: (checked, mode, counterpart)}, "extra_q": [...], "extra_p": [...]}."""
+    chosen_a = {r["item_no"]: r for r in (saved or {}).get("query_affairs", [])}
+    chosen_i = {r["info_no"]: r for r in (saved or {}).get("provided_info", [])}
+    q, p = {}, {}
+    for item, e in cat.affairs.items():
+        pick = chosen_a.pop(item, None)
+        if pick is None:
+            q[item] = (e.automatic, "照会する", "")
+        else:
+            q[item] = (pick["choice"] != "情報照会を行わない",
+                       "受任事務" if pick["choice"] == "受任事務" else "照会する",
+                       ", ".join(pick.get("delegators") or []))
+    for info, e in cat.info.items():
+        pick = chosen_i.pop(info, None)
+        if pick is None:
+            p[info] = (e.automatic, "提供する", "")
+        else:
+            p[info] = (pick["choice"] != "情報提供を行わない",
+                       pick["choice"] if pick["choice"] != "情報提供を行わない" else "提供する",
+                       pick.get("counterpart") or "")
+    extra_q = [{"item_no": r["item_no"], "delegators": ", ".join(r.get("delegators") or [])}
+               for r in chosen_a.values()]
+    extra_p = [{"info_no": r["info_no"], "choice": r["choice"],
+                "counterpart": r.get("counterpart") or ""} for r in chosen_i.values()]
+    return {"q": q, "p": p, "extra_q": extra_q, "extra_p": extra_p}
+
+
+def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
+    """The page's fields as the body the selection API takes."""
+    affairs, infos = [], []
+    for item, e in cat.affairs.items():
+        checked = form.get(f"q_{item}") == "on"
+        mode = form.get(f"qm_{item}", "照会する")
+        if checked:
+            row = {"item_no": item, "choice": "受任事務" if mode == "受任事務" else "照会する"}
+            if row["choice"] == "受任事務":
+                row["delegators"] = _split_ids(form.get(f"qd_{item}", ""))
+            affairs.append(row)
+        elif e.automatic:
+            affairs.append({"item_no": item, "choice": "情報照会を行わない"})
+    for i in range(EXTRA_ROWS):
+        item = form.get(f"xq_{i}", "").strip()
+        if item:
+            affairs.append({"item_no": item, "choice": "受任事務",
+                            "delegators": _split_ids(form.get(f"xqd_{i}", ""))})
+    for info, e in cat.info.items():
+        checked = form.get(f"p_{info}") == "on"
+        mode = form.get(f"pm_{info}", "提供する")
+        if checked:
+            row = {"info_no": info, "choice": mode if mode in selection.PROVIDE_CHOICES
+                   else "提供する"}
+            if row["choice"] in ("受任により情報提供を行う", "委任した"):
+                row["counterpart"] = form.get(f"pc_{info}", "").strip()
+            infos.append(row)
+        elif e.automatic:
+            infos.append({"info_no": info, "choice": "情報提供を行わない"})
+    for i in range(EXTRA_ROWS):
+        info = form.get(f"xp_{i}", "").strip()
+        if info:
+            infos.append({"info_no": info, "choice": "受任により情報提供を行う",
+                          "counterpart": form.get(f"xpc_{i}", "").strip()})
+    return {"query_affairs": affairs, "provided_info": infos}
+
+
+def _render_selection(session, app: Application, state: dict | None = None,
+                      problems: list | None = None, status: int = 200):
+    org = apps.org_of(session, app.org_id)
+    try:
+        cat = catalog.catalog_for(session, org, selection.version_of(session, app))
+    except catalog.CatalogError:
+        raise ApiError(409, "no_catalog",
+                       "法令カタログが読み込まれていません（運用者に連絡してください）。") from None
+    desc = selection.describe_selection(session, app)
+    if state is None:
+        state = _state_from_selection(cat, desc["selection"])
+    org_desc = registry.describe_org(session, org)
+    required = set(validation.required_codes(plugins(), app.kind, org.as_ref()))
+    forms = [{"code": c, "title": s.title, "required": c in required}
+             for c, s in form_specs(plugins()).items() if s.layout is not None]
+    return render_template(
+        "intake/selection.html", app=app, org=org_desc, cat=cat, state=state,
+        effective=desc["effective"], saved=desc["saved"], problems=problems or [],
+        forms=forms, editable=app.status in apps.EDITABLE, extra_rows=EXTRA_ROWS,
+        provide_choices=[c for c in selection.PROVIDE_CHOICES if c != "情報提供を行わない"]
+    ), status
+
+
+@bp.get("/applications/<int:app_id>/selection")
+@require_page("applicant")
+def selection_page(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, page_principal(), app_id)
+        return _render_selection(session, app)
+
+
+@bp.post("/applications/<int:app_id>/selection")
+@require_page("applicant")
+def save_selection(app_id: int):
+    principal = page_principal()
+    ctx = context("intake")
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        apps.require_editable(app)
+        org = apps.org_of(session, app.org_id)
+        cat = catalog.catalog_for(session, org, selection.version_of(session, app))
+        body = _selection_from_form(cat, request.form)
+        try:
+            with session.begin_nested():
+                selection.save_selection(session, app, principal.actor(), body)
+                apps.history(session, app, "selection_saved", actor=principal.actor(),
+                             org_id=principal.org_id)
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            state = _state_from_selection(cat, body)
+            return _render_selection(session, app, state, exc.details or [
+                {"location": "", "message": exc.message}], 422)
+    flash("申請前情報の選択を保存しました。")
+    return redirect(url_for(".selection_page", app_id=app_id) + "#forms")
+
+
+# --- 様式作成: workbooks --------------------------------------------------------------------
+
+@bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
+@require_page("applicant")
+def form_workbook(app_id: int, code: str):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, page_principal(), app_id)
+        body, name = workbooks.form_workbook(session, plugins(), app, code)
+    return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
+                     download_name=name, max_age=0)
+
+
+@bp.get("/applications/<int:app_id>/forms.zip")
+@require_page("applicant")
+def forms_zip(app_id: int):
+    """Every form (no ``code``), or the forms chosen on the page (``code`` repeated)."""
+    codes = request.args.getlist("code")
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, page_principal(), app_id)
+        if not codes:
+            body, name = workbooks.forms_zip(session, plugins(), app)
+        else:
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+                for code in dict.fromkeys(codes):
+                    data, file_name = workbooks.form_workbook(session, plugins(), app, code)
+                    zf.writestr(file_name, data)
+            body, name = buf.getvalue(), f"{app.number or app.id}_様式.zip"
+    return send_file(io.BytesIO(body), mimetype="application/zip", as_attachment=True,
+                     download_name=name, max_age=0)
+
+
+# --- form entry (the JSON twin of a form) --------------------------------------------------
+
+def _initial_data(session, app: Application, code: str) -> dict:
+    """The saved data, else a pre-filled form (registry, selection) as the workbook has it."""
+    specs = form_specs(plugins())
+    entry = next((f for f in app.forms if f.code == code), None)
+    if entry is not None:
+        return entry.data
+    spec = specs[code]
+    if spec.layout is None:
+        return {"org": app.org_id}
+    org = apps.org_of(session, app.org_id)
+    part = workbooks.form_part(session, spec, app, org, workbooks.header_values(session, org),
+                               workbooks.selection_rows(session, app))
+    return part.data
+
+
+@bp.route("/applications/<int:app_id>/forms/<code>", methods=["GET", "POST"])
+@require_page("applicant")
+def form_entry(app_id: int, code: str):
+    specs = form_specs(plugins())
+    if code not in specs:
+        abort(404)
+    principal = page_principal()
+    ctx = context("intake")
+    problems: list = []
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=request.method == "POST")
+        text = request.form.get("data", "") if request.method == "POST" else None
+        if text is not None:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems = [{"location": f"{exc.lineno}行目 {exc.colno}文字目",
+                             "message": "JSON として読み取れません。形式を確認してください。"}]
+            else:
+                try:
+                    with session.begin_nested():
+                        apps.put_form(ctx, plugins(), session, principal, app, code, data)
+                except ApiError as exc:
+                    if exc.status != 422:
+                        raise
+                    problems = exc.extra.get("findings") or [
+                        {"location": code, "message": exc.message}]
+                else:
+                    flash(f"様{code}を保存しました。検証の結果は申請の画面に表示されます。")
+                    return redirect(url_for(".application", app_id=app_id))
+        else:
+            text = json.dumps(_initial_data(session, app, code), ensure_ascii=False, indent=2)
+        entry = next((f for f in app.forms if f.code == code), None)
+        return render_template(
+            "intake/form_entry.html", app=app, code=code, spec=specs[code], text=text,
+            problems=problems, entry=entry, editable=app.status in apps.EDITABLE,
+        ), 422 if problems else 200
+
+
+# --- アカウント発行申請 (public) ------------------------------------------------------------
+
+ACCOUNT_FIELDS = ("org", "login", "department", "title", "name", "email", "phone")
+
+
+@home.route("/account-requests/new", methods=["GET", "POST"])
+@public
+def account_request():
+    values = {k: request.form.get(k, "").strip() for k in ACCOUNT_FIELDS}
+    if request.method == "GET":
+        return render_template("intake/account_request.html", values=values, problems=[])
+    body = {"org": values["org"], "login": values["login"],
+            "requester": {k: values[k] for k in ("department", "title", "name", "email",
+                                                  "phone")}}
+    problems: list[dict] = []
+    try:
+        loaded = AccountRequestPostSchema().load(body)
+    except ValidationError as exc:
+        problems = _flatten(exc.messages)
+    else:
+        ctx = context("intake")
+        try:
+            with ctx.transaction() as session:
+                app, token = account_requests.create(ctx, session, loaded)
+                number = app.number
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            problems = [{"location": "org", "message": exc.message}]
+        else:
+            return render_template("intake/account_receipt_issued.html", number=number,
+                                   token=token), 201
+    return render_template("intake/account_request.html", values=values,
+                           problems=problems), 422
+
+
+FIELD_LABELS = {"org": "機関ID", "login": "希望するログイン名", "department": "部署名",
+                "title": "職名", "name": "氏名", "email": "メールアドレス", "phone": "電話番号"}
+
+
+def _flatten(messages, prefix: str = "") -> list[dict]:
+    out = []
+    for key, value in messages.items():
+        if isinstance(value, dict):
+            out.extend(_flatten(value, key))
+            continue
+        for msg in value if isinstance(value, list) else [value]:
+            if msg == "Missing data for required field.":
+                msg = "入力してください。"
+            elif msg == "Not a valid email address.":
+                msg = "メールアドレスの形式で入力してください。"
+            elif msg.startswith("Length must be"):
+                msg = "長さが範囲外です。"
+            out.append({"location": FIELD_LABELS.get(key, key), "field": key, "message": msg})
+    return out
+
+
+@home.route("/account-requests/receipt", methods=["GET", "POST"])
+@public
+def account_receipt():
+    """Follow a request: the receipt number and token are posted (never put in a URL)."""
+    number = request.form.get("number", "").strip()
+    if request.method == "GET":
+        return render_template("intake/account_receipt.html", number=number, receipt=None)
+    with context("intake").transaction() as session:
+        try:
+            app = account_requests.by_receipt(session, number, request.form.get("token", "").strip())
+        except ApiError as exc:
+            return render_template("intake/account_receipt.html", number=number, receipt=None,
+                                   error=exc.message), 404
+        return render_template("intake/account_receipt.html", number=number,
+                               receipt=account_requests.receipt(session, app))
+
+
+# --- reference data (operator) --------------------------------------------------------
+
+@home.route("/refdata", methods=["GET", "POST"])
+@require_page("operator")
+def refdata():
+    result = None
+    with context("intake").transaction() as session:
+        if request.method == "POST":
+            upload = request.files.get("provided_info")
+            try:
+                if upload is not None and upload.filename:
+                    with tempfile.TemporaryDirectory() as tmp:
+                        path = Path(tmp) / "provided_info.csv"
+                        upload.save(path)
+                        result = catalog.load_refdata(session, path)
+                else:
+                    result = catalog.load_refdata(session)
+            except catalog.CatalogError as exc:
+                session.rollback()
+                return render_template("intake/refdata.html", versions=[], result=None,
+                                       org_count=None, example=False,
+                                       error=f"読み込めません: {exc}"), 422
+            session.flush()
+        current = catalog.current_version(session)
+        versions = [{"id": v.id, "activated_at": v.activated_at, "sources": v.sources,
+                     "current": current is not None and v.id == current.id}
+                    for v in session.scalars(select(CatalogVersion)
+                                             .order_by(CatalogVersion.seq.desc()))]
+        orgs = session.scalar(select(func.count(Organisation.id)))
+        return render_template("intake/refdata.html", versions=versions, result=result,
+                               org_count=orgs, error=None,
+                               example=(request.method == "POST" and not (
+                                   request.files.get("provided_info")
+                                   and request.files["provided_info"].filename)))

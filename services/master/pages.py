@@ -1,0 +1,142 @@
+"""Pages of the master service: versions, their content and diffs, the publication
+mode and 配信 of prepared registrations, subscribers and their delivery logs. For
+総務省 (reading) and operators (reading and publishing)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from shared.pages import page_principal, require_page
+from shared.service import context
+from shared.web import HTTP_MESSAGES, ApiError, not_found
+from services.master import distribution, registry
+from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
+
+bp = Blueprint("master_pages", __name__, url_prefix="/master", template_folder="templates")
+
+READERS = ("secondary_reviewer", "operator")
+TABLE_LABELS = {"organisations": "機関", "responsibility": "責任者（様02-01）",
+                "contact_chiefs": "連絡窓口責任者（様02-02）", "contacts": "通常連絡先（様02-02）",
+                "query_affairs": "情報照会事務（様03-07）", "provided_info": "情報提供（様03-07）",
+                "query_delegations": "情報照会事務の委任（様03-08）",
+                "provision_delegations": "情報提供の委任（様03-08）",
+                "provision_acceptances": "情報提供の受任（様03-08）",
+                "independent_affairs": "独自利用事務（様03-09）"}
+MAX_ROWS_SHOWN = 500
+
+
+def _error_page(exc: Exception):
+    if isinstance(exc, ApiError):
+        return render_template("error.html", title="エラー", message=exc.message), exc.status
+    status = getattr(exc, "code", 500) or 500
+    return render_template("error.html", title="エラー",
+                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
+
+
+bp.register_error_handler(ApiError, _error_page)
+bp.register_error_handler(HTTPException, _error_page)
+
+
+def _version(session, number: int) -> MasterVersion:
+    version = session.get(MasterVersion, number)
+    if version is None:
+        raise not_found(f"マスタ版 {number} ")
+    return version
+
+
+@bp.get("/")
+@require_page(*READERS)
+def index():
+    with context("master").transaction() as session:
+        head = registry.head(session)
+        versions = [registry.describe_version(v) for v in session.scalars(
+            select(MasterVersion).order_by(MasterVersion.number.desc()).limit(100))]
+        pending = [{"application_id": p.application_id, "number": p.number, "round": p.round,
+                    "org_id": p.org_id, "received_at": p.received_at}
+                   for p in registry.pending(session)]
+        subscribers = [distribution.describe_subscriber(s) for s in session.scalars(
+            select(Subscriber).order_by(Subscriber.id))]
+        return render_template("master/index.html", mode=head.mode, current=head.number,
+                               versions=versions, pending=pending, subscribers=subscribers,
+                               labels=TABLE_LABELS)
+
+
+@bp.get("/versions/<int:number>")
+@require_page(*READERS)
+def version(number: int):
+    with context("master").transaction() as session:
+        v = registry.describe_version(_version(session, number))
+        tables = registry.content(session, number)
+    return render_template("master/version.html", version=v, tables=tables,
+                           labels=TABLE_LABELS, limit=MAX_ROWS_SHOWN)
+
+
+@bp.get("/versions/<int:number>/diff")
+@require_page(*READERS)
+def version_diff(number: int):
+    raw = request.args.get("from", "")
+    with context("master").transaction() as session:
+        _version(session, number)
+        if raw == "":
+            base = number - 1
+        elif not raw.isdigit():
+            raise ApiError(422, "bad_parameter", "比較元には 0 以上のマスタ版番号を指定してください。")
+        else:
+            base = int(raw)
+        if base != 0:
+            _version(session, base)
+        changes = registry.diff(session, base, number)
+    return render_template("master/diff.html", number=number, base=base, changes=changes,
+                           labels=TABLE_LABELS)
+
+
+@bp.post("/publication")
+@require_page("operator")
+def set_mode():
+    mode = request.form.get("mode", "")
+    if mode not in ("immediate", "batched"):
+        raise ApiError(422, "bad_parameter", "公開方式は「即時」または「整備・配信」を選んでください。")
+    with context("master").transaction() as session:
+        try:
+            registry.set_mode(session, mode)
+        except registry.NotEmpty:
+            raise ApiError(409, "pending_registrations",
+                           "配信待ちの整備済み登録があります。先に配信してから公開方式を変更してください。"
+                           ) from None
+    flash("公開方式を変更しました。")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/publications")
+@require_page("operator")
+def publish():
+    ctx = context("master")
+    with ctx.transaction() as session:
+        try:
+            v = registry.publish_prepared(ctx, session)
+        except registry.NothingToPublish:
+            raise ApiError(409, "nothing_prepared", "配信する整備済みの登録がありません。") from None
+        number = v.number
+    flash(f"マスタ版 {number} を配信しました。")
+    return redirect(url_for(".version", number=number))
+
+
+@bp.get("/subscribers/<int:sub_id>")
+@require_page("operator")
+def subscriber(sub_id: int):
+    with context("master").transaction() as session:
+        sub = session.get(Subscriber, sub_id)
+        if sub is None:
+            raise not_found("購読")
+        deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == sub_id)
+                                     .order_by(Delivery.version.desc()).limit(200)).all()
+        attempts: dict[int, list] = {}
+        for a in session.scalars(select(DeliveryAttempt).where(
+                DeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
+                .order_by(DeliveryAttempt.number)):
+            attempts.setdefault(a.delivery_id, []).append(a)
+        return render_template(
+            "master/subscriber.html", sub=distribution.describe_subscriber(sub),
+            deliveries=[distribution.describe_delivery(d, attempts.get(d.id, []))
+                        for d in deliveries])

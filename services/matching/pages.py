@@ -1,0 +1,201 @@
+"""Pages of the matching service: the delegation records of an application and their
+outcome, the 委任情報確認依頼 an organisation must answer, and (for 総務省 and operators)
+a picture of an organisation's delegation graph drawn as server-rendered SVG.
+
+Who may see what is the API's rule (``api._may_see``): another organisation's
+application is a 404 here too.
+"""
+from __future__ import annotations
+
+from collections import defaultdict, deque
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+from werkzeug.exceptions import HTTPException
+
+from shared.pages import page_principal, require_page
+from shared.service import context
+from shared.web import HTTP_MESSAGES, ApiError, not_found
+from services.matching import matcher
+from services.matching.api import APPLICANT_ROLES, OVERSEERS, _may_see, _request_view
+from services.matching.models import (Confirmation, DelegationEdge, DelegationRecord,
+                                      MatchedApplication)
+from services.matching.schemas import ANSWERS, STATUS_FILTERS
+
+bp = Blueprint("matching_pages", __name__, url_prefix="/matching", template_folder="templates")
+
+MAX_GRAPH_EDGES = 300
+
+
+def _error_page(exc: Exception):
+    if isinstance(exc, ApiError):
+        return render_template("error.html", title="エラー", message=exc.message), exc.status
+    status = getattr(exc, "code", 500) or 500
+    return render_template("error.html", title="エラー",
+                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
+
+
+bp.register_error_handler(ApiError, _error_page)
+bp.register_error_handler(HTTPException, _error_page)
+
+
+@bp.get("/applications/<int:app_id>")
+@require_page()
+def application(app_id: int):
+    principal = page_principal()
+    with context("matching").transaction() as session:
+        known = session.get(MatchedApplication, app_id)
+        if known is None:
+            # Not (yet) received: only the owner's own pages link here, so say so
+            # without telling anything about other organisations' ids.
+            if principal.role in OVERSEERS or principal.role in APPLICANT_ROLES:
+                return render_template("matching/application.html", app_id=app_id,
+                                       known=None, records=[]), 404
+            raise not_found("突合結果")
+        if not _may_see(principal, known):
+            raise not_found("突合結果")
+        return render_template("matching/application.html", app_id=app_id, known=known,
+                               records=matcher.results_of(session, app_id))
+
+
+@bp.get("/confirmations")
+@require_page(*APPLICANT_ROLES)
+def confirmations():
+    principal = page_principal()
+    status = request.args.get("status", "pending")
+    if status not in STATUS_FILTERS:
+        status = "pending"
+    with context("matching").transaction() as session:
+        stmt = (select(Confirmation, DelegationRecord)
+                .join(DelegationRecord, DelegationRecord.id == Confirmation.record_id)
+                .where(Confirmation.delegator_org == principal.org_id)
+                .order_by(Confirmation.id))
+        if status != "all":
+            stmt = stmt.where(Confirmation.status == status)
+        items = [_request_view(c, r) for c, r in session.execute(stmt.limit(2000))]
+    return render_template("matching/confirmations.html", items=items, status=status,
+                           filters=STATUS_FILTERS, error=None, error_id=None)
+
+
+@bp.post("/confirmations/<int:confirmation_id>")
+@require_page(*APPLICANT_ROLES)
+def answer(confirmation_id: int):
+    principal = page_principal()
+    answer_text = request.form.get("answer", "")
+    reason = request.form.get("reason", "").strip()[:1000]
+    ctx = context("matching")
+    error = None
+    if answer_text not in ANSWERS:
+        error = "「確認」または「異議」を選んでください。"
+    elif answer_text == "異議" and not reason:
+        error = "異議の場合は理由を記入してください。"
+    if error is None:
+        with ctx.transaction() as session:
+            c = session.get(Confirmation, confirmation_id)
+            if c is None or c.delegator_org != principal.org_id:
+                raise not_found("委任情報確認依頼")
+            matcher.answer(ctx, session, c, ANSWERS[answer_text], reason or None,
+                           principal.actor())
+        flash("委任情報確認依頼に回答しました。")
+        return redirect(url_for(".confirmations"))
+    with ctx.transaction() as session:
+        c = session.get(Confirmation, confirmation_id)
+        if c is None or c.delegator_org != principal.org_id:
+            raise not_found("委任情報確認依頼")
+        items = [_request_view(c, session.get(DelegationRecord, c.record_id))]
+    return render_template("matching/confirmations.html", items=items, status="all",
+                           filters=STATUS_FILTERS, error=error, error_id=confirmation_id), 422
+
+
+# --- the delegation graph of an organisation --------------------------------------------
+
+def graph_of(session, org_id: str, family: str | None = None) -> list[DelegationEdge]:
+    """The edges reachable from ``org_id`` (both directions), at most MAX_GRAPH_EDGES."""
+    seen_orgs, queue, edges = {org_id}, deque([org_id]), {}
+    while queue and len(edges) < MAX_GRAPH_EDGES:
+        org = queue.popleft()
+        stmt = select(DelegationEdge).where(or_(DelegationEdge.from_org == org,
+                                                DelegationEdge.to_org == org))
+        if family:
+            stmt = stmt.where(DelegationEdge.family == family)
+        for e in session.scalars(stmt.limit(MAX_GRAPH_EDGES)):
+            edges.setdefault(e.id, e)
+            for other in (e.from_org, e.to_org):
+                if other not in seen_orgs:
+                    seen_orgs.add(other)
+                    queue.append(other)
+    return sorted(edges.values(), key=lambda e: e.id)[:MAX_GRAPH_EDGES]
+
+
+def layout_graph(org_id: str, edges: list[DelegationEdge]) -> dict:
+    """Nodes in columns by their longest distance from a delegating organisation
+    (委任元 on the left, 委任先 on the right); one arrow per pair with its items."""
+    succ: dict[str, set[str]] = defaultdict(set)
+    nodes: set[str] = {org_id}
+    labels: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for e in edges:
+        nodes.update((e.from_org, e.to_org))
+        if e.from_org != e.to_org:
+            succ[e.from_org].add(e.to_org)
+        tag = f"{'照会' if e.family == 'query' else '提供'}:{e.item}"
+        if tag not in labels[(e.from_org, e.to_org)]:
+            labels[(e.from_org, e.to_org)].append(tag)
+    depth = {n: 0 for n in nodes}
+    for _ in range(len(nodes)):  # longest path, bounded (cycles stop growing)
+        changed = False
+        for src, dsts in succ.items():
+            for dst in dsts:
+                if depth[dst] < depth[src] + 1 and depth[src] + 1 < len(nodes):
+                    depth[dst] = depth[src] + 1
+                    changed = True
+        if not changed:
+            break
+    columns: dict[int, list[str]] = defaultdict(list)
+    for n in sorted(nodes):
+        columns[depth[n]].append(n)
+    col_w, row_h, box_w, box_h, pad = 220, 60, 150, 30, 20
+    pos = {}
+    for c, names in sorted(columns.items()):
+        for r, n in enumerate(names):
+            pos[n] = (pad + c * col_w, pad + 20 + r * row_h)
+    width = pad * 2 + (max(columns) + 1) * col_w
+    height = pad * 2 + 20 + max(len(v) for v in columns.values()) * row_h
+    arrows = []
+    for (src, dst), tags in sorted(labels.items()):
+        (x1, y1), (x2, y2) = pos[src], pos[dst]
+        if src == dst:
+            continue
+        sx, sy = x1 + box_w, y1 + box_h / 2
+        ex, ey = x2, y2 + box_h / 2
+        if x2 <= x1:  # a back edge (cycle): draw it under the boxes
+            sx, sy, ex, ey = x1 + box_w / 2, y1 + box_h, x2 + box_w / 2, y2 + box_h
+        shown = "、".join(tags[:3]) + (f" ほか{len(tags) - 3}" if len(tags) > 3 else "")
+        arrows.append({"x1": sx, "y1": sy, "x2": ex, "y2": ey, "label": shown,
+                       "title": f"{src} → {dst}: {'、'.join(tags)}",
+                       "lx": (sx + ex) / 2, "ly": (sy + ey) / 2 - 4, "back": x2 <= x1})
+    return {"width": width, "height": height, "box_w": box_w, "box_h": box_h,
+            "nodes": [{"id": n, "x": x, "y": y, "focus": n == org_id} for n, (x, y) in
+                      sorted(pos.items())], "arrows": arrows}
+
+
+@bp.get("/graph")
+@require_page(*OVERSEERS)
+def graph():
+    org_id = request.args.get("org", "").strip()
+    family = request.args.get("family", "")
+    if family not in ("", "query", "provision"):
+        family = ""
+    picture, edges = None, []
+    with context("matching").transaction() as session:
+        if org_id:
+            edges = graph_of(session, org_id, family or None)
+            if edges:
+                picture = layout_graph(org_id, edges)
+            rows = [{"from": e.from_org, "to": e.to_org, "family": e.family, "item": e.item,
+                     "basis": " ".join(x for x in (e.article, e.rule_title) if x),
+                     "declared_by": e.declared_by, "application_id": e.application_id}
+                    for e in edges]
+        else:
+            rows = []
+    return render_template("matching/graph.html", org_id=org_id, family=family,
+                           picture=picture, rows=rows, limit=MAX_GRAPH_EDGES)

@@ -1,0 +1,311 @@
+"""Pages of the review service: the queue of forwarders and reviewers (filters, overdue
+marks), an application as readable tables with its findings, history and (for 総務省)
+the matching results, the decision form, and the progress per prefecture and phase
+against the schedule, drawn as server-rendered SVG.
+
+A case is visible only to organisations it was routed to (and operators): every page
+goes through ``cases.visible_case``, so another organisation's id is a 404.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from shared import workbook
+from shared.pages import page_principal, require_page
+from shared.pluginmanager import form_specs
+from shared.service import context, plugins
+from shared.web import HTTP_MESSAGES, ApiError
+from services.review import cases, schedule
+from services.review.models import MatchingSnapshot, ReviewCase
+from services.review.routing import ROLE_OF, STATUS_OF
+
+bp = Blueprint("review_pages", __name__, url_prefix="/review", template_folder="templates")
+
+REVIEW_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+OVERSEERS = ("secondary_reviewer", "operator")
+QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn")
+
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
+    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
+    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
+    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
+    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
+    "鹿児島県", "沖縄県")
+
+
+def prefecture_name(code: str | None) -> str:
+    """"130001" → 東京都 (the first two digits are the JIS prefecture number)."""
+    if not code or not code[:2].isdigit() or not 1 <= int(code[:2]) <= 47:
+        return code or "（なし）"
+    return PREFECTURES[int(code[:2]) - 1]
+
+
+def _error_page(exc: Exception):
+    if isinstance(exc, ApiError):
+        return render_template("error.html", title="エラー", message=exc.message), exc.status
+    status = getattr(exc, "code", 500) or 500
+    return render_template("error.html", title="エラー",
+                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
+
+
+bp.register_error_handler(ApiError, _error_page)
+bp.register_error_handler(HTTPException, _error_page)
+
+
+# --- queue ---------------------------------------------------------------------------
+
+@bp.get("/")
+@require_page(*REVIEW_ROLES)
+def queue():
+    principal = page_principal()
+    args = {k: request.args.get(k, "").strip() for k in
+            ("status", "org", "prefecture", "form", "kind", "overdue")}
+    problems = []
+    if args["status"] and args["status"] not in QUEUE_STATUSES:
+        problems.append(f"状態「{args['status']}」は指定できません。")
+    if args["kind"] and args["kind"] not in ("connection", "change", "account"):
+        problems.append(f"種類「{args['kind']}」は指定できません。")
+    items = []
+    with context("review").transaction() as session:
+        stmt = select(ReviewCase).order_by(ReviewCase.stage_started_at)
+        if principal.role != "operator":
+            stages = [s for s, role in ROLE_OF.items() if role == principal.role]
+            stmt = stmt.where(ReviewCase.reviewer_org_id == principal.org_id,
+                              ReviewCase.stage.in_(stages))
+        if not problems:
+            if args["status"]:
+                stmt = stmt.where(ReviewCase.status == args["status"])
+            if args["org"]:
+                stmt = stmt.where(ReviewCase.org_id == args["org"])
+            if args["prefecture"]:
+                stmt = stmt.where(ReviewCase.prefecture_code == args["prefecture"])
+            if args["kind"]:
+                stmt = stmt.where(ReviewCase.kind == args["kind"])
+            ends = schedule.deadlines(session)
+            for c in session.scalars(stmt.limit(1000)):
+                if args["form"] and args["form"] not in c.forms:
+                    continue
+                due = schedule.due_of(c, ends)
+                late = schedule.is_overdue(due)
+                if args["overdue"] == "true" and not late:
+                    continue
+                items.append({"application_id": c.application_id, "number": c.number,
+                              "kind": c.kind, "org": c.org, "stage": c.stage,
+                              "status": c.status, "round": c.round,
+                              "since": c.stage_started_at, "due": due, "overdue": late})
+    codes = list(form_specs(plugins()))
+    return render_template("review/queue.html", items=items, args=args, problems=problems,
+                           statuses=QUEUE_STATUSES, codes=codes), 422 if problems else 200
+
+
+# --- one application ------------------------------------------------------------------
+
+def form_view(spec, data: dict, header: dict) -> dict:
+    """A form's data as label/value rows and tables, laid out as its workbook is (a form
+    without a workbook layout: its labels, else its keys)."""
+    layout = spec.layout if spec is not None else None
+    if layout is None:
+        labels = spec.labels if spec is not None else {}
+        return {"fields": [(labels.get(k, k), v) for k, v in data.items()], "tables": []}
+    fields = []
+    for f in layout.fields:
+        if f.kind == workbook.REVIEWER:
+            continue
+        if f.member is not None:
+            value = "✓" if f.member in (workbook.get_path(data, f.path) or []) else ""
+        elif f.path is not None:
+            value = workbook.get_path(data, f.path)
+        elif f.source is not None:
+            value = header.get(f.source)
+        else:
+            continue
+        fields.append((f.label, value))
+    tables = []
+    for t in layout.tables:
+        columns = [t.key_label] + [c.label for c in t.columns]
+        rows = []
+        if t.parent is None:
+            for n, row in enumerate(workbook.get_path(data, t.path) or [], start=1):
+                rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
+        else:
+            for n, parent in enumerate(workbook.get_path(data, t.parent) or [], start=1):
+                for row in workbook.get_path(parent, t.path) or []:
+                    rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
+        tables.append({"title": t.title, "columns": columns, "rows": rows})
+    return {"fields": fields, "tables": tables}
+
+
+def _may_decide(principal, case: ReviewCase) -> bool:
+    return (case.status in STATUS_OF.values() and case.stage is not None
+            and principal.org_id == case.reviewer_org_id
+            and principal.role == ROLE_OF.get(case.stage))
+
+
+def _render_case(session, app_id: int, *, error: str | None = None, comment: str = "",
+                 result: str = "", status: int = 200):
+    principal = page_principal()
+    case = cases.visible_case(session, principal, app_id)
+    matching = None
+    if principal.role in OVERSEERS:
+        snap = session.get(MatchingSnapshot, app_id)
+        matching = snap.records if snap else []
+    desc = cases.describe(case, matching=matching, session=session)
+    specs = form_specs(plugins())
+    header = {"org_name": case.org.get("name", ""), "prefecture": prefecture_name(
+        case.prefecture_code), "org_category": "地方公共団体", "org_class": ""}
+    forms = [{"code": code, "title": specs[code].title if code in specs else code,
+              "view": form_view(specs.get(code), data or {}, header),
+              "findings": [f for f in case.findings or []
+                           if str(f.get("location", "")).startswith(code)]}
+             for code, data in sorted(case.forms.items())]
+    return render_template(
+        "review/application.html", case=desc, forms=forms, may_decide=_may_decide(
+            principal, case), error=error, comment=comment, result=result,
+        matching=matching, prefecture=prefecture_name(case.prefecture_code),
+        stage_role=ROLE_OF), status
+
+
+@bp.get("/applications/<int:app_id>")
+@require_page(*REVIEW_ROLES)
+def application(app_id: int):
+    with context("review").transaction() as session:
+        return _render_case(session, app_id)
+
+
+@bp.post("/applications/<int:app_id>/decision")
+@require_page("forwarder", "primary_reviewer", "secondary_reviewer")
+def decide(app_id: int):
+    principal = page_principal()
+    result = request.form.get("result", "")
+    comment = request.form.get("comment", "")
+    ctx = context("review")
+    error = None
+    if result not in cases.RESULTS:
+        error = "判定（承認または否認）を選んでください。"
+    else:
+        try:
+            with ctx.transaction() as session:
+                cases.decide(ctx, session, principal, app_id, result, comment)
+        except ApiError as exc:
+            if exc.status == 404:
+                raise
+            error = exc.message
+    if error is not None:
+        with ctx.transaction() as session:
+            return _render_case(session, app_id, error=error, comment=comment, result=result,
+                                status=422)
+    label = "差し戻しました" if result == "否認" else "承認しました"
+    if principal.role == "forwarder":
+        label = "差し戻しました" if result == "否認" else "審査機関へ送りました"
+    flash(f"申請を{label}。")
+    return redirect(url_for(".queue"))
+
+
+# --- progress against the schedule (総務省, operators) -------------------------------------
+
+BUCKETS = (("forwarding", "経由機関確認中", "#8fb3de"), ("primary_review", "一次審査中", "#4f86c6"),
+           ("secondary_review", "二次審査中", "#1f5fa8"), ("returned", "差戻し", "#e39b3b"),
+           ("approved", "承認済", "#3f9a55"), ("withdrawn", "取下げ", "#a0a6ad"))
+
+
+def _latest_cases(session) -> list[ReviewCase]:
+    latest = (select(ReviewCase.application_id, func.max(ReviewCase.round).label("r"))
+              .group_by(ReviewCase.application_id).subquery())
+    return list(session.scalars(select(ReviewCase).join(
+        latest, (ReviewCase.application_id == latest.c.application_id)
+        & (ReviewCase.round == latest.c.r))))
+
+
+def _progress(session, kind_filter: str) -> dict[str, Any]:
+    ends = schedule.deadlines(session)
+    per_pref: dict[str, Counter] = defaultdict(Counter)
+    for c in _latest_cases(session):
+        if kind_filter == "account" and c.kind != "account":
+            continue
+        if kind_filter != "account" and c.kind == "account":
+            continue
+        pref = c.prefecture_code or "-"
+        per_pref[pref][c.status] += 1
+        per_pref[pref]["total"] += 1
+        if schedule.is_overdue(schedule.due_of(c, ends)):
+            per_pref[pref]["overdue"] += 1
+    rows = sorted(per_pref.items(), key=lambda kv: kv[0])
+    return {"rows": [{"code": code, "name": prefecture_name(code), "counts": counts}
+                     for code, counts in rows]}
+
+
+def bar_chart(rows: list[dict], width: int = 900) -> dict:
+    """Geometry of a horizontal stacked bar per prefecture (the statuses of BUCKETS)."""
+    left, bar_h, gap, top = 110, 18, 8, 30
+    longest = max([r["counts"]["total"] for r in rows] or [1]) or 1
+    scale = (width - left - 80) / longest
+    bars = []
+    for i, r in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        x = left
+        segments = []
+        for key, label, color in BUCKETS:
+            n = r["counts"].get(key, 0)
+            if n:
+                segments.append({"x": x, "w": max(n * scale, 1), "color": color,
+                                 "label": f"{r['name']} {label} {n}件"})
+                x += n * scale
+        bars.append({"y": y, "name": r["name"], "segments": segments, "end": x,
+                     "total": r["counts"]["total"], "overdue": r["counts"].get("overdue", 0)})
+    return {"width": width, "height": top + len(rows) * (bar_h + gap) + 10, "bars": bars,
+            "bar_h": bar_h, "left": left, "legend": BUCKETS}
+
+
+def timeline(phases: list[dict], today: dt.date, width: int = 900) -> dict | None:
+    """Geometry of the schedule: one bar per phase on a date axis, and today's line."""
+    dated = [p for p in phases if p["ends_on"]]
+    if not dated:
+        return None
+    starts = [dt.date.fromisoformat(p["starts_on"] or p["ends_on"]) for p in dated]
+    ends = [dt.date.fromisoformat(p["ends_on"]) for p in dated]
+    first = min(starts + [today]) - dt.timedelta(days=3)
+    last = max(ends + [today]) + dt.timedelta(days=3)
+    left, bar_h, gap, top = 210, 16, 8, 30
+    span = max((last - first).days, 1)
+    scale = (width - left - 20) / span
+
+    def x(d: dt.date) -> float:
+        return left + (d - first).days * scale
+
+    bars = []
+    for i, (p, s, e) in enumerate(zip(dated, starts, ends)):
+        late = today > e
+        bars.append({"y": top + i * (bar_h + gap), "x": x(s), "w": max(x(e) - x(s), 3),
+                     "name": p["name"], "label": f"{p['name']} {s.isoformat()}〜{e.isoformat()}",
+                     "ends": e.isoformat(), "past": late})
+    height = top + len(bars) * (bar_h + gap) + 10
+    ticks = []
+    d = first.replace(day=1)
+    while d <= last:
+        if d >= first:
+            ticks.append({"x": x(d), "label": f"{d.month}月"})
+        d = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return {"width": width, "height": height, "bars": bars, "today_x": x(today),
+            "today": today.isoformat(), "ticks": ticks, "bar_h": bar_h}
+
+
+@bp.get("/progress")
+@require_page(*OVERSEERS)
+def progress():
+    kind = request.args.get("kind", "applications")
+    if kind not in ("applications", "account"):
+        kind = "applications"
+    with context("review").transaction() as session:
+        phases = schedule.describe(session)
+        data = _progress(session, kind)
+    today = schedule.today()
+    return render_template("review/progress.html", phases=phases, rows=data["rows"],
+                           chart=bar_chart(data["rows"]), timeline=timeline(phases, today),
+                           today=today, kind=kind, buckets=BUCKETS)
