@@ -309,3 +309,33 @@ def progress():
     return render_template("review/progress.html", phases=phases, rows=data["rows"],
                            chart=bar_chart(data["rows"]), timeline=timeline(phases, today),
                            today=today, kind=kind, buckets=BUCKETS)
+
+
+@bp.post("/schedule")
+@require_page("operator")
+def save_schedule():
+    """The operator sets the phases' dates (a phase left without 期限 is not changed)."""
+    phases, problems = [], []
+    for key, name in schedule.PHASES.items():
+        raw_start = request.form.get(f"starts_{key}", "").strip()
+        raw_end = request.form.get(f"ends_{key}", "").strip()
+        if not raw_end:
+            if raw_start:
+                problems.append(f"{name}: 開始日だけでなく期限も入力してください。")
+            continue
+        try:
+            ends = dt.date.fromisoformat(raw_end)
+            starts = dt.date.fromisoformat(raw_start) if raw_start else None
+        except ValueError:
+            problems.append(f"{name}: 日付は YYYY-MM-DD の形式で入力してください。")
+            continue
+        if starts is not None and starts > ends:
+            problems.append(f"{name}: 開始日が期限より後になっています。")
+            continue
+        phases.append({"phase": key, "starts_on": starts, "ends_on": ends})
+    if problems:
+        raise ApiError(422, "bad_schedule", " ".join(problems))
+    with context("review").transaction() as session:
+        schedule.replace(session, phases, page_principal().login)
+    flash("スケジュールを保存しました。")
+    return redirect(url_for(".progress"))

@@ -1,0 +1,84 @@
+"""Headless Chromium against the embedded suite served over real HTTP.
+
+The browser is Debian's ``chromium`` driven by Playwright's Python package (never a
+browser downloaded by ``playwright install``). Without either, the tests skip with the
+reason, except under CI=true where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CI, Suite
+
+CHROMIUM = os.environ.get("NWS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+def _missing(reason: str):
+    if CI:
+        pytest.fail(f"browser tests cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveSuite:
+    """An embedded suite (worker thread included) served by waitress on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path):
+        from waitress import create_server
+
+        self.suite = Suite(data_dir)
+        self.port = _free_port()
+        self.server = create_server(self.suite.app, host="127.0.0.1", port=self.port,
+                                    threads=4, clear_untrusted_proxy_headers=True)
+        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.server.close()
+        self.thread.join(timeout=5)
+        self.suite.close()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    s = LiveSuite(tmp_path_factory.mktemp("e2e") / "var")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright's Python package is not installed (pip install -e '.[test]')")
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        _missing("Debian's chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
+                              else shutil.which("chromium"), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,147 @@
+"""One whole application through the pages only, in headless Chromium: a 教育委員会
+selects, fills its forms and submits; its 首長部局 passes it on; the prefecture tries a
+否認 without a reason (refused in Japanese) and approves; 総務省 reads the forms and the
+matching results and approves; the master has the new version. A screenshot of each
+main page is kept under test-artifacts/screenshots/."""
+from __future__ import annotations
+
+import json
+import time
+
+from tests import factories
+from tests.form_data import form_03_08, query_delegation
+from tests.e2e.conftest import VIEWPORT
+
+ORG = "131016-BOE"
+
+
+def _login(browser, live, login: str):
+    context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{live.url}/auth/login?next=/")
+    page.fill("#login", login)
+    page.fill("#password", factories.DEMO_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+    return page
+
+
+def _reload_until(page, check, what: str, timeout: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what} on {page.url}"
+        page.wait_for_timeout(400)
+        page.reload()
+        page.wait_for_load_state()
+
+
+def _shot(page, screenshots, name: str) -> None:
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    # Usable at 1366×768: nothing forces the page wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], name
+
+
+def test_one_application_from_selection_to_master_registration(live, browser, screenshots):
+    # --- the 教育委員会 (applicant) --------------------------------------------------
+    boe = _login(browser, live, "demo-boe")
+    assert boe.url.endswith("/applicant/")
+    # By keyboard: the first Tab reaches the skip link.
+    boe.keyboard.press("Tab")
+    assert boe.evaluate("document.activeElement.textContent") == "本文へ移動"
+    _shot(boe, screenshots, "01_applicant_dashboard")
+
+    boe.select_option("#kind", "connection")
+    boe.get_by_role("button", name="新しい申請を作成").click()
+    assert "/selection" in boe.url
+    assert boe.get_by_role("heading", name="申請前情報選択画面").is_visible()
+    assert boe.locator("input[type=checkbox][id^=q_]").count() > 0
+    _shot(boe, screenshots, "02_applicant_selection")
+    boe.click("#save-selection")
+    assert boe.get_by_text("申請前情報の選択を保存しました。").is_visible()
+    with boe.expect_download() as download:
+        boe.click("#make-forms")
+    assert download.value.suggested_filename.endswith("_様式.zip")
+
+    boe.get_by_role("link", name="申請の画面へ（様式の入力・提出）").click()
+    number = boe.locator("h1").inner_text().split()[1].split("（")[0]
+    forms = factories.all_forms(ORG)
+    forms["03-08"] = form_03_08(ORG, query_delegations=[query_delegation()])
+    for code, data in forms.items():
+        boe.locator(f"#form-{code}").get_by_role("link", name="入力").click()
+        boe.fill("#data", json.dumps(data, ensure_ascii=False))
+        if code == "02-01":
+            _shot(boe, screenshots, "03_applicant_form_entry")
+        boe.click("#save-form")
+        assert boe.get_by_text(f"様{code}を保存しました。").is_visible()
+    _reload_until(boe, lambda: boe.locator("#progress").count() == 0, "forms validated")
+    for code in forms:
+        assert boe.locator(f"#form-{code} .status").inner_text() == "誤りなし", code
+    _shot(boe, screenshots, "04_applicant_application")
+    boe.click("#submit")
+    _reload_until(boe, lambda: "経由機関確認中" in boe.locator("table.summary").inner_text(),
+                  "forwarding")
+
+    # --- the 首長部局 passes it on ------------------------------------------------------
+    fwd = _login(browser, live, "demo-forwarder")
+    assert fwd.url.endswith("/review/")
+    _shot(fwd, screenshots, "05_forwarder_queue")
+    fwd.get_by_role("link", name=number).click()
+    fwd.check("#result-ok")
+    fwd.click("#decide")
+    assert fwd.get_by_text("申請を審査機関へ送りました。").is_visible()
+
+    # --- the prefecture: a 否認 needs a reason; then 承認 -------------------------------
+    pref = _login(browser, live, "demo-pref")
+    _reload_until(pref, lambda: pref.get_by_role("link", name=number).count() > 0,
+                  "the prefecture's queue")
+    pref.get_by_role("link", name=number).click()
+    # Each form is shown as readable tables, not only as a download.
+    assert pref.locator("table.form-fields").count() == len(forms)
+    pref.check("#result-ng")
+    pref.click("#decide")
+    assert pref.locator("#decision-error").inner_text() == \
+        "否認する場合は具体的な理由をコメントに記入してください。"
+    _shot(pref, screenshots, "06_prefecture_decision_error")
+    pref.check("#result-ok")
+    pref.fill("#comment", "内容を確認しました。")
+    pref.click("#decide")
+    assert pref.get_by_text("申請を承認しました。").is_visible()
+
+    # --- 総務省: forms as tables, matching results, 承認 ---------------------------------
+    mic = _login(browser, live, "demo-mic")
+    _reload_until(mic, lambda: mic.get_by_role("link", name=number).count() > 0,
+                  "MIC's queue")
+    _shot(mic, screenshots, "07_mic_queue")
+    mic.get_by_role("link", name=number).click()
+    _reload_until(mic, lambda: mic.locator("#matching").count() > 0, "matching results")
+    assert mic.locator("#form-02-01 table.form-fields").inner_text().count("山田 一郎") >= 1
+    assert "132012" in mic.locator("#matching").inner_text()
+    _shot(mic, screenshots, "08_mic_application")
+    mic.check("#result-ok")
+    mic.click("#decide")
+    assert mic.get_by_text("申請を承認しました。").is_visible()
+
+    mic.goto(f"{live.url}/master/")
+    _reload_until(mic, lambda: mic.get_by_role("link", name="第1版").count() > 0,
+                  "master version 1")
+    assert number in mic.locator("#versions").inner_text()
+    _shot(mic, screenshots, "09_master_versions")
+    mic.get_by_role("link", name="第1版").click()
+    assert "東京都千代田区教育委員会" in mic.locator("main").inner_text() or \
+        ORG in mic.locator("main").inner_text()
+    _shot(mic, screenshots, "10_master_version")
+    mic.goto(f"{live.url}/review/progress")
+    assert mic.locator("#progress-chart").is_visible()
+    assert "東京都" in mic.locator("#progress-table").inner_text()
+    _shot(mic, screenshots, "11_progress_chart")
+    mic.goto(f"{live.url}/matching/graph?org={ORG}")
+    assert mic.locator("#graph").is_visible()
+    _shot(mic, screenshots, "12_delegation_graph")
+
+    # --- the applicant sees the outcome -------------------------------------------------
+    _reload_until(boe, lambda: "登録済" in boe.locator("table.summary").inner_text(),
+                  "registered")
+    assert "二次審査 承認" in boe.locator("main").inner_text()
+    _shot(boe, screenshots, "13_applicant_registered")
+    for page in (boe, fwd, pref, mic):
+        page.context.close()
