@@ -40,13 +40,14 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 def tables(session: Session, number: int) -> dict[str, tuple[list[str], list[dict]]]:
     """{table: (columns, flattened rows)} of version ``number``."""
     out: dict[str, tuple[list[str], list[dict]]] = {}
-    for table, key, data in registry.iter_rows(session, number):
-        columns, rows = out.setdefault(table, (["key"], []))
-        flat = {"key": key, **flatten(data)}
-        for column in flat:
-            if column not in columns:
-                columns.append(column)
-        rows.append(flat)
+    with registry.bulk_work():
+        for table, key, data in registry.iter_rows(session, number):
+            columns, rows = out.setdefault(table, (["key"], []))
+            flat = {"key": key, **flatten(data)}
+            for column in flat:
+                if column not in columns:
+                    columns.append(column)
+            rows.append(flat)
     return out
 
 
