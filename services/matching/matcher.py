@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -187,8 +187,8 @@ def confirmation_findings(confirmations: Iterable[Confirmation]) -> list[dict]:
 def _dedupe(findings: list[dict]) -> list[dict]:
     seen, out = set(), []
     for f in findings:
-        key = (f["code"], f.get("field"), f.get("org"), f.get("from"), f.get("to"),
-               f.get("location"))
+        key = (f["code"], f.get("field"), f.get("org"), f.get("party"), f.get("from"),
+               f.get("to"), f.get("location"))
         if key not in seen:
             seen.add(key)
             out.append(f)
@@ -207,22 +207,25 @@ def evaluate(record: DelegationRecord, index: ProvisionIndex,
             found.append(f)
     if record.kind == QUERY:
         found += confirmation_findings(confirmations)
-    return _dedupe(found)
+    return sorted(_dedupe(found), key=_finding_order)
+
+
+def _finding_order(f: dict) -> tuple:
+    rank = {s: i for i, s in enumerate(rules.STATUS_ORDER)}
+    return (rank.get(rules.SEVERITY.get(f["code"], "error"), 0), f["code"],
+            *(str(f.get(k) or "") for k in ("field", "org", "party", "from", "to",
+                                            "location")),
+            f["message"])
 
 
 def _apply(record: DelegationRecord, findings: list[dict]) -> bool:
     """Store the outcome; True when it changed."""
     status = rules.status_of(record.kind, findings)
-    detail = findings and _worst(record.kind, findings)["message"][:400] or None
+    detail = findings[0]["message"][:400] if findings else None
     if status == record.status and (record.findings or []) == findings:
         return False
     record.status, record.findings, record.detail = status, findings, detail
     return True
-
-
-def _worst(kind: str, findings: list[dict]) -> dict:
-    rank = {s: i for i, s in enumerate(rules.STATUS_ORDER)}
-    return min(findings, key=lambda f: rank.get(rules.SEVERITY.get(f["code"], "error"), 0))
 
 
 # --- incremental matching --------------------------------------------------------------
@@ -248,6 +251,12 @@ def rematch(session: Session, touched: Touched,
         for r in _records_where(session, DelegationRecord.org_id.in_({o for o, _ in wanted}),
                                 DelegationRecord.item.in_({i for _, i in wanted})):
             if r.kind in TWIN and (r.org_id, r.item) in wanted:
+                affected[r.id] = r
+        # Second hand: whether X's record about N is paired decides whether it stands
+        # against the other records that name X about N (a parties mismatch).
+        for r in _records_where(session, DelegationRecord.counterpart.in_({o for o, _ in wanted}),
+                                DelegationRecord.item.in_({i for _, i in wanted})):
+            if r.kind in TWIN and (r.counterpart, r.item) in wanted:
                 affected[r.id] = r
     # Items of affected records outside the touched graphs: evaluated, not widened.
     missing: dict[Key, set[str]] = defaultdict(set)
@@ -326,6 +335,17 @@ def _confirmations(session: Session, record_ids: list[int]) -> dict[int, list[Co
 
 # --- message handlers --------------------------------------------------------------------
 
+MATCHING_LOCK = 0x6E77736D   # "nwsm"
+
+
+def take_turn(session: Session) -> None:
+    """Matching decides from other organisations' records: two changes matched at the same
+    time could each miss the other. On PostgreSQL a transaction-scoped advisory lock makes
+    them take turns; SQLite already admits one writer at a time (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCHING_LOCK})
+
+
 def _remove(session: Session, application_id: int, touched: "Touched") -> None:
     touched.add(_records_where(session, DelegationRecord.application_id == application_id))
     for model in (Confirmation, DelegationEdge):
@@ -336,6 +356,7 @@ def _remove(session: Session, application_id: int, touched: "Touched") -> None:
 
 def receive(ctx: ServiceContext, session: Session, payload: dict) -> None:
     """An application's (re)submission: replace its records and match what they touch."""
+    take_turn(session)
     app_id = payload["application_id"]
     known = session.get(MatchedApplication, app_id)
     if known is None:
@@ -383,6 +404,7 @@ def store_records(session: Session, payload: dict,
 
 def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     """An application was withdrawn: its records go, its counterparts are matched again."""
+    take_turn(session)
     app_id = payload["application_id"]
     known = session.get(MatchedApplication, app_id)
     if known is None:
@@ -404,6 +426,8 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
 def answer(ctx: ServiceContext, session: Session, confirmation: Confirmation, status: str,
            reason: str | None, actor: dict) -> None:
     """A 委任元's answer to a confirmation request: the record's outcome follows."""
+    take_turn(session)
+    session.refresh(confirmation)
     confirmation.status = status
     confirmation.reason = reason
     confirmation.answered_by = actor
@@ -438,7 +462,7 @@ def rematch_all(session: Session) -> int:
         found = evaluate(r, index, chains, confirmations.get(r.id, []))
         status = rules.status_of(r.kind, found)
         if status != r.status or (r.findings or []) != found:
-            detail = found and _worst(r.kind, found)["message"][:400] or None
+            detail = found[0]["message"][:400] if found else None
             changes.append({"id": r.id, "status": status, "findings": found, "detail": detail})
     session.expunge_all()
     for start in range(0, len(changes), 5000):

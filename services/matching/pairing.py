@@ -62,7 +62,7 @@ def pair_findings(r: RecordLike, index: ProvisionIndex) -> list[dict]:
     twins = index.twins(r)
     if twins:
         best = None
-        for twin in twins:
+        for twin in sorted(twins, key=lambda x: getattr(x, "id", 0) or 0):
             diffs = _differences(r, twin)
             if not diffs:
                 return []
@@ -75,13 +75,13 @@ def pair_findings(r: RecordLike, index: ProvisionIndex) -> list[dict]:
     for x in index.by_org_item.get((other, r.item), ()):
         if x.kind == TWIN[r.kind] and x.counterpart != r.org_id and not index.has_twin(x):
             out.append({"code": "mismatch", "field": "parties", "org": other,
-                        "message": f"{other} は特定個人情報 {r.item} について {x.counterpart} を"
+                        "party": x.counterpart, "message": f"{other} は特定個人情報 {r.item} について {x.counterpart} を"
                                    f"{ROLE[x.kind]}として申請しています（{r.org_id} ではありません）。"})
     # Someone else filed this 特定個人情報 naming this organisation.
     for x in index.by_item_counterpart.get((r.item, r.org_id), ()):
         if x.kind == TWIN[r.kind] and x.org_id != other and not index.has_twin(x):
             out.append({"code": "mismatch", "field": "parties", "org": x.org_id,
-                        "message": f"特定個人情報 {r.item} について、{x.org_id} が {r.org_id} を"
+                        "party": other, "message": f"特定個人情報 {r.item} について、{x.org_id} が {r.org_id} を"
                                    f"{ROLE[x.kind]}として申請しています（申請した{role}は {other}）。"})
     if out:
         return out
