@@ -60,7 +60,8 @@ def nws_review_route(application: dict, stage: str) -> "Route | None":
 
 @hookspec
 def nws_master_published(version: dict[str, Any], changes: dict[str, Any]) -> None:
-    """A new master version was registered. Runs in the master worker inside the
-    registration's transaction (raising rolls it back and the task is retried).
+    """A new master version was made. Runs inside the transaction that makes it: in the
+    master worker for a registration in immediate mode, in the operator's request for a
+    配信 in batched mode (raising rolls it back; the task is retried).
     ``version`` has number, checksum, created_at and source applications; ``changes``
     has the added, removed and changed rows per table."""
