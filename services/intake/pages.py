@@ -212,7 +212,8 @@ def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
             affairs.append({"item_no": item, "choice": "情報照会を行わない"})
     for i in range(EXTRA_ROWS):
         item = form.get(f"xq_{i}", "").strip()
-        if item:
+        if item:  # an added 受任事務 row replaces the catalog's row of the same item
+            affairs = [r for r in affairs if r["item_no"] != item]
             affairs.append({"item_no": item, "choice": "受任事務",
                             "delegators": _split_ids(form.get(f"xqd_{i}", ""))})
     for info, e in cat.info.items():
@@ -229,6 +230,7 @@ def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
     for i in range(EXTRA_ROWS):
         info = form.get(f"xp_{i}", "").strip()
         if info:
+            infos = [r for r in infos if r["info_no"] != info]
             infos.append({"info_no": info, "choice": "受任により情報提供を行う",
                           "counterpart": form.get(f"xpc_{i}", "").strip()})
     return {"query_affairs": affairs, "provided_info": infos}
@@ -390,9 +392,10 @@ def account_request():
     values = {k: request.form.get(k, "").strip() for k in ACCOUNT_FIELDS}
     if request.method == "GET":
         return render_template("intake/account_request.html", values=values, problems=[])
-    body = {"org": values["org"], "login": values["login"],
-            "requester": {k: values[k] for k in ("department", "title", "name", "email",
-                                                  "phone")}}
+    # A field left empty is missing (the schema then says 入力してください).
+    body = {k: values[k] for k in ("org", "login") if values[k]}
+    body["requester"] = {k: values[k] for k in ("department", "title", "name", "email",
+                                                 "phone") if values[k]}
     problems: list[dict] = []
     try:
         loaded = AccountRequestPostSchema().load(body)

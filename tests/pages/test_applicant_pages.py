@@ -1,0 +1,157 @@
+"""The applicant's pages without a worker: home redirects, 申請前情報選択, form entry,
+様式作成 downloads, the public アカウント発行申請 and the operator's reference-data page."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+
+from services.intake import selection
+from services.intake.models import Application
+from tests.conftest import Suite
+from tests.pages.support import client_for, csrf_of, post_form, text_of
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    s = Suite(tmp_path_factory.mktemp("pages-applicant") / "var", start_worker=False)
+    yield s
+    s.close()
+
+
+def _new_application(suite, client) -> int:
+    res = post_form(client, "/applicant/", "/applicant/applications", {"kind": "connection"})
+    assert res.status_code == 302
+    return int(re.search(r"/applications/(\d+)/selection", res.headers["Location"]).group(1))
+
+
+def _saved_selection(suite, app_id: int) -> dict:
+    with suite.ctx("intake").transaction() as session:
+        return selection.describe_selection(session, session.get(Application, app_id))
+
+
+@pytest.mark.parametrize("login,target", [("demo-applicant", "/applicant/"),
+                                          ("demo-forwarder", "/review/"),
+                                          ("demo-pref", "/review/"), ("demo-mic", "/review/"),
+                                          ("demo-operator", "/master/")])
+def test_home_sends_each_role_to_its_pages(suite, login, target):
+    res = client_for(suite, login).get("/")
+    assert res.status_code == 302 and res.headers["Location"] == target
+
+
+def test_home_without_login_offers_login_and_the_account_request(suite):
+    html = text_of(suite.app.test_client().get("/"))
+    assert "ログイン" in html and "/account-requests/new" in html
+
+
+def test_selection_page_lists_automatic_and_needs_choice_rows_and_saves(suite):
+    client = client_for(suite, "demo-applicant")
+    app_id = _new_application(suite, client)
+    page = f"/applicant/applications/{app_id}/selection"
+    html = text_of(client.get(page))
+    automatic = re.findall(r'id="q_([^"]+)" name="q_[^"]+" checked', html)
+    needs_choice = re.findall(r'id="q_([^"]+)" name="q_[^"]+" >', html)
+    assert automatic and needs_choice
+    # Keep every automatic row but the first, choose the first needs-choice row.
+    form = {f"q_{i}": "on" for i in automatic[1:]}
+    form[f"q_{needs_choice[0]}"] = "on"
+    res = post_form(client, page, page, form)
+    assert res.status_code == 302
+    saved = _saved_selection(suite, app_id)
+    rows = {r["item_no"]: r["choice"] for r in saved["selection"]["query_affairs"]}
+    assert rows[automatic[0]] == "情報照会を行わない"
+    assert rows[needs_choice[0]] == "照会する"
+    effective = [r["item_no"] for r in saved["effective"]["query_affairs"]]
+    assert automatic[0] not in effective and needs_choice[0] in effective
+    assert "申請前情報の選択を保存しました。" in text_of(client.get(page))
+
+
+def test_a_wrong_selection_shows_japanese_errors_and_stores_nothing(suite):
+    client = client_for(suite, "demo-applicant")
+    app_id = _new_application(suite, client)
+    page = f"/applicant/applications/{app_id}/selection"
+    res = post_form(client, page, page, {"xq_0": "九", "xqd_0": "999999"})
+    assert res.status_code == 422
+    html = text_of(res)
+    assert "選択内容に誤りがあります。" in html and "機関 999999 は機関マスタに登録されていません。" in html
+    assert 'value="999999"' in html  # what was typed is kept
+    assert _saved_selection(suite, app_id)["saved"] is False
+
+
+def test_form_entry_is_prefilled_and_saves_or_explains_errors(suite):
+    client = client_for(suite, "demo-applicant")
+    app_id = _new_application(suite, client)
+    page = f"/applicant/applications/{app_id}/forms/02-01"
+    html = text_of(client.get(page))
+    assert '<label for="data">' in html and "131016" in html
+    res = post_form(client, page, page, {"data": "{ not json"})
+    assert res.status_code == 422 and "JSON として読み取れません。" in text_of(res)
+    res = post_form(client, page, page, {"data": json.dumps({"org": 5})})
+    assert res.status_code == 422 and "様02-01の入力内容に誤りがあります" in text_of(res)
+    assert suite.get_app(app_id)["forms"] == {}
+    from tests.factories import form_02_01
+    res = post_form(client, page, page, {"data": json.dumps(form_02_01(), ensure_ascii=False)})
+    assert res.status_code == 302
+    forms = suite.get_app(app_id)["forms"]
+    assert forms["02-01"]["revision"] == 1 and forms["02-01"]["status"] == "validating"
+    # While a form is being validated the application page refreshes itself.
+    html = text_of(client.get(f"/applicant/applications/{app_id}"))
+    assert 'http-equiv="refresh"' in html and 'id="progress"' in html
+
+
+def test_workbooks_download_one_or_the_chosen_forms(suite):
+    client = client_for(suite, "demo-applicant")
+    app_id = _new_application(suite, client)
+    one = client.get(f"/applicant/applications/{app_id}/forms/03-07.xlsx")
+    assert one.status_code == 200 and one.data[:2] == b"PK"
+    assert "attachment" in one.headers["Content-Disposition"]
+    res = client.get(f"/applicant/applications/{app_id}/forms.zip?code=02-01&code=03-08")
+    names = zipfile.ZipFile(io.BytesIO(res.data)).namelist()
+    assert len(names) == 2 and names[0].endswith("_様02-01.xlsx") and names[1].endswith("_様03-08.xlsx")
+    every = zipfile.ZipFile(io.BytesIO(client.get(
+        f"/applicant/applications/{app_id}/forms.zip").data)).namelist()
+    assert len(every) > 2
+
+
+def test_account_request_without_login_and_its_receipt(suite):
+    client = suite.app.test_client()
+    page = "/account-requests/new"
+    res = post_form(client, page, page, {"org": "131016", "login": "x"})
+    assert res.status_code == 422
+    html = text_of(res)
+    assert "ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。" in html
+    assert "氏名: 必須項目です。" in html
+    res = post_form(client, page, page, {
+        "org": "132012", "login": "meguro-joho", "department": "情報政策課", "title": "",
+        "name": "目黒 太郎", "email": "joho@example.lg.jp", "phone": "03-1234-5678"})
+    assert res.status_code == 201
+    html = text_of(res)
+    number = re.search(r'id="receipt-number">([^<]+)<', html).group(1)
+    token = re.search(r'id="receipt-token"><code>([^<]+)<', html).group(1)
+    receipt = "/account-requests/receipt"
+    wrong = post_form(client, receipt, receipt, {"number": number, "token": "nope"})
+    assert wrong.status_code == 404 and "見つかりません" in text_of(wrong)
+    right = post_form(client, receipt, receipt, {"number": number, "token": token})
+    assert right.status_code == 200
+    assert re.search(r'id="receipt-status"><span class="status status-submitted">提出済',
+                     text_of(right))
+    assert token not in client.get(receipt).get_data(as_text=True)
+
+
+def test_operator_loads_reference_data_from_a_page(suite):
+    client = client_for(suite, "demo-operator")
+    res = post_form(client, "/refdata", "/refdata")
+    assert res.status_code == 200
+    html = text_of(res)
+    assert "内容に変更なし" in html and "例示ファイル" in html
+    assert client_for(suite, "demo-applicant").get("/refdata").status_code == 403
+
+
+def test_csrf_token_is_required_on_the_public_form_too(suite):
+    client = suite.app.test_client()
+    html = text_of(client.get("/account-requests/new"))
+    assert csrf_of(html)
+    assert client.post("/account-requests/new", data={"org": "132012"}).status_code == 400
