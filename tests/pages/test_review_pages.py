@@ -1,0 +1,160 @@
+"""Reviewer, 総務省, operator and matching pages with a worker: forms as readable tables,
+decisions (a 否認 needs a reason), return and resubmission, queue filters and overdue
+marks, the progress and schedule charts, confirmation requests, the delegation graph and
+the master pages."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from tests import factories
+from tests.conftest import Suite, wait_for
+from tests.form_data import form_03_08, query_delegation
+from tests.pages.support import client_for, post_form, text_of
+from tests.test_lifecycle_embedded import prepare_submitted
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    s = Suite(tmp_path_factory.mktemp("pages-review") / "var")
+    s.add_user("meguro", "132012", "applicant")
+    yield s
+    s.close()
+
+
+def _decide(client, app_id: int, result: str, comment: str = ""):
+    page = f"/review/applications/{app_id}"
+    return post_form(client, page, f"{page}/decision", {"result": result, "comment": comment})
+
+
+def _submitted_with_delegation(suite) -> int:
+    h = suite.headers("demo-applicant")
+    app_id = factories.create_application(suite.client, h)
+    forms = factories.all_forms()
+    forms["03-08"] = form_03_08(query_delegations=[query_delegation()])
+    factories.put_forms(suite.client, h, app_id, forms)
+    wait_for(lambda: all(f["status"] == "valid"
+                         for f in suite.get_app(app_id)["forms"].values()), what="valid")
+    page = f"/applicant/applications/{app_id}"
+    client = client_for(suite, "demo-applicant")
+    assert post_form(client, page, f"{page}/submit").status_code == 302
+    return app_id
+
+
+def test_reviewer_reads_each_form_as_a_table_with_history(suite):
+    app_id = prepare_submitted(suite)
+    suite.wait_status(app_id, "primary_review")
+    html = text_of(client_for(suite, "demo-pref").get(f"/review/applications/{app_id}"))
+    assert html.count('class="form-fields"') == len(factories.all_forms())
+    row = re.search(r"① 情報システム責任者 氏名</th><td>([^<]*)</td>", html)
+    assert row and row.group(1) == "山田 一郎"
+    assert "通常連絡先（平日昼間）" in html and "joho@example.lg.jp" in html
+    assert "<caption>履歴</caption>" in html and "審査機関の決定" in html
+    assert "委任情報の突合結果" not in html  # matching results are for 総務省
+
+
+def test_a_rejection_needs_a_reason_returns_and_the_applicant_resubmits(suite):
+    app_id = prepare_submitted(suite)
+    suite.wait_status(app_id, "primary_review")
+    pref = client_for(suite, "demo-pref")
+    res = _decide(pref, app_id, "否認")
+    assert res.status_code == 422
+    assert "否認する場合は具体的な理由をコメントに記入してください。" in text_of(res)
+    assert suite.get_app(app_id)["status"] == "primary_review"
+    assert _decide(pref, app_id, "否認", "責任者の役職名が誤っています。").status_code == 302
+    suite.wait_status(app_id, "returned")
+
+    applicant = client_for(suite, "demo-applicant")
+    html = text_of(applicant.get(f"/applicant/applications/{app_id}"))
+    reason = re.search(r'id="return-reason">(.*?)</div>', html, re.S).group(1)
+    assert "一次審査 否認" in reason and "責任者の役職名が誤っています。" in reason
+    assert "再提出する" in html
+    page = f"/applicant/applications/{app_id}"
+    assert post_form(applicant, page, f"{page}/submit").status_code == 302
+    app = suite.wait_status(app_id, "primary_review")
+    assert app["round"] == 2
+
+
+def test_queue_filters_and_overdue_marks_against_the_operators_schedule(suite):
+    app_id = prepare_submitted(suite)
+    suite.wait_status(app_id, "primary_review")
+    operator = client_for(suite, "demo-operator")
+    yesterday = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    res = post_form(operator, "/review/progress", "/review/schedule",
+                    {"starts_primary": "2026-01-05", "ends_primary": yesterday,
+                     "ends_secondary": "2099-03-31"})
+    assert res.status_code == 302
+    bad = post_form(operator, "/review/progress", "/review/schedule",
+                    {"ends_primary": "2026/13/01"})
+    assert bad.status_code == 422 and "日付は YYYY-MM-DD の形式で入力してください。" in text_of(bad)
+
+    pref = client_for(suite, "demo-pref")
+    queue = text_of(pref.get("/review/"))
+    row = re.search(rf'<tr class="late">\s*<td><a href="/review/applications/{app_id}">', queue)
+    assert row and "期限超過" in queue
+    assert f"/review/applications/{app_id}\"" in text_of(pref.get("/review/?overdue=true"))
+    assert f"/review/applications/{app_id}\"" not in text_of(pref.get("/review/?kind=change"))
+    bad = pref.get("/review/?status=nonsense")
+    assert bad.status_code == 422 and "状態「nonsense」は指定できません。" in text_of(bad)
+
+    html = text_of(operator.get("/review/progress"))
+    assert '<svg id="schedule-chart"' in html and '<svg id="progress-chart"' in html
+    assert "東京都" in html and 'class="overdue"' in html
+
+
+def test_confirmation_request_is_answered_on_a_page(suite):
+    app_id = _submitted_with_delegation(suite)
+    suite.wait_status(app_id, "primary_review")
+    meguro = client_for(suite, "meguro")
+    html = wait_for(lambda: (lambda h: h if "の受任事務 項番九" in h else None)(
+        text_of(meguro.get("/matching/confirmations"))), what="confirmation request")
+    conf_id = re.search(r'/matching/confirmations/(\d+)"', html).group(1)
+    url = f"/matching/confirmations/{conf_id}"
+    res = post_form(meguro, "/matching/confirmations", url, {"answer": "異議"})
+    assert res.status_code == 422 and "異議の場合は理由を記入してください。" in text_of(res)
+    assert post_form(meguro, "/matching/confirmations", url, {"answer": "確認"}).status_code == 302
+    done = text_of(meguro.get("/matching/confirmations?status=confirmed"))
+    assert "確認済" in done
+    # The applicant follows its records on the matching page.
+    mine = text_of(client_for(suite, "demo-applicant").get(f"/matching/applications/{app_id}"))
+    assert 'id="records"' in mine and "132012" in mine
+
+
+def test_mic_sees_matching_results_approves_and_reads_the_master(suite):
+    app_id = _submitted_with_delegation(suite)
+    suite.wait_status(app_id, "primary_review")
+    assert _decide(client_for(suite, "demo-pref"), app_id, "承認").status_code == 302
+    suite.wait_status(app_id, "secondary_review")
+    mic = client_for(suite, "demo-mic")
+    html = wait_for(lambda: (lambda h: h if 'id="matching"' in h else None)(
+        text_of(mic.get(f"/review/applications/{app_id}"))), what="matching results")
+    assert "132012" in html and "委任情報の突合結果" in html
+    assert _decide(mic, app_id, "承認", "確認しました").status_code == 302
+    app = suite.wait_status(app_id, "registered")
+    number = app["master_version"]
+
+    index = text_of(mic.get("/master/"))
+    assert f"第{number}版" in index and suite.get_app(app_id)["number"] in index
+    version = text_of(mic.get(f"/master/versions/{number}"))
+    assert "責任者（様02-01）" in version and "山田 一郎" in version
+    diff = text_of(mic.get(f"/master/versions/{number}/diff?from=0"))
+    assert "<td>追加</td>" in diff
+    assert mic.get(f"/master/versions/{number}/diff?from=x").status_code == 422
+    assert mic.get("/master/versions/999").status_code == 404
+
+    graph = text_of(mic.get("/matching/graph?org=131016"))
+    assert '<svg id="graph"' in graph and ">132012</text>" in graph and "照会:九" in graph
+
+
+def test_operator_sees_subscribers_and_their_delivery_logs(suite):
+    res = suite.client.post("/api/master/subscriptions", headers=suite.headers("demo-operator"),
+                            json={"url": "http://127.0.0.1:9/master-hook", "mode": "snapshot"})
+    assert res.status_code == 201, res.get_json()
+    sub_id = res.get_json()["id"]
+    operator = client_for(suite, "demo-operator")
+    assert "http://127.0.0.1:9/master-hook" in text_of(operator.get("/master/"))
+    page = operator.get(f"/master/subscribers/{sub_id}")
+    assert page.status_code == 200 and 'id="deliveries"' in text_of(page)
+    assert client_for(suite, "demo-mic").get(f"/master/subscribers/{sub_id}").status_code == 403
