@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from shared.pages import page_principal, require_page
+from shared.pages import require_page
 from shared.service import context
 from shared.web import HTTP_MESSAGES, ApiError, not_found
 from services.master import distribution, registry
