@@ -37,8 +37,9 @@ Key = tuple[str, str]   # (family, item)
 
 # --- building records from a message ---------------------------------------------------
 
-def _text(value) -> str:
-    return "" if value is None else str(value)
+def _text(value, size: int = 40) -> str:
+    """A value as stored in a key column (the row itself keeps it whole in ``data``)."""
+    return "" if value is None else str(value)[:size]
 
 
 def _rows(payload: dict, name: str) -> list[dict]:
