@@ -116,7 +116,7 @@ def test_one_overdue_reminder_per_case_and_stage_through_the_webhook_path(suite)
 
 
 def test_no_reminder_before_the_deadline(suite):
-    app_id = support.submit(suite, CHIYODA)
     assert put(suite, [{"phase": "primary", "ends_on": today().isoformat()}]).status_code == 200
+    app_id = support.submit(suite, CHIYODA)
     tick(suite.ctx("review"))
     assert overdue_events(suite, app_id) == []
