@@ -20,8 +20,7 @@ from shared.db import utcnow
 from shared.service import context
 from shared.web import ApiError, json_body, not_found
 from services.master import distribution, exports, registry
-from services.master.models import (Delivery, DeliveryAttempt, MasterVersion,
-                                    PendingRegistration, Subscriber)
+from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
 from services.master.schemas import (AckPostSchema, PublicationPutSchema,
                                      SubscriptionPostSchema)
 
@@ -114,7 +113,7 @@ def contacts():
 
 # --- publication (整備・配信) ----------------------------------------------------------
 
-def _describe_pending(p: PendingRegistration) -> dict:
+def _describe_pending(p) -> dict:
     """A prepared registration as operators see it (never its content)."""
     return {"application_id": p.application_id, "number": p.number, "round": p.round,
             "org_id": p.org_id, "received_at": p.received_at.isoformat()}

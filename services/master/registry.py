@@ -100,7 +100,8 @@ def register(ctx: ServiceContext, session: Session, payload: dict) -> MasterVers
 
 
 def publish_prepared(ctx: ServiceContext, session: Session) -> MasterVersion:
-    """配信: every prepared registration, in the order received, as one new version."""
+    """配信: every prepared registration as one new version (grouped by organisation,
+    in the order received within one; sources listed in that order)."""
     head_row = _head(session)
     upto = session.scalar(select(PendingRegistration.id).order_by(
         PendingRegistration.id.desc()).limit(1))
@@ -112,8 +113,11 @@ def publish_prepared(ctx: ServiceContext, session: Session) -> MasterVersion:
     return version
 
 
-def pending(session: Session) -> list[PendingRegistration]:
-    return list(session.scalars(select(PendingRegistration).order_by(PendingRegistration.id)))
+def pending(session: Session) -> list:
+    """The prepared registrations (their ids, never their content), oldest first."""
+    P = PendingRegistration
+    return session.execute(select(P.application_id, P.number, P.round, P.org_id,
+                                  P.received_at).order_by(P.id)).all()
 
 
 def _pending_payloads(session: Session, upto: int) -> Iterator[dict]:
