@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nws.runtime import Runtime  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from services.master import distribution, registry  # noqa: E402
-from services.master.models import MasterRow, Subscriber  # noqa: E402
+from services.master.models import MasterRow  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PIA = {"status": "実施済", "reason": "", "reports": [

@@ -25,7 +25,8 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["content-length"]))
                 receiver.requests.append({"at": time.monotonic(),
-                                          "headers": {k.lower(): v for k, v in self.headers.items()},
+                                          "headers": {k.lower(): v for k, v
+                                                      in self.headers.items()},
                                           "body": body})
                 failing = (receiver.fail_first is None
                            or len(receiver.requests) <= receiver.fail_first)

@@ -1,9 +1,9 @@
-"""緊急連絡先 never leave the master: not in any API answer (to MIC, operators, other
-organisations or subscribers), not in exports, not in subscriber deliveries, not in what
-the master tells plugins or other services. The directory of 通常連絡先 is for every
+"""緊急連絡先 never leave the master: not in any API answer or page (to MIC, operators,
+other organisations or subscribers), not in exports, not in subscriber deliveries, not in
+what the master tells plugins or other services. The directory of 通常連絡先 is for every
 logged-in user.
 
-Every endpoint of the master blueprint is called (the test fails when one is added and
+Every endpoint of the master API and every master page is called (the test fails when one is added and
 not covered here), in both publication modes, with three organisations whose 緊急連絡先
 are stored in the restricted table."""
 from __future__ import annotations
@@ -20,8 +20,9 @@ from shared import hookspecs
 from services.master.models import Outbox, RestrictedContact
 from tests.conftest import Suite, wait_for
 from tests.master import approved
-from tests.master.approved import EMERGENCY, EMERGENCY_SECRETS, api
+from tests.master.approved import EMERGENCY, EMERGENCY_SECRETS
 from tests.master.receivers import Receiver, signed
+from tests.pages.support import client_for
 
 CHANGED_EMERGENCY = {"priority": 1, "name": "千代田 三郎", "phone": "070-4444-0004",
                      "email": "kinkyu-new@example.jp"}
@@ -116,6 +117,14 @@ def outputs(tmp_path_factory):
                 call(f"{kind} pull{query}", "get", f"{base}/pull{query}",
                      headers=signed(sub["secret"]))
         call("publication", "get", "/api/master/publication")
+        pages = client_for(suite, "demo-operator")
+        for path in ("/master/", "/master/versions/1", "/master/versions/2",
+                     "/master/versions/2/diff", "/master/versions/2/diff?from=0",
+                     *(f"/master/subscribers/{sub['id']}" for sub in subs.values())):
+            endpoints.add(adapter.match(urlsplit(path).path, method="GET")[0])
+            res = pages.get(path)
+            assert res.status_code == 200, (path, res.status_code)
+            answers[f"page {path}"] = res.get_data(as_text=True)
         call("unsubscribe", "delete", f"/api/master/subscriptions/{subs['snapshot']['id']}")
         for name, receiver in (("snapshot", snapshot), ("diff", diff)):
             for i, req in enumerate(receiver.requests):
@@ -127,7 +136,9 @@ def outputs(tmp_path_factory):
                 [o.envelope for o in session.query(Outbox).all()], ensure_ascii=False)
             restricted = {r.org_id: r.data for r in session.query(RestrictedContact).all()}
         master_endpoints = {r.endpoint for r in suite.app.url_map.iter_rules()
-                            if r.endpoint.startswith("master_api.")}
+                            if r.endpoint.startswith("master_api.") or (
+                                r.endpoint.startswith("master_pages.")
+                                and "GET" in r.methods)}
         yield {"answers": answers, "restricted": restricted, "endpoints": endpoints,
                "master_endpoints": master_endpoints, "plugin": plugin,
                "bodies": bodies, "contacts": json.loads(bodies["contacts as demo-boe"])}
