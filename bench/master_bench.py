@@ -234,6 +234,10 @@ def phase_a(url: str, data_dir: Path, n_orgs: int, trace: bool) -> dict:
             m["rows"] = sum(len(c["added"]) + len(c["removed"]) + len(c["changed"])
                             for c in d.values())
         del d
+        with measured(results, f"diff v{v1 - 1}→v{v1} as JSON text (API, deliveries)",
+                      trace) as m:
+            with ctx.db.transaction() as session:
+                m["megabytes"] = round(len(registry.diff_json(session, v1 - 1, v1)) / 2 ** 20)
         changed = orgs[::10]
         v2 = prepare_and_publish(ctx, [approval(o, 1) for o in changed], results,
                                  f"change batch ({len(changed)} 変更申請)", trace)
@@ -245,6 +249,9 @@ def phase_a(url: str, data_dir: Path, n_orgs: int, trace: bool) -> dict:
         with measured(results, f"read whole v{v2}", trace) as m:
             with ctx.db.transaction() as session:
                 m["rows"] = sum(len(r) for r in registry.content(session, v2).values())
+        with measured(results, f"read whole v{v2} as JSON text (API, snapshots)", trace) as m:
+            with ctx.db.transaction() as session:
+                m["megabytes"] = round(len(registry.content_json(session, v2)) / 2 ** 20)
     finally:
         rt.close()
     return results

@@ -10,6 +10,7 @@ and ``webhook-signature`` over the request body (empty for GET).
 from __future__ import annotations
 
 import functools
+import json
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
@@ -52,8 +53,9 @@ def _version(session, number: int) -> MasterVersion:
 def version(number: int):
     with context("master").transaction() as session:
         v = _version(session, number)
-        return jsonify({**registry.describe_version(v),
-                        "tables": registry.content(session, number)})
+        head = json.dumps(registry.describe_version(v), ensure_ascii=False)
+        text = head[:-1] + ', "tables": ' + registry.content_json(session, number) + "}"
+    return Response(text, mimetype="application/json")
 
 
 @bp.get("/versions/<int:number>/diff")
@@ -67,8 +69,9 @@ def version_diff(number: int):
         base = int(raw)
         if base != 0:
             _version(session, base)
-        return jsonify({"from": base, "to": number,
-                        "tables": registry.diff(session, base, number)})
+        text = (f'{{"from": {base}, "to": {number}, "tables": '
+                + registry.diff_json(session, base, number) + "}")
+    return Response(text, mimetype="application/json")
 
 
 EXPORTS = {
@@ -313,8 +316,7 @@ def pull(sub_id: int):
         _version(session, number)
         if base not in (None, 0):
             _version(session, base)
-        doc = distribution.body_for(session, sub, number, mode=mode, base=base)
+        _meta, data = distribution.document(session, sub, number, mode=mode, base=base)
         secret = sub.secret
-    data = webhooks.encode(doc)
     return Response(data, mimetype="application/json",
                     headers=webhooks.headers([secret], distribution.request_id(), data))

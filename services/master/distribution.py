@@ -13,6 +13,7 @@ Nothing here reads the restricted table: 緊急連絡先 never leave the master.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -75,23 +76,28 @@ def schedule(ctx: ServiceContext, session: Session, number: int,
 
 # --- what a subscriber receives -------------------------------------------------------
 
-def body_for(session: Session, sub: Subscriber, number: int, *, mode: str | None = None,
-             base: int | None = None) -> dict:
-    """The document for version ``number`` as ``sub`` receives it (delivery or pull)."""
+def document(session: Session, sub: Subscriber, number: int, *, mode: str | None = None,
+             base: int | None = None) -> tuple[dict, bytes]:
+    """Version ``number`` as ``sub`` receives it (delivery or pull): what the document
+    is (everything but the rows) and the JSON document itself."""
     version = session.get(MasterVersion, number)
     mode = mode or sub.mode
-    head = {"subscription_id": sub.id, "version": registry.describe_version(version),
+    meta = {"type": "master.snapshot" if mode == "snapshot" else "master.diff",
+            "subscription_id": sub.id, "version": registry.describe_version(version),
             "checksum": version.checksum}
     if mode == "snapshot":
-        return {"type": "master.snapshot", **head,
-                "tables": registry.content(session, number)}
-    if base is None:
-        base = sub.acked_version or 0
-    if base > number:
-        base = 0  # the subscriber acknowledged a newer version: send it all
-    base_checksum = "0" * 64 if base == 0 else session.get(MasterVersion, base).checksum
-    return {"type": "master.diff", **head, "from": base, "base_checksum": base_checksum,
-            "tables": registry.diff(session, base, number)}
+        tables = registry.content_json(session, number)
+    else:
+        if base is None:
+            base = sub.acked_version or 0
+        if base > number:
+            base = 0  # the subscriber acknowledged a newer version: send it all
+        meta["from"] = base
+        meta["base_checksum"] = ("0" * 64 if base == 0
+                                 else session.get(MasterVersion, base).checksum)
+        tables = registry.diff_json(session, base, number)
+    head = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+    return meta, (head[:-1] + ',"tables":' + tables + "}").encode()
 
 
 # --- one attempt ---------------------------------------------------------------------
@@ -137,12 +143,13 @@ def attempt(ctx: ServiceContext, delivery_id: int, policy: RetryPolicy | None = 
             .execution_options(synchronize_session=False)).rowcount
         if not claimed:
             return Outcome("skip")
-        body = body_for(session, sub, delivery.version)
+        meta, data = document(session, sub, delivery.version)
         url, secret, number = sub.url, sub.secret, delivery.attempts + 1
-    kind = "snapshot" if body["type"] == "master.snapshot" else "diff"
-    base = body.get("from")
+    kind = "snapshot" if meta["type"] == "master.snapshot" else "diff"
+    base = meta.get("from")
     message_id = f"msg_master_{delivery_id}_{kind}{'' if base is None else base}"
-    result = webhooks.deliver(url, [secret], message_id, webhooks.encode(body))
+    result = webhooks.deliver(url, [secret], message_id, data)
+    del data
     with ctx.db.transaction() as session:
         delivery = session.get(Delivery, delivery_id)
         session.add(DeliveryAttempt(delivery_id=delivery_id, number=number, at=utcnow(),

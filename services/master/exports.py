@@ -56,8 +56,9 @@ def metadata(version: MasterVersion) -> dict:
 
 
 def as_json(session: Session, version: MasterVersion) -> bytes:
-    body = {**metadata(version), "tables": registry.content(session, version.number)}
-    return json.dumps(body, ensure_ascii=False, indent=1).encode()
+    head = json.dumps(metadata(version), ensure_ascii=False)
+    return (head[:-1] + ', "tables": ' + registry.content_json(session, version.number)
+            + "}").encode()
 
 
 def _csv_text(value: Any) -> Any:

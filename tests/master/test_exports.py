@@ -147,3 +147,15 @@ def test_an_unknown_format_or_version_is_404(exported, path):
     res = api(exported["suite"], "get", path)
     assert res.status_code == 404
     assert res.get_json()["error"]["code"] == "not_found"
+
+
+def test_json_text_documents_equal_the_decoded_ones(exported):
+    """The API, exports and deliveries embed rows as stored JSON text."""
+    ctx = exported["suite"].ctx("master")
+    with ctx.db.transaction() as session:
+        for number in (1, 2):
+            assert json.loads(registry.content_json(session, number)) == registry.content(
+                session, number)
+        for a, b in ((0, 1), (1, 2), (2, 1), (0, 2), (2, 2)):
+            assert json.loads(registry.diff_json(session, a, b)) == registry.diff(
+                session, a, b), (a, b)
