@@ -26,7 +26,10 @@ from tests.pages.support import client_for
 
 CHANGED_EMERGENCY = {"priority": 1, "name": "千代田 三郎", "phone": "070-4444-0004",
                      "email": "kinkyu-new@example.jp"}
-SECRETS = EMERGENCY_SECRETS + [CHANGED_EMERGENCY["phone"], CHANGED_EMERGENCY["email"]]
+SECRETS = EMERGENCY_SECRETS + [CHANGED_EMERGENCY["phone"], CHANGED_EMERGENCY["email"],
+                               # names used nowhere else in the test data
+                               EMERGENCY["131024"]["name"], EMERGENCY["131016-BOE"]["name"],
+                               CHANGED_EMERGENCY["name"]]
 
 
 class Published:
@@ -50,9 +53,16 @@ def text_of(res) -> str:
         wb = load_workbook(io.BytesIO(res.data), read_only=True)
         parts += [json.dumps(row, ensure_ascii=False, default=str)
                   for ws in wb.worksheets for row in ws.iter_rows(values_only=True)]
+    elif res.mimetype == "application/json":
+        parts.append(readable(res.data))
     else:
         parts.append(res.data.decode())
     return "\n".join(parts)
+
+
+def readable(data: bytes) -> str:
+    """JSON re-written without \\u escapes, so Japanese text is searched as written."""
+    return json.dumps(json.loads(data), ensure_ascii=False)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +139,7 @@ def outputs(tmp_path_factory):
         for name, receiver in (("snapshot", snapshot), ("diff", diff)):
             for i, req in enumerate(receiver.requests):
                 answers[f"delivery to {name} #{i}"] = (
-                    json.dumps(req["headers"], ensure_ascii=False) + req["body"].decode())
+                    json.dumps(req["headers"], ensure_ascii=False) + readable(req["body"]))
         answers["nws_master_published"] = json.dumps(plugin.calls, ensure_ascii=False)
         with suite.ctx("master").db.transaction() as session:
             answers["messages sent by the master"] = json.dumps(
