@@ -395,32 +395,37 @@ def content_json(session: Session, number: int) -> str:
 
 
 def diff_json(session: Session, old: int, new: int) -> str:
-    """:func:`diff` as JSON text."""
+    """:func:`diff` as JSON text. Only the rows on the ``old`` side are held in a dict;
+    the other side is streamed and each row written out as it comes, so a diff from an
+    empty version costs little more than the text itself."""
     lo, hi = sorted((old, new))
     cols = (MasterRow.table_name, MasterRow.key, MasterRow.row_hash, cast(MasterRow.data, Text))
+    closed = select(*cols).where(MasterRow.to_version > lo, MasterRow.to_version <= hi,
+                                 MasterRow.from_version <= lo)
+    opened = select(*cols).where(MasterRow.from_version > lo, MasterRow.from_version <= hi,
+                                 or_(MasterRow.to_version.is_(None), MasterRow.to_version > hi))
+    if old > new:
+        closed, opened = opened, closed
+    out: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(
+        lambda: {"added": [], "removed": [], "changed": []})
     with bulk_work():
-        before = {(t, k): (h, d) for t, k, h, d in session.execute(select(*cols).where(
-            MasterRow.to_version > lo, MasterRow.to_version <= hi,
-            MasterRow.from_version <= lo))}
-        after = {(t, k): (h, d) for t, k, h, d in session.execute(select(*cols).where(
-            MasterRow.from_version > lo, MasterRow.from_version <= hi,
-            or_(MasterRow.to_version.is_(None), MasterRow.to_version > hi)))}
-        if old > new:
-            before, after = after, before
-        out: dict[str, dict[str, list[str]]] = {}
-        for key in sorted(before.keys() | after.keys()):
-            table, row_key = key
-            b, a = before.get(key), after.get(key)
-            if b is not None and a is not None:
-                if b[0] == a[0]:
-                    continue
-                kind, text = "changed", f'{{"key":{_q(row_key)},"before":{b[1]},"after":{a[1]}}}'
-            elif a is not None:
-                kind, text = "added", f'{{"key":{_q(row_key)},"data":{a[1]}}}'
-            else:
-                kind, text = "removed", f'{{"key":{_q(row_key)},"data":{b[1]}}}'
-            out.setdefault(table, {"added": [], "removed": [], "changed": []})[kind].append(text)
-        return "{" + ",".join(
-            _q(table) + ":{" + ",".join(f'"{kind}":[' + ",".join(rows) + "]"
-                                        for kind, rows in kinds.items()) + "}"
-            for table, kinds in out.items()) + "}"
+        before = {(t, k): (h, d) for t, k, h, d in session.execute(closed)}
+        for table, key, h, raw in session.execute(opened.execution_options(yield_per=5000)):
+            b = before.pop((table, key), None)
+            if b is None:
+                out[table]["added"].append((key, f'{{"key":{_q(key)},"data":{raw}}}'))
+            elif b[0] != h:
+                out[table]["changed"].append(
+                    (key, f'{{"key":{_q(key)},"before":{b[1]},"after":{raw}}}'))
+        for (table, key), (_h, raw) in before.items():
+            out[table]["removed"].append((key, f'{{"key":{_q(key)},"data":{raw}}}'))
+        del before
+        parts = []
+        for table in sorted(out):
+            kinds = []
+            for kind, rows in out[table].items():
+                rows.sort()
+                kinds.append(f'"{kind}":[' + ",".join(text for _k, text in rows) + "]")
+                rows.clear()
+            parts.append(_q(table) + ":{" + ",".join(kinds) + "}")
+        return "{" + ",".join(parts) + "}"
