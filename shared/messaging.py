@@ -29,6 +29,7 @@ from sqlalchemy import Integer, String, Text, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared import fsbroker
 from shared.config import Settings
 from shared.db import Database, utcnow
 from shared.observability import correlation_id as current_correlation
@@ -62,7 +63,7 @@ def route_task(name, args, kwargs, options, task=None, **kw):
 
 def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
     """The one Celery configuration of the suite (web processes, workers, embedded)."""
-    app = Celery(main, broker=settings.broker_url, set_as_current=False)
+    app = Celery(main, broker=fsbroker.broker_url(settings.broker_url), set_as_current=False)
     transport_options: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
     if settings.broker_key_prefix:
         transport_options["global_keyprefix"] = settings.broker_key_prefix
