@@ -69,9 +69,11 @@ class DeliveryResult:
     duration_ms: int
 
 
-def deliver(url: str, secrets_: Iterable[str], msg_id: str, body: bytes) -> DeliveryResult:
+def deliver(url: str, secrets_: Iterable[str], msg_id: str, body: bytes, *,
+            kind: str = "webhook") -> DeliveryResult:
     """POST one signed delivery. 2xx is success; anything else (or no answer) is a
-    failure the caller retries with backoff."""
+    failure the caller retries with backoff. Counted in ``nws_deliveries_total`` under
+    ``kind`` ("webhook" for reviewer systems, "master" for subscribers)."""
     req = urllib.request.Request(url, data=body, method="POST",
                                  headers=headers(secrets_, msg_id, body))
     started = time.monotonic()
@@ -84,4 +86,7 @@ def deliver(url: str, secrets_: Iterable[str], msg_id: str, body: bytes) -> Deli
         status, ok, error = exc.code, False, f"HTTP {exc.code}"
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         status, ok, error = None, False, f"{type(exc).__name__}: {exc}"[:300]
+    from shared.observability import metrics
+
+    metrics().deliveries.labels(kind, "delivered" if ok else "failed").inc()
     return DeliveryResult(ok, status, error, int((time.monotonic() - started) * 1000))

@@ -45,7 +45,12 @@ def test_deliver_posts_signed_json_and_reports_the_status():
         second = webhooks.deliver(url, [secret], "msg_9", b'{"n":1}')
     finally:
         server.shutdown()
+    from prometheus_client import REGISTRY
+
     assert (first.ok, first.status) == (False, 503)
+    for outcome in ("delivered", "failed"):
+        assert REGISTRY.get_sample_value("nws_deliveries_total",
+                                         {"kind": "webhook", "outcome": outcome}) >= 1
     assert (second.ok, second.status) == (True, 204)
     hdrs, body = received[1]
     assert Webhook(secret).verify(body, hdrs) == {"n": 1}
