@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import click
 
@@ -167,11 +168,18 @@ def refdata_load(provided_info: str | None) -> None:
     from services.intake.catalog import CatalogError, load_refdata
 
     runtime = _runtime(["intake"], embedded=_embedded_default())
+    click.echo("loading the organisation registry and the legal catalog "
+               "(one transaction: interrupting it changes nothing) …", err=True)
+    started = time.monotonic()
     try:
         with runtime.services["intake"].transaction() as session:
             result = load_refdata(session, Path(provided_info) if provided_info else None)
+            click.echo(f"… read and compared in {time.monotonic() - started:.1f} s; committing",
+                       err=True)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted: nothing was changed; run it again") from None
     click.echo(f"organisations: {result['organisations']}")
     click.echo(f"catalog: {result['catalog']}")
     if not provided_info:

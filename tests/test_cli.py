@@ -131,3 +131,28 @@ def test_serve_runs_the_suite_and_loses_nothing_when_killed(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
+
+
+def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
+    """Ctrl-C during the load: the registry holds either nothing or everything, never a
+    part, and running the command again completes it."""
+    import sqlite3
+
+    run(tmp_path, "db", "upgrade")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
+    env["NWS_DATA_DIR"] = str(tmp_path / "var")
+    proc = subprocess.Popen([NWS, "refdata", "load"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "loading" in proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    with sqlite3.connect(tmp_path / "var" / "intake.db") as db:
+        count = db.execute("select count(*) from intake_organisations").fetchone()[0]
+    if proc.returncode != 0:           # interrupted before the commit
+        assert count == 0, count
+    else:                              # finished before the signal arrived
+        assert count >= 3590
+    again = run(tmp_path, "refdata", "load")
+    assert "organisations:" in again.stdout
+    with sqlite3.connect(tmp_path / "var" / "intake.db") as db:
+        assert db.execute("select count(*) from intake_organisations").fetchone()[0] >= 3590
