@@ -81,11 +81,14 @@ def web(service: str, host: str, port: int, threads: int) -> None:
         raise SystemExit(0)  # waitress closes its sockets on the way out
 
     signal.signal(signal.SIGTERM, stop)
+    proxy = {}
+    if os.environ.get("NWS_TRUSTED_PROXY"):  # e.g. the gateway's address, or "*"
+        proxy = dict(trusted_proxy=os.environ["NWS_TRUSTED_PROXY"],
+                     trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
+                                            "x-forwarded-host"},
+                     clear_untrusted_proxy_headers=True)
     waitress_serve(create_app(_runtime([service])), host=host, port=port, threads=threads,
-                   trusted_proxy=os.environ.get("NWS_TRUSTED_PROXY"),
-                   trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
-                                          "x-forwarded-host"},
-                   clear_untrusted_proxy_headers=True)
+                   **proxy)
 
 
 @main.command()
@@ -94,7 +97,9 @@ def web(service: str, host: str, port: int, threads: int) -> None:
               help="Worker processes (default: the number of CPUs).")
 @click.option("--pool", default="prefork", show_default=True,
               type=click.Choice(["prefork", "solo", "threads"]))
-def worker(service: str, concurrency: int | None, pool: str) -> None:
+@click.option("--hostname", default=None,
+              help="Celery node name (default: SERVICE@%h); unique per worker on one host.")
+def worker(service: str, concurrency: int | None, pool: str, hostname: str | None) -> None:
     """Run a Celery worker for one service's queue.
 
     With NWS_METRICS_PORT set, the worker serves Prometheus metrics on that port,
@@ -105,7 +110,7 @@ def worker(service: str, concurrency: int | None, pool: str) -> None:
     runtime = _runtime([service])
     if metrics_port:
         _serve_worker_metrics(runtime, int(metrics_port))
-    argv = ["worker", "-Q", service, "-n", f"{service}@%h", "--pool", pool, "-E",
+    argv = ["worker", "-Q", service, "-n", hostname or f"{service}@%h", "--pool", pool, "-E",
             "--loglevel", logging.getLevelName(logging.getLogger().level)]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]

@@ -156,3 +156,30 @@ def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
     assert "organisations:" in again.stdout
     with sqlite3.connect(tmp_path / "var" / "intake.db") as db:
         assert db.execute("select count(*) from intake_organisations").fetchone()[0] >= 3590
+
+
+def test_nws_web_serves_one_service_over_http(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
+    env.update(NWS_DATA_DIR=str(tmp_path / "var"), NWS_SECRET_KEY="s" * 40)
+    log = open(tmp_path / "web.log", "wb")
+    proc = subprocess.Popen([NWS, "web", "--service", "review", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def ready():
+            assert proc.poll() is None, (tmp_path / "web.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    return json.loads(r.read())
+            except OSError:
+                return None
+
+        body = wait_for(ready, timeout=60, interval=0.3, what="nws web ready")
+        assert body["status"] == "ready" and "review.migrations" in body["checks"]
+        status, _ = Http(port).call("GET", "/api/review/queue")
+        assert status == 401
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(20) == 0

@@ -1,0 +1,276 @@
+"""Load test: a burst of connection applications against the distributed suite on this
+machine — real PostgreSQL, real Redis, `nws web` and `nws worker` processes — run once
+with 1 and once with 2 intake workers.
+
+Each application is created, gets every required form (JSON, or its workbook with
+--workbooks when the upload endpoint exists) and is submitted; the prefecture approves
+and 総務省 approves, so it goes through intake, review, matching and master. Reported per
+stage: throughput and latency percentiles.
+
+    .venv/bin/python bench/load_burst.py --apps 2000 --intake-workers 1 2
+
+Stops by itself: request loops are bounded by --apps and --timeout. Traffic goes to
+127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+NWS = str(Path(sys.executable).with_name("nws"))
+PG_ADMIN = os.environ.get("NWS_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("NWS_BENCH_REDIS", "redis://127.0.0.1:6379/8")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+class Api:
+    def __init__(self, base: str, token: str):
+        self.base, self.token = base, token
+
+    def call(self, method: str, path: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                return res.status, json.loads(res.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+
+class Cluster:
+    """PostgreSQL database, Redis prefix, web processes and workers for one run."""
+
+    def __init__(self, workdir: Path, intake_workers: int):
+        import psycopg
+
+        self.workdir = workdir
+        self.db = f"nws_bench_{uuid.uuid4().hex[:8]}"
+        self.admin = psycopg.connect(PG_ADMIN, autocommit=True)
+        self.admin.execute(f'CREATE DATABASE "{self.db}"')
+        self.env = {**os.environ,
+                    "NWS_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db}",
+                    "NWS_BROKER_URL": REDIS,
+                    "NWS_BROKER_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:6]}:",
+                    "NWS_SECRET_KEY": "bench-secret-" + "x" * 40,
+                    "NWS_DATA_DIR": str(workdir / "data"),
+                    "NWS_LOG_LEVEL": "WARNING", "NWS_LOG_FORMAT": "text",
+                    "NWS_SWEEP_INTERVAL": "2", "PYTHONPATH": str(REPO)}
+        self.procs: list[subprocess.Popen] = []
+        subprocess.run([NWS, "db", "upgrade"], env=self.env, check=True, capture_output=True)
+        subprocess.run([NWS, "refdata", "load"], env=self.env, check=True, capture_output=True)
+        self.ports = {}
+        for service in ("intake", "review", "matching", "master"):
+            port = free_port()
+            self.ports[service] = port
+            self._spawn([NWS, "web", "--service", service, "--host", "127.0.0.1",
+                         "--port", str(port), "--threads", "8"], f"web-{service}")
+        for i in range(intake_workers):
+            self._spawn([NWS, "worker", "--service", "intake", "--concurrency", "1",
+                         "--hostname", f"intake{i}@%h"], f"worker-intake-{i}")
+        for service in ("review", "matching", "master"):
+            self._spawn([NWS, "worker", "--service", service, "--concurrency", "1"],
+                        f"worker-{service}")
+        for service, port in self.ports.items():
+            self._wait_http(port)
+        time.sleep(3)  # workers connect
+
+    def _spawn(self, argv, name):
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.procs.append(subprocess.Popen(argv, env=self.env, stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True))
+
+    def _wait_http(self, port, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"web on {port} did not start")
+
+    def url(self, service):
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def close(self):
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+        self.admin.close()
+
+
+def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdir: Path) -> dict:
+    from shared.auth import Principal, issue_token
+    from tests.factories import all_forms
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(workdir, intake_workers)
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + cluster.db) as conn:
+            orgs = [r[0] for r in conn.execute(
+                "select id from intake_organisations where branch='executive' and kind in "
+                "('市','特別区') and can_apply order by id limit %s", (apps,))]
+            prefs = {r[0]: r[1] for r in conn.execute(
+                "select id, prefecture_code from intake_organisations where id = any(%s)", (orgs,))}
+        secret = cluster.env["NWS_SECRET_KEY"]
+        tok = lambda p: issue_token(p, secret, 86400)[0]  # noqa: E731
+        applicant = {o: Api(cluster.url("intake"), tok(Principal(10_000 + i, f"bench-{o}", o,
+                                                                 "applicant", "申請者", "課")))
+                     for i, o in enumerate(orgs)}
+        reviewer = {p: tok(Principal(20_000 + i, f"bench-pref-{p}", p, "primary_reviewer",
+                                     "審査者", "課")) for i, p in enumerate(set(prefs.values()))}
+        mic = tok(Principal(30_000, "bench-mic", "MIC", "secondary_reviewer", "総務", "課"))
+        times: dict[str, dict[str, float]] = {o: {} for o in orgs}
+
+        def file_one(org):
+            api = applicant[org]
+            t0 = time.monotonic()
+            status, body = api.call("POST", "/api/intake/applications", {"kind": "connection"})
+            assert status == 201, body
+            app_id = body["id"]
+            for code, data in all_forms(org).items():
+                status, body = api.call("PUT", f"/api/intake/applications/{app_id}/forms/{code}", data)
+                assert status == 202, body
+            times[org].update(app_id=app_id, created=t0, forms_sent=time.monotonic())
+            return org
+
+        started = time.monotonic()
+        with cf.ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(file_one, orgs))
+        sent = time.monotonic()
+
+        pending = set(orgs)
+        submitted, routed, decided1, decided2 = set(), set(), set(), set()
+        deadline = time.monotonic() + timeout
+
+        def poll(org):
+            t = times[org]
+            api = applicant[org]
+            status, app = api.call("GET", f"/api/intake/applications/{t['app_id']}")
+            now = time.monotonic()
+            if org not in submitted:
+                if all(f["status"] != "validating" for f in app["forms"].values()):
+                    t.setdefault("forms_valid", now)
+                    s, b = api.call("POST", f"/api/intake/applications/{t['app_id']}/submit")
+                    if s == 202:
+                        t["submitted"] = now
+                        submitted.add(org)
+                    else:
+                        t["failed"] = json.dumps(b, ensure_ascii=False)[:300]
+                        pending.discard(org)
+                return
+            if org not in routed and app["status"] == "primary_review":
+                t["routed"] = now
+                routed.add(org)
+                rv = Api(cluster.url("review"), reviewer[prefs[org]])
+                s, _ = rv.call("POST", f"/api/review/applications/{t['app_id']}/decisions",
+                               {"result": "承認", "comment": ""})
+                t["primary_decided"] = time.monotonic()
+                return
+            if org in routed and org not in decided2 and app["status"] == "secondary_review":
+                rv = Api(cluster.url("review"), mic)
+                s, _ = rv.call("POST", f"/api/review/applications/{t['app_id']}/decisions",
+                               {"result": "承認", "comment": ""})
+                t["secondary_reached"] = now
+                t["secondary_decided"] = time.monotonic()
+                decided2.add(org)
+                return
+            if app["status"] == "registered":
+                t["registered"] = now
+                pending.discard(org)
+
+        with cf.ThreadPoolExecutor(concurrency) as pool:
+            while pending and time.monotonic() < deadline:
+                list(pool.map(poll, list(pending)))
+                time.sleep(0.5)
+        finished = time.monotonic()
+
+        def lat(a, b):
+            return [t[b] - t[a] for t in times.values() if a in t and b in t]
+
+        stages = {
+            "forms sent → all forms validated": lat("forms_sent", "forms_valid"),
+            "submitted → routed to the prefecture": lat("submitted", "routed"),
+            "primary decided → at 総務省": lat("primary_decided", "secondary_reached"),
+            "secondary decided → registered in the master": lat("secondary_decided", "registered"),
+            "created → registered (end to end)": lat("created", "registered"),
+        }
+        done = [t for t in times.values() if "registered" in t]
+        return {
+            "apps": len(orgs), "intake_workers": intake_workers, "registered": len(done),
+            "failed": [t.get("failed") for t in times.values() if "failed" in t][:3],
+            "filing_seconds": round(sent - started, 1),
+            "total_seconds": round(finished - started, 1),
+            "throughput_registered_per_s": round(len(done) / (finished - started), 2),
+            "validated_per_s": round(len(lat("forms_sent", "forms_valid")) / max(
+                1e-9, max((t.get("forms_valid", 0) for t in times.values()), default=0) - sent
+                if any("forms_valid" in t for t in times.values()) else 1), 2),
+            "stages": {k: {"n": len(v), "p50": round(pct(v, 50), 2), "p95": round(pct(v, 95), 2),
+                           "max": round(max(v), 2) if v else None} for k, v in stages.items()},
+        }
+    finally:
+        cluster.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--apps", type=int, default=500)
+    parser.add_argument("--intake-workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--concurrency", type=int, default=16, help="client threads")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--workdir", default="/tmp/nws-load-burst")
+    args = parser.parse_args()
+    results = []
+    for n in args.intake_workers:
+        print(f"--- {args.apps} applications, {n} intake worker(s) ---", flush=True)
+        result = run(args.apps, n, args.concurrency, args.timeout, Path(args.workdir) / f"w{n}")
+        print(json.dumps(result, ensure_ascii=False, indent=2), flush=True)
+        results.append(result)
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "load_burst.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
