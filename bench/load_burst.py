@@ -168,7 +168,19 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
             status, body = api.call("POST", "/api/intake/applications", {"kind": "connection"})
             assert status == 201, body
             app_id = body["id"]
-            for code, data in all_forms(org).items():
+            forms = all_forms(org)
+            # 様03-07 carries the rows that follow from the organisation's kind, as the
+            # selection screen would fill them (default selection: every automatic row).
+            s, catalog = api.call("GET", f"/api/intake/catalog?org={org}")
+            assert s == 200, catalog
+            small = {"status": "1000人未満", "reason": "", "reports": []}
+            forms["03-07"]["query_affairs"] = [
+                {"item_no": r["item_no"], "affair": r["affair"], "request_type": "登録",
+                 "pia": small} for r in catalog["query_affairs"]["automatic"]]
+            forms["03-07"]["provided_info"] = [
+                {"info_no": r["info_no"], "info_name": r["info_name"], "request_type": "登録",
+                 "pia": small} for r in catalog["provided_info"]["automatic"]]
+            for code, data in forms.items():
                 status, body = api.call("PUT", f"/api/intake/applications/{app_id}/forms/{code}", data)
                 assert status == 202, body
             times[org].update(app_id=app_id, created=t0, forms_sent=time.monotonic())
