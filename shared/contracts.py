@@ -208,3 +208,13 @@ class MasterDeliveryRequested(Payload):
 
 
 CONTRACTS[("master.delivery_requested", 1)] = MasterDeliveryRequested
+
+
+class UploadReceived(Payload):
+    """intake → intake: read and validate an uploaded workbook (stored by intake)."""
+
+    application_id = fields.Integer(required=True)
+    upload_id = fields.Integer(required=True)
+
+
+CONTRACTS[("upload.received", 1)] = UploadReceived

@@ -587,10 +587,13 @@ def normalise(text: str) -> str:
 class _Sheet:
     """A sheet read once into rows of (value, data_type)."""
 
-    def __init__(self, ws, name: str, findings: list[Finding], code: str):
+    def __init__(self, ws, name: str, findings: list[Finding], code: str,
+                 max_col: int | None = None):
         self.name = name
         self.rows: list[list[tuple[Any, str]]] = []
-        for n, row in enumerate(ws.iter_rows()):
+        # Columns beyond the layout's are never looked at: bounding them keeps a row with
+        # a cell in column XFD from being padded to 16,384 cells.
+        for n, row in enumerate(ws.iter_rows(max_col=max_col)):
             if n >= MAX_ROWS:
                 findings.append(Finding("workbook.too_many_rows", ERROR, name,
                                         f"「{name}」シート: 行が多すぎます（{MAX_ROWS} 行まで読み取ります）。"))
@@ -641,6 +644,17 @@ def _convert(value: Any, type_: str) -> tuple[Any, str | None]:
     return text, None
 
 
+def _width(layout: Layout, sheet: str) -> int:
+    """How many columns of ``sheet`` the layout reads (1-based count)."""
+    width = 1
+    if sheet == layout.sheet:
+        width = max([width] + [_ref(f.ref)[1] + 1 for f in layout.fields])
+    for t in layout.tables:
+        if t.sheet == sheet:
+            width = max(width, len(t.columns) + 1)
+    return width
+
+
 def read_form(wb, layout: Layout) -> ReadResult:
     """Read one form from an open workbook (see :func:`open_workbook`)."""
     code = layout.code
@@ -650,7 +664,7 @@ def read_form(wb, layout: Layout) -> ReadResult:
     sheets: dict[str, _Sheet | None] = {}
     for name in layout.sheets:
         if name in wb.sheetnames:
-            sheets[name] = _Sheet(wb[name], name, findings, code)
+            sheets[name] = _Sheet(wb[name], name, findings, code, _width(layout, name))
         else:
             sheets[name] = None
             findings.append(Finding("workbook.sheet_missing", ERROR, name,

@@ -103,6 +103,29 @@ BUILDERS = {"02-01": form_02_01, "02-02": form_02_02, "02-06": form_02_06,
             "03-09": form_03_09}
 
 
+# 03-07 rows of the demo catalog's selection (an 教育委員会 declares other rows than a
+# 首長部局): the validators check the rows against the application's real selection.
+SELECTED_ROWS = {
+    "executive": ("九", "児童福祉法による障害児通所給付費等の支給に関する事務",
+                  "EX0001", "【例】地方税関係情報（例示・法令ではない）"),
+    "board_of_education": ("四十", "学校保健安全法による医療に要する費用についての援助に関する事務",
+                           "EX0006", "【例】学校保健関係情報（例示・法令ではない）"),
+}
+
+
+def form_03_07_selected(org: str = "131016") -> dict:
+    """A 様03-07 whose rows are in the demo organisation's selection."""
+    item_no, affair, info_no, info_name = SELECTED_ROWS[
+        "board_of_education" if org.endswith("-BOE") else "executive"]
+    data = form_03_07(org)
+    data["query_affairs"][0].update(item_no=item_no, affair=affair)
+    data["provided_info"][0].update(info_no=info_no, info_name=info_name)
+    return data
+
+
 def required_forms(org: str = "131016") -> dict[str, dict]:
-    """Every form a 接続申請 requires (all but 様03-09), consistent with each other."""
-    return {code: build(org) for code, build in BUILDERS.items() if code != "03-09"}
+    """Every form a 接続申請 requires (all but 様03-09), consistent with each other and
+    with the organisation's selection."""
+    forms = {code: build(org) for code, build in BUILDERS.items() if code != "03-09"}
+    forms["03-07"] = form_03_07_selected(org)
+    return forms

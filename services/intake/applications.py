@@ -3,6 +3,7 @@ report back. The functions run inside a transaction of the intake service."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import pluggy
@@ -17,6 +18,8 @@ from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
 from services.intake import validation
 from services.intake.models import Application, FormEntry, HistoryEntry, Organisation
+
+log = logging.getLogger(__name__)
 
 EDITABLE = ("draft", "returned")
 # Statuses from which the applicant may withdraw: anything before the final decision.
@@ -108,10 +111,40 @@ def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
 
 
 def form_context(session: Session, app: Application) -> FormContext:
+    """What validators see besides the form: the other forms, the attachments (by their
+    添付資料ID) and the effective selection (None when no catalog is loaded)."""
+    from services.intake import selection, uploads
+
     org = org_of(session, app.org_id)
+    try:
+        sel = selection.effective_rows(session, app)
+    except ApiError:
+        sel = None
     return FormContext(application={"id": app.id, "kind": app.kind, "org_id": app.org_id,
                                     "catalog_version": app.catalog_version},
-                       org=org.as_ref(), forms={f.code: f.data for f in app.forms})
+                       org=org.as_ref(), forms={f.code: f.data for f in app.forms},
+                       attachments=uploads.attachment_refs(session, app.id), selection=sel)
+
+
+def store_form_data(session: Session, app: Application, code: str, data: dict, *,
+                    source: str) -> FormEntry:
+    """Save ``data`` as form ``code`` of ``app`` (a new revision), status validating;
+    the caller validates it (a form read from a workbook is validated where it is read,
+    so that its findings keep their sheet and cell)."""
+    entry = next((f for f in app.forms if f.code == code), None)
+    if entry is None:
+        entry = FormEntry(application=app, code=code, data=data, revision=1)
+        session.add(entry)
+    else:
+        entry.data, entry.revision = data, entry.revision + 1
+    entry.status, entry.findings, entry.source = "validating", [], source
+    return entry
+
+
+def set_form_findings(app: Application, code: str, findings: list[Finding]) -> None:
+    entry = next(f for f in app.forms if f.code == code)
+    entry.findings = [f.as_dict() for f in findings]
+    entry.status = "invalid" if validation.has_errors(findings) else "valid"
 
 
 def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict) -> None:
@@ -120,8 +153,14 @@ def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict
         FormEntry.code == payload["code"]))
     if entry is None or entry.revision != payload["revision"] or entry.status != "validating":
         return  # superseded by a newer revision, or already done
-    findings = validation.validate_form(pm, entry.code, entry.data,
-                                        form_context(session, entry.application))
+    try:
+        findings = validation.validate_form(pm, entry.code, entry.data,
+                                            form_context(session, entry.application))
+    except Exception:  # a validator bug must not leave the form validating for ever
+        log.exception("validators of %s failed on application %s", entry.code,
+                      entry.application_id)
+        findings = [Finding("form.validation_crashed", ERROR, entry.code,
+                            f"様{entry.code}の検証中に問題が発生しました。内容を確認して再度保存してください。")]
     entry.findings = [f.as_dict() for f in findings]
     entry.status = "invalid" if validation.has_errors(findings) else "valid"
 
@@ -139,6 +178,11 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
         if code not in present:
             blocking.append(Finding("application.form_missing", ERROR, code,
                                     f"様{code}が提出されていません。").as_dict())
+    from services.intake import uploads
+
+    if uploads.pending(session, app.id):
+        blocking.append(Finding("application.upload_processing", ERROR, "uploads",
+                                "アップロードしたファイルを処理中です。しばらくしてから提出してください。").as_dict())
     for code, entry in present.items():
         if entry.status == "validating":
             blocking.append(Finding("application.form_validating", ERROR, code,
@@ -230,6 +274,14 @@ def apply_status_change(session: Session, payload: dict) -> None:
 
 
 def describe(app: Application) -> dict:
+    from sqlalchemy.orm import object_session
+
+    from services.intake import uploads
+
+    return {**_describe(app), **uploads.describe(object_session(app), app.id)}
+
+
+def _describe(app: Application) -> dict:
     return {
         "id": app.id, "number": app.number, "kind": app.kind, "org": app.org_id,
         "status": app.status, "round": app.round, "stage": app.stage,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, event, text
+from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
@@ -225,3 +226,45 @@ class AccountRequest(Base):
     activation_token: Mapped[str | None] = mapped_column(String(100))
     activation_expires_at: Mapped[dt.datetime | None]
     issued_at: Mapped[dt.datetime | None]
+
+
+# --- Workbook uploads and attachments (issue 4) ------------------------------------------
+
+class Upload(Base):
+    """An .xlsx the applicant uploaded: checked at the door (shared.upload_safety), read
+    and validated by the ``upload.received`` task. The bytes are kept until the task has
+    read them, then dropped (the forms it held are stored as form data)."""
+
+    __tablename__ = "intake_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="received")  # received|done|failed
+    forms: Mapped[list] = mapped_column(default=list)        # codes found in the workbook
+    findings: Mapped[list] = mapped_column(default=list)     # about the file itself
+    uploaded_by: Mapped[dict]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+
+
+class Attachment(Base):
+    """A document attached to an application (ordinance, rule, 規約, PIA report): PDF only.
+    ``ref`` is what the forms name it by (添付資料ID, e.g. "A001")."""
+
+    __tablename__ = "intake_attachments"
+    __table_args__ = (UniqueConstraint("application_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[dict]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

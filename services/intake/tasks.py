@@ -25,3 +25,10 @@ def account_issued(ctx, session, payload, envelope):
     from services.intake import account_requests
 
     account_requests.apply_issued(session, payload)
+
+
+@consumer("intake", "upload.received")
+def upload_received(ctx, session, payload, envelope):
+    from services.intake import uploads
+
+    uploads.process_upload(ctx.plugins, session, payload)

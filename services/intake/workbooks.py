@@ -112,6 +112,26 @@ def _findings_of(app: Application, entry: FormEntry | None, code: str) -> list[F
     return [Finding(f["rule"], f["severity"], f["location"], f["message"]) for f in found]
 
 
+ROW_KEYS = {"query_affairs": "item_no", "provided_info": "info_no",
+            "query_delegations": "item_no", "provision_delegations": "info_no",
+            "provision_acceptances": "info_no"}
+
+
+def _with_missing_rows(code: str, data: dict, sel: dict, app: Application) -> dict:
+    """The validated data with the selection's rows it lacks appended (blank answers),
+    so the applicant can fill them in; the rows it has keep their places (the findings
+    name them by index)."""
+    merged = copy.deepcopy(data)
+    rows_from_selection(code, merged, sel, "変更" if app.kind == "change" else "登録")
+    out = copy.deepcopy(data)
+    for key, no in ROW_KEYS.items():
+        if key not in merged or not isinstance(out.get(key), list):
+            continue
+        have = {r.get(no) for r in out[key] if isinstance(r, dict)}
+        out[key] += [r for r in merged[key] if r.get(no) not in have]
+    return out
+
+
 def form_part(session: Session, spec: FormSpec, app: Application, org: Organisation,
               header: dict, sel: dict | None) -> workbook.FormPart:
     """What to write for one form: the saved data as it was validated, annotated, when
@@ -120,7 +140,10 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
     entry = next((f for f in app.forms if f.code == spec.code), None)
     findings = _findings_of(app, entry, spec.code)
     if entry is not None and findings:
-        return workbook.FormPart(spec.layout, entry.data, header, findings)
+        data = entry.data
+        if sel is not None and spec.code in ("03-07", "03-08"):
+            data = _with_missing_rows(spec.code, data, sel, app)
+        return workbook.FormPart(spec.layout, data, header, findings)
     request_type = _request_type(spec, app)
     if entry is not None:
         data = copy.deepcopy(entry.data)

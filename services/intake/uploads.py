@@ -1,0 +1,174 @@
+"""Workbook uploads and attachments of an application.
+
+An upload is checked at the door (shared.upload_safety: size, zip directory, macros, DTDs,
+sheet dimensions, a known form sheet), stored, and read by the ``upload.received`` task:
+each form found in the workbook becomes that form's data (source "xlsx") with the
+reader's findings (formulas, values not in a pull-down, reviewer cells filled …) and the
+validators' findings, located by sheet and cell. Whatever goes wrong while reading
+becomes a finding ``upload.unreadable`` on the upload; the task never fails on a file.
+
+Attachments are PDFs (checked by their magic) that the forms name by their ``ref``
+(添付資料ID, e.g. "A001").
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import pluggy
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared import upload_safety, workbook
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.forms import ERROR, Finding
+from shared.messaging import ServiceContext
+from shared.web import ApiError
+from services.intake import applications as apps
+from services.intake import validation, workbooks
+from services.intake.models import Application, Attachment, Upload
+
+log = logging.getLogger(__name__)
+
+MAX_ATTACHMENTS = 50         # per application
+PENDING = "received"
+
+
+def _rejected(exc: upload_safety.UploadRejected) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+def receive_upload(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
+                   principal: Principal, app: Application, filename: str,
+                   content: bytes) -> Upload:
+    """Check ``content`` at the door and store it for the reading task (4xx otherwise,
+    with nothing stored)."""
+    apps.require_editable(app)
+    layouts = workbooks.layouts(pm)
+    try:
+        upload_safety.check_name(filename)
+        upload_safety.check_size(len(content))
+        info = upload_safety.check_workbook(content, [lay.sheet for lay in layouts.values()])
+    except upload_safety.UploadRejected as exc:
+        raise _rejected(exc) from None
+    upload = Upload(application_id=app.id, filename=filename[:255], size=len(content),
+                    sha256=hashlib.sha256(content).hexdigest(), content=content,
+                    status=PENDING, forms=workbook.identify(info.sheets, layouts), findings=[],
+                    uploaded_by=principal.actor())
+    session.add(upload)
+    apps.history(session, app, "upload_received", actor=principal.actor(),
+                 org_id=principal.org_id, comment=filename[:200])
+    session.flush()
+    ctx.emit(session, "intake", "upload.received",
+             {"application_id": app.id, "upload_id": upload.id})
+    return upload
+
+
+def _unreadable(exc: BaseException) -> Finding:
+    return Finding("upload.unreadable", ERROR, "file",
+                   f"ファイルを読み取れませんでした（{type(exc).__name__}）。様式をダウンロードし直して記入し、"
+                   ".xlsx 形式で保存してアップロードしてください。")
+
+
+def process_upload(pm: pluggy.PluginManager, session: Session, payload: dict) -> None:
+    """The ``upload.received`` task: read the workbook, store each form found with its
+    findings. Runs once per upload; a file that cannot be read ends as ``failed`` with a
+    finding, never as an exception."""
+    upload = session.get(Upload, payload["upload_id"])
+    if upload is None or upload.status != PENDING or upload.content is None:
+        return
+    app = session.get(Application, upload.application_id)
+    content, upload.content = upload.content, None   # kept only until read
+    upload.processed_at = utcnow()
+    if app is None or app.status not in apps.EDITABLE:
+        upload.status = "failed"
+        upload.findings = [Finding("upload.not_editable", ERROR, "file",
+                                   "アップロードの処理前に申請が提出（または取り下げ）されたため、この内容は反映していません。").as_dict()]
+        return
+    layouts = workbooks.layouts(pm)
+    try:
+        results = workbook.read_workbook(content, layouts)
+    except Exception as exc:  # a hostile or broken file: a finding, not a dead task
+        log.info("upload %s unreadable: %r", upload.id, exc)
+        upload.status, upload.forms = "failed", []
+        upload.findings = [_unreadable(exc).as_dict()]
+        return
+    if not results:
+        upload.status = "failed"
+        upload.findings = [Finding("upload.no_form", ERROR, "file",
+                                   "様式のシートが見つかりません。ダウンロードした様式に記入してアップロードしてください。").as_dict()]
+        return
+    # Forms first, then the context they are validated in (cross-form rules see them all).
+    for result in results:
+        apps.store_form_data(session, app, result.code, result.data, source="xlsx")
+    session.flush()
+    fctx = apps.form_context(session, app)
+    for result in results:
+        try:
+            found = result.findings + result.place(
+                validation.validate_form(pm, result.code, result.data, fctx))
+        except Exception as exc:
+            log.exception("validators failed on upload %s form %s", upload.id, result.code)
+            found = result.findings + [Finding(
+                "form.validation_crashed", ERROR, result.code,
+                f"様{result.code}の検証中に問題が発生しました。内容を確認して再度アップロードしてください。")]
+        apps.set_form_findings(app, result.code, found)
+    upload.status, upload.forms, upload.findings = "done", [r.code for r in results], []
+    apps.history(session, app, "upload_read", comment="、".join(f"様{r.code}" for r in results))
+
+
+def add_attachment(session: Session, principal: Principal, app: Application, filename: str,
+                   content: bytes, title: str = "") -> Attachment:
+    apps.require_editable(app)
+    try:
+        upload_safety.check_pdf(filename, content)
+    except upload_safety.UploadRejected as exc:
+        raise _rejected(exc) from None
+    count = session.scalar(select(func.count(Attachment.id)).where(
+        Attachment.application_id == app.id)) or 0
+    if count >= MAX_ATTACHMENTS:
+        raise ApiError(409, "too_many_attachments",
+                       f"添付資料は 1 申請あたり {MAX_ATTACHMENTS} 件までです。")
+    last = session.scalar(select(func.max(Attachment.id)).where(
+        Attachment.application_id == app.id))
+    n = 1 if last is None else int(session.get(Attachment, last).ref[1:]) + 1
+    att = Attachment(application_id=app.id, ref=f"A{n:03d}", filename=filename[:255],
+                     title=(title or "")[:200], size=len(content),
+                     sha256=hashlib.sha256(content).hexdigest(), content=content,
+                     uploaded_by=principal.actor())
+    session.add(att)
+    apps.history(session, app, "attachment_added", actor=principal.actor(),
+                 org_id=principal.org_id, comment=f"{att.ref} {filename[:200]}")
+    session.flush()
+    return att
+
+
+def attachment_refs(session: Session, app_id: int) -> list[str]:
+    return list(session.scalars(select(Attachment.ref).where(
+        Attachment.application_id == app_id).order_by(Attachment.id)))
+
+
+def describe(session: Session, app_id: int) -> dict[str, Any]:
+    """The uploads and attachments of an application, for GET application."""
+    uploads = session.execute(select(
+        Upload.id, Upload.filename, Upload.size, Upload.status, Upload.forms, Upload.findings,
+        Upload.created_at).where(Upload.application_id == app_id).order_by(Upload.id)).all()
+    atts = session.execute(select(
+        Attachment.ref, Attachment.filename, Attachment.title, Attachment.size,
+        Attachment.sha256, Attachment.created_at).where(
+        Attachment.application_id == app_id).order_by(Attachment.id)).all()
+    return {
+        "uploads": [{"id": u.id, "filename": u.filename, "size": u.size, "status": u.status,
+                     "forms": u.forms, "findings": u.findings,
+                     "at": u.created_at.isoformat()} for u in uploads],
+        "attachments": [{"id": a.ref, "filename": a.filename, "title": a.title,
+                         "size": a.size, "sha256": a.sha256, "at": a.created_at.isoformat()}
+                        for a in atts],
+    }
+
+
+def pending(session: Session, app_id: int) -> bool:
+    return session.scalar(select(Upload.id).where(
+        Upload.application_id == app_id, Upload.status == PENDING).limit(1)) is not None

@@ -1,0 +1,233 @@
+"""Uploads (POST .../uploads) and attachments (POST .../attachments): a filled workbook
+becomes its forms' data, validated in an intake task with findings located by sheet and
+cell; attachments are PDFs the forms and the cross-form rules refer to."""
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+
+from shared import workbook as wbk
+from shared.pluginmanager import form_specs
+from tests import factories, form_data
+from tests.conftest import Suite, wait_for
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def s(tmp_path_factory):
+    suite = Suite(tmp_path_factory.mktemp("uploads") / "var")
+    yield suite
+    suite.close()
+
+
+@pytest.fixture(scope="module")
+def layouts(s):
+    return {code: spec.layout for code, spec in form_specs(s.runtime.plugins).items()}
+
+
+def new_app(s) -> int:
+    return factories.create_application(s.client, s.headers("demo-applicant"))
+
+
+def xlsx(layouts, forms: dict[str, dict]) -> bytes:
+    return wbk.write_workbook([wbk.FormPart(layouts[code], data) for code, data in forms.items()])
+
+
+def post_upload(s, app_id, content: bytes, name: str = "様式.xlsx"):
+    return s.client.post(f"/api/intake/applications/{app_id}/uploads",
+                         headers=s.headers("demo-applicant"),
+                         data={"file": (io.BytesIO(content), name)},
+                         content_type="multipart/form-data")
+
+
+def post_attachment(s, app_id, content: bytes, name: str = "条例.pdf", title: str = ""):
+    return s.client.post(f"/api/intake/applications/{app_id}/attachments",
+                         headers=s.headers("demo-applicant"),
+                         data={"file": (io.BytesIO(content), name), "title": title},
+                         content_type="multipart/form-data")
+
+
+def wait_upload(s, app_id, upload_id) -> dict:
+    def done():
+        app = s.get_app(app_id)
+        up = next(u for u in app["uploads"] if u["id"] == upload_id)
+        return app if up["status"] != "received" else None
+    return wait_for(done, what=f"upload {upload_id} read")
+
+
+def upload_and_wait(s, app_id, content: bytes, name: str = "様式.xlsx") -> dict:
+    res = post_upload(s, app_id, content, name)
+    assert res.status_code == 202, res.get_json()
+    return wait_upload(s, app_id, res.get_json()["id"])
+
+
+def download(s, app_id, code) -> bytes:
+    res = s.client.get(f"/api/intake/applications/{app_id}/forms/{code}.xlsx",
+                       headers=s.headers("demo-applicant"))
+    assert res.status_code == 200
+    return res.data
+
+
+def test_a_filled_workbook_becomes_the_form_s_data(s, layouts):
+    app_id = new_app(s)
+    form = factories.form_02_01()
+    res = post_upload(s, app_id, xlsx(layouts, {"02-01": form}))
+    assert res.status_code == 202
+    assert res.get_json()["forms"] == ["02-01"] and res.get_json()["status"] == "received"
+    app = wait_upload(s, app_id, res.get_json()["id"])
+    assert app["uploads"][0]["status"] == "done"
+    assert app["forms"]["02-01"] == {"status": "valid", "revision": 1, "findings": []}
+    [read] = wbk.read_workbook(download(s, app_id, "02-01"), layouts)
+    assert read.data == form
+    assert [h["event"] for h in app["history"]][-2:] == ["upload_received", "upload_read"]
+
+
+def test_one_workbook_holding_several_forms_fills_each(s, layouts):
+    app_id = new_app(s)
+    forms = {"02-01": factories.form_02_01(), "02-02": factories.form_02_02(),
+             "02-06": form_data.form_02_06()}
+    app = upload_and_wait(s, app_id, xlsx(layouts, forms))
+    assert {c: f["status"] for c, f in app["forms"].items()} == dict.fromkeys(forms, "valid")
+    assert app["uploads"][0]["forms"] == list(forms)
+
+
+def test_findings_name_the_sheet_and_cell_and_the_download_highlights_them(s, layouts):
+    app_id = new_app(s)
+    bad = factories.form_02_02(normal_contacts=[{"priority": 1, "department": "情報政策課",
+                                                 "name": "", "phone": "03-1234",
+                                                 "email": "joho@example.lg.jp"}])
+    app = upload_and_wait(s, app_id, xlsx(layouts, {"02-02": bad}))
+    form = app["forms"]["02-02"]
+    assert form["status"] == "invalid"
+    [finding] = form["findings"]
+    assert finding["message"].startswith("「様02-02」シート E22: ")
+    assert "03-1234" in finding["message"]
+    ws = openpyxl.load_workbook(io.BytesIO(download(s, app_id, "02-02")))["様02-02"]
+    assert "03-1234" in ws["E22"].comment.text
+    assert ws["E22"].fill.fgColor.rgb.endswith("FF9900")
+
+
+def test_what_only_the_reader_sees_becomes_findings_with_cells(s, layouts):
+    app_id = new_app(s)
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx(layouts, {"02-01": factories.form_02_01()})))
+    ws = wb["様02-01"]
+    ws["F4"] = "2026-000001"            # the reviewers' 申請番号
+    ws["C11"] = "=UPPER(\"x\")"          # a formula where a value is expected
+    buf = io.BytesIO()
+    wb.save(buf)
+    app = upload_and_wait(s, app_id, buf.getvalue())
+    form = app["forms"]["02-01"]
+    assert form["status"] == "invalid"
+    rules = {f["rule"]: f["message"] for f in form["findings"]}
+    assert rules["02-01.reviewer_filled"].startswith("「様02-01」シート F4: ")
+    assert rules["workbook.formula"].startswith("「様02-01」シート C11: 数式は使えません")
+
+
+def test_a_new_upload_replaces_the_form_and_fixes_its_findings(s, layouts):
+    app_id = new_app(s)
+    bad = factories.form_02_01(application_date="令和8年11月26日")
+    app = upload_and_wait(s, app_id, xlsx(layouts, {"02-01": bad}))
+    assert app["forms"]["02-01"]["status"] == "invalid"
+    assert "和暦" in app["forms"]["02-01"]["findings"][0]["message"]
+    app = upload_and_wait(s, app_id, xlsx(layouts, {"02-01": factories.form_02_01()}))
+    assert app["forms"]["02-01"] == {"status": "valid", "revision": 2, "findings": []}
+
+
+def test_an_upload_to_a_submitted_application_is_refused(s, layouts):
+    from tests.test_lifecycle_embedded import prepare_submitted
+
+    app_id = prepare_submitted(s)
+    res = post_upload(s, app_id, xlsx(layouts, {"02-01": factories.form_02_01()}))
+    assert res.status_code == 409
+    assert "変更できません" in res.get_json()["error"]["message"]
+
+
+def test_the_sample_forms_pass_with_the_demo_organisation_s_real_selection(s):
+    """form_context carries the effective selection: the sample 03-07 and 03-08 rows are
+    the demo organisation's."""
+    app_id = new_app(s)
+    h = s.headers("demo-applicant")
+    factories.put_forms(s.client, h, app_id, form_data.required_forms())
+    app = wait_for(lambda: (lambda a: a if all(
+        f["status"] != "validating" for f in a["forms"].values()) else None)(s.get_app(app_id)))
+    assert {c: f["status"] for c, f in app["forms"].items()} == dict.fromkeys(
+        form_data.required_forms(), "valid")
+    # the selection's other rows, not on the sample form, are warnings only
+    assert {f["rule"] for f in app["forms"]["03-07"]["findings"]} == {
+        "03-07.query_affairs.selected_missing", "03-07.provided_info.selected_missing"}
+    assert all(f["findings"] == [] for c, f in app["forms"].items() if c != "03-07")
+
+
+def test_a_row_outside_the_selection_is_a_finding(s):
+    app_id = new_app(s)
+    form = form_data.form_03_07(query_affairs=[{
+        "item_no": "百七十七", "affair": "存在しない事務", "request_type": "登録",
+        "pia": form_data.pia_done()}])
+    factories.put_forms(s.client, s.headers("demo-applicant"), app_id, {"03-07": form})
+    form = wait_for(lambda: (lambda f: f if f["status"] != "validating" else None)(
+        s.get_app(app_id)["forms"]["03-07"]))
+    assert "03-07.query_affairs.not_selected" in {f["rule"] for f in form["findings"]}
+
+
+def test_a_pdf_attachment_gets_an_id_and_is_listed(s):
+    app_id = new_app(s)
+    res = post_attachment(s, app_id, PDF, "事務処理特例条例.pdf", "東京都の事務処理の特例に関する条例")
+    assert res.status_code == 201, res.get_json()
+    assert res.get_json()["id"] == "A001"
+    assert post_attachment(s, app_id, PDF, "規約.pdf").get_json()["id"] == "A002"
+    listed = s.get_app(app_id)["attachments"]
+    assert [(a["id"], a["filename"]) for a in listed] == [
+        ("A001", "事務処理特例条例.pdf"), ("A002", "規約.pdf")]
+    assert listed[0]["title"] == "東京都の事務処理の特例に関する条例"
+
+
+@pytest.mark.parametrize("content,name,status", [
+    (b"PK\x03\x04 not a pdf", "条例.pdf", 415),
+    (b"", "条例.pdf", 422),
+    (b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "大きい.pdf", 413),
+])
+def test_an_attachment_that_is_not_an_acceptable_pdf_is_refused(s, content, name, status):
+    app_id = new_app(s)
+    res = post_attachment(s, app_id, content, name)
+    assert res.status_code == status
+    assert res.get_json()["error"]["message"]
+    assert s.get_app(app_id)["attachments"] == []
+
+
+def test_an_unpublished_pia_report_must_name_an_attachment_of_the_application(s):
+    app_id = new_app(s)
+    h = s.headers("demo-applicant")
+    pia = form_data.pia_done(published=False, attachment_id="A001")
+    form = form_data.form_03_07_selected()
+    form["query_affairs"][0]["pia"] = pia
+    factories.put_forms(s.client, h, app_id, {"03-07": form})
+    found = wait_for(lambda: (lambda f: f if f["status"] != "validating" else None)(
+        s.get_app(app_id)["forms"]["03-07"]))
+    assert [f["rule"] for f in found["findings"] if f["severity"] == "error"] == [
+        "03-07.pia.attachment_unknown"]
+    assert post_attachment(s, app_id, PDF, "評価書.pdf").get_json()["id"] == "A001"
+    factories.put_forms(s.client, h, app_id, {"03-07": form})
+    found = wait_for(lambda: (lambda f: f if f["status"] != "validating" else None)(
+        s.get_app(app_id)["forms"]["03-07"]))
+    assert (found["status"], found["revision"]) == ("valid", 2)
+    assert all(f["severity"] == "warning" for f in found["findings"])
+
+
+def test_03_06_その他_must_agree_with_the_attachments_at_submission(s):
+    app_id = new_app(s)
+    h = s.headers("demo-applicant")
+    forms = form_data.required_forms()
+    factories.put_forms(s.client, h, app_id, forms)
+    assert post_attachment(s, app_id, PDF, "規約.pdf").status_code == 201
+    wait_for(lambda: all(f["status"] == "valid" for f in s.get_app(app_id)["forms"].values()))
+    assert s.client.post(f"/api/intake/applications/{app_id}/submit", headers=h).status_code == 202
+    app = s.wait_status(app_id, "draft")
+    assert [f["rule"] for f in app["findings"]] == ["03-06.attached_forms.attachments_without_other"]
+    summary = dict(forms["03-06"], attached_forms=forms["03-06"]["attached_forms"] + ["other"])
+    factories.put_forms(s.client, h, app_id, {"03-06": summary})
+    wait_for(lambda: s.get_app(app_id)["forms"]["03-06"]["status"] == "valid")
+    assert s.client.post(f"/api/intake/applications/{app_id}/submit", headers=h).status_code == 202
+    s.wait_status(app_id, "submitted")
