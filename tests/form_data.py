@@ -129,3 +129,25 @@ def required_forms(org: str = "131016") -> dict[str, dict]:
     forms = {code: build(org) for code, build in BUILDERS.items() if code != "03-09"}
     forms["03-07"] = form_03_07_selected(org)
     return forms
+
+
+def selection_for(form_0308: dict) -> dict:
+    """The selection (DESIGN §7) that the rows of a 様03-08 presuppose: its delegated
+    affairs as 受任事務 and its provision rows as 委任した / 受任により情報提供を行う."""
+    return {
+        "query_affairs": [{"item_no": r["item_no"], "choice": "受任事務",
+                           "delegators": list(r["delegators"])}
+                          for r in form_0308.get("query_delegations", [])],
+        "provided_info": (
+            [{"info_no": r["info_no"], "choice": "委任した", "counterpart": r["delegatee"]}
+             for r in form_0308.get("provision_delegations", [])]
+            + [{"info_no": r["info_no"], "choice": "受任により情報提供を行う",
+                "counterpart": r["delegator"]}
+               for r in form_0308.get("provision_acceptances", [])]),
+    }
+
+
+def put_selection_for(client, headers, app_id: int, form_0308: dict) -> None:
+    res = client.put(f"/api/intake/applications/{app_id}/selection",
+                     json=selection_for(form_0308), headers=headers)
+    assert res.status_code == 200, res.get_json()

@@ -12,11 +12,12 @@ from shared.forms import FormSpec
 from shared.hookspecs import hookimpl
 from shared.pluginmanager import form_specs
 from tests import factories
+from tests.form_data import put_selection_for
 from tests.conftest import wait_for
 from tests.test_lifecycle_embedded import decide
 
 CHIYODA, CHUO = "131016", "131024"
-INFO = {"info_no": "1", "info_name": "住民票関係情報（例）"}
+INFO = {"info_no": "EX0002", "info_name": "【例】住民票関係情報（例示・法令ではない）"}
 
 
 class _Form0308Schema(FormBaseSchema):
@@ -41,6 +42,7 @@ def form_03_08(org: str, **rows) -> dict:
 def submit_with_delegations(suite, login: str, org: str, form: dict) -> int:
     h = suite.headers(login)
     app_id = factories.create_application(suite.client, h)
+    put_selection_for(suite.client, h, app_id, form)
     factories.put_forms(suite.client, h, app_id, {**factories.all_forms(org), "03-08": form})
     wait_for(lambda: all(f["status"] == "valid"
                          for f in suite.get_app(app_id, login)["forms"].values()),

@@ -11,7 +11,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import Suite, wait_for
-from tests.form_data import form_03_08, query_delegation
+from tests.form_data import form_03_08, put_selection_for, query_delegation
 from tests.pages.support import client_for, post_form, text_of
 from tests.test_lifecycle_embedded import prepare_submitted
 
@@ -34,6 +34,7 @@ def _submitted_with_delegation(suite) -> int:
     app_id = factories.create_application(suite.client, h)
     forms = factories.all_forms()
     forms["03-08"] = form_03_08(query_delegations=[query_delegation()])
+    put_selection_for(suite.client, h, app_id, forms["03-08"])
     factories.put_forms(suite.client, h, app_id, forms)
     wait_for(lambda: all(f["status"] == "valid"
                          for f in suite.get_app(app_id)["forms"].values()), what="valid")
