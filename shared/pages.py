@@ -105,3 +105,23 @@ def init_pages(app) -> None:
     def _globals():
         return {"principal": page_principal(), "role_labels": ROLE_LABELS,
                 "logout_path": LOGOUT_PATH}
+
+
+def html_errors(bp) -> None:
+    """Answer a page blueprint's errors with the Japanese error page, not JSON."""
+    from flask import render_template
+    from werkzeug.exceptions import HTTPException
+
+    from shared.web import HTTP_MESSAGES
+
+    def error_page(exc: Exception):
+        if isinstance(exc, ApiError):
+            details = exc.details if isinstance(exc.details, list) else None
+            return render_template("error.html", title="エラー", message=exc.message,
+                                   details=details), exc.status
+        status = getattr(exc, "code", 500) or 500
+        return render_template("error.html", title="エラー",
+                               message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
+
+    bp.register_error_handler(ApiError, error_page)
+    bp.register_error_handler(HTTPException, error_page)

@@ -18,13 +18,12 @@ from flask import (Blueprint, abort, flash, redirect, render_template, request, 
                    url_for)
 from marshmallow import ValidationError
 from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException
 
 from shared.auth import public
-from shared.pages import page_principal, require_page
+from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.service import context, plugins
-from shared.web import HTTP_MESSAGES, ApiError
+from shared.web import ApiError
 from services.intake import account_requests, catalog, registry, selection, validation, workbooks
 from services.intake import applications as apps
 from services.intake.models import Application, CatalogVersion, Organisation
@@ -39,19 +38,8 @@ HOME_OF = {"applicant": "/applicant/", "forwarder": "/review/",
 EXTRA_ROWS = 3  # blank rows for 受任 of affairs / information outside the own catalog
 
 
-def _error_page(exc: Exception):
-    if isinstance(exc, ApiError):
-        return render_template("error.html", title="エラー", message=exc.message,
-                               details=exc.details if isinstance(exc.details, list) else None
-                               ), exc.status
-    status = getattr(exc, "code", 500) or 500
-    return render_template("error.html", title="エラー",
-                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
-
-
 for _bp in (bp, home):
-    _bp.register_error_handler(ApiError, _error_page)
-    _bp.register_error_handler(HTTPException, _error_page)
+    html_errors(_bp)
 
 
 # --- home ----------------------------------------------------------------------------

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 
-from shared.pages import require_page
+from shared.pages import html_errors, require_page
 from shared.service import context
-from shared.web import HTTP_MESSAGES, ApiError, not_found
+from shared.web import ApiError, not_found
 from services.master import distribution, registry
 from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
 
@@ -26,16 +25,7 @@ TABLE_LABELS = {"organisations": "機関", "responsibility": "責任者（様02-
 MAX_ROWS_SHOWN = 500
 
 
-def _error_page(exc: Exception):
-    if isinstance(exc, ApiError):
-        return render_template("error.html", title="エラー", message=exc.message), exc.status
-    status = getattr(exc, "code", 500) or 500
-    return render_template("error.html", title="エラー",
-                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
-
-
-bp.register_error_handler(ApiError, _error_page)
-bp.register_error_handler(HTTPException, _error_page)
+html_errors(bp)
 
 
 def _version(session, number: int) -> MasterVersion:

@@ -11,11 +11,10 @@ from collections import defaultdict, deque
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
-from werkzeug.exceptions import HTTPException
 
-from shared.pages import page_principal, require_page
+from shared.pages import html_errors, page_principal, require_page
 from shared.service import context
-from shared.web import HTTP_MESSAGES, ApiError, not_found
+from shared.web import not_found
 from services.matching import matcher
 from services.matching.api import APPLICANT_ROLES, OVERSEERS, _may_see, _request_view
 from services.matching.models import (Confirmation, DelegationEdge, DelegationRecord,
@@ -27,16 +26,7 @@ bp = Blueprint("matching_pages", __name__, url_prefix="/matching", template_fold
 MAX_GRAPH_EDGES = 300
 
 
-def _error_page(exc: Exception):
-    if isinstance(exc, ApiError):
-        return render_template("error.html", title="エラー", message=exc.message), exc.status
-    status = getattr(exc, "code", 500) or 500
-    return render_template("error.html", title="エラー",
-                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
-
-
-bp.register_error_handler(ApiError, _error_page)
-bp.register_error_handler(HTTPException, _error_page)
+html_errors(bp)
 
 
 @bp.get("/applications/<int:app_id>")

@@ -14,13 +14,12 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException
 
 from shared import workbook
-from shared.pages import page_principal, require_page
+from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.service import context, plugins
-from shared.web import HTTP_MESSAGES, ApiError
+from shared.web import ApiError
 from services.review import cases, schedule
 from services.review.models import MatchingSnapshot, ReviewCase
 from services.review.routing import ROLE_OF, STATUS_OF
@@ -47,16 +46,7 @@ def prefecture_name(code: str | None) -> str:
     return PREFECTURES[int(code[:2]) - 1]
 
 
-def _error_page(exc: Exception):
-    if isinstance(exc, ApiError):
-        return render_template("error.html", title="エラー", message=exc.message), exc.status
-    status = getattr(exc, "code", 500) or 500
-    return render_template("error.html", title="エラー",
-                           message=HTTP_MESSAGES.get(status, "エラーが発生しました。")), status
-
-
-bp.register_error_handler(ApiError, _error_page)
-bp.register_error_handler(HTTPException, _error_page)
+html_errors(bp)
 
 
 # --- queue ---------------------------------------------------------------------------
