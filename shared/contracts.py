@@ -109,6 +109,9 @@ class ApplicationApproved(Payload):
     catalog_version = fields.String(allow_none=True, load_default=None)
     approved_at = fields.String(required=True)
     forms = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    # The delegation records' matching results 総務省 saw when deciding
+    # ({kind, item, counterpart, status, ...} as matching reports them).
+    matching = fields.List(fields.Dict(), load_default=list)
 
 
 CONTRACTS: dict[tuple[str, int], type[Schema]] = {

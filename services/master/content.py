@@ -34,11 +34,19 @@ def row_hash(table: str, key: str, data: Any) -> str:
     return hashlib.sha256(f"{table}\x1f{key}\x1f{canonical(data)}".encode()).hexdigest()
 
 
-def rows_from(org: dict, forms: dict[str, dict],
-              catalog_version: str | None = None) -> dict[str, dict[str, dict]]:
+def rows_from(org: dict, forms: dict[str, dict], catalog_version: str | None = None,
+              matching: list[dict] | None = None) -> dict[str, dict[str, dict]]:
     """{table: {key: data}} for the tables this application covers. Query affairs and
-    provided information carry the catalog version the application was made against."""
+    provided information carry the catalog version the application was made against;
+    delegation rows carry the matching status 総務省 saw when approving (when known)."""
     oid = org["id"]
+    status = {(m.get("kind"), str(m.get("item")), m.get("counterpart")): m.get("status")
+              for m in matching or ()}
+
+    def matched(row: dict, kind: str, item, counterpart=None) -> dict:
+        found = status.get((kind, str(item), counterpart))
+        return {**row, "matching_status": found} if found else row
+
     out: dict[str, dict[str, dict]] = {
         "organisations": {oid: {k: org.get(k) for k in
                                 ("id", "name", "kind", "branch", "prefecture_code", "parent_id")}}}
@@ -63,13 +71,16 @@ def rows_from(org: dict, forms: dict[str, dict],
             for r in f0307.get("provided_info", [])}
     f0308 = forms.get("03-08")
     if f0308 is not None:
-        out["query_delegations"] = {f"{oid}|{r.get('item_no')}": {"org_id": oid, **r}
-                                    for r in f0308.get("query_delegations", [])}
+        out["query_delegations"] = {
+            f"{oid}|{r.get('item_no')}": matched({"org_id": oid, **r}, "query", r.get("item_no"))
+            for r in f0308.get("query_delegations", [])}
         out["provision_delegations"] = {
-            f"{oid}|{r.get('info_no')}|{r.get('delegatee')}": {"org_id": oid, **r}
+            f"{oid}|{r.get('info_no')}|{r.get('delegatee')}": matched(
+                {"org_id": oid, **r}, "provision_delegation", r.get("info_no"), r.get("delegatee"))
             for r in f0308.get("provision_delegations", [])}
         out["provision_acceptances"] = {
-            f"{oid}|{r.get('info_no')}|{r.get('delegator')}": {"org_id": oid, **r}
+            f"{oid}|{r.get('info_no')}|{r.get('delegator')}": matched(
+                {"org_id": oid, **r}, "provision_acceptance", r.get("info_no"), r.get("delegator"))
             for r in f0308.get("provision_acceptances", [])}
     f0309 = forms.get("03-09")
     if f0309 is not None:

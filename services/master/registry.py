@@ -253,7 +253,8 @@ def _apply_org(session: Session, sink: _Sink, payloads: list[dict]) -> None:
     state = dict(current)
     restricted = None
     for payload in payloads:
-        tables = rows_from(payload["org"], payload["forms"], payload.get("catalog_version"))
+        tables = rows_from(payload["org"], payload["forms"], payload.get("catalog_version"),
+                           payload.get("matching"))
         for table, rows in tables.items():
             stale = {k for (t, k) in state if t == table} - set(rows)
             for key in stale:

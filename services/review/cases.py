@@ -183,10 +183,13 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
             "name": request["name"], "department": request.get("department", ""),
             "approved_at": utcnow().isoformat()})
     elif case.status == "approved":
+        snapshot = session.get(MatchingSnapshot, case.application_id)
         ctx.emit(session, "master", "application.approved", {
             "application_id": case.application_id, "number": case.number, "kind": case.kind,
             "round": case.round, "org": case.org, "catalog_version": case.catalog_version,
-            "approved_at": utcnow().isoformat(), "forms": case.forms})
+            "approved_at": utcnow().isoformat(), "forms": case.forms,
+            "matching": [{k: r.get(k) for k in ("kind", "item", "counterpart", "status")}
+                         for r in (snapshot.records if snapshot else [])]})
     return decision
 
 

@@ -95,3 +95,19 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
              what="the approved delegation matched")
     # Review keeps the latest results of the approved application too.
     wait_for(lambda: statuses(mic_view() or []) == ["matched"], what="review updated")
+
+    # The master registered 千代田区's delegation with the result 総務省 saw, and
+    # 中央区's acceptance, once approved, as matched.
+    suite.wait_status(second, "primary_review", login=chuo)
+    assert decide(suite, "demo-pref", second, "承認").status_code == 201
+    suite.wait_status(second, "secondary_review", login=chuo)
+    assert decide(suite, "demo-mic", second, "承認").status_code == 201
+    suite.wait_status(second, "registered", login=chuo)
+    mic = suite.headers("demo-mic")
+    newest = suite.client.get("/api/master/versions", headers=mic).get_json()["items"][0]
+    tables = suite.client.get(f"/api/master/versions/{newest['number']}",
+                              headers=mic).get_json()["tables"]
+    delegation = tables["provision_delegations"][0]["data"]
+    acceptance = tables["provision_acceptances"][0]["data"]
+    assert (delegation["org_id"], delegation["matching_status"]) == (CHIYODA, "counterpart_missing")
+    assert (acceptance["org_id"], acceptance["matching_status"]) == (CHUO, "matched")
