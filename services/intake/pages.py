@@ -1,5 +1,6 @@
 """Pages of the intake service: the applicant's dashboard, 申請前情報選択, 様式作成 (the
-workbooks), form entry, submission, withdrawal; the public アカウント発行申請 with its
+workbooks), form entry, upload of filled workbooks and PDF attachments (through
+``uploads``, the same door checks as ``api_uploads``), submission, withdrawal; the public アカウント発行申請 with its
 receipt; the operator's reference-data load; and the home page that sends each role to
 its own pages.
 
@@ -23,8 +24,10 @@ from shared.auth import public
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.service import context, plugins
+from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
-from services.intake import account_requests, catalog, registry, selection, validation, workbooks
+from services.intake import (account_requests, catalog, registry, selection, uploads,
+                             validation, workbooks)
 from services.intake import applications as apps
 from services.intake.models import Application, CatalogVersion, Organisation
 from services.intake.schemas import AccountRequestPostSchema
@@ -100,22 +103,83 @@ def _form_rows(session, app: Application) -> list[dict]:
     return rows
 
 
+def _render_application(session, app: Application, error: str | None = None,
+                        status: int = 200):
+    desc = apps.describe(app)
+    forms = _form_rows(session, app)
+    other = [f for f in app.findings or []
+             if not any(str(f.get("location", "")).startswith(r["code"]) for r in forms)]
+    decisions = [h for h in desc["history"]
+                 if h["event"].endswith(("_approved", "_rejected"))]
+    files = uploads.describe(session, app.id)
+    busy = (app.status == "validating" or any(f["status"] == "validating" for f in forms)
+            or any(u["status"] == uploads.PENDING for u in files["uploads"]))
+    return render_template(
+        "intake/application.html", app=desc, forms=forms, other_findings=other,
+        decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,
+        withdrawable=app.status in apps.WITHDRAWABLE, uploads=files["uploads"],
+        attachments=files["attachments"], error=error,
+        max_upload=MAX_UPLOAD_BYTES, max_attachment=MAX_ATTACHMENT_BYTES), status
+
+
 @bp.get("/applications/<int:app_id>")
 @require_page("applicant")
 def application(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, page_principal(), app_id)
-        desc = apps.describe(app)
-        forms = _form_rows(session, app)
-        other = [f for f in app.findings or []
-                 if not any(str(f.get("location", "")).startswith(r["code"]) for r in forms)]
-        decisions = [h for h in desc["history"]
-                     if h["event"].endswith(("_approved", "_rejected"))]
-        busy = app.status == "validating" or any(f["status"] == "validating" for f in forms)
-        return render_template(
-            "intake/application.html", app=desc, forms=forms, other_findings=other,
-            decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,
-            withdrawable=app.status in apps.WITHDRAWABLE)
+        return _render_application(session, app)
+
+
+def _posted_file(limit: int) -> tuple[str, bytes]:
+    """(file name, bytes) of the page's field ``file``, read no further than ``limit + 1``
+    bytes (the domain functions' size checks refuse anything longer)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "file_missing", "アップロードするファイルを選んでください。")
+    return upload.filename, upload.stream.read(limit + 1)
+
+
+def _store_file(app_id: int, limit: int, store, done: str):
+    """Run ``store(ctx, session, principal, app, filename, content)`` for the owner's
+    application; a refused file (4xx) re-renders the page with the Japanese reason and
+    nothing stored."""
+    ctx = context("intake")
+    principal = page_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        try:
+            filename, content = _posted_file(limit)
+            with session.begin_nested():
+                result = store(ctx, session, principal, app, filename, content)
+        except ApiError as exc:
+            if exc.status == 404 or exc.status >= 500:
+                raise
+            return _render_application(session, app, exc.message, exc.status)
+        message = done.format(result)
+    flash(message)
+    return redirect(url_for(".application", app_id=app_id))
+
+
+@bp.post("/applications/<int:app_id>/upload")
+@require_page("applicant")
+def upload_workbook(app_id: int):
+    def store(ctx, session, principal, app, filename, content):
+        up = uploads.receive_upload(ctx, plugins(), session, principal, app, filename,
+                                    content)
+        return "、".join(f"様{c}" for c in up.forms) or "様式"
+    return _store_file(app_id, MAX_UPLOAD_BYTES, store,
+                       "Excel ファイルを受け付けました（{}）。読込みと検証が終わるとこの画面に結果が表示されます。")
+
+
+@bp.post("/applications/<int:app_id>/attachments")
+@require_page("applicant")
+def add_attachment(app_id: int):
+    def store(ctx, session, principal, app, filename, content):
+        att = uploads.add_attachment(session, principal, app, filename, content,
+                                     request.form.get("title", "").strip())
+        return att.ref
+    return _store_file(app_id, MAX_ATTACHMENT_BYTES, store,
+                       "添付資料を登録しました。添付資料ID は {} です。様式にはこの ID を記入してください。")
 
 
 @bp.post("/applications/<int:app_id>/submit")

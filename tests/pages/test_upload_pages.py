@@ -1,0 +1,179 @@
+"""The applicant's application page: uploading a filled workbook (with progress while it
+is read), each form's findings with the annotated workbook, and PDF attachments with
+their ids — through the same domain functions and door checks as the upload API."""
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from services.intake.models import FormEntry, Upload
+from shared import workbook as wbk
+from shared.pluginmanager import form_specs
+from tests import factories
+from tests.conftest import Suite, wait_for
+from tests.pages.support import client_for, csrf_of, text_of
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def s(tmp_path_factory):
+    suite = Suite(tmp_path_factory.mktemp("pages-uploads") / "var")
+    suite.add_user("other-uploader", "132012", "applicant")
+    yield suite
+    suite.close()
+
+
+@pytest.fixture(scope="module")
+def layouts(s):
+    return {code: spec.layout for code, spec in form_specs(s.runtime.plugins).items()}
+
+
+@pytest.fixture(scope="module")
+def client(s):
+    return client_for(s, "demo-applicant")
+
+
+def new_app(s) -> int:
+    return factories.create_application(s.client, s.headers("demo-applicant"))
+
+
+def page(app_id: int) -> str:
+    return f"/applicant/applications/{app_id}"
+
+
+def post_file(client, app_id: int, action: str, content: bytes, name: str, **fields):
+    token = csrf_of(text_of(client.get(page(app_id))))
+    return client.post(f"{page(app_id)}/{action}", content_type="multipart/form-data",
+                       data={"csrf_token": token, "file": (io.BytesIO(content), name),
+                             **fields})
+
+
+def read_done(s, client, app_id: int) -> str:
+    """The page once every upload is read and no form is being validated."""
+    def settled():
+        app = s.get_app(app_id)
+        busy = any(u["status"] == "received" for u in app["uploads"]) or any(
+            f["status"] == "validating" for f in app["forms"].values())
+        return None if busy else app
+    wait_for(settled, what=f"uploads of {app_id} read")
+    return text_of(client.get(page(app_id)))
+
+
+def test_the_page_offers_the_upload_and_attachment_forms(s, client):
+    app_id = new_app(s)
+    html = text_of(client.get(page(app_id)))
+    form = re.search(r'<form[^>]*action="[^"]*/upload"[^>]*>.*?</form>', html, re.S).group(0)
+    assert 'enctype="multipart/form-data"' in form and 'name="csrf_token"' in form
+    assert '<input type="file" id="upload-file" name="file" accept=".xlsx"' in form
+    assert '<label for="upload-file">' in form
+    att = re.search(r'<form[^>]*action="[^"]*/attachments"[^>]*>.*?</form>', html, re.S).group(0)
+    assert 'accept=".pdf"' in att and '<label for="attachment-file">' in att
+    assert "http-equiv=\"refresh\"" not in html
+
+
+def test_an_uploaded_workbook_becomes_the_forms_data(s, client, layouts):
+    app_id = new_app(s)
+    forms = {"02-01": factories.form_02_01(), "02-02": factories.form_02_02()}
+    res = post_file(client, app_id, "upload",
+                    wbk.write_workbook([wbk.FormPart(layouts[c], d) for c, d in forms.items()]),
+                    "様式.xlsx")
+    assert res.status_code == 302 and res.headers["Location"].endswith(page(app_id))
+    html = text_of(client.get(page(app_id)))
+    assert "を受け付けました（様02-01、様02-02）" in html
+    html = read_done(s, client, app_id)
+    app = s.get_app(app_id)
+    assert {c: f["status"] for c, f in app["forms"].items()} == {"02-01": "valid",
+                                                                 "02-02": "valid"}
+    with s.ctx("intake").transaction() as session:
+        saved = {f.code: f.data for f in session.scalars(
+            select(FormEntry).where(FormEntry.application_id == app_id))}
+    assert saved == forms
+    row = re.search(r'<tr id="upload-\d+">.*?</tr>', html, re.S).group(0)
+    assert "様式.xlsx" in row and "読込み完了" in row
+    assert "http-equiv=\"refresh\"" not in html
+
+
+def test_an_upload_being_read_refreshes_the_page(s, client, layouts):
+    app_id = new_app(s)
+    with s.ctx("intake").transaction() as session:
+        session.add(Upload(application_id=app_id, filename="読込み中.xlsx", size=1,
+                           sha256="0" * 64, content=b"x", status="received", forms=[],
+                           findings=[], uploaded_by={}))
+    html = text_of(client.get(page(app_id)))
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "読込み・検証中" in html and "<progress" in html
+
+
+def test_a_workbook_with_an_error_shows_the_finding_and_the_annotated_download(
+        s, client, layouts):
+    app_id = new_app(s)
+    bad = factories.form_02_02(normal_contacts=[{"priority": 1, "department": "情報政策課",
+                                                 "name": "", "phone": "03-1234",
+                                                 "email": "joho@example.lg.jp"}])
+    res = post_file(client, app_id, "upload",
+                    wbk.write_workbook([wbk.FormPart(layouts["02-02"], bad)]), "様02-02.xlsx")
+    assert res.status_code == 302
+    html = read_done(s, client, app_id)
+    section = re.search(r'<section aria-labelledby="findings-02-02">.*?</section>', html,
+                        re.S).group(0)
+    assert "「様02-02」シート E22: " in section and "03-1234" in section
+    link = f'{page(app_id)}/forms/02-02.xlsx'
+    assert f'href="{link}"' in section and "指摘箇所に印を付けた Excel" in section
+    body = client.get(link).data
+    ws = openpyxl.load_workbook(io.BytesIO(body))["様02-02"]
+    assert "03-1234" in ws["E22"].comment.text
+
+
+@pytest.mark.parametrize("content,name,message", [
+    (b"plain text, not a workbook", "様式.txt", ".xlsx"),
+    (b"%PDF-1.4 not a workbook", "様式.xlsx", ""),
+    (b"", "", "ファイルを選んでください"),
+])
+def test_a_file_that_is_not_a_workbook_shows_a_japanese_error_and_stores_nothing(
+        s, client, content, name, message):
+    app_id = new_app(s)
+    before = s.get_app(app_id)
+    res = post_file(client, app_id, "upload", content, name)
+    assert 400 <= res.status_code < 500
+    html = text_of(res)
+    error = re.search(r'<div class="flash error" role="alert" id="upload-error">(.*?)</div>',
+                      html, re.S).group(1)
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", error) and message in error
+    after = s.get_app(app_id)
+    assert after["uploads"] == [] and after["forms"] == before["forms"]
+    assert after["history"] == before["history"]
+
+
+def test_a_pdf_attachment_is_listed_with_its_id_and_a_non_pdf_is_refused(s, client):
+    app_id = new_app(s)
+    res = post_file(client, app_id, "attachments", PDF, "事務処理特例条例.pdf",
+                    title="東京都の条例")
+    assert res.status_code == 302
+    html = text_of(client.get(page(app_id)))
+    assert "添付資料ID は A001 です" in html
+    row = re.search(r'<tr id="attachment-A001">.*?</tr>', html, re.S).group(0)
+    assert "<code>A001</code>" in row and "事務処理特例条例.pdf" in row and "東京都の条例" in row
+    res = post_file(client, app_id, "attachments", b"PK\x03\x04 zip", "偽物.pdf")
+    assert res.status_code == 415 and 'id="upload-error"' in text_of(res)
+    assert [a["id"] for a in s.get_app(app_id)["attachments"]] == ["A001"]
+
+
+def test_another_organisation_gets_404_and_nothing_is_stored(s, client, layouts):
+    app_id = new_app(s)
+    before = s.get_app(app_id)
+    other = client_for(s, "other-uploader")
+    token = csrf_of(text_of(other.get("/applicant/")))
+    xlsx = wbk.write_workbook([wbk.FormPart(layouts["02-01"], factories.form_02_01())])
+    for action, content, name in (("upload", xlsx, "様式.xlsx"),
+                                  ("attachments", PDF, "条例.pdf")):
+        res = other.post(f"{page(app_id)}/{action}", content_type="multipart/form-data",
+                         data={"csrf_token": token, "file": (io.BytesIO(content), name)})
+        assert res.status_code == 404, action
+    after = s.get_app(app_id)
+    assert after["uploads"] == [] and after["attachments"] == []
+    assert after["history"] == before["history"]
