@@ -56,6 +56,9 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     assert boe.get_by_role("heading", name="申請前情報選択画面").is_visible()
     assert boe.locator("input[type=checkbox][id^=q_]").count() > 0
     _shot(boe, screenshots, "02_applicant_selection")
+    # The 受任事務 its 様03-08 will declare (項番九, delegated by 132012) is selected too.
+    boe.fill("#xq_0", "九")
+    boe.fill("#xqd_0", "132012")
     boe.click("#save-selection")
     assert boe.get_by_text("申請前情報の選択を保存しました。").is_visible()
     with boe.expect_download() as download:

@@ -1,5 +1,7 @@
 """The embedded broker never hands out a half-written message."""
+import queue as stdlib_queue
 import threading
+import time
 
 from kombu import Connection
 
@@ -24,9 +26,14 @@ def test_a_consumer_racing_a_producer_only_ever_sees_whole_messages(tmp_path):
     def consume():
         with Connection(url, transport_options=opts) as conn:
             q = conn.SimpleQueue("race")
-            while len(received) < total:
+            # A pause (a slow fsync on a busy disk) is not what is tested here; only a
+            # message that cannot be read whole is an error.
+            deadline = time.monotonic() + 120
+            while len(received) < total and time.monotonic() < deadline:
                 try:
-                    msg = q.get(timeout=10)
+                    msg = q.get(timeout=1)
+                except stdlib_queue.Empty:
+                    continue
                 except Exception as exc:  # noqa: BLE001
                     errors.append(exc)
                     return
@@ -37,7 +44,7 @@ def test_a_consumer_racing_a_producer_only_ever_sees_whole_messages(tmp_path):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(150)
     assert errors == []
     assert sorted(received) == list(range(total))
     assert not list(folder.glob("*.partial"))
