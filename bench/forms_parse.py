@@ -5,15 +5,19 @@ The workbooks are the seven forms filled with the test sample data (tests/form_d
 written by the suite's own writer; each one is a form workbook as an applicant uploads
 it. Three passes over the same bytes, in one process (one worker):
 
-- floor: ``openpyxl.load_workbook(read_only=True)`` and iterate every row of every sheet
-  (loading alone is lazy in read-only mode; iterating is what reading costs);
+- floors: only loading the same bytes and iterating every row of every sheet, with each
+  engine: python-calamine behind its safety scan (``shared.xlsxread.calamine_safe``,
+  what the reader does for every file it hands to calamine) and
+  ``openpyxl.load_workbook(read_only=True)`` (loading alone is lazy in read-only mode;
+  iterating is what reading costs);
 - door: ``shared.upload_safety.check_workbook`` alone (zip directory, DTD scan, sheet
   dimensions);
 - end to end: the door, ``shared.workbook.read_workbook`` (JSON twin, locations, reader
   findings) and every validator of the form (``services.intake.validation.validate_form``
   with a FormContext holding the other forms, the attachments and a selection), findings
   placed on their cells — what the ``upload.received`` task does apart from the database
-  writes.
+  writes; once as the task does it (calamine, since these files are safe) and once with
+  the reader forced onto openpyxl, the engine before calamine.
 
 The machine is shared and busy: CPU time (``time.process_time``) is reported beside wall
 time; the CPU figure is the one to compare. Peak memory: Python allocations during the
@@ -66,6 +70,19 @@ def context(forms):
                        forms=forms, attachments=["A001"], selection=selection)
 
 
+def floor_calamine(content: bytes) -> int:
+    from shared import xlsxread
+
+    assert xlsxread.calamine_safe(content)
+    book = xlsxread.CalamineBook(content)
+    cells = 0
+    for name in book.sheetnames:
+        for row in book.rows(name, 16384, 1 << 20):
+            cells += len(row)
+    book.close()
+    return cells
+
+
 def floor(content: bytes) -> int:
     import openpyxl
 
@@ -84,7 +101,7 @@ def door(content: bytes, sheets) -> None:
     check_workbook(content, sheets)
 
 
-def end_to_end(content: bytes, pm, layouts, sheets, ctx) -> int:
+def end_to_end(content: bytes, pm, layouts, sheets, ctx, engine: str | None = None) -> int:
     """The number of error findings."""
     from services.intake import validation
     from shared import workbook as wbk
@@ -92,7 +109,7 @@ def end_to_end(content: bytes, pm, layouts, sheets, ctx) -> int:
 
     check_workbook(content, sheets)
     found = 0
-    for result in wbk.read_workbook(content, layouts):
+    for result in wbk.read_workbook(content, layouts, engine):
         findings = result.findings + result.place(
             validation.validate_form(pm, result.code, result.data, ctx))
         found += sum(f.severity == "error" for f in findings)
@@ -128,9 +145,12 @@ def main() -> None:
     # every workbook reads and validates without errors (so no pass stops early)
     assert all(end_to_end(c, pm, layouts, sheets, ctx) == 0 for _, c in books)
     passes = {
-        "floor (load + iterate)": lambda c: floor(c),
+        "floor: scan + calamine load + iterate": floor_calamine,
+        "floor: openpyxl load + iterate": floor,
         "door checks only": lambda c: door(c, sheets),
         "end to end (door + read + validate)": lambda c: end_to_end(c, pm, layouts, sheets, ctx),
+        "end to end, reader on openpyxl": lambda c: end_to_end(c, pm, layouts, sheets, ctx,
+                                                               "openpyxl"),
     }
     n = len(books)
     print(f"{n} workbooks ({args.per_form} per form x {len(forms)} forms), "
@@ -141,12 +161,19 @@ def main() -> None:
         top = peak(fn, books[:: max(1, n // 70)])
         results[name] = best
         wall, cpu = best
-        print(f"{name:40s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  "
+        print(f"{name:42s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  "
               f"{n / cpu:7.1f} wb/s/worker (cpu)  {n / wall:7.1f} (wall)  "
               f"{1000 * cpu / n:6.2f} ms/wb  peak py alloc {top / 1e6:6.1f} MB")
-    floor_cpu = results["floor (load + iterate)"][1]
+    floor_cpu = results["floor: scan + calamine load + iterate"][1]
     e2e_cpu = results["end to end (door + read + validate)"][1]
-    print(f"end to end / floor (cpu): {e2e_cpu / floor_cpu:.2f}")
+    door_cpu = results["door checks only"][1]
+    print(f"end to end / calamine floor (cpu): {e2e_cpu / floor_cpu:.2f}; "
+          f"reading and validating beyond door and floor: "
+          f"{1000 * (e2e_cpu - door_cpu - floor_cpu) / n:.2f} ms/wb "
+          f"against {1000 * floor_cpu / n:.2f} ms/wb of loading")
+    old = results["end to end, reader on openpyxl"][1]
+    print(f"openpyxl floor / calamine floor: {results['floor: openpyxl load + iterate'][1] / floor_cpu:.1f}x; "
+          f"end to end openpyxl / calamine: {old / e2e_cpu:.1f}x")
     per_wb = e2e_cpu / n
     print(f"35,000 workbooks at {1000 * per_wb:.2f} ms: {35000 * per_wb:.0f} s cpu on one worker, "
           f"{35000 * per_wb / 2:.0f} s on two")

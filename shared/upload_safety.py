@@ -100,7 +100,7 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
-def _directory(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+def check_directory(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise _reject(422, "zip_too_many_entries",
@@ -135,7 +135,7 @@ def _parse(data: bytes):
     return fromstring(data)
 
 
-def _sheets(zf: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str | None]]:
+def sheet_members(zf: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str | None]]:
     """(sheet name, member path) in workbook order, from xl/workbook.xml and its rels."""
     try:
         root = _parse(zf.read("xl/workbook.xml"))
@@ -167,7 +167,7 @@ def check_workbook(content: bytes, known_sheets: Iterable[str] = ()) -> Workbook
         raise _reject(422, "not_zip",
                       "Excel ファイル（.xlsx）として読み取れません（ファイルが壊れているか、形式が違います）。") from None
     with zf:
-        infos = _directory(zf)
+        infos = check_directory(zf)
         names = {i.filename for i in infos}
         for info in infos:
             if MACRO_MEMBERS.search(info.filename):
@@ -192,7 +192,7 @@ def check_workbook(content: bytes, known_sheets: Iterable[str] = ()) -> Workbook
         if b"macroEnabled" in types:
             raise _reject(422, "macros",
                           "マクロ有効ブックは受け付けられません。マクロを含まない .xlsx 形式で保存し直してください。")
-        sheets = _sheets(zf, names)
+        sheets = sheet_members(zf, names)
         for name, path in sheets:
             if path is None or path not in names:
                 continue

@@ -14,9 +14,9 @@ left empty by the applicant). Sheets are protected; only yellow and blue cells a
 unlocked.
 
 Writing uses xlsxwriter (measured about 3x faster than openpyxl for a styled form-sized
-workbook; see bench/README.md). Reading uses openpyxl in read-only mode and does not
-itself defend against hostile files: size, zip and XML checks sit in front of
-:func:`open_workbook`.
+workbook; see bench/README.md). Reading uses python-calamine where a scan shows it is safe
+and openpyxl in read-only mode otherwise (:mod:`shared.xlsxread`); size, zip and XML
+checks of the whole upload sit in front of it (:mod:`shared.upload_safety`).
 """
 from __future__ import annotations
 
@@ -550,13 +550,12 @@ def _resolve_address(location: str, code: str, locations: Mapping[str, str]) -> 
     return None
 
 
-def open_workbook(source: bytes | IO[bytes] | str):
-    """The workbook for reading (openpyxl, read-only, formulas as written)."""
-    import openpyxl
+def open_workbook(source: bytes | IO[bytes] | str, engine: str | None = None):
+    """The workbook for reading: python-calamine where a scan shows it is safe, openpyxl
+    (read-only, formulas as written) otherwise; see :mod:`shared.xlsxread`."""
+    from shared import xlsxread
 
-    if isinstance(source, (bytes, bytearray)):
-        source = io.BytesIO(source)
-    return openpyxl.load_workbook(source, read_only=True, data_only=False)
+    return xlsxread.open_book(source, engine)
 
 
 def identify(sheetnames: Iterable[str], layouts: Mapping[str, Layout]) -> list[str]:
@@ -565,9 +564,10 @@ def identify(sheetnames: Iterable[str], layouts: Mapping[str, Layout]) -> list[s
     return [code for code, layout in layouts.items() if layout.sheet in names]
 
 
-def read_workbook(source, layouts: Mapping[str, Layout]) -> list[ReadResult]:
+def read_workbook(source, layouts: Mapping[str, Layout], engine: str | None = None
+                  ) -> list[ReadResult]:
     """Every form found in the workbook (by its header sheet)."""
-    wb = open_workbook(source)
+    wb = open_workbook(source, engine)
     try:
         return [read_form(wb, layouts[code]) for code in identify(wb.sheetnames, layouts)]
     finally:
@@ -587,19 +587,17 @@ def normalise(text: str) -> str:
 class _Sheet:
     """A sheet read once into rows of (value, data_type)."""
 
-    def __init__(self, ws, name: str, findings: list[Finding], code: str,
-                 max_col: int | None = None):
+    def __init__(self, wb, name: str, findings: list[Finding], code: str, max_col: int):
         self.name = name
         self.rows: list[list[tuple[Any, str]]] = []
         # Columns beyond the layout's are never looked at: bounding them keeps a row with
         # a cell in column XFD from being padded to 16,384 cells.
-        for n, row in enumerate(ws.iter_rows(max_col=max_col)):
+        for n, row in enumerate(wb.rows(name, max_col, MAX_ROWS + 1)):
             if n >= MAX_ROWS:
                 findings.append(Finding("workbook.too_many_rows", ERROR, name,
                                         f"「{name}」シート: 行が多すぎます（{MAX_ROWS} 行まで読み取ります）。"))
                 break
-            self.rows.append([(getattr(c, "value", None), getattr(c, "data_type", "n"))
-                              for c in row])
+            self.rows.append(row)
 
     def cell(self, row: int, col: int) -> tuple[Any, str]:
         if row < len(self.rows) and col < len(self.rows[row]):
@@ -664,7 +662,7 @@ def read_form(wb, layout: Layout) -> ReadResult:
     sheets: dict[str, _Sheet | None] = {}
     for name in layout.sheets:
         if name in wb.sheetnames:
-            sheets[name] = _Sheet(wb[name], name, findings, code, _width(layout, name))
+            sheets[name] = _Sheet(wb, name, findings, code, _width(layout, name))
         else:
             sheets[name] = None
             findings.append(Finding("workbook.sheet_missing", ERROR, name,

@@ -18,7 +18,7 @@ from tests import factories
 CI = os.environ.get("CI") == "true"
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.05,
              what: str = "condition"):
     """Poll until ``predicate()`` is truthy; return its value or fail after ``timeout``."""
     deadline = time.monotonic() + timeout

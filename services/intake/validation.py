@@ -2,6 +2,7 @@
 checks; and the whole-application checks at submission."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 import pluggy
@@ -11,10 +12,17 @@ from shared.forms import ERROR, Finding, FormContext, FormSpec, schema_findings
 from shared.pluginmanager import form_specs
 
 
+@functools.lru_cache(maxsize=64)
+def _schema(schema_class: type):
+    """One instance per form schema: loading keeps no state on it (marshmallow 4 has no
+    context), and building one per load copied every field each time."""
+    return schema_class()
+
+
 def load_form(spec: FormSpec, data: Mapping[str, Any]) -> tuple[dict | None, list[Finding]]:
     """The form's data through its schema: (loaded data, []) or (None, findings)."""
     try:
-        return spec.schema().load(data), []
+        return _schema(spec.schema).load(data), []
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, Mapping) else {"_": exc.messages}
         return None, schema_findings(messages, spec.code)
