@@ -143,6 +143,7 @@ def run(scale: float, samples: int, folder: Path) -> dict:
     runtime.migrate()
     ctx = runtime.services["matching"]
     ctx.celery = NullCelery()
+    print(f"scale {scale}: generating the synthetic country …", file=sys.stderr, flush=True)
     countries = synthetic_country(scale)
     by_org = payloads(countries)
     orgs = {o for o in by_org} | {d for r in countries.values()
@@ -153,6 +154,8 @@ def run(scale: float, samples: int, folder: Path) -> dict:
         with ctx.transaction() as session:
             for payload in items[start:start + 500]:
                 matcher.store_records(session, payload)
+        print(f"  stored {min(start + 500, len(items)):,}/{len(items):,} organisations' records",
+              file=sys.stderr, flush=True)
     load_s = time.perf_counter() - t
     with ctx.transaction() as session:
         n_records = session.scalar(select(func.count()).select_from(DelegationRecord))

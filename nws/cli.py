@@ -218,6 +218,56 @@ def refdata_union_add(union_id, name, kind, prefecture_code, members, operator_l
 
 
 @main.group()
+def master() -> None:
+    """Master data (operators)."""
+
+
+@master.command("export")
+@click.argument("number", type=int, required=False)
+@click.option("--format", "fmt", type=click.Choice(["zip", "json", "xlsx"]), default="zip",
+              show_default=True, help="zip: one CSV per table; json; xlsx: one sheet per table")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="file to write (default: nws-master-v<NUMBER>.<format>)")
+def master_export(number: int | None, fmt: str, out: str | None) -> None:
+    """Export a master version (default: the newest) to a file, with progress.
+
+    The file appears only when it is whole (written as <out>.partial, then renamed):
+    interrupting leaves no file, and running it again starts over."""
+    from pathlib import Path
+
+    from services.master import exports, registry
+    from services.master.models import MasterVersion
+
+    makers = {"zip": exports.as_csv_zip, "json": exports.as_json, "xlsx": exports.as_xlsx}
+    runtime = _runtime(["master"], embedded=_embedded_default())
+    started = time.monotonic()
+
+    def progress(step: str, done: int, total: int) -> None:
+        click.echo(f"  [{done}/{total}] {step} ({time.monotonic() - started:.1f} s)", err=True)
+
+    with runtime.services["master"].transaction() as session:
+        if number is None:
+            number = registry.head(session).number
+        version = session.get(MasterVersion, number) if number else None
+        if version is None:
+            raise click.ClickException(f"master version {number} does not exist")
+        target = Path(out or f"nws-master-v{number}.{fmt}")
+        partial = target.with_name(target.name + ".partial")
+        click.echo(f"exporting master version {number} as {fmt} to {target} …", err=True)
+        try:
+            data = makers[fmt](session, version, progress)
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        except KeyboardInterrupt:
+            partial.unlink(missing_ok=True)
+            raise click.ClickException("interrupted: no file was written; run it again") from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    click.echo(f"{target}: {len(data):,} bytes, checksum of the version {version.checksum}")
+
+
+@main.group()
 def users() -> None:
     """Accounts."""
 

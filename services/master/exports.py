@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import zipfile
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -24,6 +24,13 @@ from services.master.content import PUBLISHED_TABLES
 from services.master.models import MasterVersion
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# progress(step, done, total): called as an export goes (the CLI shows it; HTTP does not).
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    pass
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -55,10 +62,13 @@ def metadata(version: MasterVersion) -> dict:
     return registry.describe_version(version)
 
 
-def as_json(session: Session, version: MasterVersion) -> bytes:
+def as_json(session: Session, version: MasterVersion, progress: Progress = _quiet) -> bytes:
     head = json.dumps(metadata(version), ensure_ascii=False)
-    return (head[:-1] + ', "tables": ' + registry.content_json(session, version.number)
+    progress("content", 0, 1)
+    body = (head[:-1] + ', "tables": ' + registry.content_json(session, version.number)
             + "}").encode()
+    progress("content", 1, 1)
+    return body
 
 
 def _csv_text(value: Any) -> Any:
@@ -78,17 +88,21 @@ def _csv(columns: list[str], rows: list[dict]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode()  # BOM: Excel reads it as UTF-8
 
 
-def as_csv_zip(session: Session, version: MasterVersion) -> bytes:
+def as_csv_zip(session: Session, version: MasterVersion, progress: Progress = _quiet) -> bytes:
     """``version.json`` (number, time, checksum, sources) and ``<table>.csv`` per table
     (UTF-8 with BOM, CRLF), tables without rows included with their header only."""
     buf = io.BytesIO()
+    progress("reading rows", 0, 1)
     found = tables(session, version.number)
+    names = sorted(set(PUBLISHED_TABLES) | set(found))
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("version.json", json.dumps(metadata(version), ensure_ascii=False,
                                                indent=1))
-        for table in sorted(set(PUBLISHED_TABLES) | set(found)):
+        for n, table in enumerate(names):
+            progress(table, n, len(names))
             columns, rows = found.get(table, (["key"], []))
             zf.writestr(f"{table}.csv", _csv(columns, rows))
+        progress("done", len(names), len(names))
     return buf.getvalue()
 
 
@@ -102,7 +116,7 @@ def _cells(ws, values: list[Any]) -> Iterator[WriteOnlyCell]:
         yield cell
 
 
-def as_xlsx(session: Session, version: MasterVersion) -> bytes:
+def as_xlsx(session: Session, version: MasterVersion, progress: Progress = _quiet) -> bytes:
     """Sheet ``version`` (metadata), then one sheet per table with a header row."""
     wb = Workbook(write_only=True)
     meta = wb.create_sheet("version")
@@ -111,13 +125,17 @@ def as_xlsx(session: Session, version: MasterVersion) -> bytes:
         meta.append(list(_cells(meta, [name, info[name]])))
     meta.append(list(_cells(meta, ["sources", json.dumps(info["sources"],
                                                          ensure_ascii=False)])))
+    progress("reading rows", 0, 1)
     found = tables(session, version.number)
-    for table in sorted(set(PUBLISHED_TABLES) | set(found)):
+    names = sorted(set(PUBLISHED_TABLES) | set(found))
+    for n, table in enumerate(names):
+        progress(table, n, len(names))
         columns, rows = found.get(table, (["key"], []))
         ws = wb.create_sheet(table[:31])
         ws.append(list(_cells(ws, columns)))
         for row in rows:
             ws.append(list(_cells(ws, [row.get(c) for c in columns])))
+    progress("saving", len(names), len(names))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -159,3 +159,55 @@ def test_json_text_documents_equal_the_decoded_ones(exported):
         for a, b in ((0, 1), (1, 2), (2, 1), (0, 2), (2, 2)):
             assert json.loads(registry.diff_json(session, a, b)) == registry.diff(
                 session, a, b), (a, b)
+
+
+def _nws(data_dir, *args, cwd):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
+    env["NWS_DATA_DIR"] = str(data_dir)
+    return subprocess.run([str(Path(sys.executable).with_name("nws")), *args], env=env,
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_nws_master_export_writes_the_same_tables_with_progress(exported, tmp_path):
+    suite = exported["suite"]
+    out = _nws(suite.data_dir, "master", "export", "1", "--format", "zip", "--out",
+               str(tmp_path / "v1.zip"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "exporting master version 1 as zip" in out.stderr
+    assert f"[{len(PUBLISHED_TABLES)}/{len(PUBLISHED_TABLES)}] done" in out.stderr
+    with zipfile.ZipFile(tmp_path / "v1.zip") as got, \
+            zipfile.ZipFile(io.BytesIO(exported["zip"].data)) as served:
+        assert sorted(got.namelist()) == sorted(served.namelist())
+        for name in served.namelist():
+            assert got.read(name) == served.read(name), name
+    assert not list(tmp_path.glob("*.partial"))
+    # Without a number: the newest version, here 2; default file name in the folder.
+    out = _nws(suite.data_dir, "master", "export", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "nws-master-v2.json").read_text())["number"] == 2
+    missing = _nws(suite.data_dir, "master", "export", "9", cwd=tmp_path)
+    assert missing.returncode != 0 and "master version 9 does not exist" in missing.stderr
+
+
+def test_an_interrupted_export_leaves_no_file(exported, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from nws.cli import main
+    from services.master import exports
+
+    def interrupted(session, version, progress):
+        progress("reading rows", 0, 1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exports, "as_csv_zip", interrupted)
+    monkeypatch.setenv("NWS_DATA_DIR", str(exported["suite"].data_dir))
+    target = tmp_path / "v1.zip"
+    result = CliRunner().invoke(main, ["master", "export", "1", "--out", str(target)])
+    assert result.exit_code != 0
+    assert "interrupted: no file was written; run it again" in result.output
+    assert list(tmp_path.iterdir()) == []
