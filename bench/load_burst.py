@@ -2,12 +2,17 @@
 machine — real PostgreSQL, real Redis, `nws web` and `nws worker` processes — run once
 with 1 and once with 2 intake workers.
 
-Each application is created, gets every required form (JSON, or its workbook with
---workbooks when the upload endpoint exists) and is submitted; the prefecture approves
-and 総務省 approves, so it goes through intake, review, matching and master. Reported per
-stage: throughput and latency percentiles.
+Applicants are the municipalities' 首長部局 and 教育委員会 (up to --apps; 3,482 in the
+registry). Each application is created and gets every required form in one uploaded
+workbook (or as JSON with --json-forms) and is submitted once its forms are validated;
+a 教育委員会's application is passed on by its 首長部局, the prefecture approves and 総務省
+approves, so it goes through intake, review, matching and master. Filing and acting run
+at the same time, as in life; the harness watches state with one SQL query per tick and
+each service queue's depth in Redis, so watching does not load the web processes.
+Reported: throughput, latency percentiles per stage, each queue's largest depth and when
+it last held work.
 
-    .venv/bin/python bench/load_burst.py --apps 2000 --intake-workers 1 2
+    .venv/bin/python bench/load_burst.py --apps 3482 --intake-workers 1 2
 
 Stops by itself: request loops are bounded by --apps and --timeout. Traffic goes to
 127.0.0.1 only.
@@ -173,11 +178,15 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
         import psycopg
 
         with psycopg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + cluster.db) as conn:
-            orgs = [r[0] for r in conn.execute(
-                "select id from intake_organisations where branch='executive' and kind in "
-                "('市','特別区') and can_apply order by id limit %s", (apps,))]
-            prefs = {r[0]: r[1] for r in conn.execute(
-                "select id, prefecture_code from intake_organisations where id = any(%s)", (orgs,))}
+            # Every municipality's 首長部局 and 教育委員会 (the latter passes through its
+            # 首長部局 first), interleaved so both kinds arrive throughout the burst.
+            rows = conn.execute(
+                "select id, prefecture_code, parent_id from intake_organisations"
+                " where kind in ('市', '特別区', '町', '村', '政令指定都市') and can_apply"
+                " order by coalesce(parent_id, id), branch desc limit %s", (apps,)).fetchall()
+        orgs = [r[0] for r in rows]
+        prefs = {r[0]: r[1] for r in rows}
+        forwarder_of = {r[0]: r[2] for r in rows if r[2]}
         secret = cluster.env["NWS_SECRET_KEY"]
         tok = lambda p: issue_token(p, secret, 86400)[0]  # noqa: E731
         applicant = {o: Api(cluster.url("intake"), tok(Principal(10_000 + i, f"bench-{o}", o,
@@ -186,6 +195,8 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
         reviewer = {p: tok(Principal(20_000 + i, f"bench-pref-{p}", p, "primary_reviewer",
                                      "審査者", "課")) for i, p in enumerate(set(prefs.values()))}
         mic = tok(Principal(30_000, "bench-mic", "MIC", "secondary_reviewer", "総務", "課"))
+        forwarder = {o: tok(Principal(40_000 + i, f"bench-fwd-{o}", o, "forwarder", "首長", "課"))
+                     for i, o in enumerate(sorted(set(forwarder_of.values())))}
         times: dict[str, dict[str, float]] = {o: {} for o in orgs}
 
         def file_one(org):
@@ -218,17 +229,25 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
                     assert status == 202, body
             times[org].update(app_id=app_id, created=t0, forms_sent=time.monotonic(),
                               nforms=len(forms))
+            by_app[app_id] = org
             return org
 
-        started = time.monotonic()
-        with cf.ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(file_one, orgs))
-        sent = time.monotonic()
+        import redis
+
+        broker = redis.Redis.from_url(REDIS)
+        prefix = cluster.env["NWS_BROKER_KEY_PREFIX"]
+        queues = ("intake", "review", "matching", "master")
+        depth_max = dict.fromkeys(queues, 0)
+        depth_drained = dict.fromkeys(queues, 0.0)   # last time a queue was seen non-empty
 
         pending = set(orgs)
-        submitted, routed, decided2 = set(), set(), set()
+        submitted, routed, forwarded, decided2 = set(), set(), set(), set()
         deadline = time.monotonic() + timeout
-        by_app = {times[o]["app_id"]: o for o in orgs}
+        by_app: dict[int, str] = {}
+        # Applicants file while the harness already acts on what is ready, as in life.
+        started = time.monotonic()
+        filing = cf.ThreadPoolExecutor(concurrency)
+        filed = [filing.submit(file_one, org) for org in orgs]
 
         # The harness watches the database with one query per tick (as an operator's
         # dashboard would), so watching does not load the web processes it measures;
@@ -263,6 +282,14 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
                         t["failed"] = json.dumps(b, ensure_ascii=False)[:300]
                         pending.discard(org)
                 return
+            if status == "forwarding" and org not in forwarded:
+                forwarded.add(org)
+                t["forwarding"] = now
+                fw = Api(cluster.url("review"), forwarder[forwarder_of[org]])
+                fw.call("POST", f"/api/review/applications/{app_id}/decisions",
+                        {"result": "承認", "comment": ""})
+                t["forwarded"] = time.monotonic()
+                return
             if org not in routed and status == "primary_review":
                 t["routed"] = now
                 routed.add(org)
@@ -286,18 +313,34 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
         with psycopg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + cluster.db,
                              autocommit=True) as conn, \
                 cf.ThreadPoolExecutor(concurrency) as pool:
+            sent = None
             while pending and time.monotonic() < deadline:
+                if sent is None and all(f.done() for f in filed):
+                    sent = time.monotonic()
+                    for f in filed:
+                        f.result()   # a filing that failed stops the run here
+                now = time.monotonic()
+                for q in queues:
+                    depth = broker.llen(prefix + q)
+                    depth_max[q] = max(depth_max[q], depth)
+                    if depth:
+                        depth_drained[q] = now - started
                 rows = [r for r in observe(conn) if by_app[r[0]] in pending]
                 list(pool.map(act, rows))
                 time.sleep(0.5)
+        filing.shutdown()
+        sent = sent or time.monotonic()
         finished = time.monotonic()
 
-        def lat(a, b):
-            return [t[b] - t[a] for t in times.values() if a in t and b in t]
+        def lat(a, b, only=lambda t: True):
+            return [t[b] - t[a] for t in times.values() if a in t and b in t and only(t)]
 
         stages = {
             "forms sent → all forms validated": lat("forms_sent", "forms_valid"),
-            "submitted → routed to the prefecture": lat("submitted", "routed"),
+            "submitted → routed to the prefecture (首長部局)": lat("submitted", "routed",
+                                                                 lambda t: "forwarding" not in t),
+            "教育委員会: submitted → at its 首長部局": lat("submitted", "forwarding"),
+            "教育委員会: forwarded → at the prefecture": lat("forwarded", "routed"),
             "primary decided → at 総務省": lat("primary_decided", "secondary_reached"),
             "secondary decided → registered in the master": lat("secondary_decided", "registered"),
             "created → registered (end to end)": lat("created", "registered"),
@@ -311,8 +354,10 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
             "total_seconds": round(finished - started, 1),
             "throughput_registered_per_s": round(len(done) / (finished - started), 2),
             "validated_per_s": round(len(lat("forms_sent", "forms_valid")) / max(
-                1e-9, max((t.get("forms_valid", 0) for t in times.values()), default=0) - sent
+                1e-9, max((t.get("forms_valid", 0) for t in times.values()), default=0) - started
                 if any("forms_valid" in t for t in times.values()) else 1), 2),
+            "queue_depth_max": depth_max,
+            "queue_last_nonempty_s": {q: round(v, 1) for q, v in depth_drained.items()},
             "stages": {k: {"n": len(v), "p50": round(pct(v, 50), 2), "p95": round(pct(v, 95), 2),
                            "max": round(max(v), 2) if v else None} for k, v in stages.items()},
         }
