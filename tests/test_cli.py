@@ -114,7 +114,7 @@ def test_serve_runs_the_suite_and_loses_nothing_when_killed(tmp_path):
         for code, data in factories.all_forms().items():
             assert applicant.call("PUT", f"/api/intake/applications/{app_id}/forms/{code}", data)[0] == 202
         wait_for(lambda: all(f["status"] == "valid" for f in applicant.call(
-            "GET", f"/api/intake/applications/{app_id}")[1]["forms"].values()), timeout=30)
+            "GET", f"/api/intake/applications/{app_id}")[1]["forms"].values()), timeout=90)
         assert applicant.call("POST", f"/api/intake/applications/{app_id}/submit")[0] == 202
     finally:
         os.killpg(proc.pid, signal.SIGKILL)   # no chance to clean up

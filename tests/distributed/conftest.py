@@ -105,7 +105,7 @@ class Distributed:
             cwd=REPO, start_new_session=True)
         self.workers[service] = proc
         wait_for(lambda: b"ready" in (self.tmp / log.name).read_bytes() or proc.poll() is not None,
-                 timeout=30, what=f"{service} worker ready")
+                 timeout=90, what=f"{service} worker ready")
         assert proc.poll() is None, (self.tmp / log.name).read_text()
         return proc
 
@@ -169,7 +169,7 @@ def submit_new_application(d: Distributed) -> int:
     app_id = factories.create_application(d.client, h)
     factories.put_forms(d.client, h, app_id, factories.all_forms())
     wait_for(lambda: all(f["status"] == "valid" for f in d.get_app(app_id)["forms"].values()),
-             timeout=30, interval=0.2, what="forms validated")
+             timeout=90, interval=0.2, what="forms validated")
     res = d.client.post(f"/api/intake/applications/{app_id}/submit", headers=h)
     assert res.status_code == 202, res.get_json()
     return app_id

@@ -30,7 +30,7 @@ def test_lifecycle_through_worker_processes(distributed):
     # Every message was acknowledged: nothing is left for the sweepers.
     for service in ("intake", "review", "master"):
         ctx = d.runtime.services[service]
-        wait_for(lambda: _unacked(ctx) == 0, timeout=15, what=f"{service} outbox drained")
+        wait_for(lambda: _unacked(ctx) == 0, timeout=90, what=f"{service} outbox drained")
 
 
 def _unacked(ctx) -> int:
@@ -52,7 +52,7 @@ def test_worker_killed_mid_task_does_the_work_exactly_once(distributed, tmp_path
     d.wait_status(app_id, "secondary_review")
     assert decide(d, "demo-mic", app_id).status_code == 201
 
-    pid = int(wait_for(lambda: marker.exists() and marker.read_text(), timeout=30,
+    pid = int(wait_for(lambda: marker.exists() and marker.read_text(), timeout=90,
                        what="master task started"))
     assert pid != d.workers["master"].pid  # the pool process, not the supervisor
     os.kill(pid, signal.SIGKILL)            # dies inside the registration transaction
@@ -103,14 +103,14 @@ def test_worker_metrics_add_up_over_its_pool_processes(distributed, tmp_path):
     app_id = factories.create_application(d.client, h)
     factories.put_forms(d.client, h, app_id, factories.all_forms())
     wait_for(lambda: all(f["status"] == "valid" for f in d.get_app(app_id)["forms"].values()),
-             timeout=30, interval=0.2)
+             timeout=90, interval=0.2)
 
     def scraped():
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as res:
             return res.read().decode()
 
     text = wait_for(lambda: (lambda t: t if 'task="nws.intake.form.validation_requested"' in t
-                             else None)(scraped()), timeout=20, what="task metrics")
+                             else None)(scraped()), timeout=90, what="task metrics")
     line = next(l for l in text.splitlines() if l.startswith(
         'nws_tasks_total{outcome="success",task="nws.intake.form.validation_requested"}'))
     assert float(line.split()[-1]) >= len(factories.all_forms())

@@ -160,7 +160,7 @@ def test_an_endpoint_failing_twice_then_succeeding_gets_one_delivery_recorded_de
     app_id = support.submit(suite, CHIYODA)
     wait_for(lambda: any(d["status"] == "delivered" for d in deliveries(suite, "demo-pref",
                                                                           body["id"])),
-             timeout=30, what="delivery after two failures")
+             timeout=90, what="delivery after two failures")
     items = deliveries(suite, "demo-pref", body["id"])
     assert len(items) == 1
     item = items[0]
@@ -295,6 +295,6 @@ def test_a_delivery_whose_worker_died_mid_post_is_sent_again_after_its_lease(
     assert len(receiver.requests) == 1
     set_claimed(utcnow())                            # the lease has run out
     wait_for(lambda: deliveries(suite, "demo-pref", body["id"])[0]["status"] == "delivered",
-             timeout=20, what="delivery after lease expiry")
+             timeout=90, what="delivery after lease expiry")
     assert len(receiver.events(app_id)) == 2
     assert deliveries(suite, "demo-pref", body["id"])[0]["attempts"] == 2
