@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
-from services.intake.applications import history, org_of
+from services.intake.applications import history, lock_application, org_of
 from services.intake.models import AccountRequest, Application, FormEntry
 
 FORM = "account"  # the request's data travels to review as this "form"
@@ -122,10 +122,10 @@ def receipt(session: Session, app: Application) -> dict:
 
 def apply_issued(session: Session, payload: dict) -> None:
     """identity issued the account: keep its activation link for the receipt."""
+    app = lock_application(session, payload["request_id"])
     request = session.get(AccountRequest, payload["request_id"])
-    if request is None or request.issued_at is not None:
+    if app is None or request is None or request.issued_at is not None:
         return
-    app = session.get(Application, payload["request_id"])
     request.login = payload["login"]
     request.activation_token = payload["activation_token"]
     request.activation_expires_at = dt.datetime.fromisoformat(payload["expires_at"])

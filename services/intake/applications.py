@@ -77,6 +77,18 @@ def get_owned(session: Session, principal: Principal, app_id: int, *,
     return app
 
 
+def lock_application(session: Session, app_id: int) -> Application | None:
+    """The application, its row locked until the transaction ends (SELECT … FOR UPDATE on
+    PostgreSQL; SQLite's write transactions are serial anyway), read afresh.
+
+    Every task that changes an application takes it this way: two intake workers applying
+    reports about one application at once (say 総務省's 承認 and the master's 登録) would
+    otherwise both read the old status and the later commit would write over the earlier
+    one — a lost update the load test (bench/load_burst.py) found with two workers."""
+    return session.scalar(select(Application).where(Application.id == app_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
 def require_editable(app: Application) -> None:
     if app.status not in EDITABLE:
         raise ApiError(409, "not_editable",
@@ -148,6 +160,10 @@ def set_form_findings(app: Application, code: str, findings: list[Finding]) -> N
 
 
 def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict) -> None:
+    # Locked first, as put_form locks it: a new revision cannot land between reading
+    # this one and writing its findings.
+    if lock_application(session, payload["application_id"]) is None:
+        return
     entry = session.scalar(select(FormEntry).where(
         FormEntry.application_id == payload["application_id"],
         FormEntry.code == payload["code"]))
@@ -201,7 +217,7 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
 
 def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
                               session: Session, payload: dict) -> None:
-    app = session.get(Application, payload["application_id"])
+    app = lock_application(session, payload["application_id"])
     if app is None or app.status != "validating" or app.round != payload["round"]:
         return
     fctx = form_context(session, app)
@@ -254,7 +270,7 @@ def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
 
 def apply_status_change(session: Session, payload: dict) -> None:
     """A report from review or master. History always; status only forwards."""
-    app = session.get(Application, payload["application_id"])
+    app = lock_application(session, payload["application_id"])
     if app is None:
         return
     at = dt.datetime.fromisoformat(payload["at"])

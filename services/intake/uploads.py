@@ -79,7 +79,8 @@ def process_upload(pm: pluggy.PluginManager, session: Session, payload: dict) ->
     upload = session.get(Upload, payload["upload_id"])
     if upload is None or upload.status != PENDING or upload.content is None:
         return
-    app = session.get(Application, upload.application_id)
+    # Locked, as submission locks it: the forms are not changed under a submission.
+    app = apps.lock_application(session, upload.application_id)
     content, upload.content = upload.content, None   # kept only until read
     upload.processed_at = utcnow()
     if app is None or app.status not in apps.EDITABLE:

@@ -138,7 +138,7 @@ class Distributed:
         return self.client.get(f"/api/intake/applications/{app_id}",
                                headers=self.headers(login)).get_json()
 
-    def wait_status(self, app_id: int, status: str, timeout: float = 40.0) -> dict:
+    def wait_status(self, app_id: int, status: str, timeout: float = 90.0) -> dict:
         try:
             return wait_for(lambda: (lambda a: a if a["status"] == status else None)(
                 self.get_app(app_id)), timeout, interval=0.2,
