@@ -121,7 +121,12 @@ def attempt(ctx: ServiceContext, delivery_id: int, policy: RetryPolicy | None = 
     policy = policy or RetryPolicy.from_env()
     now = utcnow()
     with ctx.db.transaction() as session:
-        delivery = session.get(Delivery, delivery_id)
+        # Locked and read afresh: a second run of this message (the sweeper sends it
+        # again until it is acknowledged) could otherwise read "pending" while the
+        # first run records "delivered", then overwrite it with "superseded" or
+        # "cancelled" decided from that old status.
+        delivery = session.get(Delivery, delivery_id, with_for_update=True,
+                               populate_existing=True)
         if delivery is None or delivery.status != "pending":
             return Outcome("done")
         sub = session.get(Subscriber, delivery.subscriber_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pluggy
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,11 +66,35 @@ def _advance(ctx: ServiceContext, session: Session, case: ReviewCase,
     case.routes = {**case.routes, stage: {"org_id": route.org_id, "reason": route.reason}}
 
 
+# Namespace of the per-application advisory lock of the review tasks ("nwsr").
+APPLICATION_LOCK = 0x6E777372
+
+
+def take_application(session: Session, application_id: int) -> None:
+    """Tasks about one application take turns. With several review workers a submission
+    and the withdrawal that follows it can run at the same moment, and neither sees the
+    other's uncommitted case or event: the withdrawal would find no case, then the
+    submission would open one that stays under review. On PostgreSQL a
+    transaction-scoped advisory lock per application serialises them (there may be no
+    case row to lock yet); SQLite already admits one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"),
+                        {"ns": APPLICATION_LOCK, "id": application_id})
+
+
 def receive_submission(ctx: ServiceContext, session: Session, payload: dict) -> None:
+    take_application(session, payload["application_id"])
     exists = session.scalar(select(ReviewCase.id).where(
         ReviewCase.application_id == payload["application_id"],
         ReviewCase.round == payload["round"]))
     if exists is not None:
+        return
+    if session.scalar(select(ReviewEvent.id).where(
+            ReviewEvent.application_id == payload["application_id"],
+            ReviewEvent.round == payload["round"],
+            ReviewEvent.event == "withdrawal_received").limit(1)) is not None:
+        # The withdrawal of this round was processed first (no case existed then):
+        # there is nothing left to review.
         return
     org = payload["org"]
     case = ReviewCase(
@@ -99,7 +123,12 @@ def _notify_routed(ctx: ServiceContext, session: Session, case: ReviewCase) -> N
 
 
 def store_matching(session: Session, payload: dict) -> None:
-    snap = session.get(MatchingSnapshot, payload["application_id"])
+    # Locked and read afresh: two results for one application processed at once by two
+    # workers would otherwise both pass the round check against the old row, and an
+    # older round committed last would overwrite a newer one. (A missing row is
+    # inserted by both; the primary key fails one, which is retried.)
+    snap = session.get(MatchingSnapshot, payload["application_id"], with_for_update=True,
+                       populate_existing=True)
     if snap is None:
         session.add(MatchingSnapshot(application_id=payload["application_id"],
                                      round=payload["round"], records=payload["records"]))
@@ -195,7 +224,15 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
 
 def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     """The applicant withdrew: close the case (decisions are refused from now on)."""
-    case = latest_case(session, payload["application_id"])
+    take_application(session, payload["application_id"])
+    # The case row is locked and read afresh: a reviewer's decision (HTTP) committing
+    # meanwhile would otherwise be overwritten by "withdrawn" decided from the old
+    # status. Locked, a decision that came first is seen (approved or returned cases are
+    # not withdrawn), and one that comes later fails its guarded update (409).
+    case = session.scalar(select(ReviewCase)
+                          .where(ReviewCase.application_id == payload["application_id"])
+                          .order_by(ReviewCase.round.desc()).limit(1)
+                          .with_for_update().execution_options(populate_existing=True))
     if case is None or case.round != payload["round"] or case.status not in WAITING:
         # Nothing under review (e.g. withdrawn while still being validated), or a
         # decision that closed the case came first: record the request only.
