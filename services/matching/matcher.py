@@ -20,10 +20,12 @@ from collections import defaultdict
 from typing import Iterable
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.messaging import ServiceContext
+from shared.web import ApiError
 from services.matching import rules
 from services.matching.graph import Edge, analyse
 from services.matching.models import (Confirmation, DelegationEdge, DelegationRecord,
@@ -428,7 +430,14 @@ def answer(ctx: ServiceContext, session: Session, confirmation: Confirmation, st
            reason: str | None, actor: dict) -> None:
     """A 委任元's answer to a confirmation request: the record's outcome follows."""
     take_turn(session)
-    session.refresh(confirmation)
+    try:
+        session.refresh(confirmation)
+    except InvalidRequestError:
+        # Deleted since it was read: the delegatee resubmitted without this delegator,
+        # or withdrew. An answer, not a server error.
+        raise ApiError(409, "confirmation_gone",
+                       "この委任情報確認依頼は、委任先機関の再提出または取り下げにより取り消されました。"
+                       "一覧を更新して確認してください。") from None
     confirmation.status = status
     confirmation.reason = reason
     confirmation.answered_by = actor

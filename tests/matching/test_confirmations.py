@@ -137,3 +137,25 @@ def test_results_are_shown_to_the_filer_its_forwarder_and_mic_only(matching):
     assert matching.client.get("/api/matching/applications/1").status_code == 401
     assert matching.client.get("/api/matching/applications/2",
                                headers=matching.headers("MIC", "operator")).status_code == 404
+
+
+def test_an_answer_to_a_request_withdrawn_meanwhile_is_409_not_a_server_error(matching):
+    """The request was read, then the delegatee's withdrawal deleted it before the answer
+    was written (two transactions interleaving): a clear 409 in Japanese."""
+    import pytest
+    from sqlalchemy import delete
+
+    from services.matching import matcher
+    from services.matching.models import Confirmation
+    from shared.web import ApiError
+
+    _union_files(matching)
+    (req,) = _pending(matching, A)
+    with matching.ctx.transaction() as session:
+        c = session.get(Confirmation, req["id"])
+        session.execute(delete(Confirmation).where(Confirmation.id == c.id)
+                        .execution_options(synchronize_session=False))
+        with pytest.raises(ApiError) as raised:
+            matcher.answer(matching.ctx, session, c, "confirmed", None, {"org_id": A})
+    assert (raised.value.status, raised.value.code) == (409, "confirmation_gone")
+    assert "取り消されました" in raised.value.message
