@@ -80,6 +80,9 @@ class MatchingResults(Payload):
 
     application_id = fields.Integer(required=True)
     round = fields.Integer(required=True)
+    # Grows with every report about the application: the receiver keeps the largest
+    # (round, seq), whatever order the messages are processed in. 0 from older senders.
+    seq = fields.Integer(load_default=0)
     records = fields.List(fields.Dict(), required=True)
 
 

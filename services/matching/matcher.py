@@ -521,6 +521,11 @@ def results_of(session: Session, application_id: int) -> list[dict]:
 
 def report(ctx: ServiceContext, session: Session, application_id: int) -> None:
     known = session.get(MatchedApplication, application_id)
+    seq = 0
+    if known is not None:
+        # Reports are made under take_turn, so the numbers follow the commit order.
+        known.reports = (known.reports or 0) + 1
+        seq = known.reports
     ctx.emit(session, "review", "matching.results", {
         "application_id": application_id, "round": known.round if known else 0,
-        "records": results_of(session, application_id)})
+        "seq": seq, "records": results_of(session, application_id)})

@@ -99,6 +99,8 @@ class MatchedApplication(Base):
                                         server_default="active")
     withdrawn_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Results reported to review so far: each report carries the next number (``seq``).
+    reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Outbox(OutboxMixin, Base):

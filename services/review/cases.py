@@ -129,11 +129,14 @@ def store_matching(session: Session, payload: dict) -> None:
     # inserted by both; the primary key fails one, which is retried.)
     snap = session.get(MatchingSnapshot, payload["application_id"], with_for_update=True,
                        populate_existing=True)
+    seq = payload.get("seq", 0)
     if snap is None:
         session.add(MatchingSnapshot(application_id=payload["application_id"],
-                                     round=payload["round"], records=payload["records"]))
-    elif payload["round"] >= snap.round:
-        snap.round, snap.records = payload["round"], payload["records"]
+                                     round=payload["round"], seq=seq,
+                                     records=payload["records"]))
+    elif (payload["round"], seq) >= (snap.round, snap.seq or 0):
+        # The newest report wins, in the order matching made them (round, then seq).
+        snap.round, snap.seq, snap.records = payload["round"], seq, payload["records"]
 
 
 def latest_case(session: Session, application_id: int) -> ReviewCase | None:

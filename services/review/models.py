@@ -73,6 +73,7 @@ class MatchingSnapshot(Base):
 
     application_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     records: Mapped[list]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -106,3 +106,16 @@ def test_a_resubmission_re_matches_the_same_records_however_many_others_exist(ma
     large = _resubmit_cost(matching, 2)
     assert small == large == 3     # its two records and the counterpart's
     assert matching.one(2)["status"] == "matched"
+
+
+def test_every_report_about_an_application_carries_a_larger_seq(matching):
+    """review keeps the report with the largest (round, seq), so the numbers must grow
+    with every report, across rounds too."""
+    from tests.matching.conftest import query
+
+    matching.submit(1, "U131000001", queries=[query("5", ["131016"])])
+    first = matching.reported()[1]["seq"]
+    matching.submit(2, "131016")                 # a counterpart files: 1 is reported again
+    matching.submit(1, "U131000001", queries=[query("5", ["131016", "131024"])])
+    second = matching.reported()[1]["seq"]
+    assert first >= 1 and second > first

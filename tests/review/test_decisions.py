@@ -386,3 +386,27 @@ def test_primary_reviewer_still_sees_a_case_it_passed_on(suite):
                            headers=suite.headers("demo-pref"))
     assert res.status_code == 200
     assert res.get_json()["status"] == "secondary_review"
+
+
+def test_an_older_matching_report_of_the_same_round_never_replaces_a_newer_one(suite):
+    """Two review workers may process two reports of one round in either order: the one
+    matching made last (largest seq) stays, whichever commits last."""
+    from services.review import cases
+    from services.review.models import MatchingSnapshot
+
+    ctx = suite.ctx("review")
+    newer = {"application_id": 990001, "round": 1, "seq": 3, "records": [{"status": "matched"}]}
+    older = {"application_id": 990001, "round": 1, "seq": 2,
+             "records": [{"status": "counterpart_missing"}]}
+    for payload in (newer, older):
+        with ctx.transaction() as session:
+            cases.store_matching(session, payload)
+    with ctx.transaction() as session:
+        snap = session.get(MatchingSnapshot, 990001)
+        assert (snap.round, snap.seq, snap.records) == (1, 3, [{"status": "matched"}])
+    with ctx.transaction() as session:   # the next round starts its own sequence
+        cases.store_matching(session, {"application_id": 990001, "round": 2, "seq": 1,
+                                       "records": []})
+    with ctx.transaction() as session:
+        snap = session.get(MatchingSnapshot, 990001)
+        assert (snap.round, snap.seq, snap.records) == (2, 1, [])
