@@ -46,6 +46,19 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+def advisory_xact_lock(session: Session, *key: int) -> None:
+    """Take a transaction-scoped advisory lock on PostgreSQL (``pg_advisory_xact_lock``
+    with one bigint or two int keys), held until commit or rollback: transactions that
+    must not interleave take turns even when there is no row to lock yet. A no-op on
+    SQLite, which already admits one writer at a time (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        names = [f"k{i}" for i in range(len(key))]
+        session.execute(text(f"SELECT pg_advisory_xact_lock({', '.join(':' + n for n in names)})"),
+                        dict(zip(names, key)))
+
+
 def make_base(service: str) -> type[DeclarativeBase]:
     """A declarative base with its own metadata for one service."""
 

@@ -93,9 +93,10 @@ def check_size(size: int, limit: int = MAX_UPLOAD_BYTES) -> None:
         raise _reject(422, "empty_file", "ファイルが空です。")
 
 
-def _col_number(letters: bytes) -> int:
+def column_number(letters: str) -> int:
+    """"A" -> 1, "XFD" -> 16384."""
     n = 0
-    for ch in letters.decode("ascii"):
+    for ch in letters:
         n = n * 26 + (ord(ch) - 64)
     return n
 
@@ -204,7 +205,7 @@ def check_workbook(content: bytes, known_sheets: Iterable[str] = ()) -> Workbook
             match = DIMENSION.search(head)
             if match:
                 last_col, last_row = match.group(3) or match.group(1), match.group(4) or match.group(2)
-                rows, cols = int(last_row), _col_number(last_col)
+                rows, cols = int(last_row), column_number(last_col.decode("ascii"))
                 if rows > MAX_SHEET_ROWS or cols > MAX_SHEET_COLS:
                     raise _reject(422, "sheet_too_large",
                                   f"「{name}」シートが大きすぎます（{rows:,} 行 × {cols:,} 列、上限 {MAX_SHEET_ROWS:,} 行 × {MAX_SHEET_COLS} 列）。"

@@ -43,13 +43,6 @@ class _Unsafe(Exception):
     """The scan found something calamine must not be given."""
 
 
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n
-
-
 def _scan_sheet(xml: bytes, max_rows: int, max_cols: int) -> None:
     """Raise :class:`_Unsafe` unless every row and cell of the worksheet XML has an
     explicit reference within bounds and no cell holds a formula."""
@@ -60,7 +53,7 @@ def _scan_sheet(xml: bytes, max_rows: int, max_cols: int) -> None:
         if local == "c":
             match = _CELL_REF.fullmatch(attrs.get("r", ""))
             if match is None or int(match.group(2)) > max_rows or \
-                    _col_number(match.group(1)) > max_cols:
+                    upload_safety.column_number(match.group(1)) > max_cols:
                 raise _Unsafe
         elif local == "row":
             r = attrs.get("r", "")

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError
 from services.matching import rules
@@ -345,8 +345,7 @@ def take_turn(session: Session) -> None:
     """Matching decides from other organisations' records: two changes matched at the same
     time could each miss the other. On PostgreSQL a transaction-scoped advisory lock makes
     them take turns; SQLite already admits one writer at a time (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCHING_LOCK})
+    advisory_xact_lock(session, MATCHING_LOCK)
 
 
 def _remove(session: Session, application_id: int, touched: "Touched") -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pluggy
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
 from services.review import schedule, webhooks
@@ -77,9 +77,7 @@ def take_application(session: Session, application_id: int) -> None:
     submission would open one that stays under review. On PostgreSQL a
     transaction-scoped advisory lock per application serialises them (there may be no
     case row to lock yet); SQLite already admits one writer at a time."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"),
-                        {"ns": APPLICATION_LOCK, "id": application_id})
+    advisory_xact_lock(session, APPLICATION_LOCK, application_id)
 
 
 def receive_submission(ctx: ServiceContext, session: Session, payload: dict) -> None:

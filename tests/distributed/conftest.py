@@ -178,3 +178,34 @@ def submit_new_application(d: Distributed) -> int:
 def decide(d: Distributed, login: str, app_id: int, result: str = "承認", comment: str = ""):
     return d.client.post(f"/api/review/applications/{app_id}/decisions",
                          json={"result": result, "comment": comment}, headers=d.headers(login))
+
+
+def race(transaction, first, second, hold: float = 0.5) -> None:
+    """Two transactions interleaving on PostgreSQL: ``first(session)`` runs in
+    ``transaction()`` in another thread, which then holds its transaction open for
+    ``hold`` seconds; meanwhile ``second()`` runs here (opening its own transaction, which
+    waits for whatever the first has locked). Both must finish without error."""
+    import threading
+
+    done_first = threading.Event()
+    errors: list[BaseException] = []
+
+    def run_first() -> None:
+        try:
+            with transaction() as session:
+                first(session)
+                session.flush()
+                done_first.set()
+                time.sleep(hold)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            done_first.set()
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    assert done_first.wait(30)
+    assert not errors, errors
+    second()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert not errors, errors

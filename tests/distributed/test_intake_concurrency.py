@@ -4,15 +4,13 @@ applied must not write the status back to 承認 (the lost update bench/load_bur
 with two intake workers)."""
 from __future__ import annotations
 
-import threading
-import time
-
 from sqlalchemy import select
 
 from services.intake import applications as apps
 from services.intake.models import Application, HistoryEntry
 from shared.db import utcnow
 from tests import factories
+from tests.distributed.conftest import race
 
 
 def report(app_id: int, status: str, event: str, **extra) -> dict:
@@ -29,34 +27,14 @@ def test_a_late_report_read_during_another_workers_transaction_changes_nothing(d
         app = session.get(Application, app_id)
         app.status, app.round, app.stage = "secondary_review", 1, "secondary"
 
-    applied, errors = threading.Event(), []
+    def approved() -> None:     # the earlier report, delivered later to another worker
+        with ctx.transaction() as session:
+            apps.apply_status_change(session, report(app_id, "approved", "decided"))
 
-    def registered() -> None:   # worker 1: holds its transaction open after applying
-        try:
-            with ctx.transaction() as session:
-                apps.apply_status_change(session, report(app_id, "registered", "registered",
-                                                         master_version=7))
-                session.flush()
-                applied.set()
-                time.sleep(1.0)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-            applied.set()
-
-    def approved() -> None:     # worker 2: the earlier report, delivered later
-        applied.wait(10)
-        try:
-            with ctx.transaction() as session:
-                apps.apply_status_change(session, report(app_id, "approved", "decided"))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=registered), threading.Thread(target=approved)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    # Worker 1 applies the master's 登録 and holds its transaction open meanwhile.
+    race(ctx.transaction, lambda session: apps.apply_status_change(
+        session, report(app_id, "registered", "registered", master_version=7)), approved,
+        hold=1.0)
     with ctx.transaction() as session:
         app = session.get(Application, app_id)
         assert (app.status, app.master_version) == ("registered", 7)

@@ -2,12 +2,10 @@
 on PostgreSQL (READ COMMITTED, row locks)."""
 from __future__ import annotations
 
-import threading
-import time
-
 from services.master import distribution
 from services.master.models import Delivery, Subscriber
 from shared.db import utcnow
+from tests.distributed.conftest import race
 
 
 def test_a_second_run_does_not_overwrite_a_delivery_recorded_meanwhile(distributed):
@@ -26,22 +24,15 @@ def test_a_second_run_does_not_overwrite_a_delivery_recorded_meanwhile(distribut
         session.flush()
         delivery_id = delivery.id
 
-    recorded = threading.Event()
-
-    def record_delivered() -> None:
+    def record_delivered(session) -> None:
         # What the first run's closing transaction does after a successful POST.
-        with ctx.db.transaction() as session:
-            d = session.get(Delivery, delivery_id)
-            d.attempts, d.status, d.finished_at = 1, "delivered", utcnow()
-            session.flush()
-            recorded.set()
-            time.sleep(0.5)
+        d = session.get(Delivery, delivery_id)
+        d.attempts, d.status, d.finished_at = 1, "delivered", utcnow()
 
-    thread = threading.Thread(target=record_delivered)
-    thread.start()
-    assert recorded.wait(30)
-    outcome = distribution.attempt(ctx, delivery_id)
-    thread.join(30)
+    outcomes = []
+    race(ctx.db.transaction, record_delivered,
+         lambda: outcomes.append(distribution.attempt(ctx, delivery_id)))
+    [outcome] = outcomes
     assert outcome.action == "done"
     with ctx.db.transaction() as session:
         assert session.get(Delivery, delivery_id).status == "delivered"

@@ -8,9 +8,6 @@ state before A.
 """
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -19,6 +16,7 @@ from services.review.models import Decision, MatchingSnapshot, ReviewCase, Revie
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.web import ApiError
+from tests.distributed.conftest import race
 
 CHIYODA = {"id": "131016", "name": "東京都千代田区", "kind": "特別区", "branch": "executive",
            "prefecture_code": "130001", "parent_id": None}
@@ -45,29 +43,11 @@ def _withdrawal(app_id: int) -> dict:
 def _race(ctx, first, second) -> None:
     """``first(session)`` in a transaction held open for HOLD seconds after it ran;
     ``second(session)`` in another transaction started meanwhile. Both commit."""
-    done_first = threading.Event()
-    errors: list[BaseException] = []
+    def run_second() -> None:
+        with ctx.transaction() as session:
+            second(session)
 
-    def run_first() -> None:
-        try:
-            with ctx.transaction() as session:
-                first(session)
-                session.flush()
-                done_first.set()
-                time.sleep(HOLD)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-            done_first.set()
-
-    thread = threading.Thread(target=run_first)
-    thread.start()
-    assert done_first.wait(30)
-    assert not errors, errors
-    with ctx.transaction() as session:
-        second(session)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not errors, errors
+    race(ctx.transaction, first, run_second, HOLD)
 
 
 def _case(session, app_id: int) -> ReviewCase | None:
