@@ -4,7 +4,10 @@ writes.
 kombu's transport creates a message file and then writes into it, while a consumer may
 already be reading it: an empty read fails as invalid JSON and stops the worker (kombu
 issue #1551). Here a message is written under a temporary name that consumers ignore and
-renamed into place, so a consumer sees a whole message or none.
+renamed into place, so a consumer sees a whole message or none. The same holds for an
+exchange's binding table, which kombu creates empty and then fills: a publisher reading it
+in between failed the same way; here it is created whole (written aside, then linked into
+place only if still absent).
 """
 from __future__ import annotations
 
@@ -33,6 +36,25 @@ class Channel(filesystem.Channel):
             os.replace(partial, final)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        file = self._exchange_file(exchange)
+        self.control_folder.mkdir(exist_ok=True)
+        if not file.exists():
+            entry = [routing_key or "", pattern or "", queue or ""]
+            partial = file.with_name(f"{file.name}.{uuid.uuid4().hex}.partial")
+            partial.write_bytes(str_to_bytes(dumps([entry])))
+            try:
+                os.link(partial, file)   # fails if another channel created it meanwhile
+                return
+            except FileExistsError:
+                pass                     # then add this binding to theirs, under kombu's lock
+            except OSError as exc:
+                raise ChannelError(f"Cannot create {file}") from exc
+            finally:
+                partial.unlink(missing_ok=True)
+        super()._queue_bind(exchange, routing_key, pattern, queue)
 
 
 class Transport(filesystem.Transport):
