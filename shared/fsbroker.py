@@ -12,6 +12,7 @@ place only if still absent).
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from time import monotonic
 
@@ -21,6 +22,11 @@ from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
 SCHEME = "nwsfs"
+
+# kombu records a binding in the per-process broker state before it writes the binding
+# table; another channel of the same process then skips binding and may publish before the
+# table exists, and the message has no queue. Binding and reading the table take turns.
+_TABLES = threading.RLock()
 
 
 class Channel(filesystem.Channel):
@@ -37,6 +43,14 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
+
+    def queue_bind(self, *args, **kwargs):
+        with _TABLES:
+            return super().queue_bind(*args, **kwargs)
+
+    def get_table(self, exchange):
+        with _TABLES:
+            return super().get_table(exchange)
 
     def _queue_bind(self, exchange, routing_key, pattern, queue):
         file = self._exchange_file(exchange)
