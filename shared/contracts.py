@@ -152,12 +152,15 @@ def load_payload(message_type: str, version: int, payload: dict) -> dict:
 # --- withdrawal, account issuance, review webhooks -----------------------------------
 
 class ApplicationWithdrawn(Payload):
-    """intake → review: the applicant withdrew the application before a decision."""
+    """intake → review: the applicant asks to withdraw the application. Review decides
+    (a decision that closed the case first wins) and answers with a status change:
+    ``withdrawn``, or the event ``withdrawal_refused``."""
 
     application_id = fields.Integer(required=True)
     round = fields.Integer(required=True)
     actor = fields.Nested(Actor, allow_none=True, load_default=None)
     at = fields.String(required=True)
+    reason = fields.String(allow_none=True, load_default=None)
 
 
 class DelegationsWithdrawn(Payload):

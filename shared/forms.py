@@ -38,6 +38,17 @@ class FormContext:
     # "provided_info": [{"info_no", "choice", "counterpart"}]}. None: not known, and
     # checks against it are skipped.
     selection: Mapping[str, Any] | None = None
+    # What the organisation has registered, form by form ({code: data}, list rows
+    # without 申請区分); empty before its first registration. A 変更申請 is checked
+    # against it row by row, and cross-form rules read a form the change does not
+    # include from here (see :meth:`form`).
+    registered: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def form(self, code: str) -> Mapping[str, Any] | None:
+        """Form ``code`` as this application has it, else as registered (None if neither):
+        what a cross-form rule compares against."""
+        found = self.forms.get(code)
+        return found if found is not None else self.registered.get(code)
 
 
 Validator = Callable[[Mapping[str, Any], FormContext], Iterable[Finding]]
@@ -58,6 +69,11 @@ class FormSpec:
     # The workbook layout (a shared.workbook.Layout) used both to generate and to read
     # the form as .xlsx; None for a form that is JSON only.
     layout: Any = None
+    # The list fields whose rows carry a 申請区分 (登録/変更/削除/変更なし) and are applied
+    # to the registered form one by one, with the columns that key a row, e.g.
+    # {"query_affairs": ("item_no",)}. Empty: the form is one record, replaced whole
+    # when an application includes it (shared.rowops).
+    row_keys: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

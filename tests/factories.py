@@ -37,8 +37,36 @@ def all_forms(org: str = "131016") -> dict[str, dict]:
     return required_forms(org)
 
 
+OPEN_LIFECYCLE = ("draft", "returned", "validating", "submitted", "forwarding",
+                  "primary_review", "secondary_review")
+
+
+def withdraw_open(client, headers, timeout: float = 90.0) -> None:
+    """Withdraw the organisation's open connection or change application, if any, and
+    wait until it is withdrawn (or registered, when a decision came first): an
+    organisation has one open application at a time, so a test that wants a new one
+    ends the previous one as an applicant would."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        items = client.get("/api/intake/applications", headers=headers).get_json()["items"]
+        waiting = [a for a in items if a["kind"] in ("connection", "change")
+                   and a["status"] in OPEN_LIFECYCLE + ("approved",)]
+        if not waiting:
+            return
+        for a in waiting:
+            if a["status"] in OPEN_LIFECYCLE:
+                client.post(f"/api/intake/applications/{a['id']}/withdraw", headers=headers)
+        assert time.monotonic() < deadline, f"open applications not withdrawn: {waiting}"
+        time.sleep(0.05)
+
+
 def create_application(client, headers, kind: str = "connection") -> int:
     res = client.post("/api/intake/applications", json={"kind": kind}, headers=headers)
+    if res.status_code == 409 and res.get_json()["error"]["code"] == "application_open":
+        withdraw_open(client, headers)
+        res = client.post("/api/intake/applications", json={"kind": kind}, headers=headers)
     assert res.status_code == 201, res.get_json()
     return res.get_json()["id"]
 

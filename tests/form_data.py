@@ -61,7 +61,8 @@ def query_delegation(**changes) -> dict:
     data = {"item_no": "九", "affair": "児童手当法による児童手当の支給に関する事務",
             "procedure": "認定請求", "basis": {"article": "地方自治法第252条の14",
                                          "rule_title": "児童手当事務の委託に関する規約"},
-            "delegators": ["132012"], "delegator_confirmed": True, "chain": []}
+            "delegators": ["132012"], "delegator_confirmed": True, "chain": [],
+            "request_type": "登録"}
     return _apply(data, changes)
 
 
@@ -83,18 +84,20 @@ def form_03_08_full(org: str = "131016", **changes) -> dict:
                              {"from": "132012", "to": org, "article": "地方自治法第252条の14",
                               "rule_title": "事務の委託に関する規約"}])]
     data["provision_delegations"] = [{"info_no": "002", "info_name": "地方税関係情報",
-                                      "delegatee": "132012"}]
+                                      "delegatee": "132012", "request_type": "登録"}]
     data["provision_acceptances"] = [{"info_no": "003", "info_name": "児童手当関係情報",
                                       "delegator": "132012",
                                       "basis": {"article": "地方自治法第252条の14",
-                                                "rule_title": "児童手当事務の委託に関する規約"}}]
+                                                "rule_title": "児童手当事務の委託に関する規約"},
+                                      "request_type": "登録"}]
     return _apply(data, changes)
 
 
 def form_03_09(org: str = "131016", **changes) -> dict:
     data = {**_common(org), "independent_affairs": [
         {"case_no": "0001", "affair": "千代田区子ども医療費助成に関する事務",
-         "ppc_notification_no": "PPC-2026-0123", "ordinance": "千代田区子ども医療費の助成に関する条例"}]}
+         "ppc_notification_no": "PPC-2026-0123", "ordinance": "千代田区子ども医療費の助成に関する条例",
+         "request_type": "登録"}]}
     return _apply(data, changes)
 
 

@@ -8,8 +8,9 @@ from typing import Any, Iterable, Mapping
 
 from marshmallow import ValidationError, fields, pre_load, validate
 
+from shared import rowops
 from shared import workbook as wbk
-from shared.forms import ERROR, Finding, FormContext
+from shared.forms import ERROR, WARNING, Finding, FormContext
 from shared.schemas import BaseSchema
 
 DATE_RE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
@@ -26,6 +27,9 @@ COMMON_LABELS = {
 }
 
 REQUEST_TYPES = ("登録申請", "変更申請")
+# the header's 申請区分 each kind of application must carry
+KIND_REQUEST_TYPES = {"connection": "登録申請", "change": "変更申請"}
+KIND_NAMES = {"登録申請": "接続申請", "変更申請": "変更申請"}
 # The forms of a connection application other than the summary 様03-06, in the order of
 # its check boxes; "other" is the その他 box (documents attached separately).
 ATTACHABLE_FORMS = ("02-01", "02-02", "02-06", "03-07", "03-08", "03-09")
@@ -109,6 +113,11 @@ def check_common(code: str, allowed_request_types: Iterable[str] = REQUEST_TYPES
         if data.get("request_type") not in allowed:
             yield Finding(f"{code}.request_type", ERROR, "request_type",
                           f"申請区分は {' / '.join(allowed)} のいずれかを選んでください。")
+        elif allowed == REQUEST_TYPES:
+            expected = KIND_REQUEST_TYPES.get((ctx.application or {}).get("kind"))
+            if expected and data.get("request_type") != expected:
+                yield Finding(f"{code}.request_type.kind_mismatch", ERROR, "request_type",
+                              f"申請区分「{data.get('request_type')}」がこの申請（{KIND_NAMES[expected]}）と一致しません。「{expected}」を選んでください。")
 
     return validate_common
 
@@ -192,3 +201,87 @@ def date_findings(code: str, path: str, label: str, raw: Any) -> list[Finding]:
 
 def row_label(label: str, index: int) -> str:
     return f"{label} {index + 1} 行目"
+
+
+# --- row operations (申請区分 per row) against what is registered ----------------------
+
+ROW_TYPES = rowops.ROW_TYPES
+
+
+class ListRowSchema(BaseSchema):
+    """A row of a list form whose 申請区分 may be left blank: blank means 登録 (the first
+    application's rows; a 変更申請 marks the rows it changes)."""
+
+    request_type = fields.String(load_default=rowops.DEFAULT_ROW_TYPE,
+                                 validate=validate.OneOf(ROW_TYPES),
+                                 metadata={"label": "申請区分"})
+
+    @pre_load
+    def _blank_row_type(self, data, **_kwargs):
+        if isinstance(data, Mapping) and blank(data.get("request_type")):
+            return {k: v for k, v in data.items() if k != "request_type"}
+        return data
+
+
+def row_type_column(width: int = 10) -> wbk.Column:
+    """The 申請区分 column of a list form's table (pull-down)."""
+    return wbk.Column("request_type", "申請区分", kind=wbk.CHOICE, choices=ROW_TYPES,
+                      width=width)
+
+
+def check_row_operations(code: str, row_keys: Mapping[str, tuple[str, ...]],
+                         labels: Mapping[str, str], *, duplicates: bool = True):
+    """The validator of the rows' 申請区分 (shared.rowops) against the registered form:
+    a 接続申請 only registers (登録); in a 変更申請, 登録 needs a key not registered,
+    変更 / 削除 / 変更なし one that is, and 削除 / 変更なし rows must be left as
+    registered. ``duplicates``: also refuse a key given twice."""
+
+    def validate_rows(data: Mapping[str, Any], ctx: FormContext) -> Iterable[Finding]:
+        kind = (ctx.application or {}).get("kind")
+        registered_form = (ctx.registered or {}).get(code) or {}
+        for field, columns in row_keys.items():
+            registered = {rowops.key_of(r, columns): r
+                          for r in registered_form.get(field) or []}
+            label = labels.get(field, field)
+            seen: dict[str, int] = {}
+            for i, row in enumerate(data.get(field) or []):
+                where = f"{field}[{i}]"
+                key = rowops.key_of(row, columns)
+                shown = "・".join(str(row.get(c) or "") for c in columns)
+                what = f"{label} {i + 1} 行目（{shown}）"
+                if duplicates and key in seen:
+                    yield Finding(f"{code}.{field}.duplicate", ERROR, where,
+                                  f"{what}: {seen[key] + 1} 行目と重複しています。")
+                    continue
+                seen.setdefault(key, i)
+                kind_of_row = rowops.row_type(row)
+                at = f"{where}.request_type"
+                if kind_of_row not in rowops.ROW_TYPES:
+                    yield Finding(f"{code}.row.request_type_unknown", ERROR, at,
+                                  f"{what}: 申請区分「{kind_of_row}」は使えません（{' / '.join(rowops.ROW_TYPES)}）。")
+                    continue
+                if kind != "change":
+                    if kind_of_row != rowops.ADD:
+                        yield Finding(f"{code}.row.not_registered_yet", ERROR, at,
+                                      f"{what}: 接続申請（初回の申請）の行の申請区分は「登録」です。「{kind_of_row}」は登録済みの行を変更する変更申請でのみ使えます。")
+                    continue
+                held = registered.get(key)
+                if kind_of_row == rowops.ADD:
+                    if held is not None:
+                        yield Finding(f"{code}.row.already_registered", ERROR, at,
+                                      f"{what}: この行は既に登録されています。内容を変える場合は「変更」、そのままの場合は「変更なし」を選んでください。")
+                    continue
+                if held is None:
+                    yield Finding(f"{code}.row.not_registered", ERROR, at,
+                                  f"{what}: この行は登録されていないため「{kind_of_row}」はできません。新しく加える場合は「登録」を選んでください。")
+                elif kind_of_row == rowops.DELETE and not rowops.same_content(row, held):
+                    yield Finding(f"{code}.row.delete_changed", ERROR, where,
+                                  f"{what}: 「削除」の行は登録内容のまま（他の欄を変えずに）にしてください。")
+                elif kind_of_row == rowops.KEEP and not rowops.same_content(row, held):
+                    yield Finding(f"{code}.row.keep_changed", ERROR, at,
+                                  f"{what}: 「変更なし」の行の内容が登録内容と異なります。内容を変える場合は申請区分を「変更」にしてください。")
+                elif kind_of_row == rowops.CHANGE and rowops.same_content(row, held):
+                    yield Finding(f"{code}.row.change_unchanged", WARNING, at,
+                                  f"{what}: 「変更」の行ですが登録内容から変わっていません。変更しない場合は「変更なし」を選んでください。")
+
+    return validate_rows

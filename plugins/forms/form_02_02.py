@@ -128,7 +128,8 @@ def nws_form_specs():
 @hookimpl
 def nws_validate_application(application, forms, context):
     """連絡窓口責任者 is normally the 02-01 情報システム責任者: warn if not."""
-    chief = (forms.get("02-01") or {}).get("system_chief") or {}
+    chief = (forms.get("02-01") or (getattr(context, "registered", None) or {}).get("02-01")
+             or {}).get("system_chief") or {}
     contact = (forms.get("02-02") or {}).get("contact_chief") or {}
     if chief and contact and not (same_person(chief, contact) and re.sub(
             r"\s+", "", chief.get("title") or "") == re.sub(r"\s+", "", contact.get("title") or "")):

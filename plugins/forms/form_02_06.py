@@ -102,11 +102,17 @@ def nws_form_specs():
                      layout=LAYOUT)]
 
 
+def _form(forms, context, code):
+    found = forms.get(code)
+    return found if found is not None else (getattr(context, "registered", None) or {}).get(code)
+
+
 @hookimpl
 def nws_validate_application(application, forms, context):
     """The reporter must be 02-01's 情報システム責任者 (error)."""
     report = forms.get(CODE)
-    chief = (forms.get("02-01") or {}).get("system_chief")
+    # in a 変更申請 without 02-01, the registered 02-01
+    chief = (_form(forms, context, "02-01") or {}).get("system_chief")
     if not report or not chief:
         return []
     reporter = report.get("reporter") or {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, blank, check_common,
-                                  connection_only, layout)
+from plugins.forms.common import (COMMON_LABELS, ROW_TYPES, FormBaseSchema, blank,
+                                  check_common, check_row_operations, connection_only,
+                                  layout, row_type_column)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -14,7 +15,6 @@ from shared.schemas import BaseSchema
 
 CODE = "03-07"
 TITLE = "情報連携事務・特定個人情報の登録（変更）申請書"
-ROW_TYPES = ("登録", "変更", "削除")
 PIA_DONE, PIA_SMALL, PIA_OTHER = "実施済", "1000人未満", "その他"
 PIA_STATUSES = (PIA_DONE, PIA_SMALL, PIA_OTHER)
 # selection choices that put a row on this form
@@ -70,7 +70,7 @@ TABLES = {"query_affairs": ("(1)", "item_no", "別表 項番", "affair", "事務
 
 
 def _pia_columns() -> tuple[wbk.Column, ...]:
-    return (wbk.Column("request_type", "申請区分", kind=wbk.CHOICE, choices=ROW_TYPES, width=10),
+    return (row_type_column(),
             wbk.Column("pia.status", "特定個人情報保護評価", kind=wbk.CHOICE,
                        choices=PIA_STATUSES, width=16),
             wbk.Column("pia.reason", "評価を実施していない理由（その他の場合）", width=40))
@@ -155,7 +155,7 @@ def _check_pia(pia, where, what, attachments):
 
 def check_selection(data, ctx):
     """Rows must be those of the application's selection (skipped when the selection is
-    not known to the validator)."""
+    not known to the validator); a 削除 row is one the selection no longer has."""
     if ctx.selection is None:
         return
     wanted = {
@@ -168,6 +168,8 @@ def check_selection(data, ctx):
         present = set()
         for i, row in enumerate(data.get(key) or []):
             number = str(row.get(no_key))
+            if row.get("request_type") == "削除":
+                continue   # a registered row the selection no longer has: removed
             present.add(number)
             if number not in wanted[key]:
                 yield Finding(f"{CODE}.{key}.not_selected", ERROR, f"{key}[{i}].{no_key}",
@@ -177,9 +179,13 @@ def check_selection(data, ctx):
                           f"{part}: 選択した {no_label} {number} の行がありません。")
 
 
+ROW_KEYS = {"query_affairs": ("item_no",), "provided_info": ("info_no",)}
+
+
 @hookimpl
 def nws_form_specs():
     return [FormSpec(code=CODE, title=TITLE, schema=Form0307Schema,
                      required_for=connection_only,
-                     validators=(check_common(CODE), check_rows, check_selection),
-                     labels=LABELS, layout=LAYOUT)]
+                     validators=(check_common(CODE), check_rows, check_selection,
+                                 check_row_operations(CODE, ROW_KEYS, LABELS, duplicates=False)),
+                     labels=LABELS, layout=LAYOUT, row_keys=ROW_KEYS)]

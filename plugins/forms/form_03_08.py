@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, blank, check_common,
-                                  connection_only, layout)
+from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, ListRowSchema, blank,
+                                  check_common, check_row_operations, connection_only,
+                                  layout, row_type_column)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -34,7 +35,7 @@ ChainLinkSchema = BaseSchema.from_dict({
 }, name="ChainLinkSchema")
 
 
-class QueryDelegationSchema(BaseSchema):
+class QueryDelegationSchema(ListRowSchema):
     item_no = fields.String(required=True, metadata={"label": "別表 項番"})
     affair = fields.String(required=True, metadata={"label": "事務名"})
     procedure = fields.String(load_default="", metadata={"label": "手続"})
@@ -47,13 +48,13 @@ class QueryDelegationSchema(BaseSchema):
                         validate=validate.Length(max=20), metadata={"label": "委任の経路"})
 
 
-class ProvisionDelegationSchema(BaseSchema):
+class ProvisionDelegationSchema(ListRowSchema):
     info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
     info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
     delegatee = fields.String(required=True, metadata={"label": "委任先機関"})
 
 
-class ProvisionAcceptanceSchema(BaseSchema):
+class ProvisionAcceptanceSchema(ListRowSchema):
     info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
     info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
     delegator = fields.String(required=True, metadata={"label": "委任元機関"})
@@ -95,7 +96,8 @@ LAYOUT = layout(CODE, TITLE, tables=(
                wbk.Column("delegators", "委任元機関（すべて。機関コードを「、」区切り）",
                           type=wbk.LIST, width=30),
                wbk.Column("delegator_confirmed", "委任元機関による確認", kind=wbk.CHOICE,
-                          type=wbk.BOOL, width=12)),
+                          type=wbk.BOOL, width=12),
+               row_type_column()),
               blank_rows=0),
     wbk.Table(f"様{CODE}(1)委任経路", "chain", "(1) 多段階の委任: 経路上のすべての委任（例: 県A→市B、市B→組合C）",
               (wbk.Column("from", "委任元（機関コード）", width=16),
@@ -105,13 +107,14 @@ LAYOUT = layout(CODE, TITLE, tables=(
     wbk.Table(f"様{CODE}(2)", "provision_delegations", "(2) 特定個人情報の情報提供に係る委任情報（委任した機関が記入）",
               (wbk.Column("info_no", "特定個人情報番号", kind=wbk.AUTO, width=12),
                wbk.Column("info_name", "特定個人情報名", kind=wbk.AUTO, width=44),
-               wbk.Column("delegatee", "委任先機関（機関コード）", width=20)),
+               wbk.Column("delegatee", "委任先機関（機関コード）", width=20),
+               row_type_column()),
               blank_rows=0),
     wbk.Table(f"様{CODE}(3)", "provision_acceptances", "(3) 特定個人情報の情報提供に係る受任情報（受任した機関が記入）",
               (wbk.Column("info_no", "特定個人情報番号", kind=wbk.AUTO, width=12),
                wbk.Column("info_name", "特定個人情報名", kind=wbk.AUTO, width=44),
                wbk.Column("delegator", "委任元機関（機関コード）", width=20),
-               _article("basis.article"), _rule("basis.rule_title")),
+               _article("basis.article"), _rule("basis.rule_title"), row_type_column()),
               blank_rows=0),
 ))
 
@@ -211,6 +214,8 @@ def check_selection(data, ctx):
                if r.get("choice") == "受任事務"}
     provided = {str(r.get("info_no")): r for r in ctx.selection.get("provided_info") or []}
     for i, row in enumerate(data.get("query_delegations") or []):
+        if row.get("request_type") == "削除":
+            continue   # a registered row the selection no longer has: removed
         chosen = queries.get(str(row.get("item_no")))
         where = f"query_delegations[{i}]"
         if chosen is None:
@@ -224,6 +229,8 @@ def check_selection(data, ctx):
             ("provision_delegations", "委任した", "delegatee", "(2)"),
             ("provision_acceptances", "受任により情報提供を行う", "delegator", "(3)")):
         for i, row in enumerate(data.get(key) or []):
+            if row.get("request_type") == "削除":
+                continue
             chosen = provided.get(str(row.get("info_no")))
             where = f"{key}[{i}]"
             if chosen is None or chosen.get("choice") != choice:
@@ -234,9 +241,15 @@ def check_selection(data, ctx):
                               f"{part} {i + 1} 行目: {row.get(org_key)} が選択した相手機関 {chosen['counterpart']} と一致しません。")
 
 
+ROW_KEYS = {"query_delegations": ("item_no",),
+            "provision_delegations": ("info_no", "delegatee"),
+            "provision_acceptances": ("info_no", "delegator")}
+
+
 @hookimpl
 def nws_form_specs():
     return [FormSpec(code=CODE, title=TITLE, schema=Form0308Schema,
                      required_for=connection_only,
-                     validators=(check_common(CODE), check_delegations, check_selection),
-                     labels=LABELS, layout=LAYOUT)]
+                     validators=(check_common(CODE), check_delegations, check_selection,
+                                 check_row_operations(CODE, ROW_KEYS, LABELS)),
+                     labels=LABELS, layout=LAYOUT, row_keys=ROW_KEYS)]

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import COMMON_LABELS, FormBaseSchema, blank, check_common, layout
+from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, ListRowSchema, blank,
+                                  check_common, check_row_operations, layout,
+                                  row_type_column)
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -18,7 +20,7 @@ COLUMNS = (("case_no", "事例番号"), ("affair", "独自利用事務名"),
            ("ppc_notification_no", "個人情報保護委員会への届出番号"), ("ordinance", "根拠条例"))
 
 
-class IndependentAffairSchema(BaseSchema):
+class IndependentAffairSchema(ListRowSchema):
     case_no = fields.String(required=True, metadata={"label": "事例番号"})
     affair = fields.String(required=True, metadata={"label": "独自利用事務名"})
     ppc_notification_no = fields.String(required=True,
@@ -38,7 +40,8 @@ LABELS = {**COMMON_LABELS, "independent_affairs": "独自利用事務",
 LAYOUT = layout(CODE, TITLE, tables=(
     wbk.Table(f"様{CODE}独自利用事務", "independent_affairs",
               "独自利用事務（個人情報保護委員会への届出と同じ内容で記入）",
-              tuple(wbk.Column(k, v, width=w) for (k, v), w in zip(COLUMNS, (12, 50, 24, 40))),
+              tuple(wbk.Column(k, v, width=w) for (k, v), w in zip(COLUMNS, (12, 50, 24, 40)))
+              + (row_type_column(),),
               blank_rows=30),))
 
 
@@ -61,9 +64,13 @@ def check_affairs(data, ctx):
         seen.setdefault(case, i)
 
 
+ROW_KEYS = {"independent_affairs": ("case_no",)}
+
+
 @hookimpl
 def nws_form_specs():
     return [FormSpec(code=CODE, title=TITLE, schema=Form0309Schema,
                      required_for=lambda kind, org: False,
-                     validators=(check_common(CODE), check_affairs), labels=LABELS,
-                     layout=LAYOUT)]
+                     validators=(check_common(CODE), check_affairs,
+                                 check_row_operations(CODE, ROW_KEYS, LABELS, duplicates=False)),
+                     labels=LABELS, layout=LAYOUT, row_keys=ROW_KEYS)]

@@ -85,10 +85,13 @@ def withdraw(app_id: int):
     principal = current_principal()
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
-        apps.withdraw(ctx, session, principal, app)
+        body = request.get_json(silent=True) if request.is_json else None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        done = apps.withdraw(ctx, session, principal, app,
+                             reason if isinstance(reason, str) else "")
         result = {"id": app.id, "number": app.number, "status": app.status,
-                  "round": app.round}
-    return jsonify(result), 200
+                  "round": app.round, "withdrawal_requested": not done}
+    return jsonify(result), 200 if done else 202
 
 
 @bp.get("/forms")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, send_file
+from flask import Blueprint, jsonify, send_file
 
 from shared.auth import current_principal, require
 from shared.service import context, plugins
 from services.intake import applications as apps
-from services.intake import workbooks
+from services.intake import registered, workbooks
 
 bp = Blueprint("intake_forms_api", __name__, url_prefix="/api/intake")
 
@@ -33,3 +33,27 @@ def forms_zip(app_id: int):
         body, name = workbooks.forms_zip(session, plugins(), app)
     return send_file(io.BytesIO(body), mimetype="application/zip", as_attachment=True,
                      download_name=name, max_age=0)
+
+
+@bp.get("/applications/<int:app_id>/forms/<code>")
+@require("applicant")
+def form_data(app_id: int, code: str):
+    """The JSON twin of 様式作成: the saved form, else the pre-filled one (registry,
+    selection and, in a 変更申請, the registered rows marked 変更なし)."""
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, current_principal(), app_id)
+        data = workbooks.initial_data(session, plugins(), app, code)
+        entry = next((f for f in app.forms if f.code == code), None)
+        result = {"code": code, "saved": entry is not None, "data": data,
+                  "status": entry.status if entry is not None else None,
+                  "findings": entry.findings if entry is not None else []}
+    return jsonify(result)
+
+
+@bp.get("/registered")
+@require("applicant")
+def registered_content():
+    """What the caller's organisation has registered (the start of its 変更申請)."""
+    principal = current_principal()
+    with context("intake").transaction() as session:
+        return jsonify(registered.describe(session, plugins(), principal.org_id))

@@ -14,6 +14,7 @@ from shared.auth import Principal
 from shared.db import utcnow
 from shared.forms import ERROR, Finding, FormContext
 from shared.messaging import ServiceContext
+from shared.vocabulary import status_name
 from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
 from services.intake import validation
@@ -47,20 +48,20 @@ def history(session: Session, app: Application, event: str, *, actor: dict | Non
 
 
 def create_application(session: Session, principal: Principal, kind: str) -> Application:
+    from services.intake import registered
+
     org = org_of(session, principal.org_id)
     if not org.can_apply:
         raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
-    if kind == "change" and session.scalar(select(Application.id).where(
-            Application.org_id == org.id, Application.kind.in_(("connection", "change")),
-            Application.status == "registered").limit(1)) is None:
-        raise ApiError(409, "not_registered",
-                       "変更申請は、登録済みの申請がある機関のみ作成できます。先に接続申請を行ってください。")
+    registered.check_can_open(session, org, kind)
     app = Application(org_id=org.id, kind=kind, status="draft", round=0,
                       created_by=principal.login, findings=[])
     session.add(app)
     session.flush()
     app.number = f"{utcnow():%Y}-{app.id:06d}"
     history(session, app, "created", actor=principal.actor(), org_id=org.id)
+    if kind == "change":
+        registered.start_change(session, app, principal.actor())
     return app
 
 
@@ -92,7 +93,7 @@ def lock_application(session: Session, app_id: int) -> Application | None:
 def require_editable(app: Application) -> None:
     if app.status not in EDITABLE:
         raise ApiError(409, "not_editable",
-                       f"申請は現在「{app.status}」のため変更できません（下書きまたは差戻しの申請のみ変更できます）。")
+                       f"申請は現在「{status_name(app.status)}」のため変更できません（下書きまたは差戻しの申請のみ変更できます）。")
 
 
 def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
@@ -125,7 +126,7 @@ def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
 def form_context(session: Session, app: Application) -> FormContext:
     """What validators see besides the form: the other forms, the attachments (by their
     添付資料ID) and the effective selection (None when no catalog is loaded)."""
-    from services.intake import selection, uploads
+    from services.intake import registered, selection, uploads
 
     org = org_of(session, app.org_id)
     try:
@@ -135,7 +136,8 @@ def form_context(session: Session, app: Application) -> FormContext:
     return FormContext(application={"id": app.id, "kind": app.kind, "org_id": app.org_id,
                                     "catalog_version": app.catalog_version},
                        org=org.as_ref(), forms={f.code: f.data for f in app.forms},
-                       attachments=uploads.attachment_refs(session, app.id), selection=sel)
+                       attachments=uploads.attachment_refs(session, app.id), selection=sel,
+                       registered=registered.registered_forms(session, app.org_id))
 
 
 def store_form_data(session: Session, app: Application, code: str, data: dict, *,
@@ -250,37 +252,85 @@ def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
         "provision_acceptances": delegations.get("provision_acceptances", [])})
 
 
+# Statuses in which review owns the application: a withdrawal is a request that review
+# decides, serialised with the reviewers' decisions on the case row.
+UNDER_REVIEW = ("submitted", "forwarding", "primary_review", "secondary_review")
+
+
 def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
-             app: Application) -> None:
-    """The applicant withdraws before the final decision: review closes the case and
-    matching voids the delegation records."""
+             app: Application, reason: str = "") -> bool:
+    """The applicant withdraws before the final decision. The service that owns the
+    application decides: intake while it is a draft, returned or being validated (the
+    application is withdrawn at once), review once it was submitted (a request is sent;
+    review withdraws the case unless a decision closed it first, and reports back).
+    Returns True when the application is withdrawn now, False when it was requested."""
     if app.status not in WITHDRAWABLE:
         raise ApiError(409, "not_withdrawable",
-                       f"申請は現在「{app.status}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
-    under_review = app.round > 0
-    app.status, app.stage, app.reviewer_org_id = "withdrawn", None, None
-    history(session, app, "withdrawn", actor=principal.actor(), org_id=principal.org_id)
-    if under_review:
+                       f"申請は現在「{status_name(app.status)}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
+    actor = principal.actor()
+    comment = reason.strip()[:2000] or None
+    if app.status in UNDER_REVIEW:
+        if app.withdrawal_requested_at is not None:
+            raise ApiError(409, "withdrawal_pending",
+                           "この申請の取下げは既に依頼済みです。審査機関での処理をお待ちください。")
+        app.withdrawal_requested_at = utcnow()
+        history(session, app, "withdrawal_requested", actor=actor, org_id=principal.org_id,
+                comment=comment)
         ctx.emit(session, "review", "application.withdrawn", {
-            "application_id": app.id, "round": app.round, "actor": principal.actor(),
-            "at": utcnow().isoformat()})
+            "application_id": app.id, "round": app.round, "actor": actor,
+            "at": utcnow().isoformat(), "reason": comment})
+        return False
+    was_reviewed = app.round > 0
+    _withdrawn(ctx, session, app, actor=actor, org_id=principal.org_id, comment=comment)
+    if was_reviewed:  # review keeps the request on record (its case is closed already)
+        ctx.emit(session, "review", "application.withdrawn", {
+            "application_id": app.id, "round": app.round, "actor": actor,
+            "at": utcnow().isoformat(), "reason": comment})
+    return True
+
+
+def _withdrawn(ctx: ServiceContext, session: Session, app: Application, *,
+               actor: dict | None, org_id: str | None, comment: str | None,
+               at: dt.datetime | None = None, event: str = "withdrawn") -> None:
+    app.status, app.stage, app.reviewer_org_id = "withdrawn", None, None
+    app.withdrawal_requested_at = None
+    history(session, app, event, actor=actor, org_id=org_id, comment=comment, at=at)
+    if app.round > 0:
         ctx.emit(session, "matching", "delegations.withdrawn",
                  {"application_id": app.id, "org_id": app.org_id})
 
 
-def apply_status_change(session: Session, payload: dict) -> None:
-    """A report from review or master. History always; status only forwards."""
+def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
+                        pm: pluggy.PluginManager | None = None) -> None:
+    """A report from review or master. History always; status only forwards.
+
+    Review reports the outcome of a withdrawal request: ``withdrawn`` (the case was
+    closed), or the event ``withdrawal_refused`` (a final approval came first)."""
     app = lock_application(session, payload["application_id"])
     if app is None:
         return
     at = dt.datetime.fromisoformat(payload["at"])
-    if payload["round"] == app.round and app.status != "withdrawn" and (
-            RANK.get(payload["status"], -1) > RANK.get(app.status, -1)):
+    current = payload["round"] == app.round and app.status != "withdrawn"
+    if current and payload["status"] == "withdrawn":
+        if app.status not in ("approved", "registered"):
+            _withdrawn(ctx, session, app, actor=payload.get("actor"),
+                       org_id=(payload.get("actor") or {}).get("org_id"),
+                       comment=payload.get("comment"), at=at)
+        return
+    if current and payload["event"] == "withdrawal_refused":
+        app.withdrawal_requested_at = None
+    if app.status == "withdrawn" and payload["status"] == "withdrawn":
+        return   # review confirming a withdrawal intake made itself
+    if current and (RANK.get(payload["status"], -1) > RANK.get(app.status, -1)):
         app.status = payload["status"]
         app.stage = payload.get("stage")
         app.reviewer_org_id = payload.get("reviewer_org_id")
         if payload.get("master_version") is not None:
             app.master_version = payload["master_version"]
+        if app.status == "registered" and pm is not None:
+            from services.intake import registered
+
+            registered.record_registration(pm, session, app, app.master_version)
     session.add(HistoryEntry(application=app, round=payload["round"], event=payload["event"],
                              status=payload["status"], stage=payload.get("stage"),
                              actor=payload.get("actor"),
@@ -301,6 +351,7 @@ def _describe(app: Application) -> dict:
     return {
         "id": app.id, "number": app.number, "kind": app.kind, "org": app.org_id,
         "status": app.status, "round": app.round, "stage": app.stage,
+        "withdrawal_requested": app.withdrawal_requested_at is not None,
         "catalog_version": app.catalog_version, "master_version": app.master_version,
         "forms": {f.code: {"status": f.status, "revision": f.revision, "findings": f.findings}
                   for f in app.forms},

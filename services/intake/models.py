@@ -58,6 +58,8 @@ class Application(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None]
+    # set while a withdrawal sent to review awaits its answer (review owns the case)
+    withdrawal_requested_at: Mapped[dt.datetime | None]
 
     forms: Mapped[list["FormEntry"]] = relationship(
         back_populates="application", order_by="FormEntry.code", lazy="selectin")
@@ -268,3 +270,21 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[dict]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- What each organisation has registered (change applications, issue 12) -------------
+
+class RegisteredContent(Base):
+    """What an organisation has registered: its forms as the master holds them (every
+    registered application folded in, shared.rowops) and the selection of the last one.
+    A 変更申請 starts from it and is checked against it; updated when the master reports
+    a registration."""
+
+    __tablename__ = "intake_registered"
+
+    org_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    forms: Mapped[dict]
+    selection: Mapped[dict | None]
+    application_id: Mapped[int] = mapped_column(Integer)
+    master_version: Mapped[int | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -209,8 +209,9 @@ def withdraw(app_id: int):
     principal = page_principal()
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
-        apps.withdraw(ctx, session, principal, app)
-    flash("申請を取り下げました。")
+        done = apps.withdraw(ctx, session, principal, app, request.form.get("reason", ""))
+    flash("申請を取り下げました。" if done else
+          "取下げを依頼しました。審査中のため、審査機関での処理の後に取下げとなります（処理前に判定が確定した場合は取り下げられません）。")
     return redirect(url_for(".application", app_id=app_id))
 
 
@@ -381,17 +382,7 @@ def forms_zip(app_id: int):
 
 def _initial_data(session, app: Application, code: str) -> dict:
     """The saved data, else a pre-filled form (registry, selection) as the workbook has it."""
-    specs = form_specs(plugins())
-    entry = next((f for f in app.forms if f.code == code), None)
-    if entry is not None:
-        return entry.data
-    spec = specs[code]
-    if spec.layout is None:
-        return {"org": app.org_id}
-    org = apps.org_of(session, app.org_id)
-    part = workbooks.form_part(session, spec, app, org, workbooks.header_values(session, org),
-                               workbooks.selection_rows(session, app))
-    return part.data
+    return workbooks.initial_data(session, plugins(), app, code)
 
 
 @bp.route("/applications/<int:app_id>/forms/<code>", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ def validate_application(ctx, session, payload, envelope):
 
 @consumer("intake", "application.status_changed")
 def status_changed(ctx, session, payload, envelope):
-    apps.apply_status_change(session, payload)
+    apps.apply_status_change(ctx, session, payload, ctx.plugins)
 
 
 @consumer("intake", "account.issued")

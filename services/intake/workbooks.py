@@ -14,7 +14,7 @@ from typing import Any
 import pluggy
 from sqlalchemy.orm import Session
 
-from shared import workbook
+from shared import rowops, workbook
 from shared.forms import Finding, FormSpec
 from shared.pluginmanager import form_specs
 from shared.web import ApiError
@@ -56,7 +56,12 @@ def _merge(rows: list[dict], saved: list[dict], key: str) -> list[dict]:
     out = []
     for row in rows:
         kept = copy.deepcopy(by_key.get(row[key], {}))
-        kept.update(row)
+        if kept.get("request_type") == rowops.KEEP:
+            # a registered row stays as registered (marking it 変更 changes it)
+            for name, value in row.items():
+                kept.setdefault(name, value)
+        else:
+            kept.update(row)
         out.append(kept)
     return out
 
@@ -122,7 +127,7 @@ def _with_missing_rows(code: str, data: dict, sel: dict, app: Application) -> di
     so the applicant can fill them in; the rows it has keep their places (the findings
     name them by index)."""
     merged = copy.deepcopy(data)
-    rows_from_selection(code, merged, sel, "変更" if app.kind == "change" else "登録")
+    rows_from_selection(code, merged, sel, rowops.ADD)
     out = copy.deepcopy(data)
     for key, no in ROW_KEYS.items():
         if key not in merged or not isinstance(out.get(key), list):
@@ -145,18 +150,64 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
             data = _with_missing_rows(spec.code, data, sel, app)
         return workbook.FormPart(spec.layout, data, header, findings)
     request_type = _request_type(spec, app)
+    registered_form = _registered_form(session, app, spec.code)
     if entry is not None:
         data = copy.deepcopy(entry.data)
     else:
         data = {"org": org.id, "application_date": "", "request_type": request_type,
                 "writer": {"department": "", "title": "", "name": ""}}
-        if spec.layout.prefill is not None:
+        if registered_form is not None:
+            start = rowops.as_registered_rows(registered_form, spec.row_keys)
+            start.pop("application_date", None)
+            if spec.code != "03-06":
+                start.pop("request_type", None)
+            data.update(start)
+        elif spec.layout.prefill is not None:
             data.update(spec.layout.prefill(org.as_ref()))
     data["org"] = org.id
-    row_type = "変更" if app.kind == "change" else "登録"
     if sel is not None and spec.code in ("03-07", "03-08"):
-        rows_from_selection(spec.code, data, sel, row_type)
+        rows_from_selection(spec.code, data, sel, rowops.ADD)
+    if registered_form is not None:
+        _registered_rows_left_out(data, registered_form, spec.row_keys)
     return workbook.FormPart(spec.layout, data, header, ())
+
+
+def _registered_form(session: Session, app: Application, code: str) -> dict | None:
+    """The organisation's registered form ``code`` when ``app`` is a 変更申請."""
+    if app.kind != "change":
+        return None
+    from services.intake import registered
+
+    return registered.registered_forms(session, app.org_id).get(code)
+
+
+def _registered_rows_left_out(data: dict, registered_form: dict, row_keys: dict) -> None:
+    """Registered rows the form no longer has (deselected on the selection screen) are
+    kept as 削除 rows, so the workbook and the page show what the change removes."""
+    for field, columns in row_keys.items():
+        if not isinstance(data.get(field), list):
+            continue
+        present = {rowops.key_of(r, columns) for r in data[field] if isinstance(r, dict)}
+        data[field] += [{**row, "request_type": rowops.DELETE}
+                        for row in registered_form.get(field) or []
+                        if rowops.key_of(row, columns) not in present]
+
+
+def initial_data(session: Session, pm: pluggy.PluginManager, app: Application,
+                 code: str) -> dict:
+    """The saved data of form ``code``, else the pre-filled form as the workbook has it."""
+    specs = form_specs(pm)
+    if code not in specs:
+        raise ApiError(404, "unknown_form", f"様式 {code} はありません（{', '.join(specs)}）。")
+    entry = next((f for f in app.forms if f.code == code), None)
+    if entry is not None:
+        return entry.data
+    spec = specs[code]
+    if spec.layout is None:
+        return {"org": app.org_id}
+    org = session.get(Organisation, app.org_id)
+    return form_part(session, spec, app, org, header_values(session, org),
+                     selection_rows(session, app)).data
 
 
 def _spec(pm: pluggy.PluginManager, code: str) -> FormSpec:

@@ -1,14 +1,21 @@
 """What an approved application contributes to the master: rows per table, by key.
 
-A form present in the approved application replaces all of the organisation's rows in
-the tables it feeds; tables fed by forms it does not include are left as they are (so a
-変更申請 changes only what it changes).
+A 接続申請 (the first registration) replaces all of the organisation's rows in the
+tables its forms feed. A 変更申請 changes the registered rows row by row: each row of a
+list form (様03-07, 03-08, 03-09) carries its 申請区分, applied by key — 登録 adds,
+変更 replaces, 削除 removes, 変更なし leaves the registered row alone — and rows the
+change does not mention stay exactly as registered (shared.rowops). A single-record
+form (02-01, 02-02) replaces its record when included. Tables fed by forms the
+application does not include are left as they are.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
+
+from shared import rowops
 
 # table -> the form that feeds it
 TABLE_SOURCES = {
@@ -24,6 +31,19 @@ TABLE_SOURCES = {
     "independent_affairs": "03-09",
 }
 PUBLISHED_TABLES = tuple(TABLE_SOURCES)
+# list tables: (form, list field, the columns that key a row after the organisation)
+LIST_TABLES = {
+    "query_affairs": ("03-07", "query_affairs", ("item_no",)),
+    "provided_info": ("03-07", "provided_info", ("info_no",)),
+    "query_delegations": ("03-08", "query_delegations", ("item_no",)),
+    "provision_delegations": ("03-08", "provision_delegations", ("info_no", "delegatee")),
+    "provision_acceptances": ("03-08", "provision_acceptances", ("info_no", "delegator")),
+    "independent_affairs": ("03-09", "independent_affairs", ("case_no",)),
+}
+# what the matching status of a delegation row is looked up by
+MATCH_KINDS = {"query_delegations": ("query", "item_no", None),
+               "provision_delegations": ("provision_delegation", "info_no", "delegatee"),
+               "provision_acceptances": ("provision_acceptance", "info_no", "delegator")}
 
 
 def canonical(data: Any) -> str:
@@ -34,58 +54,69 @@ def row_hash(table: str, key: str, data: Any) -> str:
     return hashlib.sha256(f"{table}\x1f{key}\x1f{canonical(data)}".encode()).hexdigest()
 
 
+@dataclasses.dataclass
+class TableChange:
+    """What one application does to one table of its organisation: ``whole`` replaces
+    every row with ``rows``; otherwise ``rows`` are added or replaced by key and the
+    keys in ``deleted`` removed."""
+
+    rows: dict[str, dict]
+    deleted: set[str] = dataclasses.field(default_factory=set)
+    whole: bool = True
+
+
 def rows_from(org: dict, forms: dict[str, dict], catalog_version: str | None = None,
-              matching: list[dict] | None = None) -> dict[str, dict[str, dict]]:
-    """{table: {key: data}} for the tables this application covers. Query affairs and
+              matching: list[dict] | None = None, kind: str = "connection"
+              ) -> dict[str, TableChange]:
+    """{table: TableChange} for the tables this application covers. Query affairs and
     provided information carry the catalog version the application was made against;
-    delegation rows carry the matching status 総務省 saw when approving (when known)."""
+    delegation rows carry the matching status 総務省 saw when approving (when known).
+    Rows are stored without their 申請区分."""
     oid = org["id"]
     status = {(m.get("kind"), str(m.get("item")), m.get("counterpart")): m.get("status")
               for m in matching or ()}
+    change = kind == "change"
 
-    def matched(row: dict, kind: str, item, counterpart=None) -> dict:
-        found = status.get((kind, str(item), counterpart))
-        return {**row, "matching_status": found} if found else row
-
-    out: dict[str, dict[str, dict]] = {
-        "organisations": {oid: {k: org.get(k) for k in
-                                ("id", "name", "kind", "branch", "prefecture_code", "parent_id")}}}
+    out: dict[str, TableChange] = {
+        "organisations": TableChange({oid: {k: org.get(k) for k in
+                                            ("id", "name", "kind", "branch",
+                                             "prefecture_code", "parent_id")}})}
     f0201 = forms.get("02-01")
     if f0201 is not None:
-        out["responsibility"] = {oid: {"org_id": oid, **{k: f0201.get(k) for k in
-                                 ("system_chief", "system_manager", "staff")}}}
+        out["responsibility"] = TableChange({oid: {"org_id": oid, **{k: f0201.get(k) for k in
+                                            ("system_chief", "system_manager", "staff")}}})
     f0202 = forms.get("02-02")
     if f0202 is not None:
-        out["contact_chiefs"] = {oid: {"org_id": oid, **(f0202.get("contact_chief") or {})}}
-        out["contacts"] = {
+        out["contact_chiefs"] = TableChange({oid: {"org_id": oid,
+                                                   **(f0202.get("contact_chief") or {})}})
+        out["contacts"] = TableChange({
             f"{oid}|{c['priority']}": {"org_id": oid, **{k: c.get(k) for k in
                                        ("priority", "department", "name", "phone", "email")}}
-            for c in f0202.get("normal_contacts", [])}
-    f0307 = forms.get("03-07")
-    if f0307 is not None:
-        out["query_affairs"] = {
-            f"{oid}|{r['item_no']}": {"org_id": oid, **r, "catalog_version": catalog_version}
-            for r in f0307.get("query_affairs", [])}
-        out["provided_info"] = {
-            f"{oid}|{r['info_no']}": {"org_id": oid, **r, "catalog_version": catalog_version}
-            for r in f0307.get("provided_info", [])}
-    f0308 = forms.get("03-08")
-    if f0308 is not None:
-        out["query_delegations"] = {
-            f"{oid}|{r.get('item_no')}": matched({"org_id": oid, **r}, "query", r.get("item_no"))
-            for r in f0308.get("query_delegations", [])}
-        out["provision_delegations"] = {
-            f"{oid}|{r.get('info_no')}|{r.get('delegatee')}": matched(
-                {"org_id": oid, **r}, "provision_delegation", r.get("info_no"), r.get("delegatee"))
-            for r in f0308.get("provision_delegations", [])}
-        out["provision_acceptances"] = {
-            f"{oid}|{r.get('info_no')}|{r.get('delegator')}": matched(
-                {"org_id": oid, **r}, "provision_acceptance", r.get("info_no"), r.get("delegator"))
-            for r in f0308.get("provision_acceptances", [])}
-    f0309 = forms.get("03-09")
-    if f0309 is not None:
-        out["independent_affairs"] = {f"{oid}|{r.get('case_no')}": {"org_id": oid, **r}
-                                      for r in f0309.get("independent_affairs", [])}
+            for c in f0202.get("normal_contacts", [])})
+    for table, (code, field, columns) in LIST_TABLES.items():
+        form = forms.get(code)
+        if form is None:
+            continue
+        found = TableChange({}, whole=not change)
+        for row in form.get(field) or []:
+            key = f"{oid}|{rowops.key_of(row, columns)}"
+            op = rowops.row_type(row)
+            if op == rowops.DELETE:
+                found.deleted.add(key)
+                continue
+            if op == rowops.KEEP and change:
+                continue
+            data = {"org_id": oid, **rowops.content(row)}
+            if table in ("query_affairs", "provided_info"):
+                data["catalog_version"] = catalog_version
+            if table in MATCH_KINDS:
+                match_kind, item, other = MATCH_KINDS[table]
+                seen = status.get((match_kind, str(row.get(item)),
+                                   row.get(other) if other else None))
+                if seen:
+                    data["matching_status"] = seen
+            found.rows[key] = data
+        out[table] = found
     return out
 
 

@@ -254,12 +254,15 @@ def _apply_org(session: Session, sink: _Sink, payloads: list[dict]) -> None:
     restricted = None
     for payload in payloads:
         tables = rows_from(payload["org"], payload["forms"], payload.get("catalog_version"),
-                           payload.get("matching"))
-        for table, rows in tables.items():
-            stale = {k for (t, k) in state if t == table} - set(rows)
+                           payload.get("matching"), payload.get("kind", "connection"))
+        for table, change in tables.items():
+            if change.whole:
+                stale = {k for (t, k) in state if t == table} - set(change.rows)
+            else:
+                stale = {k for k in change.deleted if (table, k) in state}
             for key in stale:
                 del state[(table, key)]
-            for key, data in rows.items():
+            for key, data in change.rows.items():
                 h = row_hash(table, key, data)
                 held = state.get((table, key))
                 if held is None or held.hash != h:

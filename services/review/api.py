@@ -99,7 +99,8 @@ def decide(app_id: int):
     principal = current_principal()
     ctx = context("review")
     with ctx.transaction() as session:
-        decision = cases.decide(ctx, session, principal, app_id, body["result"], body["comment"])
+        decision = cases.decide(ctx, session, principal, app_id, body["result"], body["comment"],
+                                body["acknowledge_matching"])
         result = {"stage": decision.stage, "result": decision.result,
                   "decided_at": decision.decided_at.isoformat()}
     return jsonify(result), 201

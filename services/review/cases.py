@@ -17,6 +17,43 @@ from services.review.models import Decision, MatchingSnapshot, Reminder, ReviewC
 from services.review.routing import ROLE_OF, STATUS_OF, next_stage
 
 RESULTS = ("承認", "否認")
+# matching outcomes that need nothing more; anything else is unresolved at 総務省's stage
+RESOLVED_MATCHING = ("matched", "confirmed")
+MATCHING_KINDS = {"query": "情報照会の委任", "provision_delegation": "情報提供の委任",
+                  "provision_acceptance": "情報提供の受任"}
+MATCHING_STATUS = {"mismatched": "不一致", "counterpart_missing": "相手方未申請",
+                   "awaiting_confirmation": "委任元の確認待ち", "disputed": "異議あり",
+                   "chain_incomplete": "連鎖の記載不足", "error": "誤り", "pending": "突合待ち",
+                   "unpaired": "相手方未申請", "not_reported": "突合結果未着"}
+
+
+def unresolved_matching(session: Session, case: ReviewCase) -> list[dict]:
+    """The delegation records of the case whose 突合 is not resolved (not matched or
+    confirmed), as matching last reported them; one ``not_reported`` entry when the
+    application has delegation rows and no report has arrived yet."""
+    snap = session.get(MatchingSnapshot, case.application_id)
+    if snap is None:
+        rows = case.forms.get("03-08") or {}
+        if any(rows.get(k) for k in ("query_delegations", "provision_delegations",
+                                     "provision_acceptances")):
+            return [{"kind": None, "item": None, "counterpart": None, "status": "not_reported"}]
+        return []
+    return [{k: r.get(k) for k in ("kind", "item", "item_name", "counterpart", "status")}
+            for r in snap.records or [] if r.get("status") not in RESOLVED_MATCHING]
+
+
+def describe_unresolved(rows: list[dict]) -> str:
+    """The rows in one Japanese line each (for the 409 message and the history)."""
+    out = []
+    for r in rows:
+        if r["status"] == "not_reported":
+            out.append("突合の結果がまだ届いていません")
+            continue
+        where = f"{MATCHING_KINDS.get(r.get('kind'), r.get('kind') or '')} {r.get('item') or ''}"
+        if r.get("counterpart"):
+            where += f"（相手方 {r['counterpart']}）"
+        out.append(f"{where}: {MATCHING_STATUS.get(r.get('status'), r.get('status'))}")
+    return "、".join(out)
 WAITING = tuple(STATUS_OF.values())
 REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 
@@ -157,7 +194,10 @@ def visible_case(session: Session, principal: Principal, application_id: int) ->
 
 
 def decide(ctx: ServiceContext, session: Session, principal: Principal, application_id: int,
-           result: str, comment: str) -> Decision:
+           result: str, comment: str, acknowledge_matching: bool = False) -> Decision:
+    """One reviewer's 承認 or 否認 of the case's current stage. 総務省 approving while a
+    突合 is unresolved must say so (``acknowledge_matching`` with a comment), else 409
+    listing the rows; the acknowledgement is kept on the decision and in the history."""
     case = visible_case(session, principal, application_id)
     stage = case.stage
     if case.status not in STATUS_OF.values() or stage is None:
@@ -177,6 +217,18 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
         raise ApiError(403, "same_reviewer", "同じ審査者が複数の段階を判定することはできません。")
     if result == "否認" and not comment.strip():
         raise ApiError(422, "comment_required", "否認する場合は具体的な理由をコメントに記入してください。")
+    acknowledged = None
+    if stage == "secondary" and result == "承認" and case.kind != "account":
+        unresolved = unresolved_matching(session, case)
+        if unresolved and not acknowledge_matching:
+            raise ApiError(409, "unresolved_matching",
+                           f"委任情報の突合に未解決のものが {len(unresolved)} 件あります（{describe_unresolved(unresolved)}）。"
+                           "突合の未解決を確認のうえ承認する場合は、その旨を明示し、理由をコメントに記入してください。",
+                           details=unresolved)
+        if unresolved and not comment.strip():
+            raise ApiError(422, "comment_required",
+                           "突合が未解決のまま承認する場合は、その理由をコメントに記入してください。")
+        acknowledged = unresolved or None
     # Only one decision per stage stands: the guarded update lets exactly one through.
     moved = session.execute(update(ReviewCase).where(
         ReviewCase.id == case.id, ReviewCase.status == case.status,
@@ -185,7 +237,8 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
         raise ApiError(409, "already_decided", "この段階は既に判定されています。")
     decision = Decision(case=case, stage=stage, result=result, comment=comment.strip(),
                         reviewer_org_id=principal.org_id, reviewer_login=principal.login,
-                        reviewer_name=principal.name, reviewer_department=principal.department)
+                        reviewer_name=principal.name, reviewer_department=principal.department,
+                        acknowledged_matching=acknowledged)
     session.add(decision)
     try:
         session.flush()
@@ -200,6 +253,10 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
         webhooks.notify(ctx, session, "decided", _involved(case),
                         {**_hook_data(case), **decided})
         return decision
+    if acknowledged:
+        _report(ctx, session, case, "matching_acknowledged", actor=actor,
+                comment=f"突合の未解決 {len(acknowledged)} 件を確認のうえ承認: "
+                        f"{describe_unresolved(acknowledged)}")
     _advance(ctx, session, case, stage)
     _report(ctx, session, case, f"{stage}_approved", actor=actor, comment=decision.comment or None)
     webhooks.notify(ctx, session, "decided", _involved(case) - {case.reviewer_org_id}
@@ -224,34 +281,52 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
 
 
 def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
-    """The applicant withdrew: close the case (decisions are refused from now on)."""
+    """The applicant asks to withdraw. Review owns a submitted application, so review
+    decides: the case row is locked and read afresh, so a reviewer's decision (HTTP)
+    and the withdrawal are serialised on it. A decision that committed first wins (the
+    withdrawal is refused and intake told so: an approved application is never
+    withdrawn); otherwise the case is withdrawn, and a decision that comes later fails
+    its guarded update (409). Intake learns the outcome from the status report."""
     take_application(session, payload["application_id"])
-    # The case row is locked and read afresh: a reviewer's decision (HTTP) committing
-    # meanwhile would otherwise be overwritten by "withdrawn" decided from the old
-    # status. Locked, a decision that came first is seen (approved or returned cases are
-    # not withdrawn), and one that comes later fails its guarded update (409).
     case = session.scalar(select(ReviewCase)
                           .where(ReviewCase.application_id == payload["application_id"])
                           .order_by(ReviewCase.round.desc()).limit(1)
                           .with_for_update().execution_options(populate_existing=True))
-    if case is None or case.round != payload["round"] or case.status not in WAITING:
-        # Nothing under review (e.g. withdrawn while still being validated), or a
-        # decision that closed the case came first: record the request only.
-        session.add(ReviewEvent(application_id=payload["application_id"],
-                                round=payload["round"], event="withdrawal_received",
-                                status=case.status if case else "none", stage=None,
-                                org_id=(payload.get("actor") or {}).get("org_id"),
-                                actor=payload.get("actor"), comment=None))
+    actor = payload.get("actor")
+    reason = payload.get("reason")
+    at = dt.datetime.fromisoformat(payload["at"])
+    if case is not None and case.round == payload["round"] and (
+            case.status in WAITING or case.status == "returned"):
+        # Under review, or returned (the applicant's again; intake withdrew it already
+        # or withdraws it on this report): the case is closed as withdrawn.
+        stage = case.stage
+        involved = _involved(case)
+        case.status, case.reviewer_org_id = "withdrawn", None
+        _report(ctx, session, case, "withdrawn", actor=actor, comment=reason)
+        webhooks.notify(ctx, session, "withdrawn", involved, {**_hook_data(case), "stage": stage})
         return
-    stage = case.stage
-    involved = _involved(case)
-    case.status, case.reviewer_org_id = "withdrawn", None
-    session.add(ReviewEvent(application_id=case.application_id, round=case.round,
-                            event="withdrawn", status="withdrawn", stage=stage,
-                            org_id=(payload.get("actor") or {}).get("org_id"),
-                            actor=payload.get("actor"), comment=None,
-                            at=dt.datetime.fromisoformat(payload["at"])))
-    webhooks.notify(ctx, session, "withdrawn", involved, {**_hook_data(case), "stage": stage})
+    session.add(ReviewEvent(application_id=payload["application_id"],
+                            round=payload["round"], event="withdrawal_received",
+                            status=case.status if case else "none", stage=None,
+                            org_id=(actor or {}).get("org_id"), actor=actor, comment=reason,
+                            at=at))
+    if case is None or case.round < payload["round"]:
+        # The submission of this round has not reached review yet: it will not open a
+        # case (receive_submission sees this event), so the application is withdrawn.
+        ctx.emit(session, "intake", "application.status_changed", {
+            "application_id": payload["application_id"], "round": payload["round"],
+            "status": "withdrawn", "event": "withdrawn", "stage": None,
+            "reviewer_org_id": None, "actor": actor, "comment": reason,
+            "at": utcnow().isoformat()})
+    elif case.round == payload["round"] and case.status != "withdrawn":
+        # A decision closed the case first: the withdrawal is refused.
+        done = {"approved": "承認が確定"}.get(case.status, "審査が完了")
+        ctx.emit(session, "intake", "application.status_changed", {
+            "application_id": case.application_id, "round": case.round,
+            "status": case.status, "event": "withdrawal_refused", "stage": case.stage,
+            "reviewer_org_id": case.reviewer_org_id, "actor": None,
+            "comment": f"取下げの依頼より先に{done}していたため、取り下げられませんでした。",
+            "at": utcnow().isoformat()})
 
 
 def send_reminders(ctx: ServiceContext, session: Session, on: dt.date | None = None) -> int:
@@ -311,7 +386,8 @@ def _decisions(case: ReviewCase) -> list[dict]:
     return [{"stage": d.stage, "result": d.result, "comment": d.comment,
              "reviewer": {"org_id": d.reviewer_org_id, "login": d.reviewer_login,
                           "name": d.reviewer_name, "department": d.reviewer_department},
-             "decided_at": d.decided_at.isoformat()} for d in case.decisions]
+             "decided_at": d.decided_at.isoformat(),
+             "acknowledged_matching": d.acknowledged_matching} for d in case.decisions]
 
 
 def describe(case: ReviewCase, *, matching: list | None = None,
@@ -331,5 +407,8 @@ def describe(case: ReviewCase, *, matching: list | None = None,
         body["history"] = history(session, case.application_id)
         body["rounds"] = rounds(session, case.application_id)
     if matching is not None:
-        body["matching"] = matching
+        # what is not resolved first, as 総務省 must look at it before approving
+        body["matching"] = sorted(matching, key=lambda r: r.get("status") in RESOLVED_MATCHING)
+        body["unresolved_matching"] = [r for r in matching
+                                       if r.get("status") not in RESOLVED_MATCHING]
     return body

@@ -62,6 +62,8 @@ class Decision(Base):
     reviewer_name: Mapped[str] = mapped_column(String(100))
     reviewer_department: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # 総務省's approval despite unresolved 突合: the records acknowledged (None: none were)
+    acknowledged_matching: Mapped[list | None]
 
     case: Mapped[ReviewCase] = relationship(back_populates="decisions")
 

@@ -175,6 +175,7 @@ def decide(app_id: int):
     principal = page_principal()
     result = request.form.get("result", "")
     comment = request.form.get("comment", "")
+    acknowledge = request.form.get("acknowledge_matching") == "yes"
     ctx = context("review")
     error = None
     if result not in cases.RESULTS:
@@ -182,7 +183,7 @@ def decide(app_id: int):
     else:
         try:
             with ctx.transaction() as session:
-                cases.decide(ctx, session, principal, app_id, result, comment)
+                cases.decide(ctx, session, principal, app_id, result, comment, acknowledge)
         except ApiError as exc:
             if exc.status == 404:
                 raise

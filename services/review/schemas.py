@@ -12,6 +12,9 @@ class DecisionPostSchema(BaseSchema):
     comment = fields.String(load_default="", validate=validate.Length(
         max=4000, error="コメントは 4000 文字以内にしてください。"),
         metadata={"description": "審査コメント（否認では必須）"})
+    acknowledge_matching = fields.Boolean(
+        load_default=False, error_messages={"invalid": "acknowledge_matching は true または false です。"},
+        metadata={"description": "二次審査: 委任情報の突合が未解決のまま承認することを確認した（コメント必須）"})
 
 
 def _http_url(value: str) -> None:

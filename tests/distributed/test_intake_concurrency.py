@@ -29,11 +29,11 @@ def test_a_late_report_read_during_another_workers_transaction_changes_nothing(d
 
     def approved() -> None:     # the earlier report, delivered later to another worker
         with ctx.transaction() as session:
-            apps.apply_status_change(session, report(app_id, "approved", "decided"))
+            apps.apply_status_change(ctx, session, report(app_id, "approved", "decided"))
 
     # Worker 1 applies the master's 登録 and holds its transaction open meanwhile.
     race(ctx.transaction, lambda session: apps.apply_status_change(
-        session, report(app_id, "registered", "registered", master_version=7)), approved,
+        ctx, session, report(app_id, "registered", "registered", master_version=7)), approved,
         hold=1.0)
     with ctx.transaction() as session:
         app = session.get(Application, app_id)

@@ -59,12 +59,15 @@ def _events(session, app_id: int) -> list[str]:
         ReviewEvent.application_id == app_id).order_by(ReviewEvent.id)))
 
 
-@pytest.mark.parametrize("stage, result, expected", [
-    ("primary", "否認", "returned"),
-    ("secondary", "承認", "approved"),
+@pytest.mark.parametrize("stage, result, expected, last", [
+    # a rejection returns the application to the applicant, whose withdrawal then
+    # closes it; the rejection stays on record
+    ("primary", "否認", "withdrawn", "withdrawn"),
+    # an approval wins: the withdrawal is refused, only recorded
+    ("secondary", "承認", "approved", "withdrawal_received"),
 ])
 def test_withdrawal_does_not_overwrite_a_decision_committing_meanwhile(
-        distributed, stage, result, expected):
+        distributed, stage, result, expected, last):
     d = distributed
     ctx = d.runtime.services["review"]
     app_id = 810001 if stage == "primary" else 810002
@@ -83,10 +86,10 @@ def test_withdrawal_does_not_overwrite_a_decision_committing_meanwhile(
         case = _case(session, app_id)
         decisions = session.scalars(select(Decision).where(Decision.case_id == case.id)).all()
         assert stage in [x.stage for x in decisions]
-        # The decision came first: the case keeps its outcome, the withdrawal is only
-        # recorded (an approval has already gone to the master).
+        # The decision came first and stands; the withdrawal is applied after it
+        # (never from the state before it).
         assert case.status == expected, _events(session, app_id)
-        assert _events(session, app_id)[-1] == "withdrawal_received"
+        assert _events(session, app_id)[-1] == last
 
 
 def test_withdrawal_processed_while_the_submission_commits(distributed):

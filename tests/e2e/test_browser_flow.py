@@ -120,7 +120,16 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     assert mic.locator("#form-02-01 table.form-fields").inner_text().count("山田 一郎") >= 1
     assert "132012" in mic.locator("#matching").inner_text()
     _shot(mic, screenshots, "08_mic_application")
+    # the 委任元 has not confirmed yet: 総務省 sees the unresolved 突合 above the
+    # decision and may approve only by acknowledging it with a reason
+    assert mic.locator("#unresolved-matching").is_visible()
+    assert "委任元の確認待ち" in mic.locator("#unresolved-matching").inner_text()
     mic.check("#result-ok")
+    mic.click("#decide")
+    assert "突合" in mic.locator("#decision-error").inner_text()
+    mic.check("#acknowledge_matching")
+    mic.fill("#comment", "委任元の確認は別途書面で受領済み。")
+    _shot(mic, screenshots, "08b_mic_acknowledge_matching")
     mic.click("#decide")
     assert mic.get_by_text("申請を承認しました。").is_visible()
 

@@ -255,7 +255,7 @@ def test_put_form_while_under_review_is_409_and_changes_nothing(suite):
     before = snapshot(suite, app_id)
     changed = factories.form_02_02(contact_chief={"title": "課長", "name": "別人 花子"})
     body = error_of(put_form(suite, app_id, "02-02", changed), 409, "not_editable")
-    assert "primary_review" in body["error"]["message"]
+    assert "一次審査中" in body["error"]["message"]
     assert snapshot(suite, app_id) == before
 
 

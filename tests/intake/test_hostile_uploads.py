@@ -53,12 +53,20 @@ def good(layouts) -> bytes:
     return xlsx(layouts, {"02-01": factories.form_02_01()})
 
 
-@pytest.fixture(scope="module")
+_shared_app: dict = {}
+
+
+@pytest.fixture
 def app_id(s, layouts):
-    """An application that already holds a valid 02-01 from an upload."""
-    app_id = factories.create_application(s.client, s.headers("demo-applicant"))
-    upload_and_wait(s, app_id, xlsx(layouts, {"02-01": factories.form_02_01()}))
-    return app_id
+    """An application that already holds a valid 02-01 from an upload: one for the
+    module, made again when a test that needed a fresh application of its own ended it
+    (an organisation has one open application at a time)."""
+    held = _shared_app.get(id(s))
+    if held is None or s.get_app(held)["status"] != "draft":
+        held = factories.create_application(s.client, s.headers("demo-applicant"))
+        upload_and_wait(s, held, xlsx(layouts, {"02-01": factories.form_02_01()}))
+        _shared_app[id(s)] = held
+    return held
 
 
 def rezip(content: bytes, *, replace: dict | None = None, add: dict | None = None,

@@ -169,14 +169,16 @@ def test_an_application_keeps_the_catalog_version_it_was_made_against(idle_suite
         "\n九,市町村長,市町村長,", "\n九,市町村長,都道府県知事,", 1), encoding="utf-8")
     with s.ctx("intake").transaction() as session:
         new_version = load_catalog(session, conditions=changed)["version"]
-    new_app = factories.create_application(s.client, h)
-    assert s.get_app(new_app)["catalog_version"] == new_version
+    s.add_user("chuo-applicant", "131024", "applicant")   # another 特別区, same catalog rows
+    h2 = s.headers("chuo-applicant")
+    new_app = factories.create_application(s.client, h2)
+    assert s.get_app(new_app, "chuo-applicant")["catalog_version"] == new_version
     assert s.get_app(old_app)["catalog_version"] != new_version
     assert "九" in {r["item_no"] for r in rows(s, old_app)["query_affairs"]}
     assert "九" not in {r["item_no"] for r in rows(s, new_app)["query_affairs"]}
     body = {"query_affairs": [{"item_no": "九", "choice": "照会する"}]}
     assert put(s, old_app, body).status_code == 200
-    assert put(s, new_app, body).status_code == 422
+    assert put(s, new_app, body, login="chuo-applicant").status_code == 422
     assert catalog(s)["catalog_version"] == new_version
 
 

@@ -1,6 +1,8 @@
-"""An applicant withdraws before the final decision: intake marks it withdrawn, review
-closes the case (decisions are refused from then on), matching is told, reviewers'
-systems get a ``withdrawn`` event."""
+"""An applicant withdraws before the final decision. The service that owns the
+application decides: intake withdraws a draft or returned application at once; once
+submitted, the withdrawal is a request that review serialises with the reviewers'
+decisions on the case row (a decision that came first wins; an approved application is
+never withdrawn). Matching is told, reviewers' systems get a ``withdrawn`` event."""
 from __future__ import annotations
 
 import pytest
@@ -21,9 +23,10 @@ def suite(tmp_path_factory):
     s.close()
 
 
-def withdraw(suite, app_id, login="demo-applicant"):
+def withdraw(suite, app_id, login="demo-applicant", reason=None):
     return suite.client.post(f"/api/intake/applications/{app_id}/withdraw",
-                             headers=suite.headers(login))
+                             headers=suite.headers(login),
+                             json={"reason": reason} if reason is not None else None)
 
 
 def outbox_payloads(suite, message_type):
@@ -41,10 +44,14 @@ def test_withdrawal_under_review_closes_the_case_and_decisions_are_refused(suite
     try:
         app_id = prepare_submitted(suite)
         suite.wait_status(app_id, "primary_review")
-        res = withdraw(suite, app_id)
-        assert res.status_code == 200, res.get_json()
-        assert res.get_json()["status"] == "withdrawn"
+        res = withdraw(suite, app_id, reason="申請内容を見直すため")
+        # review owns the application now: the withdrawal is requested, then confirmed
+        assert res.status_code == 202, res.get_json()
+        assert res.get_json()["status"] == "primary_review"
+        assert res.get_json()["withdrawal_requested"] is True
+        assert withdraw(suite, app_id).status_code == 409     # requested once is enough
         wait_for(lambda: review.case(suite, app_id).status == "withdrawn", what="case closed")
+        suite.wait_status(app_id, "withdrawn")
         res = decide(suite, "demo-pref", app_id, "承認")
         assert res.status_code == 409
         assert app_id not in [i["application_id"] for i in review.queue(suite, "demo-pref")]
@@ -52,9 +59,11 @@ def test_withdrawal_under_review_closes_the_case_and_decisions_are_refused(suite
         assert receiver.events(app_id)[0]["type"] == "review.withdrawn"
         assert receiver.events(app_id)[0]["data"]["stage"] == "primary"
         app = suite.get_app(app_id)
-        assert app["status"] == "withdrawn"
-        assert app["history"][-1]["event"] == "withdrawn"
+        assert app["status"] == "withdrawn" and app["withdrawal_requested"] is False
+        events = [h["event"] for h in app["history"]]
+        assert events[-2:] == ["withdrawal_requested", "withdrawn"]
         assert app["history"][-1]["actor"]["login"] == "demo-applicant"
+        assert app["history"][-1]["comment"] == "申請内容を見直すため"
         with suite.ctx("review").transaction() as session:
             events = [e.event for e in session.scalars(select(ReviewEvent).where(
                 ReviewEvent.application_id == app_id).order_by(ReviewEvent.id))]
@@ -68,7 +77,8 @@ def test_withdrawal_under_review_closes_the_case_and_decisions_are_refused(suite
 def test_matching_is_told_with_the_application_and_organisation_only(suite):
     app_id = prepare_submitted(suite)
     suite.wait_status(app_id, "primary_review")
-    assert withdraw(suite, app_id).status_code == 200
+    assert withdraw(suite, app_id).status_code == 202
+    suite.wait_status(app_id, "withdrawn")
     sent = [p for p in outbox_payloads(suite, "delegations.withdrawn")
             if p["application_id"] == app_id]
     assert sent == [{"application_id": app_id, "org_id": "131016"}]
@@ -89,19 +99,49 @@ def test_a_draft_is_withdrawn_without_troubling_review(suite):
 
 
 def test_withdrawing_twice_or_after_registration_is_409(suite):
-    app_id = prepare_submitted(suite)
-    suite.wait_status(app_id, "primary_review")
+    suite.add_user("chuo-applicant", "131024", "applicant")
+    app_id = prepare_submitted(suite, login="chuo-applicant", org="131024")
+    suite.wait_status(app_id, "primary_review", login="chuo-applicant")
     assert decide(suite, "demo-pref", app_id, "承認").status_code == 201
-    suite.wait_status(app_id, "secondary_review")
+    suite.wait_status(app_id, "secondary_review", login="chuo-applicant")
     assert decide(suite, "demo-mic", app_id, "承認").status_code == 201
-    suite.wait_status(app_id, "registered")
-    res = withdraw(suite, app_id)
+    suite.wait_status(app_id, "registered", login="chuo-applicant")
+    res = withdraw(suite, app_id, login="chuo-applicant")
     assert res.status_code == 409 and "取り下げできません" in res.get_json()["error"]["message"]
-    assert suite.get_app(app_id)["status"] == "registered"
+    assert suite.get_app(app_id, "chuo-applicant")["status"] == "registered"
 
-    draft = prepare_submitted(suite)
+    from tests import factories
+
+    draft = factories.create_application(suite.client, suite.headers("demo-applicant"))
     assert withdraw(suite, draft).status_code == 200
     assert withdraw(suite, draft).status_code == 409
+
+
+def test_a_withdrawal_reaching_review_after_the_final_approval_is_refused(suite):
+    """総務省 approves while the applicant's withdrawal is on its way (the review worker
+    has not taken it yet): the approval stands, the application is registered, never
+    withdrawn, and the applicant's history says the withdrawal was refused."""
+    suite.add_user("minato-applicant", "131032", "applicant")
+    login = "minato-applicant"
+    app_id = prepare_submitted(suite, login=login, org="131032")
+    suite.wait_status(app_id, "primary_review", login=login)
+    assert decide(suite, "demo-pref", app_id, "承認").status_code == 201
+    suite.wait_status(app_id, "secondary_review", login=login)
+    # Approve first (the HTTP decision commits), then deliver the withdrawal request as
+    # review would receive it had it been sent a moment before the approval.
+    assert decide(suite, "demo-mic", app_id, "承認").status_code == 201
+    ctx = suite.ctx("intake")
+    with ctx.transaction() as session:
+        app = session.get(Application, app_id)
+        ctx.emit(session, "review", "application.withdrawn", {
+            "application_id": app_id, "round": app.round, "actor": None,
+            "at": "2026-12-02T00:00:00+00:00", "reason": None})
+    app = suite.wait_status(app_id, "registered", login=login)
+    wait_for(lambda: "withdrawal_refused" in [h["event"] for h in
+                                             suite.get_app(app_id, login)["history"]],
+             what="refusal reported")
+    assert suite.get_app(app_id, login)["status"] == "registered"
+    assert review.case(suite, app_id).status == "approved"
 
 
 def test_another_organisation_cannot_withdraw(suite):

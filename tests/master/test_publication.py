@@ -29,8 +29,12 @@ def immediate(tmp_path_factory):
         first = approved.payload("131016", catalog_version="2025-09-24")
         approved.register(suite, first, 1)
         approved.register(suite, approved.payload("131024"), 2)
-        change = approved.payload(
-            "131016", {"03-07": approved.form_03_07("131016", items=(2, 3))}, kind="change")
+        # the change deletes 項番1, keeps 項番2 and adds 項番3; it mentions no 提供 row
+        rows = approved.form_03_07("131016", items=(1, 2, 3), infos=())
+        for row, kind in zip(rows["query_affairs"], ("削除", "変更なし", "登録")):
+            row["request_type"] = kind
+        rows["request_type"] = "変更申請"
+        change = approved.payload("131016", {"03-07": rows}, kind="change")
         approved.register(suite, change, 3)
         yield {"suite": suite, "before": before, "first": first,
                "versions": api(suite, "get", "/api/master/versions").get_json()["items"],
@@ -64,7 +68,9 @@ def test_a_registration_holds_every_approved_table_with_the_catalog_version(imme
     assert tables["independent_affairs"][0]["data"]["ppc_notification_no"] == "PPC-0001"
 
 
-def test_a_change_application_replaces_only_the_tables_of_its_forms(immediate):
+def test_a_change_application_changes_only_the_rows_it_marks(immediate):
+    """Row by row: 削除 removes, 登録 adds, 変更なし and unmentioned rows (the provided
+    information, every other table) stay exactly as registered."""
     diff = immediate["diff"]["tables"]
     assert sorted(diff) == ["query_affairs"]
     assert [r["key"] for r in diff["query_affairs"]["added"]] == ["131016|3"]

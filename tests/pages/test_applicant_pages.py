@@ -12,6 +12,7 @@ import pytest
 from services.intake import selection
 from services.intake.models import Application
 from tests.conftest import Suite
+from tests import factories
 from tests.pages.support import client_for, csrf_of, post_form, text_of
 
 
@@ -23,6 +24,8 @@ def suite(tmp_path_factory):
 
 
 def _new_application(suite, client) -> int:
+    # one open application per organisation: the previous test's draft is withdrawn
+    factories.withdraw_open(suite.client, suite.headers("demo-applicant"))
     res = post_form(client, "/applicant/", "/applicant/applications", {"kind": "connection"})
     assert res.status_code == 302
     return int(re.search(r"/applications/(\d+)/selection", res.headers["Location"]).group(1))

@@ -21,10 +21,11 @@ def pm():
     return build_plugin_manager(plugins.BUILTIN)
 
 
-def context(forms=None, org=CHIYODA, attachments=(), selection=None) -> FormContext:
-    return FormContext(application={"id": 1, "kind": "connection", "org_id": org["id"]},
+def context(forms=None, org=CHIYODA, attachments=(), selection=None, kind="connection",
+            registered=None) -> FormContext:
+    return FormContext(application={"id": 1, "kind": kind, "org_id": org["id"]},
                        org=org, forms=forms or {}, attachments=list(attachments),
-                       selection=selection)
+                       selection=selection, registered=registered or {})
 
 
 @pytest.fixture

@@ -46,7 +46,18 @@ def test_application_date_must_be_a_real_western_date(check, code, value, rule):
 def test_a_request_type_the_form_does_not_allow(check, code):
     found = check(code, form_data.BUILDERS[code](request_type="接続申請"))
     assert rules(found) == [(f"{code}.request_type", "error", "request_type")]
-    assert check(code, form_data.BUILDERS[code](request_type="変更申請")) == []
+
+
+@pytest.mark.parametrize("code", [c for c in CODES if c != "03-06"])
+def test_the_header_request_type_follows_the_kind_of_application(check, code):
+    """登録申請 in a 接続申請, 変更申請 in a 変更申請; the other is an error naming the
+    one expected."""
+    found = check(code, form_data.BUILDERS[code](request_type="変更申請"))
+    assert rules(found) == [(f"{code}.request_type.kind_mismatch", "error", "request_type")]
+    assert "「登録申請」" in found[0].message
+    found = check(code, form_data.BUILDERS[code](request_type="登録申請"), kind="change")
+    assert (f"{code}.request_type.kind_mismatch", "error", "request_type") in rules(found)
+    assert "「変更申請」" in found[-1].message or any("「変更申請」" in f.message for f in found)
 
 
 def test_03_06_allows_only_connection_and_resumption(check):

@@ -27,6 +27,7 @@ TRANSFER = "tokyo-transferred"    # a primary_reviewer of 東京都 later moved 
 SAPPORO = "sapporo-applicant"     # applicant of 札幌市 (011002)
 SAPPORO_REVIEWER = "sapporo-reviewer"  # primary_reviewer of 札幌市 itself
 HAKODATE = "hakodate-applicant"   # applicant of 函館市 (012025)
+CHUO = "chuo-applicant"           # applicant of 中央区 (131024), whose application is registered
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,7 @@ def suite(tmp_path_factory):
     s.add_user(SAPPORO, "011002", "applicant")
     s.add_user(SAPPORO_REVIEWER, "011002", "primary_reviewer")
     s.add_user(HAKODATE, "012025", "applicant")
+    s.add_user(CHUO, "131024", "applicant")
     yield s
     s.close()
 
@@ -184,22 +186,24 @@ def test_nobody_decides_their_own_organisations_application(suite):
 
 def test_the_same_person_cannot_decide_two_stages(suite):
     """A 東京都 reviewer approves the primary stage, is then transferred to 総務省 as a
-    secondary_reviewer (same login), and tries to decide the secondary stage."""
-    app_id = at_primary(suite)
+    secondary_reviewer (same login), and tries to decide the secondary stage. (An
+    applicant of its own: the application is registered, and an organisation files
+    one 接続申請.)"""
+    app_id = at_primary(suite, login=CHUO, org="131024")
     assert decide(suite, TRANSFER, app_id, "承認").status_code == 201
-    suite.wait_status(app_id, "secondary_review")
+    suite.wait_status(app_id, "secondary_review", login=CHUO)
     with suite.ctx("identity").transaction() as session:
         account = session.scalar(select(Account).where(Account.login == TRANSFER))
         account.org_id, account.role = "MIC", "secondary_reviewer"
-    before = snapshot(suite, app_id)
+    before = snapshot(suite, app_id, login=CHUO)
     res = suite.client.post(f"/api/review/applications/{app_id}/decisions",
                             json={"result": "承認", "comment": ""},
                             headers=login_headers(suite, TRANSFER))
     error_of(res, 403, "same_reviewer")
-    assert snapshot(suite, app_id) == before
+    assert snapshot(suite, app_id, login=CHUO) == before
     # Someone else at 総務省 still can.
     assert decide(suite, "demo-mic", app_id, "承認").status_code == 201
-    suite.wait_status(app_id, "registered")
+    suite.wait_status(app_id, "registered", login=CHUO)
 
 
 # --- what a decision needs -------------------------------------------------------
@@ -287,10 +291,15 @@ def test_two_reviewers_deciding_the_same_stage_at_once_one_wins(suite):
     time exactly one decision is taken (201), the other is told it was already decided
     (409), and one Decision row exists for the stage."""
     h = {login: suite.headers(login) for login in ("demo-pref", PREF_2)}
-    app_ids = [prepare_submitted(suite) for _ in range(4)]
-    for app_id in app_ids:
-        suite.wait_status(app_id, "primary_review")
-    for i, app_id in enumerate(app_ids):
+    # four 特別区, each with an application of its own (one open application each)
+    applicants = []
+    for org in ("131032", "131041", "131059", "131067"):
+        login = f"race-applicant-{org}"
+        suite.add_user(login, org, "applicant")
+        applicants.append((login, prepare_submitted(suite, login=login, org=org)))
+    for login, app_id in applicants:
+        suite.wait_status(app_id, "primary_review", login=login)
+    for i, (applicant, app_id) in enumerate(applicants):
         # Alternate who approves so both outcomes get to win the race.
         votes = [("demo-pref", "承認", ""), (PREF_2, "否認", "連絡先が不正確です。")]
         if i % 2:
@@ -322,7 +331,8 @@ def test_two_reviewers_deciding_the_same_stage_at_once_one_wins(suite):
         # longer awaiting any decision.
         assert loser["error"]["code"] == ("already_decided" if winner == "承認"
                                           else "not_awaiting_decision")
-        suite.wait_status(app_id, "secondary_review" if winner == "承認" else "returned")
+        suite.wait_status(app_id, "secondary_review" if winner == "承認" else "returned",
+                          login=applicant)
 
 
 # --- what reviewers see ------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_every_pull_down_has_a_data_validation_list(layouts):
     header = {str(dv.sqref): dv for dv in wb["様03-07"].data_validations.dataValidation}
     assert header["C10"].type == "list" and header["C10"].formula1 == '"登録申請,変更申請"'
     rows = {str(dv.sqref): dv.formula1 for dv in wb["様03-07(1)"].data_validations.dataValidation}
-    assert rows == {"D5": '"登録,変更,削除"', "E5": '"実施済,1000人未満,その他"'}
+    assert rows == {"D5": '"登録,変更,削除,変更なし"', "E5": '"実施済,1000人未満,その他"'}
     reports = {str(dv.sqref): dv.formula1 for dv in wb["様03-07(1)評価書"].data_validations.dataValidation}
     assert reports == {"D5:D25": '"○"'}
 
