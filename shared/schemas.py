@@ -1,9 +1,10 @@
-"""marshmallow base schema: unknown fields refused, values trimmed, messages in Japanese."""
+"""marshmallow base schema: unknown fields refused, strings cleaned by their kind of text
+(:mod:`shared.text`), messages in Japanese."""
 from __future__ import annotations
 
-import unicodedata
-
 from marshmallow import RAISE, Schema, fields, pre_load
+
+from shared import text
 
 JA_MESSAGES = {
     "required": "必須項目です。",
@@ -26,14 +27,25 @@ fields.Raw.default_error_messages.update(JA_MESSAGES)
 
 def normalise_text(value: str) -> str:
     """NFKC (full-width digits and spaces become half-width) and trimmed."""
-    return unicodedata.normalize("NFKC", value).strip()
+    return text.normalise_code(value)
+
+
+def text_kind(field: fields.Field, default: str = text.CODE) -> str:
+    """The kind of text of a string field: its ``metadata["text"]`` (code, free, legal)."""
+    return field.metadata.get("text", default)
 
 
 class BaseSchema(Schema):
-    """Every request schema: unknown fields are an error, strings are normalised."""
+    """Every request schema: unknown fields are an error, strings are cleaned by their
+    field's kind of text (``metadata={"text": shared.text.LEGAL}`` keeps a value exactly
+    as given; ``FREE`` only trims; a field that says nothing is a ``CODE``: NFKC and
+    trimmed)."""
 
     class Meta:
         unknown = RAISE
+
+    # The kind of a string field that does not name one.
+    default_text = text.CODE
 
     error_messages = {
         "unknown": "未知の項目です。",
@@ -43,5 +55,16 @@ class BaseSchema(Schema):
     @pre_load(pass_collection=False)
     def _normalise_strings(self, data, **_kwargs):
         if isinstance(data, dict):
-            return {k: normalise_text(v) if isinstance(v, str) else v for k, v in data.items()}
+            kinds = self._text_kinds()
+            return {k: text.clean(v, kinds.get(k, self.default_text)) if isinstance(v, str)
+                    else v for k, v in data.items()}
         return data
+
+    def _text_kinds(self) -> dict[str, str]:
+        """The kind of text of each input key (computed once per schema instance)."""
+        kinds = self.__dict__.get("_text_kinds_cache")
+        if kinds is None:
+            kinds = {f.data_key or name: text_kind(f, self.default_text)
+                     for name, f in self.load_fields.items()}
+            self.__dict__["_text_kinds_cache"] = kinds
+        return kinds

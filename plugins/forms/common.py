@@ -2,15 +2,17 @@
 that only the system fills."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any, Iterable, Mapping
 
 from marshmallow import ValidationError, fields, pre_load, validate
 
+from shared import text as texts
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormContext
-from shared.schemas import BaseSchema
+from shared.schemas import BaseSchema, text_kind
 
 DATE_RE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
 ERA_RE = re.compile(r"^(令和|平成|昭和|R|H|S)\s*\d")
@@ -45,28 +47,35 @@ def same_person(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> boo
     return bool(key(a)) and key(a) == key(b)
 
 
+# The kinds of text (shared.text) of the form fields: what people type as codes, numbers,
+# phone numbers and dates is normalised; names only trimmed; legal text kept as given.
+TEXT_CODE = {"text": texts.CODE}
+TEXT_FREE = {"text": texts.FREE}
+TEXT_LEGAL = {"text": texts.LEGAL}
+
+
 class PersonSchema(BaseSchema):
     title = fields.String(required=True, validate=validate.Length(max=100),
-                          metadata={"label": "役職名"})
+                          metadata={"label": "役職名", **TEXT_FREE})
     name = fields.String(required=True, validate=validate.Length(max=100),
-                         metadata={"label": "氏名"})
+                         metadata={"label": "氏名", **TEXT_FREE})
 
 
 class WriterSchema(BaseSchema):
     department = fields.String(required=True, validate=validate.Length(max=100),
-                               metadata={"label": "部署名"})
+                               metadata={"label": "部署名", **TEXT_FREE})
     title = fields.String(required=True, validate=validate.Length(max=100),
-                          metadata={"label": "職名"})
+                          metadata={"label": "職名", **TEXT_FREE})
     name = fields.String(required=True, validate=validate.Length(max=100),
-                         metadata={"label": "氏名"})
+                         metadata={"label": "氏名", **TEXT_FREE})
 
 
 class FormBaseSchema(BaseSchema):
     """Fields every form has. Dates stay strings here: their checks are findings."""
 
-    org = fields.String(required=True, metadata={"label": "機関"})
-    application_date = fields.String(required=True, metadata={"label": "申請年月日"})
-    request_type = fields.String(required=True, metadata={"label": "申請区分"})
+    org = fields.String(required=True, metadata={"label": "機関", **TEXT_CODE})
+    application_date = fields.String(required=True, metadata={"label": "申請年月日", **TEXT_CODE})
+    request_type = fields.String(required=True, metadata={"label": "申請区分", **TEXT_CODE})
     writer = fields.Nested(WriterSchema, required=True, metadata={"label": "記入担当者"})
 
     @pre_load
@@ -166,11 +175,58 @@ def body_fields(*specs: tuple, start: int = BODY_ROW) -> tuple[wbk.Field, ...]:
 
 def layout(code: str, title: str, *, fields: tuple = (), tables: tuple = (),
            request_types: Iterable[str] = REQUEST_TYPES, section: str | None = None,
-           prefill=None) -> wbk.Layout:
+           prefill=None, schema=None) -> wbk.Layout:
+    """The form's layout with the common header. Given the form's ``schema``, every text
+    cell is read as the schema field at its path says (``metadata["text"]``): legal text
+    exactly as written, names trimmed, codes normalised."""
     notes = HEADER_NOTES + (((f"B{BODY_ROW - 1}", section),) if section else ())
-    return wbk.Layout(code=code, title=title, sheet=f"様{code}",
-                      fields=header_fields(request_types) + tuple(fields), tables=tuple(tables),
-                      notes=notes, widths=WIDTHS, prefill=prefill)
+    all_fields = header_fields(request_types) + tuple(fields)
+    tables = tuple(tables)
+    if schema is not None:
+        all_fields, tables = text_kinds_from(schema, all_fields, tables)
+    return wbk.Layout(code=code, title=title, sheet=f"様{code}", fields=all_fields,
+                      tables=tables, notes=notes, widths=WIDTHS, prefill=prefill)
+
+
+def schema_field(schema, path: str):
+    """The marshmallow field at dotted ``path`` of ``schema`` (a class or an instance),
+    through nested schemas and lists; None when there is none."""
+    current = schema() if isinstance(schema, type) else schema
+    field = None
+    for part in path.split("."):
+        if current is None:
+            return None
+        by_key = {f.data_key or name: f for name, f in current.fields.items()}
+        field = by_key.get(part)
+        if field is None:
+            return None
+        while isinstance(field, fields.List):
+            field = field.inner
+        current = field.schema if isinstance(field, fields.Nested) else None
+    return field
+
+
+def text_kinds_from(schema, layout_fields: tuple, tables: tuple) -> tuple[tuple, tuple]:
+    """``layout_fields`` and ``tables`` with the kind of text of each TEXT cell taken from
+    the schema field at its path."""
+    def kind(path: str | None) -> str:
+        field = schema_field(schema, path) if path else None
+        return text_kind(field) if field is not None else texts.CODE
+
+    out_fields = tuple(dataclasses.replace(f, text=kind(f.path)) if f.type == wbk.TEXT
+                       and f.path and f.member is None else f for f in layout_fields)
+    by_path = {t.path: t for t in tables if t.parent is None}
+
+    def table_path(t: wbk.Table) -> str:
+        return t.path if t.parent is None else f"{table_path(by_path[t.parent])}.{t.path}"
+
+    out_tables = []
+    for t in tables:
+        base = table_path(t)
+        out_tables.append(dataclasses.replace(t, columns=tuple(
+            dataclasses.replace(c, text=kind(f"{base}.{c.path}")) if c.type == wbk.TEXT else c
+            for c in t.columns)))
+    return out_fields, tuple(out_tables)
 
 
 def date_findings(code: str, path: str, label: str, raw: Any) -> list[Finding]:

@@ -6,9 +6,9 @@ import re
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, PersonSchema, body_fields,
-                                  check_common, connection_only, layout, required_text,
-                                  same_person)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, FormBaseSchema,
+                                  PersonSchema, body_fields, check_common, connection_only,
+                                  layout, required_text, same_person)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -32,17 +32,17 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 class NormalContactSchema(BaseSchema):
     priority = fields.Integer(required=True, metadata={"label": "優先順位"})
-    department = fields.String(required=True, metadata={"label": "部署名"})
-    name = fields.String(load_default="", metadata={"label": "氏名"})
-    phone = fields.String(required=True, metadata={"label": "電話番号"})
-    email = fields.String(required=True, metadata={"label": "メールアドレス"})
+    department = fields.String(required=True, metadata={"label": "部署名", **TEXT_FREE})
+    name = fields.String(load_default="", metadata={"label": "氏名", **TEXT_FREE})
+    phone = fields.String(required=True, metadata={"label": "電話番号", **TEXT_CODE})
+    email = fields.String(required=True, metadata={"label": "メールアドレス", **TEXT_CODE})
 
 
 class EmergencyContactSchema(BaseSchema):
     priority = fields.Integer(required=True, metadata={"label": "優先順位"})
-    name = fields.String(required=True, metadata={"label": "氏名"})
-    phone = fields.String(required=True, metadata={"label": "電話番号"})
-    email = fields.String(required=True, metadata={"label": "メールアドレス"})
+    name = fields.String(required=True, metadata={"label": "氏名", **TEXT_FREE})
+    phone = fields.String(required=True, metadata={"label": "電話番号", **TEXT_CODE})
+    email = fields.String(required=True, metadata={"label": "メールアドレス", **TEXT_CODE})
 
 
 class Form0202Schema(FormBaseSchema):
@@ -77,7 +77,7 @@ LAYOUT = layout(
                   (_PRIORITY, wbk.Column("name", "氏名", width=20), _PHONE, _EMAIL),
                   blank_rows=5,
                   note="公用または私用の携帯電話とメールアドレス。公開されず、他の機関にも表示されません。"),
-    ))
+    ), schema=Form0202Schema)
 
 
 def check_contacts(data, ctx):

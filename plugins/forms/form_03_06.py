@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from plugins.forms.common import (ATTACHABLE_FORMS, BOARD_KINDS, COMMON_LABELS, OTHER,
-                                  FormBaseSchema, blank, body_fields, check_common,
+                                  TEXT_CODE, TEXT_FREE, FormBaseSchema, blank, body_fields, check_common,
                                   connection_only, date_findings, layout, required_text)
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormSpec
@@ -17,17 +17,18 @@ REQUEST_TYPES = ("接続申請", "再開申請")
 
 
 class Form0306Schema(FormBaseSchema):
-    address = fields.String(required=True, metadata={"label": "所在地住所（本庁）"})
+    address = fields.String(required=True, metadata={"label": "所在地住所（本庁）", **TEXT_FREE})
     attached_forms = fields.List(
-        fields.String(validate=validate.OneOf(ATTACHABLE_FORMS + (OTHER,))), required=True,
+        fields.String(validate=validate.OneOf(ATTACHABLE_FORMS + (OTHER,)), metadata=TEXT_CODE),
+        required=True,
         metadata={"label": "添付様式"})
     uses_interface_asp = fields.Boolean(required=True,
                                         metadata={"label": "インターフェイスシステム集約ASP"})
     valid_from = fields.String(load_default=None, allow_none=True,
-                               metadata={"label": "有効開始日"})
+                               metadata={"label": "有効開始日", **TEXT_CODE})
     valid_to_undetermined = fields.Boolean(required=True, metadata={"label": "有効終了日未定"})
     valid_to = fields.String(load_default=None, allow_none=True,
-                             metadata={"label": "有効終了日"})
+                             metadata={"label": "有効終了日", **TEXT_CODE})
 
 
 LABELS = {**COMMON_LABELS, "address": "所在地住所（本庁）", "attached_forms": "添付様式",
@@ -57,7 +58,7 @@ LAYOUT = layout(
         ("valid_to_undetermined", LABELS["valid_to_undetermined"], _CHECK),
         ("valid_to", "有効終了日（廃止が決まっている場合）", {"type": wbk.DATE, "blank": None,
                                                    "hint": wbk.DATE_HINT}),
-    ))
+    ), schema=Form0306Schema)
 
 
 def check_summary(data, ctx):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, blank, check_common,
-                                  connection_only, layout)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
+                                  FormBaseSchema, blank, check_common, connection_only,
+                                  layout)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -23,34 +24,34 @@ PROVIDE_CHOICES = ("提供する", "受任により情報提供を行う")
 
 
 class ReportSchema(BaseSchema):
-    number = fields.String(required=True, metadata={"label": "評価書番号"})
-    name = fields.String(required=True, metadata={"label": "評価書名"})
+    number = fields.String(required=True, metadata={"label": "評価書番号", **TEXT_CODE})
+    name = fields.String(required=True, metadata={"label": "評価書名", **TEXT_LEGAL})
     published = fields.Boolean(required=True,
                                metadata={"label": "特定個人情報保護評価WEBで公表済"})
-    attachment_id = fields.String(allow_none=True, metadata={"label": "添付資料ID"})
+    attachment_id = fields.String(allow_none=True, metadata={"label": "添付資料ID", **TEXT_CODE})
 
 
 class PiaSchema(BaseSchema):
     status = fields.String(required=True, validate=validate.OneOf(PIA_STATUSES),
-                           metadata={"label": "特定個人情報保護評価"})
-    reason = fields.String(load_default="", allow_none=True, metadata={"label": "理由"})
+                           metadata={"label": "特定個人情報保護評価", **TEXT_CODE})
+    reason = fields.String(load_default="", allow_none=True, metadata={"label": "理由", **TEXT_FREE})
     reports = fields.List(fields.Nested(ReportSchema), load_default=list,
                           validate=validate.Length(max=20), metadata={"label": "評価書"})
 
 
 class QueryAffairSchema(BaseSchema):
-    item_no = fields.String(required=True, metadata={"label": "別表 項番"})
-    affair = fields.String(required=True, metadata={"label": "事務名"})
+    item_no = fields.String(required=True, metadata={"label": "別表 項番", **TEXT_CODE})
+    affair = fields.String(required=True, metadata={"label": "事務名", **TEXT_LEGAL})
     request_type = fields.String(required=True, validate=validate.OneOf(ROW_TYPES),
-                                 metadata={"label": "申請区分"})
+                                 metadata={"label": "申請区分", **TEXT_CODE})
     pia = fields.Nested(PiaSchema, required=True, metadata={"label": "特定個人情報保護評価"})
 
 
 class ProvidedInfoSchema(BaseSchema):
-    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
-    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
     request_type = fields.String(required=True, validate=validate.OneOf(ROW_TYPES),
-                                 metadata={"label": "申請区分"})
+                                 metadata={"label": "申請区分", **TEXT_CODE})
     pia = fields.Nested(PiaSchema, required=True, metadata={"label": "特定個人情報保護評価"})
 
 
@@ -99,7 +100,7 @@ LAYOUT = layout(CODE, TITLE, tables=(
                *_pia_columns()),
               blank_rows=0),
     _report_table("provided_info", "(2)"),
-))
+), schema=Form0307Schema)
 
 
 def check_rows(data, ctx):

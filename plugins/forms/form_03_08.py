@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, blank, check_common,
-                                  connection_only, layout)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
+                                  FormBaseSchema, blank, check_common, connection_only,
+                                  layout)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -22,24 +23,29 @@ ORG_LIST = validate.Length(max=200)
 
 
 class BasisSchema(BaseSchema):
-    article = fields.String(required=True, metadata={"label": "委任の根拠となる法令"})
-    rule_title = fields.String(required=True, metadata={"label": "条例・規則・規約の名称"})
+    article = fields.String(required=True,
+                            metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL})
+    rule_title = fields.String(required=True,
+                               metadata={"label": "条例・規則・規約の名称", **TEXT_LEGAL})
 
 
 ChainLinkSchema = BaseSchema.from_dict({
-    "from": fields.String(required=True, metadata={"label": "委任元"}),
-    "to": fields.String(required=True, metadata={"label": "委任先"}),
-    "article": fields.String(required=True, metadata={"label": "委任の根拠となる法令"}),
-    "rule_title": fields.String(required=True, metadata={"label": "条例・規則・規約の名称"}),
+    "from": fields.String(required=True, metadata={"label": "委任元", **TEXT_CODE}),
+    "to": fields.String(required=True, metadata={"label": "委任先", **TEXT_CODE}),
+    "article": fields.String(required=True,
+                             metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL}),
+    "rule_title": fields.String(required=True,
+                                metadata={"label": "条例・規則・規約の名称", **TEXT_LEGAL}),
 }, name="ChainLinkSchema")
 
 
 class QueryDelegationSchema(BaseSchema):
-    item_no = fields.String(required=True, metadata={"label": "別表 項番"})
-    affair = fields.String(required=True, metadata={"label": "事務名"})
-    procedure = fields.String(load_default="", metadata={"label": "手続"})
+    item_no = fields.String(required=True, metadata={"label": "別表 項番", **TEXT_CODE})
+    affair = fields.String(required=True, metadata={"label": "事務名", **TEXT_LEGAL})
+    procedure = fields.String(load_default="", metadata={"label": "手続", **TEXT_FREE})
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
-    delegators = fields.List(fields.String(), required=True, validate=ORG_LIST,
+    delegators = fields.List(fields.String(metadata=TEXT_CODE), required=True,
+                             validate=ORG_LIST,
                              metadata={"label": "委任元機関"})
     delegator_confirmed = fields.Boolean(required=True,
                                          metadata={"label": "委任元機関による確認"})
@@ -48,15 +54,15 @@ class QueryDelegationSchema(BaseSchema):
 
 
 class ProvisionDelegationSchema(BaseSchema):
-    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
-    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
-    delegatee = fields.String(required=True, metadata={"label": "委任先機関"})
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
+    delegatee = fields.String(required=True, metadata={"label": "委任先機関", **TEXT_CODE})
 
 
 class ProvisionAcceptanceSchema(BaseSchema):
-    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
-    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
-    delegator = fields.String(required=True, metadata={"label": "委任元機関"})
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
+    delegator = fields.String(required=True, metadata={"label": "委任元機関", **TEXT_CODE})
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
 
 
@@ -113,7 +119,7 @@ LAYOUT = layout(CODE, TITLE, tables=(
                wbk.Column("delegator", "委任元機関（機関コード）", width=20),
                _article("basis.article"), _rule("basis.rule_title")),
               blank_rows=0),
-))
+), schema=Form0308Schema)
 
 
 def _check_basis(article, rule_title, where_article, where_rule, what):

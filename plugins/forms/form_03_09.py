@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import COMMON_LABELS, FormBaseSchema, blank, check_common, layout
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_LEGAL, FormBaseSchema, blank,
+                                  check_common, layout)
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -19,11 +20,11 @@ COLUMNS = (("case_no", "事例番号"), ("affair", "独自利用事務名"),
 
 
 class IndependentAffairSchema(BaseSchema):
-    case_no = fields.String(required=True, metadata={"label": "事例番号"})
-    affair = fields.String(required=True, metadata={"label": "独自利用事務名"})
-    ppc_notification_no = fields.String(required=True,
-                                        metadata={"label": "個人情報保護委員会への届出番号"})
-    ordinance = fields.String(required=True, metadata={"label": "根拠条例"})
+    case_no = fields.String(required=True, metadata={"label": "事例番号", **TEXT_CODE})
+    affair = fields.String(required=True, metadata={"label": "独自利用事務名", **TEXT_LEGAL})
+    ppc_notification_no = fields.String(
+        required=True, metadata={"label": "個人情報保護委員会への届出番号", **TEXT_CODE})
+    ordinance = fields.String(required=True, metadata={"label": "根拠条例", **TEXT_LEGAL})
 
 
 class Form0309Schema(FormBaseSchema):
@@ -39,7 +40,7 @@ LAYOUT = layout(CODE, TITLE, tables=(
     wbk.Table(f"様{CODE}独自利用事務", "independent_affairs",
               "独自利用事務（個人情報保護委員会への届出と同じ内容で記入）",
               tuple(wbk.Column(k, v, width=w) for (k, v), w in zip(COLUMNS, (12, 50, 24, 40))),
-              blank_rows=30),))
+              blank_rows=30),), schema=Form0309Schema)
 
 
 def check_affairs(data, ctx):

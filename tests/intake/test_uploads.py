@@ -233,3 +233,23 @@ def test_03_06_その他_must_agree_with_the_attachments_at_submission(s):
     # Accepted: submitted, and perhaps already routed by the time we look.
     wait_for(lambda: s.get_app(app_id)["status"] in ("submitted", "primary_review"),
              what=f"application {app_id} accepted")
+
+
+def test_catalog_names_survive_a_download_and_upload_byte_for_byte(s, layouts):
+    """The pre-filled 様03-07 carries the catalog's 事務名 (full-width brackets and all);
+    uploaded back, the stored form holds exactly the catalog's text."""
+    from sqlalchemy import select
+
+    from services.intake.models import FormEntry
+
+    app_id = new_app(s)
+    catalog = s.client.get("/api/intake/catalog?org=131016",
+                           headers=s.headers("demo-applicant")).get_json()
+    names = {r["item_no"]: r["affair"] for r in catalog["query_affairs"]["automatic"]}
+    assert any("（" in name for name in names.values())
+    upload_and_wait(s, app_id, download(s, app_id, "03-07"))
+    with s.ctx("intake").transaction() as session:
+        data = session.scalar(select(FormEntry.data).where(FormEntry.application_id == app_id,
+                                                           FormEntry.code == "03-07"))
+    stored = {r["item_no"]: r["affair"] for r in data["query_affairs"]}
+    assert stored == names
