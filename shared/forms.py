@@ -34,9 +34,11 @@ class FormContext:
     # Ids of the documents attached to the application (ordinances, rules, PIA reports).
     attachments: list = dataclasses.field(default_factory=list)
     # The application's effective selection (DESIGN §7 selection shape, ``automatic``
-    # rows included): {"query_affairs": [{"item_no", "choice", "delegators"}],
-    # "provided_info": [{"info_no", "choice", "counterpart"}]}. None: not known, and
-    # checks against it are skipped.
+    # rows included, each row with the catalog version's text of its 事務 / 特定個人情報):
+    # {"query_affairs": [{"item_no", "affair", "choice", "delegators"}],
+    # "provided_info": [{"info_no", "info_name", "choice", "counterpart"}]}. None: not
+    # known, and checks against it are skipped (as is the name check of a row whose
+    # ``affair`` / ``info_name`` is absent).
     selection: Mapping[str, Any] | None = None
 
 

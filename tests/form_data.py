@@ -103,12 +103,23 @@ BUILDERS = {"02-01": form_02_01, "02-02": form_02_02, "02-06": form_02_06,
             "03-09": form_03_09}
 
 
+def beppyo_affair(item_no: str) -> str:
+    """The 事務 of a 番号法 別表 row, exactly as the shipped catalog has it."""
+    import csv
+
+    from services.intake.catalog import BEPPYO_CSV
+
+    with BEPPYO_CSV.open(encoding="utf-8-sig") as f:
+        return next(r["事務（下欄）"] for r in csv.DictReader(f) if r["項番"] == item_no)
+
+
 # 03-07 rows of the demo catalog's selection (an 教育委員会 declares other rows than a
-# 首長部局): the validators check the rows against the application's real selection.
+# 首長部局): the validators check the rows, and their names, against the application's
+# real selection.
 SELECTED_ROWS = {
-    "executive": ("九", "児童福祉法による障害児通所給付費等の支給に関する事務",
+    "executive": ("九", beppyo_affair("九"),
                   "EX0001", "【例】地方税関係情報（例示・法令ではない）"),
-    "board_of_education": ("四十", "学校保健安全法による医療に要する費用についての援助に関する事務",
+    "board_of_education": ("四十", beppyo_affair("四十"),
                            "EX0006", "【例】学校保健関係情報（例示・法令ではない）"),
 }
 

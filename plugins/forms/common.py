@@ -246,5 +246,33 @@ def date_findings(code: str, path: str, label: str, raw: Any) -> list[Finding]:
     return []
 
 
+def catalog_names(ctx: FormContext, key: str, no_key: str, name_key: str) -> dict[str, str]:
+    """The catalog's text by number for the rows of the application's selection
+    (``ctx.selection``, whose rows carry the catalog version's ``affair`` /
+    ``info_name``); empty when the selection is not known."""
+    rows = (ctx.selection or {}).get(key) or []
+    return {str(r.get(no_key)): r[name_key] for r in rows if isinstance(r.get(name_key), str)}
+
+
+def legal_name_findings(code: str, key: str, rows, ctx: FormContext, *, no_key: str,
+                        name_key: str, part: str, no_label: str, name_label: str
+                        ) -> Iterable[Finding]:
+    """A row's 事務名 / 特定個人情報名 must be the catalog version's text for its number,
+    character for character (rule ``{code}.{key}.{name_key}_mismatch``). Rows whose number
+    is not in the selection are left to the ``not_selected`` check."""
+    names = catalog_names(ctx, "query_affairs" if no_key == "item_no" else "provided_info",
+                          no_key, name_key)
+    version = (ctx.application or {}).get("catalog_version")
+    source = f"法令カタログ（{version}）" if version else "法令カタログ"
+    for i, row in enumerate(rows or []):
+        expected = names.get(str(row.get(no_key)))
+        given = row.get(name_key)
+        if expected is None or given == expected:
+            continue
+        yield Finding(f"{code}.{key}.{name_key}_mismatch", ERROR, f"{key}[{i}].{name_key}",
+                      f"{part} {i + 1} 行目（{no_label} {row.get(no_key)}）: {name_label}「{given}」が"
+                      f"{source}の名称と一致しません。法令の名称を一字一句そのまま「{expected}」と記入してください。")
+
+
 def row_label(label: str, index: int) -> str:
     return f"{label} {index + 1} 行目"

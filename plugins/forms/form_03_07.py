@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
                                   FormBaseSchema, blank, check_common, connection_only,
-                                  layout)
+                                  layout, legal_name_findings)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -155,8 +155,8 @@ def _check_pia(pia, where, what, attachments):
 
 
 def check_selection(data, ctx):
-    """Rows must be those of the application's selection (skipped when the selection is
-    not known to the validator)."""
+    """Rows must be those of the application's selection, their 事務名 / 特定個人情報名
+    the catalog's text (skipped when the selection is not known to the validator)."""
     if ctx.selection is None:
         return
     wanted = {
@@ -165,7 +165,10 @@ def check_selection(data, ctx):
         "provided_info": {str(r.get("info_no")) for r in ctx.selection.get("provided_info") or []
                           if r.get("choice") in PROVIDE_CHOICES},
     }
-    for key, (part, no_key, no_label, _, _) in TABLES.items():
+    for key, (part, no_key, no_label, name_key, name_label) in TABLES.items():
+        yield from legal_name_findings(CODE, key, data.get(key), ctx, no_key=no_key,
+                                       name_key=name_key, part=part, no_label=no_label,
+                                       name_label=name_label)
         present = set()
         for i, row in enumerate(data.get(key) or []):
             number = str(row.get(no_key))

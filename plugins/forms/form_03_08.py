@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
                                   FormBaseSchema, blank, check_common, connection_only,
-                                  layout)
+                                  layout, legal_name_findings)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -210,9 +210,17 @@ def _check_chain(chain, delegators, me, where, what):
 
 
 def check_selection(data, ctx):
-    """Rows must follow the application's selection (skipped when it is not known)."""
+    """Rows must follow the application's selection, their 事務名 / 特定個人情報名 the
+    catalog's text (skipped when it is not known)."""
     if ctx.selection is None:
         return
+    for key, part, no_key, no_label, name_key, name_label in (
+            ("query_delegations", "(1)", "item_no", "別表 項番", "affair", "事務名"),
+            ("provision_delegations", "(2)", "info_no", "特定個人情報番号", "info_name", "特定個人情報名"),
+            ("provision_acceptances", "(3)", "info_no", "特定個人情報番号", "info_name", "特定個人情報名")):
+        yield from legal_name_findings(CODE, key, data.get(key), ctx, no_key=no_key,
+                                       name_key=name_key, part=part, no_label=no_label,
+                                       name_label=name_label)
     queries = {str(r.get("item_no")): r for r in ctx.selection.get("query_affairs") or []
                if r.get("choice") == "受任事務"}
     provided = {str(r.get("info_no")): r for r in ctx.selection.get("provided_info") or []}
