@@ -143,9 +143,8 @@ def test_counterparts_that_differ_from_the_selection(check):
 
 def test_names_must_be_the_catalog_s_text(check):
     selection = {
-        "query_affairs": [dict(r, affair=a) for r, a in zip(
-            SELECTION["query_affairs"], ("児童手当法による児童手当の支給に関する事務",
-                                         "生活保護法による保護の決定及び実施に関する事務"))],
+        "query_affairs": [dict(r, affair=form_data.beppyo_affair(r["item_no"]))
+                          for r in SELECTION["query_affairs"]],
         "provided_info": [dict(SELECTION["provided_info"][0], info_name="地方税関係情報"),
                           dict(SELECTION["provided_info"][1], info_name="児童手当関係情報")]}
     assert check("03-08", form_data.form_03_08_full(), selection=selection) == []
@@ -158,4 +157,4 @@ def test_names_must_be_the_catalog_s_text(check):
         ("03-08.query_delegations.affair_mismatch", "error", "query_delegations[1].affair"),
         ("03-08.provision_delegations.info_name_mismatch", "error", "provision_delegations[0].info_name"),
         ("03-08.provision_acceptances.info_name_mismatch", "error", "provision_acceptances[0].info_name")]
-    assert "「生活保護法による保護の決定及び実施に関する事務」" in found[0].message
+    assert f"「{form_data.beppyo_affair('十')}」" in found[0].message
