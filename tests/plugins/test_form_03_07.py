@@ -171,3 +171,42 @@ def test_a_row_outside_the_selection_gets_not_selected_only(check):
     assert rules(check("03-07", data, selection=NAMED)) == [
         ("03-07.query_affairs.not_selected", "error", "query_affairs[0].item_no"),
         ("03-07.query_affairs.selected_missing", "warning", "query_affairs")]
+
+
+# --- a blank PIA cell means 実施済 ---------------------------------------------------
+
+@pytest.mark.parametrize("status", ["", "  ", None, "missing"])
+def test_a_blank_pia_status_is_done(check, status):
+    pia = form_data.pia_done()
+    if status == "missing":
+        del pia["status"]
+    else:
+        pia["status"] = status
+    assert check("03-07", with_pia(pia)) == []
+
+
+@pytest.mark.parametrize("key", ["query_affairs", "provided_info"])
+@pytest.mark.parametrize("pia", [{"status": "", "reason": "", "reports": []}, {}, None, "missing"])
+def test_a_blank_pia_still_needs_its_reports(check, key, pia):
+    data = with_pia(pia, key)
+    if pia == "missing":
+        del data[key][0]["pia"]
+    found = check("03-07", data)
+    assert rules(found) == [("03-07.pia.reports_missing", "error", f"{key}[0].pia.reports")]
+    assert "空欄" in found[0].message
+
+
+def test_a_blank_pia_cell_in_the_workbook_reads_as_done(pm):
+    from shared import workbook as wbk
+    from services.intake import validation
+    from shared.pluginmanager import form_specs
+    from tests.plugins.conftest import context
+
+    layout = form_specs(pm)["03-07"].layout
+    data = form_data.form_03_07()
+    data["query_affairs"][0]["pia"]["status"] = ""
+    [result] = wbk.read_workbook(wbk.write_form(layout, data, {}), {"03-07": layout})
+    assert result.data["query_affairs"][0]["pia"]["status"] == ""
+    assert validation.validate_form(pm, "03-07", result.data, context()) == []
+    loaded, _ = validation.load_form(form_specs(pm)["03-07"], result.data)
+    assert loaded["query_affairs"][0]["pia"]["status"] == "実施済"
