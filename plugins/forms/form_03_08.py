@@ -8,17 +8,18 @@ from marshmallow import fields, validate
 from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
                                   FormBaseSchema, blank, check_common, connection_only,
                                   layout, legal_name_findings)
+from shared import legal
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
 from shared.schemas import BaseSchema
+from shared.text import normalise_code
 
 CODE = "03-08"
 TITLE = "情報照会者事務委任情報・情報提供者事務委任情報の登録（変更）申請書"
 # The statutory bases of DESIGN §2 (the pull-down); other statutory bases can exist.
 ARTICLES = ("地方自治法第180条の2", "地方自治法第180条の7", "地方自治法第252条の14",
             "地方自治法第252条の17の2", "地方自治法第284条")
-NON_STATUTORY = ("要綱", "通知")
 ORG_LIST = validate.Length(max=200)
 
 
@@ -124,16 +125,25 @@ LAYOUT = layout(CODE, TITLE, tables=(
 
 def _check_basis(article, rule_title, where_article, where_rule, what):
     """A statutory basis: an article of a law plus the ordinance, rule or 規約 naming the
-    affairs; 要綱 and 通知 are refused."""
-    for value, where in ((article, where_article), (rule_title, where_rule)):
-        if any(word in (value or "") for word in NON_STATUTORY):
-            yield Finding(f"{CODE}.basis.non_statutory", ERROR, where,
-                          f"{what}: 「{value}」は要綱・通知による委任です。法令または法令に基づく条例・規則・規約による委任でなければ情報提供ネットワークシステムは使えません。")
-            return
+    affairs. The instrument is judged by its kind, which its title's ending tells
+    (shared.legal): 「…通知に関する事務の委任に関する規則」 is a 規則; a 要綱, 通知, 要領 or
+    anything else that is not a 条例, 規則 or 規約 is refused, as is an article of one."""
+    if not blank(article) and legal.article_is_non_statutory(article):
+        kind = legal.instrument_kind(legal.article_instrument(article))
+        yield Finding(f"{CODE}.basis.non_statutory", ERROR, where_article,
+                      f"{what}: 「{article}」は{kind}です。要綱・通知・要領などによる委任では情報提供ネットワークシステムは使えません。法令と、法令に基づく条例・規則・規約による委任でなければなりません。")
+        return
+    if not blank(rule_title) and not legal.is_statutory_title(rule_title):
+        kind = legal.instrument_kind(rule_title)
+        what_it_is = (f"{kind}です" if kind else
+                      "条例・規則・規約の名称ではありません（名称の末尾が「条例」「規則」「規約」のいずれでもありません）")
+        yield Finding(f"{CODE}.basis.non_statutory", ERROR, where_rule,
+                      f"{what}: 「{rule_title}」は{what_it_is}。要綱・通知・要領などによる委任では情報提供ネットワークシステムは使えません。委任の根拠となる条例・規則・規約の名称を正式な題名で記入してください。")
+        return
     if blank(article):
         yield Finding(f"{CODE}.basis.article_missing", ERROR, where_article,
                       f"{what}: 委任の根拠となる法令を選んでください。")
-    elif article not in ARTICLES:
+    elif normalise_code(article) not in ARTICLES:
         yield Finding(f"{CODE}.basis.article_unlisted", WARNING, where_article,
                       f"{what}: 「{article}」は一覧にない根拠法令です。審査で確認します。")
     if blank(rule_title):

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_LEGAL, FormBaseSchema, blank,
                                   check_common, layout)
+from shared import legal
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -44,7 +45,8 @@ LAYOUT = layout(CODE, TITLE, tables=(
 
 
 def check_affairs(data, ctx):
-    """At least one affair; every column filled; 事例番号 not repeated."""
+    """At least one affair; every column filled; 事例番号 not repeated; the basis a 条例
+    (its title ends in 条例: shared.legal)."""
     rows = data.get("independent_affairs") or []
     if not rows:
         yield Finding(f"{CODE}.rows_missing", ERROR, "independent_affairs",
@@ -55,6 +57,13 @@ def check_affairs(data, ctx):
             if blank(row.get(key)):
                 yield Finding(f"{CODE}.required.{key}", ERROR, f"independent_affairs[{i}].{key}",
                               f"独自利用事務 {i + 1} 行目: {label}を入力してください。")
+        ordinance = row.get("ordinance")
+        if not blank(ordinance) and legal.instrument_kind(ordinance) != legal.ORDINANCE:
+            kind = legal.instrument_kind(ordinance)
+            what_it_is = f"{kind}です" if kind else "条例の名称ではありません（名称の末尾が「条例」ではありません）"
+            yield Finding(f"{CODE}.ordinance.not_ordinance", ERROR,
+                          f"independent_affairs[{i}].ordinance",
+                          f"独自利用事務 {i + 1} 行目: 根拠「{ordinance}」は{what_it_is}。独自利用事務の情報連携の根拠は条例（番号法第9条第2項）でなければなりません。条例の正式な題名を記入してください。")
         case = row.get("case_no")
         if not blank(case) and case in seen:
             yield Finding(f"{CODE}.case_no.duplicate", ERROR, f"independent_affairs[{i}].case_no",
