@@ -15,6 +15,29 @@ from shared.forms import ERROR, Finding, FormContext
 from shared.schemas import BaseSchema, text_kind
 
 DATE_RE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
+# Japan time (Asia/Tokyo: UTC+9 all year, no daylight saving since 1951), for what
+# "today" is when a date must not be in the future or in the past.
+JST = dt.timezone(dt.timedelta(hours=9), "Asia/Tokyo")
+
+
+def _now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def today_in_japan() -> dt.date:
+    """Today's date in Japan, whatever the server's time zone."""
+    return _now_utc().astimezone(JST).date()
+
+
+def parse_date(raw: Any) -> dt.date | None:
+    """The date of a valid ``YYYY/MM/DD`` string, else None."""
+    match = DATE_RE.match(raw or "") if isinstance(raw, str) else None
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
 ERA_RE = re.compile(r"^(令和|平成|昭和|R|H|S)\s*\d")
 
 COMMON_LABELS = {
@@ -110,11 +133,14 @@ def check_common(code: str, allowed_request_types: Iterable[str] = REQUEST_TYPES
             yield Finding(f"{code}.application_date.format", ERROR, "application_date",
                           f"申請年月日「{raw}」は YYYY/MM/DD の形式で入力してください。")
         else:
-            try:
-                dt.date(*(int(g) for g in match.groups()))
-            except ValueError:
+            date = parse_date(raw)
+            today = today_in_japan()
+            if date is None:
                 yield Finding(f"{code}.application_date.invalid", ERROR, "application_date",
                               f"申請年月日「{raw}」は存在しない日付です。")
+            elif date > today:
+                yield Finding(f"{code}.application_date.future", ERROR, "application_date",
+                              f"申請年月日「{raw}」は未来の日付です（本日は日本時間で {today:%Y/%m/%d}）。申請する日以前の日付を入力してください。")
         if data.get("request_type") not in allowed:
             yield Finding(f"{code}.request_type", ERROR, "request_type",
                           f"申請区分は {' / '.join(allowed)} のいずれかを選んでください。")
