@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import unicodedata
 from typing import Any, Iterable, Mapping
 
 from marshmallow import ValidationError, fields, pre_load, validate
@@ -63,11 +64,20 @@ def connection_only(kind: str, org: Mapping[str, Any]) -> bool:
     return kind == "connection"
 
 
+def same_text(a: Any, b: Any) -> bool:
+    """The same words, as compared (never as stored): NFKC (半角カナ, 全角英数), spaces
+    ignored."""
+    return comparable(a) == comparable(b)
+
+
+def comparable(value: Any) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
+
+
 def same_person(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
-    """The same name, spaces (half- or full-width) ignored."""
-    def key(p):
-        return re.sub(r"\s+", "", (p or {}).get("name") or "")
-    return bool(key(a)) and key(a) == key(b)
+    """The same name, spaces (half- or full-width) and character widths ignored."""
+    name_a, name_b = (a or {}).get("name"), (b or {}).get("name")
+    return bool(comparable(name_a)) and same_text(name_a, name_b)
 
 
 # The kinds of text (shared.text) of the form fields: what people type as codes, numbers,

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, FormBaseSchema,
                                   PersonSchema, body_fields, check_common, connection_only,
-                                  layout, required_text, same_person)
+                                  layout, required_text, same_person, same_text)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -165,8 +165,8 @@ def nws_validate_application(application, forms, context):
     """連絡窓口責任者 is normally the 02-01 情報システム責任者: warn if not."""
     chief = (forms.get("02-01") or {}).get("system_chief") or {}
     contact = (forms.get("02-02") or {}).get("contact_chief") or {}
-    if chief and contact and not (same_person(chief, contact) and re.sub(
-            r"\s+", "", chief.get("title") or "") == re.sub(r"\s+", "", contact.get("title") or "")):
+    if chief and contact and not (same_person(chief, contact)
+                                  and same_text(chief.get("title"), contact.get("title"))):
         return [Finding(f"{CODE}.contact_chief_not_system_chief", WARNING, "02-02.contact_chief",
                         "連絡窓口責任者が様02-01の情報システム責任者と異なります。通常は同一人物です。")]
     return []

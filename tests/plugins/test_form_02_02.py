@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories
+from tests import factories, form_data
 from tests.plugins.conftest import all_forms, rules
 
 NORMAL = {"priority": 1, "department": "情報政策課", "name": "", "phone": "03-1234-5678",
@@ -109,4 +109,13 @@ def test_contact_chief_other_than_the_system_chief_is_a_warning(check_app):
 
 def test_the_same_person_spelt_with_a_full_width_space_is_no_warning(check_app):
     forms = all_forms(**{"02-02": factories.form_02_02(contact_chief={"title": "情報政策担当部長", "name": "山田　一郎"})})
+    assert check_app(forms) == []
+
+
+def test_the_same_person_in_half_width_kana_is_no_warning(check_app):
+    """Names are stored as written; compared, widths and spaces do not count."""
+    chief = {"title": "情報政策担当部長", "name": "ﾔﾏﾀﾞ ｲﾁﾛｳ"}
+    forms = all_forms(**{"02-01": factories.form_02_01(system_chief={"title": "情報政策担当部長", "name": "ヤマダ　イチロウ"}),
+                         "02-02": factories.form_02_02(contact_chief=chief),
+                         "02-06": form_data.form_02_06(reporter=chief)})
     assert check_app(forms) == []
