@@ -74,6 +74,9 @@ VALIDATOR_MESSAGES: dict[type, dict[str, str]] = {
 }
 
 
+SCHEMA_MESSAGES = {"type": "オブジェクトで入力してください。", "unknown": "未知の項目です。"}
+
+
 def _field_classes(cls: type = fields.Field):
     yield cls
     for sub in cls.__subclasses__():
@@ -97,6 +100,10 @@ def use_japanese_messages() -> None:
     for cls, messages in VALIDATOR_MESSAGES.items():
         for attr, message in messages.items():
             setattr(cls, attr, message)
+    # A schema of any kind (also one not derived from BaseSchema, e.g. a plugin's own)
+    defaults = getattr(Schema, "_default_error_messages", None)
+    if isinstance(defaults, dict):
+        defaults.update(SCHEMA_MESSAGES)
 
 
 use_japanese_messages()

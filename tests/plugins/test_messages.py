@@ -151,6 +151,21 @@ def test_no_default_message_of_marshmallow_is_left_in_english():
                 assert not value.isascii(), (name, attr, value)
 
 
+def test_a_plain_marshmallow_schema_speaks_japanese_too():
+    from marshmallow import Schema, ValidationError
+
+    class Plain(Schema):
+        name = fields.String(required=True)
+
+    with pytest.raises(ValidationError) as exc:
+        Plain().load({"name": 1, "extra": 2})
+    messages = exc.value.messages
+    assert messages == {"name": ["文字列で入力してください。"], "extra": ["未知の項目です。"]}
+    with pytest.raises(ValidationError) as exc:
+        Plain().load([1])
+    assert all(not _english(m) for m in exc.value.messages["_schema"])
+
+
 @pytest.mark.parametrize("validator, value", [
     (validate.OneOf(["a", "b"]), "c"), (validate.Length(min=2, max=3), "x"),
     (validate.Length(max=3), "xxxx"), (validate.Length(min=2), "x"), (validate.Length(equal=2), "x"),
