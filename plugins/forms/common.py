@@ -16,6 +16,7 @@ from shared.forms import ERROR, Finding, FormContext
 from shared.schemas import BaseSchema, text_kind
 
 DATE_RE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
+ERA_RE = re.compile(r"^(令和|平成|昭和|R|H|S)\s*\d")
 # Japan time (Asia/Tokyo: UTC+9 all year, no daylight saving since 1951), for what
 # "today" is when a date must not be in the future or in the past.
 JST = dt.timezone(dt.timedelta(hours=9), "Asia/Tokyo")
@@ -39,7 +40,7 @@ def parse_date(raw: Any) -> dt.date | None:
         return dt.date(*(int(g) for g in match.groups()))
     except ValueError:
         return None
-ERA_RE = re.compile(r"^(令和|平成|昭和|R|H|S)\s*\d")
+
 
 COMMON_LABELS = {
     "org": "機関",
