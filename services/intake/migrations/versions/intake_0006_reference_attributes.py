@@ -1,15 +1,15 @@
 """organisations: attributes read from the reference data (保健所設置市)
 
-Revision ID: intake_0005
-Revises: intake_0004
+Revision ID: intake_0006
+Revises: intake_0005
 Create Date: 2026-12-02 16:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'intake_0005'
-down_revision = 'intake_0004'
+revision = 'intake_0006'
+down_revision = 'intake_0005'
 branch_labels = None
 depends_on = None
 
