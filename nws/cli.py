@@ -171,6 +171,7 @@ def refdata_load(provided_info: str | None) -> None:
     from pathlib import Path
 
     from services.intake.catalog import CatalogError, load_refdata
+    from services.intake.registry import RefdataError
 
     runtime = _runtime(["intake"], embedded=_embedded_default())
     click.echo("loading the organisation registry and the legal catalog "
@@ -181,7 +182,7 @@ def refdata_load(provided_info: str | None) -> None:
             result = load_refdata(session, Path(provided_info) if provided_info else None)
             click.echo(f"… read and compared in {time.monotonic() - started:.1f} s; committing",
                        err=True)
-    except CatalogError as exc:
+    except (CatalogError, RefdataError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         raise click.ClickException("interrupted: nothing was changed; run it again") from None

@@ -34,9 +34,11 @@ class FormContext:
     # Ids of the documents attached to the application (ordinances, rules, PIA reports).
     attachments: list = dataclasses.field(default_factory=list)
     # The application's effective selection (DESIGN §7 selection shape, ``automatic``
-    # rows included): {"query_affairs": [{"item_no", "choice", "delegators"}],
-    # "provided_info": [{"info_no", "choice", "counterpart"}]}. None: not known, and
-    # checks against it are skipped.
+    # rows included, each row with the catalog version's text of its 事務 / 特定個人情報):
+    # {"query_affairs": [{"item_no", "affair", "choice", "delegators"}],
+    # "provided_info": [{"info_no", "info_name", "choice", "counterpart"}]}. None: not
+    # known, and checks against it are skipped (as is the name check of a row whose
+    # ``affair`` / ``info_name`` is absent).
     selection: Mapping[str, Any] | None = None
     # What the organisation has registered, form by form ({code: data}, list rows
     # without 申請区分); empty before its first registration. A 変更申請 is checked
@@ -84,18 +86,55 @@ class Route:
     reason: str = ""
 
 
-def schema_findings(errors: Mapping[str, Any], code: str, prefix: str = "") -> list[Finding]:
-    """Turn marshmallow's nested error dict into findings with dotted field paths."""
+def schema_findings(errors: Mapping[str, Any], code: str, prefix: str = "",
+                    schema: Schema | None = None, _node: Any = None,
+                    _labels: tuple[str, ...] = ()) -> list[Finding]:
+    """Turn marshmallow's nested error dict into findings with dotted field paths. Given
+    the ``schema`` the data was loaded with, each message names the field by its
+    Japanese label (``metadata["label"]``, rows as 「n 行目」) before the path:
+    ``(1) 情報照会を行う事務 1 行目 特定個人情報保護評価 特定個人情報保護評価（query_affairs.0.pia.status）: …``."""
+    node = schema if _node is None else _node
     out: list[Finding] = []
     for key, value in errors.items():
         path = f"{prefix}.{key}" if prefix else str(key)
+        child, label = _schema_step(node, key)
+        labels = _labels + ((label,) if label and label not in _labels[-1:] else ())
         if isinstance(value, Mapping):
-            out.extend(schema_findings(value, code, path))
+            out.extend(schema_findings(value, code, path, schema, child or False, labels))
         else:
+            named = path
+            if key == "_schema":        # the object as a whole: named by its parents
+                named = " ".join(labels) if node is not None else prefix
+            elif labels and node is not None:
+                named = " ".join(labels) + ("" if child is None else f"（{path}）")
             for message in value if isinstance(value, list) else [value]:
                 if isinstance(message, Mapping):
-                    out.extend(schema_findings(message, code, path))
+                    out.extend(schema_findings(message, code, path, schema, child or False,
+                                               labels))
                 else:
                     out.append(Finding(f"{code}.schema", ERROR, path,
-                                       f"{path}: {message}"))
+                                       f"{named}: {message}" if named else str(message)))
     return out
+
+
+def _schema_step(node: Any, key: Any) -> tuple[Any, str | None]:
+    """(the schema or field at ``key`` below ``node``, its Japanese label)."""
+    from marshmallow import fields
+
+    if node is None or node is False:
+        return None, None
+    if isinstance(node, fields.Nested):
+        node = node.schema
+    if isinstance(node, fields.List):
+        if isinstance(key, int) or str(key).isdigit():
+            return node.inner, f"{int(key) + 1} 行目"
+        return None, None
+    if isinstance(node, Schema):
+        if key == "_schema":
+            return node, None
+        by_key = {f.data_key or name: f for name, f in node.fields.items()}
+        field = by_key.get(str(key))
+        if field is None:
+            return None, f"「{key}」"
+        return field, field.metadata.get("label") or str(key)
+    return None, None

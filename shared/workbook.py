@@ -24,9 +24,9 @@ import dataclasses
 import datetime as dt
 import io
 import re
-import unicodedata
 from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
+from shared import text as texts
 from shared.forms import ERROR, WARNING, Finding
 
 # Cell kinds.
@@ -83,6 +83,8 @@ class Field:
     optional: bool = False
     blank: Any = _DEFAULT
     hint: str | None = None
+    # How a TEXT value is read (shared.text): CODE normalised, FREE trimmed, LEGAL as written.
+    text: str = texts.CODE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +100,8 @@ class Column:
     width: float = 16
     optional: bool = False
     blank: Any = _DEFAULT
+    # How a TEXT value is read (shared.text): CODE normalised, FREE trimmed, LEGAL as written.
+    text: str = texts.CODE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -575,13 +579,11 @@ def read_workbook(source, layouts: Mapping[str, Layout], engine: str | None = No
 
 
 def normalise(text: str) -> str:
-    """What people type, as the validators expect it: NFKC (全角 digits, hyphens and
-    spaces become half-width; the long-vowel-like dashes of phone numbers become
-    hyphens) and trimmed."""
-    text = unicodedata.normalize("NFKC", text)
-    if re.fullmatch(r"[\d\s\-ー－―‐−–—]+", text):
-        text = re.sub(r"[ー－―‐−–—]", "-", text)
-    return text.strip()
+    """What people type in a code, number, phone number or date cell, as the validators
+    expect it: NFKC (全角 digits, hyphens and spaces become half-width; the
+    long-vowel-like dashes of phone numbers become hyphens) and trimmed. Names are only
+    trimmed and legal text is read as written (``Column.text``, :mod:`shared.text`)."""
+    return texts.normalise_code(text)
 
 
 class _Sheet:
@@ -609,8 +611,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _convert(value: Any, type_: str) -> tuple[Any, str | None]:
-    """A cell value as the JSON twin has it, or (raw, problem) if it cannot be."""
+def _convert(value: Any, type_: str, kind: str = texts.CODE) -> tuple[Any, str | None]:
+    """A cell value as the JSON twin has it, or (raw, problem) if it cannot be; a TEXT
+    value cleaned as its kind of text says (:func:`shared.text.clean`)."""
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
@@ -636,6 +639,8 @@ def _convert(value: Any, type_: str) -> tuple[Any, str | None]:
         return False, f"「{text}」はチェック欄の値として読めません。「{CHECK}」を選ぶか空欄にしてください。"
     if isinstance(value, bool):
         value = "TRUE" if value else "FALSE"
+    if type_ == TEXT and kind != texts.CODE:
+        return texts.clean(str(value), kind), None
     text = normalise(str(value))
     if type_ == LIST:
         return [v for v in _SPLIT_RE.split(text) if v], None
@@ -677,7 +682,7 @@ def read_form(wb, layout: Layout) -> ReadResult:
             raw = None
         if _blank(raw):
             return None, True
-        value, problem = _convert(raw, spec.type)
+        value, problem = _convert(raw, spec.type, spec.text)
         if problem:
             findings.append(Finding("workbook.value", ERROR, where,
                                     f"{address(sheet.name, row, col)}: {spec.label}: {problem}"))

@@ -4,8 +4,21 @@ layout order."""
 from __future__ import annotations
 
 import copy
+import functools
 
 from tests.factories import WRITER, form_02_01, form_02_02  # noqa: F401  (re-exported)
+
+
+@functools.lru_cache(maxsize=None)
+def beppyo_affair(item_no: str) -> str:
+    """The 事務 of a 番号法 別表 row, exactly as the shipped catalog has it."""
+    import csv
+
+    from services.intake.catalog import BEPPYO_CSV
+
+    with BEPPYO_CSV.open(encoding="utf-8-sig") as f:
+        return next(r["事務（下欄）"] for r in csv.DictReader(f) if r["項番"] == item_no)
+
 
 CHECK_ITEMS = [
     (1, "責任体制の整備"), (1, "報告体制の整備"), (1, "インシデントへの対応"),
@@ -49,7 +62,7 @@ def pia_done(number: str = "12", name: str = "住民基本台帳に関する事�
 
 def form_03_07(org: str = "131016", **changes) -> dict:
     data = {**_common(org),
-            "query_affairs": [{"item_no": "九", "affair": "児童手当法による児童手当の支給に関する事務",
+            "query_affairs": [{"item_no": "九", "affair": beppyo_affair("九"),
                                "request_type": "登録", "pia": pia_done()}],
             "provided_info": [{"info_no": "001", "info_name": "住民票関係情報",
                                "request_type": "登録",
@@ -58,7 +71,7 @@ def form_03_07(org: str = "131016", **changes) -> dict:
 
 
 def query_delegation(**changes) -> dict:
-    data = {"item_no": "九", "affair": "児童手当法による児童手当の支給に関する事務",
+    data = {"item_no": "九", "affair": beppyo_affair("九"),
             "procedure": "認定請求", "basis": {"article": "地方自治法第252条の14",
                                          "rule_title": "児童手当事務の委託に関する規約"},
             "delegators": ["132012"], "delegator_confirmed": True, "chain": [],
@@ -77,7 +90,7 @@ def form_03_08_full(org: str = "131016", **changes) -> dict:
     data = form_03_08(org)
     data["query_delegations"] = [
         query_delegation(),
-        query_delegation(item_no="十", affair="生活保護法による保護の決定及び実施に関する事務",
+        query_delegation(item_no="十", affair=beppyo_affair("十"),
                          delegators=["130001", "132012"], chain=[
                              {"from": "130001", "to": "132012", "article": "地方自治法第252条の17の2",
                               "rule_title": "東京都の事務処理の特例に関する条例"},
@@ -107,11 +120,12 @@ BUILDERS = {"02-01": form_02_01, "02-02": form_02_02, "02-06": form_02_06,
 
 
 # 03-07 rows of the demo catalog's selection (an 教育委員会 declares other rows than a
-# 首長部局): the validators check the rows against the application's real selection.
+# 首長部局): the validators check the rows, and their names, against the application's
+# real selection.
 SELECTED_ROWS = {
-    "executive": ("九", "児童福祉法による障害児通所給付費等の支給に関する事務",
+    "executive": ("九", beppyo_affair("九"),
                   "EX0001", "【例】地方税関係情報（例示・法令ではない）"),
-    "board_of_education": ("四十", "学校保健安全法による医療に要する費用についての援助に関する事務",
+    "board_of_education": ("四十", beppyo_affair("四十"),
                            "EX0006", "【例】学校保健関係情報（例示・法令ではない）"),
 }
 

@@ -2,19 +2,46 @@
 that only the system fills."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+import unicodedata
 from typing import Any, Iterable, Mapping
 
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from shared import rowops
+from shared import text as texts
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormContext
-from shared.schemas import BaseSchema
+from shared.schemas import BaseSchema, text_kind
 
 DATE_RE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
 ERA_RE = re.compile(r"^(令和|平成|昭和|R|H|S)\s*\d")
+# Japan time (Asia/Tokyo: UTC+9 all year, no daylight saving since 1951), for what
+# "today" is when a date must not be in the future or in the past.
+JST = dt.timezone(dt.timedelta(hours=9), "Asia/Tokyo")
+
+
+def _now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def today_in_japan() -> dt.date:
+    """Today's date in Japan, whatever the server's time zone."""
+    return _now_utc().astimezone(JST).date()
+
+
+def parse_date(raw: Any) -> dt.date | None:
+    """The date of a valid ``YYYY/MM/DD`` string, else None."""
+    match = DATE_RE.match(raw or "") if isinstance(raw, str) else None
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
 
 COMMON_LABELS = {
     "org": "機関",
@@ -42,35 +69,51 @@ def connection_only(kind: str, org: Mapping[str, Any]) -> bool:
     return kind == "connection"
 
 
+def same_text(a: Any, b: Any) -> bool:
+    """The same words, as compared (never as stored): NFKC (半角カナ, 全角英数), spaces
+    ignored."""
+    return comparable(a) == comparable(b)
+
+
+def comparable(value: Any) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
+
+
 def same_person(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
-    """The same name, spaces (half- or full-width) ignored."""
-    def key(p):
-        return re.sub(r"\s+", "", (p or {}).get("name") or "")
-    return bool(key(a)) and key(a) == key(b)
+    """The same name, spaces (half- or full-width) and character widths ignored."""
+    name_a, name_b = (a or {}).get("name"), (b or {}).get("name")
+    return bool(comparable(name_a)) and same_text(name_a, name_b)
+
+
+# The kinds of text (shared.text) of the form fields: what people type as codes, numbers,
+# phone numbers and dates is normalised; names only trimmed; legal text kept as given.
+TEXT_CODE = {"text": texts.CODE}
+TEXT_FREE = {"text": texts.FREE}
+TEXT_LEGAL = {"text": texts.LEGAL}
 
 
 class PersonSchema(BaseSchema):
     title = fields.String(required=True, validate=validate.Length(max=100),
-                          metadata={"label": "役職名"})
+                          metadata={"label": "役職名", **TEXT_FREE})
     name = fields.String(required=True, validate=validate.Length(max=100),
-                         metadata={"label": "氏名"})
+                         metadata={"label": "氏名", **TEXT_FREE})
 
 
 class WriterSchema(BaseSchema):
     department = fields.String(required=True, validate=validate.Length(max=100),
-                               metadata={"label": "部署名"})
+                               metadata={"label": "部署名", **TEXT_FREE})
     title = fields.String(required=True, validate=validate.Length(max=100),
-                          metadata={"label": "職名"})
+                          metadata={"label": "職名", **TEXT_FREE})
     name = fields.String(required=True, validate=validate.Length(max=100),
-                         metadata={"label": "氏名"})
+                         metadata={"label": "氏名", **TEXT_FREE})
 
 
 class FormBaseSchema(BaseSchema):
     """Fields every form has. Dates stay strings here: their checks are findings."""
 
-    org = fields.String(required=True, metadata={"label": "機関"})
-    application_date = fields.String(required=True, metadata={"label": "申請年月日"})
-    request_type = fields.String(required=True, metadata={"label": "申請区分"})
+    org = fields.String(required=True, metadata={"label": "機関", **TEXT_CODE})
+    application_date = fields.String(required=True, metadata={"label": "申請年月日", **TEXT_CODE})
+    request_type = fields.String(required=True, metadata={"label": "申請区分", **TEXT_CODE})
     writer = fields.Nested(WriterSchema, required=True, metadata={"label": "記入担当者"})
 
     @pre_load
@@ -105,11 +148,14 @@ def check_common(code: str, allowed_request_types: Iterable[str] = REQUEST_TYPES
             yield Finding(f"{code}.application_date.format", ERROR, "application_date",
                           f"申請年月日「{raw}」は YYYY/MM/DD の形式で入力してください。")
         else:
-            try:
-                dt.date(*(int(g) for g in match.groups()))
-            except ValueError:
+            date = parse_date(raw)
+            today = today_in_japan()
+            if date is None:
                 yield Finding(f"{code}.application_date.invalid", ERROR, "application_date",
                               f"申請年月日「{raw}」は存在しない日付です。")
+            elif date > today:
+                yield Finding(f"{code}.application_date.future", ERROR, "application_date",
+                              f"申請年月日「{raw}」は未来の日付です（本日は日本時間で {today:%Y/%m/%d}）。申請する日以前の日付を入力してください。")
         if data.get("request_type") not in allowed:
             yield Finding(f"{code}.request_type", ERROR, "request_type",
                           f"申請区分は {' / '.join(allowed)} のいずれかを選んでください。")
@@ -175,11 +221,58 @@ def body_fields(*specs: tuple, start: int = BODY_ROW) -> tuple[wbk.Field, ...]:
 
 def layout(code: str, title: str, *, fields: tuple = (), tables: tuple = (),
            request_types: Iterable[str] = REQUEST_TYPES, section: str | None = None,
-           prefill=None) -> wbk.Layout:
+           prefill=None, schema=None) -> wbk.Layout:
+    """The form's layout with the common header. Given the form's ``schema``, every text
+    cell is read as the schema field at its path says (``metadata["text"]``): legal text
+    exactly as written, names trimmed, codes normalised."""
     notes = HEADER_NOTES + (((f"B{BODY_ROW - 1}", section),) if section else ())
-    return wbk.Layout(code=code, title=title, sheet=f"様{code}",
-                      fields=header_fields(request_types) + tuple(fields), tables=tuple(tables),
-                      notes=notes, widths=WIDTHS, prefill=prefill)
+    all_fields = header_fields(request_types) + tuple(fields)
+    tables = tuple(tables)
+    if schema is not None:
+        all_fields, tables = text_kinds_from(schema, all_fields, tables)
+    return wbk.Layout(code=code, title=title, sheet=f"様{code}", fields=all_fields,
+                      tables=tables, notes=notes, widths=WIDTHS, prefill=prefill)
+
+
+def schema_field(schema, path: str):
+    """The marshmallow field at dotted ``path`` of ``schema`` (a class or an instance),
+    through nested schemas and lists; None when there is none."""
+    current = schema() if isinstance(schema, type) else schema
+    field = None
+    for part in path.split("."):
+        if current is None:
+            return None
+        by_key = {f.data_key or name: f for name, f in current.fields.items()}
+        field = by_key.get(part)
+        if field is None:
+            return None
+        while isinstance(field, fields.List):
+            field = field.inner
+        current = field.schema if isinstance(field, fields.Nested) else None
+    return field
+
+
+def text_kinds_from(schema, layout_fields: tuple, tables: tuple) -> tuple[tuple, tuple]:
+    """``layout_fields`` and ``tables`` with the kind of text of each TEXT cell taken from
+    the schema field at its path."""
+    def kind(path: str | None) -> str:
+        field = schema_field(schema, path) if path else None
+        return text_kind(field) if field is not None else texts.CODE
+
+    out_fields = tuple(dataclasses.replace(f, text=kind(f.path)) if f.type == wbk.TEXT
+                       and f.path and f.member is None else f for f in layout_fields)
+    by_path = {t.path: t for t in tables if t.parent is None}
+
+    def table_path(t: wbk.Table) -> str:
+        return t.path if t.parent is None else f"{table_path(by_path[t.parent])}.{t.path}"
+
+    out_tables = []
+    for t in tables:
+        base = table_path(t)
+        out_tables.append(dataclasses.replace(t, columns=tuple(
+            dataclasses.replace(c, text=kind(f"{base}.{c.path}")) if c.type == wbk.TEXT else c
+            for c in t.columns)))
+    return out_fields, tuple(out_tables)
 
 
 def date_findings(code: str, path: str, label: str, raw: Any) -> list[Finding]:
@@ -199,6 +292,34 @@ def date_findings(code: str, path: str, label: str, raw: Any) -> list[Finding]:
     return []
 
 
+def catalog_names(ctx: FormContext, key: str, no_key: str, name_key: str) -> dict[str, str]:
+    """The catalog's text by number for the rows of the application's selection
+    (``ctx.selection``, whose rows carry the catalog version's ``affair`` /
+    ``info_name``); empty when the selection is not known."""
+    rows = (ctx.selection or {}).get(key) or []
+    return {str(r.get(no_key)): r[name_key] for r in rows if isinstance(r.get(name_key), str)}
+
+
+def legal_name_findings(code: str, key: str, rows, ctx: FormContext, *, no_key: str,
+                        name_key: str, part: str, no_label: str, name_label: str
+                        ) -> Iterable[Finding]:
+    """A row's 事務名 / 特定個人情報名 must be the catalog version's text for its number,
+    character for character (rule ``{code}.{key}.{name_key}_mismatch``). Rows whose number
+    is not in the selection are left to the ``not_selected`` check."""
+    names = catalog_names(ctx, "query_affairs" if no_key == "item_no" else "provided_info",
+                          no_key, name_key)
+    version = (ctx.application or {}).get("catalog_version")
+    source = f"法令カタログ（{version}）" if version else "法令カタログ"
+    for i, row in enumerate(rows or []):
+        expected = names.get(str(row.get(no_key)))
+        given = row.get(name_key)
+        if expected is None or given == expected:
+            continue
+        yield Finding(f"{code}.{key}.{name_key}_mismatch", ERROR, f"{key}[{i}].{name_key}",
+                      f"{part} {i + 1} 行目（{no_label} {row.get(no_key)}）: {name_label}「{given}」が"
+                      f"{source}の名称と一致しません。法令の名称を一字一句そのまま「{expected}」と記入してください。")
+
+
 def row_label(label: str, index: int) -> str:
     return f"{label} {index + 1} 行目"
 
@@ -214,7 +335,7 @@ class ListRowSchema(BaseSchema):
 
     request_type = fields.String(load_default=rowops.DEFAULT_ROW_TYPE,
                                  validate=validate.OneOf(ROW_TYPES),
-                                 metadata={"label": "申請区分"})
+                                 metadata={"label": "申請区分", **TEXT_CODE})
 
     @pre_load
     def _blank_row_type(self, data, **_kwargs):

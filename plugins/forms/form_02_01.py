@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, PersonSchema, body_fields,
-                                  check_common, connection_only, layout, required_text)
+from plugins.forms.common import (COMMON_LABELS, TEXT_FREE, FormBaseSchema, PersonSchema,
+                                  body_fields, check_common, connection_only, layout,
+                                  required_text)
 from shared.forms import FormSpec
 from shared.hookspecs import hookimpl
 from shared.schemas import BaseSchema
@@ -15,8 +16,8 @@ TITLE = "責任体制登録（変更）申請書"
 
 
 class StaffSchema(BaseSchema):
-    section = fields.String(required=True, metadata={"label": "担当課室"})
-    unit = fields.String(required=True, metadata={"label": "係名"})
+    section = fields.String(required=True, metadata={"label": "担当課室", **TEXT_FREE})
+    unit = fields.String(required=True, metadata={"label": "係名", **TEXT_FREE})
 
 
 class Form0201Schema(FormBaseSchema):
@@ -41,7 +42,8 @@ BODY = ("system_chief.title", "system_chief.name", "system_manager.title",
         "system_manager.name", "staff.section", "staff.unit")
 
 LAYOUT = layout(CODE, TITLE, section="責任体制（①②③ すべて必須）",
-                fields=body_fields(*((path, LABELS[path]) for path in BODY)))
+                fields=body_fields(*((path, LABELS[path]) for path in BODY)),
+                schema=Form0201Schema)
 
 
 def check_required(data, ctx):

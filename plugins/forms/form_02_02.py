@@ -6,25 +6,58 @@ import re
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, PersonSchema, body_fields,
-                                  check_common, connection_only, layout, required_text,
-                                  same_person)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, FormBaseSchema,
+                                  PersonSchema, body_fields, check_common, connection_only,
+                                  layout, required_text, same_person, same_text)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
 from shared.schemas import BaseSchema
+from shared.text import DASHES, normalise_code
 
 CODE = "02-02"
 TITLE = "連絡窓口登録（変更）申請書"
-PHONE_RE = re.compile(r"^0\d{1,4}-\d{1,4}-\d{3,4}$|^0\d{9,10}$")
-MOBILE_RE = re.compile(r"^0[789]0-?\d{4}-?\d{4}$")
+# How people write a Japanese phone number, once full-width digits and dashes are
+# half-width and the spaces around separators are gone: 042-626-1111, 042(626)1111,
+# (042)626-1111, 0426261111 (a space between groups counts as a hyphen).
+PHONE_SHAPES = (re.compile(r"^0\d{1,4}-\d{1,4}-\d{3,4}$"),
+                re.compile(r"^0\d{1,4}\(\d{1,4}\)\d{3,4}$"),
+                re.compile(r"^\(0\d{1,4}\)\d{1,4}-?\d{3,4}$"),
+                re.compile(r"^\d+$"))
+# Numbers of 11 digits: mobile phones (070, 080, 090), 060, IP phones (050) and 0800.
+ELEVEN_DIGITS = ("050", "060", "070", "080", "090", "0800")
+MOBILE_PREFIXES = ("070", "080", "090")
+PHONE_EXAMPLE = "例: 042-626-1111、042(626)1111"
+
+
+def phone_digits(phone: str) -> tuple[str | None, str]:
+    """(the digits of a phone number as people write it, "") or (None, what is wrong):
+    full-width digits, dashes and brackets, spaces; it must start with 0 (but not 00:
+    0000000000 is no number) and have 10 digits, 11 for a mobile, 050, 060 or 0800."""
+    text = normalise_code(phone or "")
+    text = re.sub(f"[{DASHES}]", "-", text)
+    text = re.sub(r"\s*([-()])\s*", r"\1", text)
+    text = re.sub(r"\s+", "-", text)
+    bad_format = f"形式が正しくありません（{PHONE_EXAMPLE}）"
+    digits = re.sub(r"[-()]", "", text)
+    if not digits.isdigit() or not digits.isascii():
+        return None, bad_format
+    if not digits.startswith("0"):
+        return None, "市外局番の 0 から記入してください"
+    if digits[1:2] == "0":
+        return None, "存在しない番号です（0 の次に 0 が続く番号はありません）"
+    expected = 11 if digits.startswith(ELEVEN_DIGITS) else 10
+    if len(digits) != expected:
+        kind = "携帯電話・IP 電話などは 11 桁" if expected == 11 else "固定電話などは 10 桁"
+        return None, f"桁数が正しくありません（{len(digits)} 桁。{kind}です）"
+    if not any(shape.match(text) for shape in PHONE_SHAPES):
+        return None, bad_format
+    return digits, ""
+
+
 def phone_ok(phone: str) -> bool:
-    """A Japanese number: 0 and 9 more digits (landline, 0120), or 11 digits (mobile,
-    IP phone, 0800), hyphens between the groups or none."""
-    digits = re.sub(r"-", "", phone)
-    return bool(PHONE_RE.match(phone)) and (len(digits) == 10 or (
-        len(digits) == 11 and digits[:3] in ("050", "060", "070", "080", "090")) or
-        digits.startswith("0800"))
+    """Whether ``phone`` is a possible Japanese phone number (see :func:`phone_digits`)."""
+    return phone_digits(phone)[0] is not None
 
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -32,17 +65,17 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 class NormalContactSchema(BaseSchema):
     priority = fields.Integer(required=True, metadata={"label": "優先順位"})
-    department = fields.String(required=True, metadata={"label": "部署名"})
-    name = fields.String(load_default="", metadata={"label": "氏名"})
-    phone = fields.String(required=True, metadata={"label": "電話番号"})
-    email = fields.String(required=True, metadata={"label": "メールアドレス"})
+    department = fields.String(required=True, metadata={"label": "部署名", **TEXT_FREE})
+    name = fields.String(load_default="", metadata={"label": "氏名", **TEXT_FREE})
+    phone = fields.String(required=True, metadata={"label": "電話番号", **TEXT_CODE})
+    email = fields.String(required=True, metadata={"label": "メールアドレス", **TEXT_CODE})
 
 
 class EmergencyContactSchema(BaseSchema):
     priority = fields.Integer(required=True, metadata={"label": "優先順位"})
-    name = fields.String(required=True, metadata={"label": "氏名"})
-    phone = fields.String(required=True, metadata={"label": "電話番号"})
-    email = fields.String(required=True, metadata={"label": "メールアドレス"})
+    name = fields.String(required=True, metadata={"label": "氏名", **TEXT_FREE})
+    phone = fields.String(required=True, metadata={"label": "電話番号", **TEXT_CODE})
+    email = fields.String(required=True, metadata={"label": "メールアドレス", **TEXT_CODE})
 
 
 class Form0202Schema(FormBaseSchema):
@@ -77,13 +110,14 @@ LAYOUT = layout(
                   (_PRIORITY, wbk.Column("name", "氏名", width=20), _PHONE, _EMAIL),
                   blank_rows=5,
                   note="公用または私用の携帯電話とメールアドレス。公開されず、他の機関にも表示されません。"),
-    ))
+    ), schema=Form0202Schema)
 
 
 def check_contacts(data, ctx):
     """連絡窓口責任者 required; each contact list present, priorities 1..n without
-    duplicates or gaps, phone numbers and e-mail addresses well formed; 緊急連絡先
-    should be a mobile phone."""
+    duplicates or gaps, phone numbers possible (as people write them: 042(626)1111,
+    042-626-1111, full-width) and e-mail addresses well formed; 緊急連絡先 should be a
+    mobile phone."""
     for path in ("contact_chief.title", "contact_chief.name"):
         yield from required_text(CODE, data, path, LABELS[path])
     for key, label in (("normal_contacts", "通常連絡先"), ("emergency_contacts", "緊急連絡先")):
@@ -100,10 +134,11 @@ def check_contacts(data, ctx):
                           f"{label}の優先順位は 1 から連番で入力してください（{'、'.join(str(p) for p in priorities)}）。")
         for i, row in enumerate(rows):
             where = f"{key}[{i}]"
-            if not phone_ok(row.get("phone") or ""):
+            digits, problem = phone_digits(row.get("phone") or "")
+            if digits is None:
                 yield Finding(f"{CODE}.{key}.phone", ERROR, f"{where}.phone",
-                              f"{label}（{i + 1} 行目）の電話番号「{row.get('phone')}」の形式が正しくありません（例: 03-1234-5678）。")
-            elif key == "emergency_contacts" and not MOBILE_RE.match(row.get("phone") or ""):
+                              f"{label}（{i + 1} 行目）の電話番号「{row.get('phone')}」は{problem}。")
+            elif key == "emergency_contacts" and not digits.startswith(MOBILE_PREFIXES):
                 yield Finding(f"{CODE}.{key}.not_mobile", WARNING, f"{where}.phone",
                               f"{label}（{i + 1} 行目）の電話番号「{row.get('phone')}」は携帯電話の番号ではありません。夜間・休日に連絡のつく携帯電話を記入してください。")
             if not EMAIL_RE.match(row.get("email") or ""):
@@ -131,8 +166,8 @@ def nws_validate_application(application, forms, context):
     chief = (forms.get("02-01") or (getattr(context, "registered", None) or {}).get("02-01")
              or {}).get("system_chief") or {}
     contact = (forms.get("02-02") or {}).get("contact_chief") or {}
-    if chief and contact and not (same_person(chief, contact) and re.sub(
-            r"\s+", "", chief.get("title") or "") == re.sub(r"\s+", "", contact.get("title") or "")):
+    if chief and contact and not (same_person(chief, contact)
+                                  and same_text(chief.get("title"), contact.get("title"))):
         return [Finding(f"{CODE}.contact_chief_not_system_chief", WARNING, "02-02.contact_chief",
                         "連絡窓口責任者が様02-01の情報システム責任者と異なります。通常は同一人物です。")]
     return []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, PersonSchema, body_fields,
-                                  check_common, connection_only, layout, required_text,
-                                  same_person)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, FormBaseSchema,
+                                  PersonSchema, body_fields, check_common, connection_only,
+                                  layout, required_text, same_person)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -30,10 +30,10 @@ ITEMS = [(category, item) for category, (_, items) in CATEGORIES.items() for ite
 class CheckSchema(BaseSchema):
     category = fields.Integer(required=True, validate=validate.Range(1, 5),
                               metadata={"label": "分類"})
-    item = fields.String(required=True, metadata={"label": "重点報告事項"})
+    item = fields.String(required=True, metadata={"label": "重点報告事項", **TEXT_CODE})
     result = fields.String(required=True, validate=validate.OneOf(RESULTS),
-                           metadata={"label": "確認結果"})
-    note = fields.String(load_default="", metadata={"label": "備考"})
+                           metadata={"label": "確認結果", **TEXT_CODE})
+    note = fields.String(load_default="", metadata={"label": "備考", **TEXT_FREE})
 
 
 class Form0206Schema(FormBaseSchema):
@@ -63,7 +63,8 @@ LAYOUT = layout(
                                   width=14),
                        wbk.Column("note", "備考（一部実施・未実施の理由と対応予定）", width=50)),
                       blank_rows=0,
-                      note="分類 1 基本的枠組み / 2 外部委託 / 3 情報システムのライフサイクル / 4 セキュリティ要件 / 5 構成要素"),))
+                      note="分類 1 基本的枠組み / 2 外部委託 / 3 情報システムのライフサイクル / 4 セキュリティ要件 / 5 構成要素"),),
+    schema=Form0206Schema)
 
 
 def check_report(data, ctx):

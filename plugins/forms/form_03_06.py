@@ -5,8 +5,9 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from plugins.forms.common import (ATTACHABLE_FORMS, BOARD_KINDS, COMMON_LABELS, OTHER,
-                                  FormBaseSchema, blank, body_fields, check_common,
-                                  connection_only, date_findings, layout, required_text)
+                                  TEXT_CODE, TEXT_FREE, FormBaseSchema, blank, body_fields,
+                                  check_common, connection_only, date_findings, layout,
+                                  parse_date, required_text, today_in_japan)
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -17,17 +18,18 @@ REQUEST_TYPES = ("接続申請", "再開申請")
 
 
 class Form0306Schema(FormBaseSchema):
-    address = fields.String(required=True, metadata={"label": "所在地住所（本庁）"})
+    address = fields.String(required=True, metadata={"label": "所在地住所（本庁）", **TEXT_FREE})
     attached_forms = fields.List(
-        fields.String(validate=validate.OneOf(ATTACHABLE_FORMS + (OTHER,))), required=True,
+        fields.String(validate=validate.OneOf(ATTACHABLE_FORMS + (OTHER,)), metadata=TEXT_CODE),
+        required=True,
         metadata={"label": "添付様式"})
     uses_interface_asp = fields.Boolean(required=True,
                                         metadata={"label": "インターフェイスシステム集約ASP"})
     valid_from = fields.String(load_default=None, allow_none=True,
-                               metadata={"label": "有効開始日"})
+                               metadata={"label": "有効開始日", **TEXT_CODE})
     valid_to_undetermined = fields.Boolean(required=True, metadata={"label": "有効終了日未定"})
     valid_to = fields.String(load_default=None, allow_none=True,
-                             metadata={"label": "有効終了日"})
+                             metadata={"label": "有効終了日", **TEXT_CODE})
 
 
 LABELS = {**COMMON_LABELS, "address": "所在地住所（本庁）", "attached_forms": "添付様式",
@@ -57,11 +59,12 @@ LAYOUT = layout(
         ("valid_to_undetermined", LABELS["valid_to_undetermined"], _CHECK),
         ("valid_to", "有効終了日（廃止が決まっている場合）", {"type": wbk.DATE, "blank": None,
                                                    "hint": wbk.DATE_HINT}),
-    ))
+    ), schema=Form0306Schema)
 
 
 def check_summary(data, ctx):
-    """所在地 required; 有効開始日 blank; 有効終了日未定 or a real end date (not both);
+    """所在地 required; 有効開始日 blank; 有効終了日未定 or a real end date, not in the
+    past (Japan time), not both;
     the ASP checked unless the organisation is a 後期高齢者医療広域連合."""
     yield from required_text(CODE, data, "address", LABELS["address"])
     if not blank(data.get("valid_from")):
@@ -75,7 +78,12 @@ def check_summary(data, ctx):
         yield Finding(f"{CODE}.valid_to.contradiction", ERROR, "valid_to",
                       f"有効終了日未定にチェックがあるのに有効終了日「{valid_to}」が入力されています。どちらか一方にしてください。")
     if not blank(valid_to):
-        yield from date_findings(CODE, "valid_to", "有効終了日", valid_to)
+        problems = date_findings(CODE, "valid_to", "有効終了日", valid_to)
+        yield from problems
+        today = today_in_japan()
+        if not problems and parse_date(valid_to) < today:
+            yield Finding(f"{CODE}.valid_to.past", ERROR, "valid_to",
+                          f"有効終了日「{valid_to}」は過去の日付です（本日は日本時間で {today:%Y/%m/%d}）。機関の廃止が決まっている場合は、本日以降の廃止日を入力してください。")
     kind = (ctx.org or {}).get("kind")
     if not data.get("uses_interface_asp") and kind not in BOARD_KINDS:
         yield Finding(f"{CODE}.uses_interface_asp.unchecked", ERROR, "uses_interface_asp",

@@ -3,11 +3,12 @@ organisation queries, (2) the specific personal information it provides, each ro
 its 特定個人情報保護評価 (PIA)."""
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields, pre_load, validate
 
-from plugins.forms.common import (COMMON_LABELS, ROW_TYPES, FormBaseSchema, blank,
-                                  check_common, check_row_operations, connection_only,
-                                  layout, row_type_column)
+from plugins.forms.common import (COMMON_LABELS, ROW_TYPES, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
+                                  FormBaseSchema, blank, check_common, check_row_operations,
+                                  connection_only, layout, legal_name_findings,
+                                  row_type_column)
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -23,35 +24,57 @@ PROVIDE_CHOICES = ("提供する", "受任により情報提供を行う")
 
 
 class ReportSchema(BaseSchema):
-    number = fields.String(required=True, metadata={"label": "評価書番号"})
-    name = fields.String(required=True, metadata={"label": "評価書名"})
+    number = fields.String(required=True, metadata={"label": "評価書番号", **TEXT_CODE})
+    name = fields.String(required=True, metadata={"label": "評価書名", **TEXT_LEGAL})
     published = fields.Boolean(required=True,
                                metadata={"label": "特定個人情報保護評価WEBで公表済"})
-    attachment_id = fields.String(allow_none=True, metadata={"label": "添付資料ID"})
+    attachment_id = fields.String(allow_none=True, metadata={"label": "添付資料ID", **TEXT_CODE})
 
 
 class PiaSchema(BaseSchema):
-    status = fields.String(required=True, validate=validate.OneOf(PIA_STATUSES),
-                           metadata={"label": "特定個人情報保護評価"})
-    reason = fields.String(load_default="", allow_none=True, metadata={"label": "理由"})
+    """A row's 特定個人情報保護評価. As the guide says, 実施済 is written by leaving the PIA
+    column blank: a blank or missing status is read as 実施済 (which still needs its
+    評価書)."""
+
+    status = fields.String(load_default=PIA_DONE, validate=validate.OneOf(PIA_STATUSES),
+                           metadata={"label": "特定個人情報保護評価", **TEXT_CODE})
+    reason = fields.String(load_default="", allow_none=True, metadata={"label": "理由", **TEXT_FREE})
     reports = fields.List(fields.Nested(ReportSchema), load_default=list,
                           validate=validate.Length(max=20), metadata={"label": "評価書"})
 
+    @pre_load
+    def _blank_is_done(self, data, **_kwargs):
+        if isinstance(data, dict) and blank(data.get("status")):
+            return {**data, "status": PIA_DONE}
+        return data
 
-class QueryAffairSchema(BaseSchema):
-    item_no = fields.String(required=True, metadata={"label": "別表 項番"})
-    affair = fields.String(required=True, metadata={"label": "事務名"})
+
+class _PiaRowSchema(BaseSchema):
+    """A row of (1) or (2): without a PIA at all, the blank PIA column (実施済)."""
+
+    @pre_load
+    def _blank_pia_is_done(self, data, **_kwargs):
+        if isinstance(data, dict) and data.get("pia") is None:
+            return {**data, "pia": {}}
+        return data
+
+
+class QueryAffairSchema(_PiaRowSchema):
+    item_no = fields.String(required=True, metadata={"label": "別表 項番", **TEXT_CODE})
+    affair = fields.String(required=True, metadata={"label": "事務名", **TEXT_LEGAL})
     request_type = fields.String(required=True, validate=validate.OneOf(ROW_TYPES),
-                                 metadata={"label": "申請区分"})
-    pia = fields.Nested(PiaSchema, required=True, metadata={"label": "特定個人情報保護評価"})
+                                 metadata={"label": "申請区分", **TEXT_CODE})
+    pia = fields.Nested(PiaSchema, required=True,
+                        metadata={"label": "特定個人情報保護評価"})
 
 
-class ProvidedInfoSchema(BaseSchema):
-    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
-    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
+class ProvidedInfoSchema(_PiaRowSchema):
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
     request_type = fields.String(required=True, validate=validate.OneOf(ROW_TYPES),
-                                 metadata={"label": "申請区分"})
-    pia = fields.Nested(PiaSchema, required=True, metadata={"label": "特定個人情報保護評価"})
+                                 metadata={"label": "申請区分", **TEXT_CODE})
+    pia = fields.Nested(PiaSchema, required=True,
+                        metadata={"label": "特定個人情報保護評価"})
 
 
 class Form0307Schema(FormBaseSchema):
@@ -99,13 +122,13 @@ LAYOUT = layout(CODE, TITLE, tables=(
                *_pia_columns()),
               blank_rows=0),
     _report_table("provided_info", "(2)"),
-))
+), schema=Form0307Schema)
 
 
 def check_rows(data, ctx):
-    """Rows present and not duplicated; every row's PIA as DESIGN §2 says: 実施済 → each
-    評価書 with number and name, and attached unless published; not done →
-    1000人未満, or その他 with a reason."""
+    """Rows present and not duplicated; every row's PIA as DESIGN §2 says: 実施済 (the
+    PIA column left blank, or 実施済 chosen) → each 評価書 with number and name, and
+    attached unless published; not done → 1000人未満, or その他 with a reason."""
     if not (data.get("query_affairs") or data.get("provided_info")):
         yield Finding(f"{CODE}.rows_missing", ERROR, "query_affairs",
                       "(1) 情報照会を行う事務と (2) 情報提供を行う特定個人情報が 1 件もありません。申請前情報選択画面で選択してください。")
@@ -127,7 +150,7 @@ def _check_pia(pia, where, what, attachments):
     if status == PIA_DONE:
         if not reports:
             yield Finding(f"{CODE}.pia.reports_missing", ERROR, f"{where}.reports",
-                          f"{what}: 評価を実施済の場合は、関係するすべての評価書の評価書番号と評価書名を記入してください。")
+                          f"{what}: 評価を実施済の場合（特定個人情報保護評価の欄が空欄の場合を含みます）は、関係するすべての評価書の評価書番号と評価書名を記入してください。実施していない場合は「1000人未満」または「その他」を選んでください。")
         if not blank(reason):
             yield Finding(f"{CODE}.pia.reason_unexpected", WARNING, f"{where}.reason",
                           f"{what}: 評価を実施済の場合、理由欄は空欄にしてください。")
@@ -154,8 +177,9 @@ def _check_pia(pia, where, what, attachments):
 
 
 def check_selection(data, ctx):
-    """Rows must be those of the application's selection (skipped when the selection is
-    not known to the validator); a 削除 row is one the selection no longer has."""
+    """Rows must be those of the application's selection, their 事務名 / 特定個人情報名
+    the catalog's text (skipped when the selection is not known to the validator); a
+    削除 row is one the selection no longer has."""
     if ctx.selection is None:
         return
     wanted = {
@@ -164,7 +188,10 @@ def check_selection(data, ctx):
         "provided_info": {str(r.get("info_no")) for r in ctx.selection.get("provided_info") or []
                           if r.get("choice") in PROVIDE_CHOICES},
     }
-    for key, (part, no_key, no_label, _, _) in TABLES.items():
+    for key, (part, no_key, no_label, name_key, name_label) in TABLES.items():
+        yield from legal_name_findings(CODE, key, data.get(key), ctx, no_key=no_key,
+                                       name_key=name_key, part=part, no_label=no_label,
+                                       name_label=name_label)
         present = set()
         for i, row in enumerate(data.get(key) or []):
             number = str(row.get(no_key))

@@ -5,42 +5,49 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, ListRowSchema, blank,
-                                  check_common, check_row_operations, connection_only,
-                                  layout, row_type_column)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
+                                  FormBaseSchema, ListRowSchema, blank, check_common,
+                                  check_row_operations, connection_only, layout,
+                                  legal_name_findings, row_type_column)
+from shared import legal
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
 from shared.schemas import BaseSchema
+from shared.text import normalise_code
 
 CODE = "03-08"
 TITLE = "情報照会者事務委任情報・情報提供者事務委任情報の登録（変更）申請書"
 # The statutory bases of DESIGN §2 (the pull-down); other statutory bases can exist.
 ARTICLES = ("地方自治法第180条の2", "地方自治法第180条の7", "地方自治法第252条の14",
             "地方自治法第252条の17の2", "地方自治法第284条")
-NON_STATUTORY = ("要綱", "通知")
 ORG_LIST = validate.Length(max=200)
 
 
 class BasisSchema(BaseSchema):
-    article = fields.String(required=True, metadata={"label": "委任の根拠となる法令"})
-    rule_title = fields.String(required=True, metadata={"label": "条例・規則・規約の名称"})
+    article = fields.String(required=True,
+                            metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL})
+    rule_title = fields.String(required=True,
+                               metadata={"label": "条例・規則・規約の名称", **TEXT_LEGAL})
 
 
 ChainLinkSchema = BaseSchema.from_dict({
-    "from": fields.String(required=True, metadata={"label": "委任元"}),
-    "to": fields.String(required=True, metadata={"label": "委任先"}),
-    "article": fields.String(required=True, metadata={"label": "委任の根拠となる法令"}),
-    "rule_title": fields.String(required=True, metadata={"label": "条例・規則・規約の名称"}),
+    "from": fields.String(required=True, metadata={"label": "委任元", **TEXT_CODE}),
+    "to": fields.String(required=True, metadata={"label": "委任先", **TEXT_CODE}),
+    "article": fields.String(required=True,
+                             metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL}),
+    "rule_title": fields.String(required=True,
+                                metadata={"label": "条例・規則・規約の名称", **TEXT_LEGAL}),
 }, name="ChainLinkSchema")
 
 
 class QueryDelegationSchema(ListRowSchema):
-    item_no = fields.String(required=True, metadata={"label": "別表 項番"})
-    affair = fields.String(required=True, metadata={"label": "事務名"})
-    procedure = fields.String(load_default="", metadata={"label": "手続"})
+    item_no = fields.String(required=True, metadata={"label": "別表 項番", **TEXT_CODE})
+    affair = fields.String(required=True, metadata={"label": "事務名", **TEXT_LEGAL})
+    procedure = fields.String(load_default="", metadata={"label": "手続", **TEXT_FREE})
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
-    delegators = fields.List(fields.String(), required=True, validate=ORG_LIST,
+    delegators = fields.List(fields.String(metadata=TEXT_CODE), required=True,
+                             validate=ORG_LIST,
                              metadata={"label": "委任元機関"})
     delegator_confirmed = fields.Boolean(required=True,
                                          metadata={"label": "委任元機関による確認"})
@@ -49,15 +56,15 @@ class QueryDelegationSchema(ListRowSchema):
 
 
 class ProvisionDelegationSchema(ListRowSchema):
-    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
-    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
-    delegatee = fields.String(required=True, metadata={"label": "委任先機関"})
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
+    delegatee = fields.String(required=True, metadata={"label": "委任先機関", **TEXT_CODE})
 
 
 class ProvisionAcceptanceSchema(ListRowSchema):
-    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号"})
-    info_name = fields.String(required=True, metadata={"label": "特定個人情報名"})
-    delegator = fields.String(required=True, metadata={"label": "委任元機関"})
+    info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
+    info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
+    delegator = fields.String(required=True, metadata={"label": "委任元機関", **TEXT_CODE})
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
 
 
@@ -116,21 +123,30 @@ LAYOUT = layout(CODE, TITLE, tables=(
                wbk.Column("delegator", "委任元機関（機関コード）", width=20),
                _article("basis.article"), _rule("basis.rule_title"), row_type_column()),
               blank_rows=0),
-))
+), schema=Form0308Schema)
 
 
 def _check_basis(article, rule_title, where_article, where_rule, what):
     """A statutory basis: an article of a law plus the ordinance, rule or 規約 naming the
-    affairs; 要綱 and 通知 are refused."""
-    for value, where in ((article, where_article), (rule_title, where_rule)):
-        if any(word in (value or "") for word in NON_STATUTORY):
-            yield Finding(f"{CODE}.basis.non_statutory", ERROR, where,
-                          f"{what}: 「{value}」は要綱・通知による委任です。法令または法令に基づく条例・規則・規約による委任でなければ情報提供ネットワークシステムは使えません。")
-            return
+    affairs. The instrument is judged by its kind, which its title's ending tells
+    (shared.legal): 「…通知に関する事務の委任に関する規則」 is a 規則; a 要綱, 通知, 要領 or
+    anything else that is not a 条例, 規則 or 規約 is refused, as is an article of one."""
+    if not blank(article) and legal.article_is_non_statutory(article):
+        kind = legal.instrument_kind(legal.article_instrument(article))
+        yield Finding(f"{CODE}.basis.non_statutory", ERROR, where_article,
+                      f"{what}: 「{article}」は{kind}です。要綱・通知・要領などによる委任では情報提供ネットワークシステムは使えません。法令と、法令に基づく条例・規則・規約による委任でなければなりません。")
+        return
+    if not blank(rule_title) and not legal.is_statutory_title(rule_title):
+        kind = legal.instrument_kind(rule_title)
+        what_it_is = (f"{kind}です" if kind else
+                      "条例・規則・規約の名称ではありません（名称の末尾が「条例」「規則」「規約」のいずれでもありません）")
+        yield Finding(f"{CODE}.basis.non_statutory", ERROR, where_rule,
+                      f"{what}: 「{rule_title}」は{what_it_is}。要綱・通知・要領などによる委任では情報提供ネットワークシステムは使えません。委任の根拠となる条例・規則・規約の名称を正式な題名で記入してください。")
+        return
     if blank(article):
         yield Finding(f"{CODE}.basis.article_missing", ERROR, where_article,
                       f"{what}: 委任の根拠となる法令を選んでください。")
-    elif article not in ARTICLES:
+    elif normalise_code(article) not in ARTICLES:
         yield Finding(f"{CODE}.basis.article_unlisted", WARNING, where_article,
                       f"{what}: 「{article}」は一覧にない根拠法令です。審査で確認します。")
     if blank(rule_title):
@@ -207,9 +223,17 @@ def _check_chain(chain, delegators, me, where, what):
 
 
 def check_selection(data, ctx):
-    """Rows must follow the application's selection (skipped when it is not known)."""
+    """Rows must follow the application's selection, their 事務名 / 特定個人情報名 the
+    catalog's text (skipped when it is not known)."""
     if ctx.selection is None:
         return
+    for key, part, no_key, no_label, name_key, name_label in (
+            ("query_delegations", "(1)", "item_no", "別表 項番", "affair", "事務名"),
+            ("provision_delegations", "(2)", "info_no", "特定個人情報番号", "info_name", "特定個人情報名"),
+            ("provision_acceptances", "(3)", "info_no", "特定個人情報番号", "info_name", "特定個人情報名")):
+        yield from legal_name_findings(CODE, key, data.get(key), ctx, no_key=no_key,
+                                       name_key=name_key, part=part, no_label=no_label,
+                                       name_label=name_label)
     queries = {str(r.get("item_no")): r for r in ctx.selection.get("query_affairs") or []
                if r.get("choice") == "受任事務"}
     provided = {str(r.get("info_no")): r for r in ctx.selection.get("provided_info") or []}

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from plugins.forms.common import (COMMON_LABELS, FormBaseSchema, ListRowSchema, blank,
-                                  check_common, check_row_operations, layout,
-                                  row_type_column)
+from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_LEGAL, FormBaseSchema,
+                                  ListRowSchema, blank, check_common, check_row_operations,
+                                  layout, row_type_column)
+from shared import legal
 from shared import workbook as wbk
 from shared.forms import ERROR, Finding, FormSpec
 from shared.hookspecs import hookimpl
@@ -21,11 +22,11 @@ COLUMNS = (("case_no", "事例番号"), ("affair", "独自利用事務名"),
 
 
 class IndependentAffairSchema(ListRowSchema):
-    case_no = fields.String(required=True, metadata={"label": "事例番号"})
-    affair = fields.String(required=True, metadata={"label": "独自利用事務名"})
-    ppc_notification_no = fields.String(required=True,
-                                        metadata={"label": "個人情報保護委員会への届出番号"})
-    ordinance = fields.String(required=True, metadata={"label": "根拠条例"})
+    case_no = fields.String(required=True, metadata={"label": "事例番号", **TEXT_CODE})
+    affair = fields.String(required=True, metadata={"label": "独自利用事務名", **TEXT_LEGAL})
+    ppc_notification_no = fields.String(
+        required=True, metadata={"label": "個人情報保護委員会への届出番号", **TEXT_CODE})
+    ordinance = fields.String(required=True, metadata={"label": "根拠条例", **TEXT_LEGAL})
 
 
 class Form0309Schema(FormBaseSchema):
@@ -42,11 +43,12 @@ LAYOUT = layout(CODE, TITLE, tables=(
               "独自利用事務（個人情報保護委員会への届出と同じ内容で記入）",
               tuple(wbk.Column(k, v, width=w) for (k, v), w in zip(COLUMNS, (12, 50, 24, 40)))
               + (row_type_column(),),
-              blank_rows=30),))
+              blank_rows=30),), schema=Form0309Schema)
 
 
 def check_affairs(data, ctx):
-    """At least one affair; every column filled; 事例番号 not repeated."""
+    """At least one affair; every column filled; 事例番号 not repeated; the basis a 条例
+    (its title ends in 条例: shared.legal)."""
     rows = data.get("independent_affairs") or []
     if not rows:
         yield Finding(f"{CODE}.rows_missing", ERROR, "independent_affairs",
@@ -57,6 +59,13 @@ def check_affairs(data, ctx):
             if blank(row.get(key)):
                 yield Finding(f"{CODE}.required.{key}", ERROR, f"independent_affairs[{i}].{key}",
                               f"独自利用事務 {i + 1} 行目: {label}を入力してください。")
+        ordinance = row.get("ordinance")
+        if not blank(ordinance) and legal.instrument_kind(ordinance) != legal.ORDINANCE:
+            kind = legal.instrument_kind(ordinance)
+            what_it_is = f"{kind}です" if kind else "条例の名称ではありません（名称の末尾が「条例」ではありません）"
+            yield Finding(f"{CODE}.ordinance.not_ordinance", ERROR,
+                          f"independent_affairs[{i}].ordinance",
+                          f"独自利用事務 {i + 1} 行目: 根拠「{ordinance}」は{what_it_is}。独自利用事務の情報連携の根拠は条例（番号法第9条第2項）でなければなりません。条例の正式な題名を記入してください。")
         case = row.get("case_no")
         if not blank(case) and case in seen:
             yield Finding(f"{CODE}.case_no.duplicate", ERROR, f"independent_affairs[{i}].case_no",

@@ -30,7 +30,11 @@ class Organisation(Base):
     prefecture_code: Mapped[str | None] = mapped_column(String(6), index=True)
     parent_id: Mapped[str | None] = mapped_column(String(40))
     can_apply: Mapped[bool] = mapped_column(default=True)
+    # Operator-set attributes (registry.ATTRIBUTES keys).
     attributes: Mapped[dict] = mapped_column(default=dict)
+    # Attributes read from the reference data on each load (e.g. health_center from the
+    # list of 保健所設置市); an operator's value in ``attributes`` takes precedence.
+    reference_attributes: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     source: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

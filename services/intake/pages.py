@@ -472,12 +472,7 @@ def _flatten(messages, prefix: str = "") -> list[dict]:
             out.extend(_flatten(value, key))
             continue
         for msg in value if isinstance(value, list) else [value]:
-            if msg == "Missing data for required field.":
-                msg = "入力してください。"
-            elif msg == "Not a valid email address.":
-                msg = "メールアドレスの形式で入力してください。"
-            elif msg.startswith("Length must be"):
-                msg = "長さが範囲外です。"
+            # marshmallow's messages are Japanese already (shared.schemas)
             out.append({"location": FIELD_LABELS.get(key, key), "field": key, "message": msg})
     return out
 

@@ -6,7 +6,10 @@ Every prefecture and municipality becomes two organisations: its 首長部局 (i
 operator-set attributes are kept.
 
 Operators set the attributes the legal catalog's conditions need (:data:`ATTRIBUTES`)
-and register 一部事務組合・広域連合 with their members; every change is audited.
+and register 一部事務組合・広域連合 with their members; every change is audited. Some
+attributes come from reference data as well (``reference_attributes``, set on every
+load): ``health_center`` from the list of the cities and 特別区 that run a 保健所
+(:data:`HEALTH_CENTER_CSV`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,11 @@ REFDATA = Path(__file__).parent / "refdata"
 DANTAI_CSV = REFDATA / "soumu_lgcode_R6_0101_dantai.csv"
 SEIREI_CSV = REFDATA / "soumu_lgcode_R6_0101_seirei_shitei_toshi.csv"
 SOURCE = "総務省 全国地方公共団体コード R6.1.1"
+# 保健所を設置する市 and 特別区 (地域保健法第5条第1項, 地域保健法施行令第1条; SOURCES.md)
+HEALTH_CENTER_CSV = REFDATA / "hokenjo_secchi_shi_tokubetsuku.csv"
+# The 区分 column of that file, and the registry kind each must have.
+HEALTH_CENTER_KINDS = {"指定都市": "政令指定都市", "中核市": "市",
+                       "地域保健法施行令第1条第3号の市": "市", "特別区": "特別区"}
 
 # 北方領土の村: listed in the code table, no government that could apply.
 NORTHERN_TERRITORIES = {"016951", "016969", "016977", "016985", "016993", "017001"}
@@ -83,15 +91,55 @@ def read_rows(dantai: Path = DANTAI_CSV, seirei: Path = SEIREI_CSV) -> Iterator[
         yield OrgRow(org_id, name, "国の機関等", "national", None, None, None, False)
 
 
+class RefdataError(ValueError):
+    """Reference data that cannot be loaded (a message for the operator)."""
+
+
+def read_health_centers(rows: list[OrgRow], path: Path = HEALTH_CENTER_CSV) -> set[str]:
+    """The 団体コード of the cities and 特別区 that run a 保健所, each checked against the
+    code table: a known 首長部局 of the same name and of the kind its 区分 says."""
+    executives = {r.id: r for r in rows if r.branch == "executive"}
+    codes: set[str] = set()
+    with path.open(encoding="utf-8-sig") as f:
+        for n, r in enumerate(csv.DictReader(f), start=2):
+            code, where = r["団体コード"], f"{path.name} line {n}"
+            org = executives.get(code)
+            if org is None:
+                raise RefdataError(f"{where}: 団体コード {code} is not in the code table")
+            if org.name != f"{r['都道府県名']}{r['市区名']}":
+                raise RefdataError(f"{where}: {code} is {org.name} in the code table, "
+                                   f"not {r['都道府県名']}{r['市区名']}")
+            if HEALTH_CENTER_KINDS.get(r["区分"]) != org.kind:
+                raise RefdataError(f"{where}: {code} {org.name} is a {org.kind}, "
+                                   f"which does not fit 区分 {r['区分']!r}")
+            if code in codes:
+                raise RefdataError(f"{where}: {code} appears twice")
+            codes.add(code)
+    return codes
+
+
+def reference_attributes(row: OrgRow, health_centers: set[str]) -> dict[str, bool]:
+    """What the reference data says of an organisation: a city's or 特別区's 首長部局
+    runs a 保健所 exactly when it is on the list (地域保健法施行令第1条 names them all:
+    指定都市, 中核市 and five others; 特別区 by 地域保健法第5条第1項)."""
+    if row.branch == "executive" and row.kind in CITY_KINDS:
+        return {"health_center": row.id in health_centers}
+    return {}
+
+
 def load_registry(session: Session) -> dict[str, int]:
-    """Insert or update every organisation of the code table; returns counts."""
+    """Insert or update every organisation of the code table, with the attributes the
+    reference data gives (operator-set attributes are kept); returns counts."""
     existing = {o.id: o for o in session.scalars(select(Organisation))}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    for row in read_rows():
+    rows = list(read_rows())
+    health_centers = read_health_centers(rows)
+    for row in rows:
         org = existing.get(row.id)
         values = dict(name=row.name, kind=row.kind, branch=row.branch, lg_code=row.lg_code,
                       prefecture_code=row.prefecture_code, parent_id=row.parent_id,
-                      can_apply=row.can_apply, source=SOURCE)
+                      can_apply=row.can_apply, source=SOURCE,
+                      reference_attributes=reference_attributes(row, health_centers))
         if org is None:
             session.add(Organisation(id=row.id, attributes={}, **values))
             counts["inserted"] += 1
@@ -146,7 +194,8 @@ ATTRIBUTES: dict[str, Attribute] = {a.key: a for a in (
               "社会福祉法第14条（都道府県及び市（特別区を含む。）は設置義務、町村は任意）",
               _executive(("都道府県",) + CITY_KINDS)),
     Attribute("health_center", "保健所を設置する",
-              "地域保健法第5条第1項（都道府県・指定都市・特別区は設置、中核市その他政令で定める市は個別）",
+              "地域保健法第5条第1項（都道府県・指定都市・特別区は設置、中核市その他政令で定める市は"
+              "個別: 参照データ hokenjo_secchi_shi_tokubetsuku.csv）",
               _executive(("都道府県", "政令指定都市", "特別区"), ("町", "村"))),
     Attribute("public_housing", "公営住宅の事業主体である", "公営住宅法第2条第16号", _varies),
     Attribute("housing_improvement", "改良住宅の施行者である", "住宅地区改良法第2条第2項", _varies),
@@ -165,11 +214,16 @@ ATTRIBUTES: dict[str, Attribute] = {a.key: a for a in (
 
 
 def attribute_value(org: Organisation, key: str) -> bool | None:
-    """True/False when the law or the registry knows it; None when nobody has said."""
+    """True/False when the law, an operator or the reference data knows it (in that
+    order: an operator may correct a list older than a new designation); None when
+    nobody has said."""
     fixed = ATTRIBUTES[key].by_law(org)
     if fixed is not None:
         return fixed
     value = (org.attributes or {}).get(key)
+    if isinstance(value, bool):
+        return value
+    value = (org.reference_attributes or {}).get(key)
     return value if isinstance(value, bool) else None
 
 
@@ -183,6 +237,7 @@ def describe_org(session: Session, org: Organisation) -> dict:
            "lg_code": org.lg_code, "prefecture_code": org.prefecture_code,
            "parent_id": org.parent_id, "can_apply": org.can_apply, "source": org.source,
            "attributes": dict(org.attributes or {}),
+           "reference_attributes": dict(org.reference_attributes or {}),
            "effective_attributes": effective_attributes(org)}
     if org.kind in UNION_KINDS:
         out["members"] = members_of(session, org.id)

@@ -25,7 +25,7 @@ def load_form(spec: FormSpec, data: Mapping[str, Any]) -> tuple[dict | None, lis
         return _schema(spec.schema).load(data), []
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, Mapping) else {"_": exc.messages}
-        return None, schema_findings(messages, spec.code)
+        return None, schema_findings(messages, spec.code, schema=_schema(spec.schema))
 
 
 def validate_form(pm: pluggy.PluginManager, code: str, data: Mapping[str, Any],

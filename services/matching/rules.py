@@ -15,6 +15,8 @@ import re
 import unicodedata
 from typing import Iterable
 
+from shared import legal
+
 QUERY = "query"
 DELEGATION = "provision_delegation"      # 様03-08 (2), filed by the 委任元
 ACCEPTANCE = "provision_acceptance"      # 様03-08 (3), filed by the 委任先
@@ -29,7 +31,6 @@ KIND_LABEL = {QUERY: "情報照会事務の委任（様03-08(1)）",
 LOCAL_AUTONOMY_ARTICLES = ("地方自治法第180条の2", "地方自治法第180条の7",
                            "地方自治法第252条の14", "地方自治法第252条の17の2",
                            "地方自治法第284条")
-NON_STATUTORY = ("要綱", "通知", "要領")
 STATUTORY = re.compile(r"(法|法律|政令|省令|府令|条例|規則|規約)")
 
 # Status of a record from the worst of its findings, worst first.
@@ -64,19 +65,23 @@ def basis_label(article: str, rule_title: str = "") -> str:
 
 
 def check_basis(basis: dict | None, where: str) -> list[dict]:
-    """A basis must name a statute (law, ordinance, rule or 規約); 要綱・通知 are refused."""
+    """A basis must name a statute (law, ordinance, rule or 規約); 要綱・通知・要領 are
+    refused. An instrument is judged by its kind, which its title's ending tells
+    (shared.legal), never by a word inside it: 「…通知に関する事務の委任に関する規則」 is a
+    規則."""
     article, rule_title = basis_of(basis)
     if not article:
         return [{"code": "missing_basis", "location": where,
                  "message": f"{where}: 委任の根拠となる法令が記載されていません。"}]
-    for text in (article, rule_title):
-        for word in NON_STATUTORY:
-            if word in text:
-                return [{"code": "non_statutory_basis", "location": where,
-                         "article": article, "rule_title": rule_title,
-                         "message": f"{where}: 「{text}」は{word}による委任です。要綱・通知による"
-                                    "委任では情報提供ネットワークシステムを利用できません"
-                                    "（法律・条例・規則・規約に基づく委任が必要です）。"}]
+    kinds = ((article, legal.instrument_kind(legal.article_instrument(article))),
+             (rule_title, legal.instrument_kind(rule_title) if rule_title else ""))
+    for text, kind in kinds:
+        if kind in legal.NON_STATUTORY_KINDS:
+            return [{"code": "non_statutory_basis", "location": where,
+                     "article": article, "rule_title": rule_title,
+                     "message": f"{where}: 「{text}」は{kind}による委任です。要綱・通知・要領などによる"
+                                "委任では情報提供ネットワークシステムを利用できません"
+                                "（法律・条例・規則・規約に基づく委任が必要です）。"}]
     if not STATUTORY.search(article):
         return [{"code": "non_statutory_basis", "location": where, "article": article,
                  "rule_title": rule_title,

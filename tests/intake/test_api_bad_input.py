@@ -455,12 +455,12 @@ def test_japanese_era_date_is_an_error_finding_on_application_date(suite):
 
 def test_bad_phone_number_is_an_error_finding_on_that_row(suite):
     form = factories.form_02_02(normal_contacts=[
-        {"priority": 1, "department": "情報政策課", "name": "", "phone": "03(1234)5678",
+        {"priority": 1, "department": "情報政策課", "name": "", "phone": "03(1234)567",
          "email": "joho@example.lg.jp"}])
     findings = validator_findings(suite, "02-02", form)
     [f] = findings_at(findings, "normal_contacts[0].phone")
     assert (f["rule"], f["severity"]) == ("02-02.normal_contacts.phone", "error")
-    assert "03(1234)5678" in f["message"]
+    assert "03(1234)567" in f["message"] and "桁数" in f["message"]
 
 
 def test_duplicate_priorities_are_an_error_finding_on_the_list(suite):

@@ -138,6 +138,15 @@ def test_pattern_hokenjo_wo_setchi_suru_shi():
     assert applies("百五", org("市", health_center=True)) is True
     assert applies("百五", org("市", health_center=False)) is False
     assert applies("百五", TOWN) is False                         # 町村 never set one up
+    # the reference list of 保健所設置市 (loaded into reference_attributes) decides a 市;
+    # an operator's value comes first
+    listed, unlisted = org("市"), org("市")
+    listed.reference_attributes, unlisted.reference_attributes = (
+        {"health_center": True}, {"health_center": False})
+    assert applies("百五", listed) is True and applies("百五", unlisted) is False
+    corrected = org("市", health_center=True)
+    corrected.reference_attributes = {"health_center": False}
+    assert applies("百五", corrected) is True
 
 
 # --- Provider side -------------------------------------------------------------------------
@@ -231,6 +240,35 @@ def test_catalog_of_a_board_of_education_and_of_a_town(idle_suite):
     choice = {r["item_no"] for r in town["query_affairs"]["needs_choice"]}
     assert "九" in auto and "二十三" in choice and "二十三" not in auto   # 奥多摩町
     assert "百五" not in auto | choice
+
+
+def test_infectious_disease_row_by_the_list_of_cities_that_run_a_health_center(idle_suite):
+    """百五 (感染症の予防及び…: 都道府県知事又は保健所を設置する市（特別区を含む。）の長):
+    automatic for a city on the reference list (八王子市, a 中核市), a 特別区 and a
+    prefecture; not offered to a city that does not run a 保健所 (立川市) nor to a town;
+    a choice only where nothing is known (a city without reference data: see above)."""
+    s = idle_suite
+    h = s.headers("demo-operator")
+
+    def where(code):
+        cat = s.client.get(f"/api/intake/catalog?org={code}", headers=h).get_json()
+        auto = {r["item_no"] for r in cat["query_affairs"]["automatic"]}
+        choice = {r["item_no"] for r in cat["query_affairs"]["needs_choice"]}
+        return "automatic" if "百五" in auto else "choice" if "百五" in choice else None
+
+    assert where("132012") == "automatic"      # 八王子市 (中核市)
+    assert where("012033") == "automatic"      # 小樽市 (地域保健法施行令第1条第3号)
+    assert where("131130") == "automatic"      # 渋谷区 (特別区)
+    assert where("141003") == "automatic"      # 横浜市 (指定都市)
+    assert where("130001") == "automatic"      # 東京都
+    assert where("132021") is None             # 立川市: no 保健所
+    assert where("402028") is None             # 大牟田市: no longer runs one
+    assert where("133086") is None             # 奥多摩町
+    assert where("132012-BOE") is None         # the 市長's affair, not the 教育委員会's
+    # a city the list does not know yet, corrected by an operator
+    s.client.patch("/api/intake/organisations/132021", headers=h,
+                   json={"attributes": {"health_center": True}})
+    assert where("132021") == "automatic"
 
 
 def test_catalog_access_own_org_for_applicants_any_org_for_reviewers(idle_suite):

@@ -133,7 +133,7 @@ def test_a_form_with_findings_comes_back_annotated(s, layouts):
     wait_form(s, app_id, "02-02", "invalid")
     res = download(s, app_id, "02-02")
     ws = openpyxl.load_workbook(io.BytesIO(res.data))["様02-02"]
-    assert "電話番号「03-1234」の形式が正しくありません" in ws["E22"].comment.text
+    assert "電話番号「03-1234」は桁数が正しくありません" in ws["E22"].comment.text
     assert "02-02.normal_contacts.phone" in ws["E22"].comment.text
     assert ws["E22"].fill.fgColor.rgb.endswith("FF9900")
     assert "指摘事項 1 件" in ws["G1"].value

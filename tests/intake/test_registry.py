@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from sqlalchemy import func, select
 
 from services.intake.catalog import load_refdata
@@ -186,3 +188,76 @@ def test_cli_union_add_registers_a_union(tmp_path):
     dup = run(tmp_path, "refdata", "union-add", "--id", "U270008-001", "--name", "x",
               "--kind", "広域連合", "--prefecture", "270008", "--member", "271004", check=False)
     assert dup.returncode != 0 and "既に登録" in dup.stderr
+
+
+# --- 保健所を設置する市 and 特別区 (reference data) -------------------------------------
+
+def test_the_health_center_list_is_the_110_cities_and_wards_of_the_law():
+    from services.intake.registry import HEALTH_CENTER_CSV, read_health_centers
+
+    rows = list(read_rows())
+    codes = read_health_centers(rows)
+    kinds = Counter(r.kind for r in rows if r.id in codes and r.branch == "executive")
+    assert len(codes) == 110
+    assert kinds == {"政令指定都市": 20, "特別区": 23, "市": 67}   # 62 中核市 + 5 第3号の市
+    # every 指定都市 and 特別区 of the code table is on it
+    assert {r.id for r in rows if r.branch == "executive" and r.kind in ("政令指定都市", "特別区")} <= codes
+    assert {"132012", "012033", "132098", "142051", "142077", "242021"} <= codes  # 八王子, 小樽, 町田, 藤沢, 茅ヶ崎, 四日市
+    assert "402028" not in codes                                             # 大牟田市 (no longer)
+    assert HEALTH_CENTER_CSV.parent.name == "refdata"
+    sources = (HEALTH_CENTER_CSV.parent / "SOURCES.md").read_text(encoding="utf-8")
+    assert HEALTH_CENTER_CSV.name in sources and "地域保健法施行令" in sources
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("999999,東京都,架空市,中核市,x", "not in the code table"),
+    ("132012,東京都,立川市,中核市,x", "八王子市"),
+    ("132012,東京都,八王子市,特別区,x", "does not fit"),
+    ("131016,東京都,千代田区,中核市,x", "does not fit")])
+def test_a_health_center_list_that_does_not_fit_the_code_table_is_refused(tmp_path, line, problem):
+    from services.intake.registry import RefdataError, read_health_centers
+
+    bad = tmp_path / "hokenjo.csv"
+    bad.write_text("団体コード,都道府県名,市区名,区分,根拠\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(RefdataError, match=problem):
+        read_health_centers(list(read_rows()), bad)
+
+
+def test_loading_sets_health_center_from_the_list_and_an_operator_may_correct_it(idle_suite):
+    s = idle_suite
+    op = s.headers("demo-operator")
+
+    def org(code):
+        return s.client.get(f"/api/intake/organisations/{code}", headers=op).get_json()
+
+    hachioji, tachikawa, chiyoda = org("132012"), org("132021"), org("131016")
+    assert hachioji["reference_attributes"] == {"health_center": True}          # 中核市
+    assert hachioji["effective_attributes"]["health_center"] is True
+    assert hachioji["attributes"] == {}
+    assert tachikawa["reference_attributes"] == {"health_center": False}        # not on the list
+    assert tachikawa["effective_attributes"]["health_center"] is False
+    assert chiyoda["effective_attributes"]["health_center"] is True              # 特別区
+    assert org("133086")["reference_attributes"] == {}                          # a town: by law
+    assert org("132012-BOE")["reference_attributes"] == {}
+    # a city designated after the list was made: the operator says so, and a reload keeps it
+    res = s.client.patch("/api/intake/organisations/132021", headers=op,
+                         json={"attributes": {"health_center": True}})
+    assert res.status_code == 200 and res.get_json()["effective_attributes"]["health_center"] is True
+    with s.ctx("intake").transaction() as session:
+        again = load_refdata(session)
+    assert again["organisations"] == {"inserted": 0, "updated": 0,
+                                      "unchanged": again["organisations"]["unchanged"]}
+    assert org("132021")["effective_attributes"]["health_center"] is True
+    assert org("132021")["reference_attributes"] == {"health_center": False}
+
+
+def test_a_registry_loaded_before_the_list_gets_it_on_the_next_load(idle_suite):
+    s = idle_suite
+    with s.ctx("intake").transaction() as session:
+        for o in session.scalars(select(Organisation)):
+            o.reference_attributes = {}
+    with s.ctx("intake").transaction() as session:
+        again = load_refdata(session)
+        assert again["organisations"]["updated"] == sum(
+            1 for r in read_rows() if r.branch == "executive" and r.kind in ("政令指定都市", "特別区", "市"))
+        assert session.get(Organisation, "132012").reference_attributes == {"health_center": True}

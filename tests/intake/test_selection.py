@@ -198,3 +198,19 @@ def test_a_union_counts_its_members_affairs_only_when_it_selects_them(idle_suite
     assert [(r["item_no"], r["choice"], r["delegators"]) for r in got["query_affairs"]] == [
         ("六", "受任事務", ["130001", "131016"]), ("八十五", "照会する", []),
         ("百", "受任事務", ["131016", "131024"])]
+
+
+def test_a_city_that_runs_a_health_center_declares_the_infectious_disease_row_by_default(idle_suite):
+    """百五 follows from the list of 保健所設置市: in 八王子市's default rows, and not
+    selectable by 立川市, which runs no 保健所."""
+    s = idle_suite
+    s.add_user("hachioji-applicant", "132012", "applicant")
+    s.add_user("tachikawa-applicant", "132021", "applicant")
+    hachioji = factories.create_application(s.client, s.headers("hachioji-applicant"))
+    assert "百五" in {r["item_no"] for r in rows(s, hachioji)["query_affairs"]}
+    tachikawa = factories.create_application(s.client, s.headers("tachikawa-applicant"))
+    assert "百五" not in {r["item_no"] for r in rows(s, tachikawa)["query_affairs"]}
+    res = put(s, tachikawa, {"query_affairs": [{"item_no": "百五", "choice": "照会する"}]},
+              login="tachikawa-applicant")
+    assert res.status_code == 422
+    assert "行う事務ではありません" in res.get_json()["error"]["message"]

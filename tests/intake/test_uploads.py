@@ -233,3 +233,51 @@ def test_03_06_その他_must_agree_with_the_attachments_at_submission(s):
     # Accepted: submitted, and perhaps already routed by the time we look.
     wait_for(lambda: s.get_app(app_id)["status"] in ("submitted", "primary_review"),
              what=f"application {app_id} accepted")
+
+
+def test_catalog_names_survive_a_download_and_upload_byte_for_byte(s, layouts):
+    """The pre-filled 様03-07 carries the catalog's 事務名 (full-width brackets and all);
+    uploaded back, the stored form holds exactly the catalog's text."""
+    from sqlalchemy import select
+
+    from services.intake.models import FormEntry
+
+    app_id = new_app(s)
+    catalog = s.client.get("/api/intake/catalog?org=131016",
+                           headers=s.headers("demo-applicant")).get_json()
+    names = {r["item_no"]: r["affair"] for r in catalog["query_affairs"]["automatic"]}
+    assert any("（" in name for name in names.values())
+    upload_and_wait(s, app_id, download(s, app_id, "03-07"))
+    with s.ctx("intake").transaction() as session:
+        data = session.scalar(select(FormEntry.data).where(FormEntry.application_id == app_id,
+                                                           FormEntry.code == "03-07"))
+    stored = {r["item_no"]: r["affair"] for r in data["query_affairs"]}
+    assert stored == names
+    rules = {f["rule"] for f in s.get_app(app_id)["forms"]["03-07"]["findings"]}
+    assert "03-07.query_affairs.affair_mismatch" not in rules
+
+
+def test_catalog_names_sent_as_json_are_checked_as_given(s):
+    """A 事務名 with the catalog's full-width brackets passes through JSON unchanged; the
+    same name with half-width brackets is not the law's text."""
+    import unicodedata
+
+    catalog = s.client.get("/api/intake/catalog?org=131016",
+                           headers=s.headers("demo-applicant")).get_json()
+    row = next(r for r in catalog["query_affairs"]["automatic"] if "（" in r["affair"])
+    h = s.headers("demo-applicant")
+
+    def findings_for(affair):
+        app_id = new_app(s)
+        form = form_data.form_03_07(query_affairs=[{
+            "item_no": row["item_no"], "affair": affair, "request_type": "登録",
+            "pia": form_data.pia_done()}])
+        factories.put_forms(s.client, h, app_id, {"03-07": form})
+        form = wait_for(lambda: (lambda f: f if f["status"] != "validating" else None)(
+            s.get_app(app_id)["forms"]["03-07"]))
+        return [f for f in form["findings"] if f["rule"].endswith("_mismatch")]
+
+    assert findings_for(row["affair"]) == []
+    [finding] = findings_for(unicodedata.normalize("NFKC", row["affair"]))
+    assert finding["rule"] == "03-07.query_affairs.affair_mismatch"
+    assert f"「{row['affair']}」" in finding["message"]

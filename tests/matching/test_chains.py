@@ -128,6 +128,15 @@ def test_a_non_statutory_basis_is_refused(matching, article, rule):
         assert "情報提供ネットワークシステム" in record["detail"] or "法令" in record["detail"]
 
 
+@pytest.mark.parametrize("rule", ["○○市長の権限に属する個人番号の通知に関する事務の委任に関する規則",
+                                  "要綱の廃止に伴う事務の委任に関する規則"])
+def test_a_rule_with_通知_or_要綱_inside_its_title_is_a_rule(matching, rule):
+    matching.submit(1, C, queries=[query("9", [B], "地方自治法第180条の2", rule)],
+                    acceptances=[acceptance("10", B, "地方自治法第180条の2", rule)])
+    for record in matching.records(1):
+        assert "non_statutory_basis" not in codes(record)
+
+
 def test_a_missing_basis_is_refused(matching):
     matching.submit(1, C, queries=[query("9", [B], "", "")])
     assert "missing_basis" in codes(matching.one(1))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories
+from tests import factories, form_data
 from tests.plugins.conftest import all_forms, rules
 
 NORMAL = {"priority": 1, "department": "情報政策課", "name": "", "phone": "03-1234-5678",
@@ -35,11 +35,41 @@ def test_gapped_priorities(check, key, row):
     assert check("02-02", factories.form_02_02(**{key: with_priorities(row, 2, 1)})) == []
 
 
-@pytest.mark.parametrize("phone", ["03-1234-567", "3-1234-5678", "03(1234)5678", "内線1234"])
-def test_malformed_phone_numbers(check, phone):
+@pytest.mark.parametrize("phone, why", [
+    ("03-1234-567", "桁数"), ("042-626-11111", "桁数"), ("0426261111 1", "桁数"),
+    ("090-1234-567", "桁数"), ("0120-123-4567", "桁数"),
+    ("3-1234-5678", "0 から"), ("42(626)1111", "0 から"), ("426261111", "0 から"),
+    ("0000000000", "存在しない"), ("00-0000-0000", "存在しない"), ("000(000)0000", "存在しない"),
+    ("内線1234", "形式"), ("042(626-1111", "形式"), ("+81-42-626-1111", "形式"),
+    ("03-1234-5678 内線12", "形式"), ("042--626-1111", "形式"), ("0426-26111-1", "形式"),
+    ("", "形式")])
+def test_impossible_phone_numbers(check, phone, why):
     found = check("02-02", factories.form_02_02(normal_contacts=[dict(NORMAL, phone=phone)]))
     assert rules(found) == [("02-02.normal_contacts.phone", "error", "normal_contacts[0].phone")]
-    assert phone in found[0].message
+    assert f"「{phone.strip()}」" in found[0].message and why in found[0].message
+
+
+@pytest.mark.parametrize("phone", [
+    "042-626-1111", "042(626)1111", "(042)626-1111", "(042)6261111", "0426261111",
+    "042 626 1111", "042 - 626 - 1111", "042 (626) 1111", " 042-626-1111 ",
+    "０４２－６２６－１１１１", "０４２（６２６）１１１１", "０４２　６２６　１１１１", "042ー626ー1111",
+    "03(1234)5678", "03-1234-5678", "0120-123-456", "0570-012-345", "050-1234-5678",
+    "0800-123-4567"])
+def test_phone_numbers_as_people_write_them(check, phone):
+    data = factories.form_02_02(normal_contacts=[dict(NORMAL, phone=phone)])
+    assert check("02-02", data) == []
+
+
+@pytest.mark.parametrize("phone", ["090-1234-5678", "０９０（１２３４）５６７８", "080 1234 5678",
+                                   "07012345678"])
+def test_a_mobile_number_written_in_any_form_is_an_emergency_contact(check, phone):
+    data = factories.form_02_02(emergency_contacts=[dict(EMERGENCY, phone=phone)])
+    assert check("02-02", data) == []
+
+
+def test_an_impossible_emergency_number_is_an_error_not_a_warning(check):
+    found = check("02-02", factories.form_02_02(emergency_contacts=[dict(EMERGENCY, phone="00000000000")]))
+    assert rules(found) == [("02-02.emergency_contacts.phone", "error", "emergency_contacts[0].phone")]
 
 
 @pytest.mark.parametrize("email", ["joho@", "joho.example.jp", "joho@example", "ジョホ@example.jp"])
@@ -79,4 +109,13 @@ def test_contact_chief_other_than_the_system_chief_is_a_warning(check_app):
 
 def test_the_same_person_spelt_with_a_full_width_space_is_no_warning(check_app):
     forms = all_forms(**{"02-02": factories.form_02_02(contact_chief={"title": "情報政策担当部長", "name": "山田　一郎"})})
+    assert check_app(forms) == []
+
+
+def test_the_same_person_in_half_width_kana_is_no_warning(check_app):
+    """Names are stored as written; compared, widths and spaces do not count."""
+    chief = {"title": "情報政策担当部長", "name": "ﾔﾏﾀﾞ ｲﾁﾛｳ"}
+    forms = all_forms(**{"02-01": factories.form_02_01(system_chief={"title": "情報政策担当部長", "name": "ヤマダ　イチロウ"}),
+                         "02-02": factories.form_02_02(contact_chief=chief),
+                         "02-06": form_data.form_02_06(reporter=chief)})
     assert check_app(forms) == []

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+import datetime as dt
+
+from plugins.forms.common import today_in_japan
 from tests import form_data
 from tests.plugins.conftest import KOUKI, all_forms, rules
+
+NEXT_YEAR = f"{today_in_japan().year + 1}/03/31"
 
 
 def test_valid_from_must_be_blank(check):
@@ -16,11 +21,11 @@ def test_end_undetermined_unchecked_without_an_end_date(check):
     found = check("03-06", form_data.form_03_06(valid_to_undetermined=False))
     assert rules(found) == [("03-06.valid_to.missing", "error", "valid_to")]
     assert check("03-06", form_data.form_03_06(valid_to_undetermined=False,
-                                                valid_to="2030/03/31")) == []
+                                                valid_to=NEXT_YEAR)) == []
 
 
 def test_end_undetermined_and_an_end_date_contradict(check):
-    found = check("03-06", form_data.form_03_06(valid_to="2030/03/31"))
+    found = check("03-06", form_data.form_03_06(valid_to=NEXT_YEAR))
     assert rules(found) == [("03-06.valid_to.contradiction", "error", "valid_to")]
 
 
@@ -29,6 +34,17 @@ def test_end_undetermined_and_an_end_date_contradict(check):
 def test_the_end_date_is_a_real_western_date(check, value, rule):
     found = check("03-06", form_data.form_03_06(valid_to_undetermined=False, valid_to=value))
     assert rules(found) == [(f"03-06.valid_to.{rule}", "error", "valid_to")]
+
+
+def test_the_end_date_must_not_be_in_the_past(check, monkeypatch):
+    # 2026-12-02 23:30 UTC is already 2026-12-03 in Japan
+    monkeypatch.setattr("plugins.forms.common._now_utc",
+                        lambda: dt.datetime(2026, 12, 2, 23, 30, tzinfo=dt.timezone.utc))
+    found = check("03-06", form_data.form_03_06(valid_to_undetermined=False, valid_to="2026/12/02"))
+    assert rules(found) == [("03-06.valid_to.past", "error", "valid_to")]
+    assert "過去" in found[0].message and "2026/12/03" in found[0].message
+    for date in ("2026/12/03", "2027/03/31"):
+        assert check("03-06", form_data.form_03_06(valid_to_undetermined=False, valid_to=date)) == []
 
 
 def test_asp_unchecked_by_a_local_government(check):

@@ -23,11 +23,62 @@ def test_a_full_form_is_valid(check):
 
 @pytest.mark.parametrize("basis, location", [
     ({"article": "児童手当事務取扱要綱", "rule_title": "児童手当事務の委託に関する規約"}, "basis.article"),
+    ({"article": "児童手当事務取扱要綱第3条", "rule_title": "児童手当事務の委託に関する規約"}, "basis.article"),
+    ({"article": "総務省通知", "rule_title": "児童手当事務の委託に関する規約"}, "basis.article"),
     ({"article": "地方自治法第252条の14", "rule_title": "厚生労働省通知（令和6年）"}, "basis.rule_title")])
 def test_a_non_statutory_basis_is_refused(check, basis, location):
     found = check("03-08", one_query(basis=basis))
     assert rules(found) == [("03-08.basis.non_statutory", "error", f"query_delegations[0].{location}")]
     assert "要綱・通知" in found[0].message
+
+
+@pytest.mark.parametrize("rule_title", [
+    "八王子市長の権限に属する個人番号の通知に関する事務の委任に関する規則",   # 通知 inside a 規則
+    "東京都の事務処理の特例に関する条例",
+    "児童手当事務の委託に関する規約",
+    "八王子市事務委任規則（昭和３９年規則第１０号）",                          # its number after it
+    "「八王子市事務委任規則」",
+    "八王子市事務委任規則第2条第1項",
+    "八王子市児童手当法施行細則（昭和47年規則第30号）",                      # a 規則 by its number
+    "要綱の廃止に伴う事務の委任に関する規則"])                                   # 要綱 inside a 規則
+def test_a_rule_is_judged_by_its_kind_not_by_a_word_in_its_title(check, rule_title):
+    assert check("03-08", one_query(basis={"article": "地方自治法第180条の2",
+                                           "rule_title": rule_title})) == []
+
+
+@pytest.mark.parametrize("rule_title, kind", [
+    ("八王子市事務委任要綱", "要綱"),
+    ("児童手当事務取扱要領", "要領"),
+    ("個人番号の利用に関する規則の運用について（通知）", ""),   # a 通知 about a rule
+    ("事務委任に関する通知", "通知"),
+    ("八王子市教育委員会事務委任規程", "規程"),
+    ("事務の委任について", ""),
+    ("八王子市事務委任要綱（平成20年告示第5号）", "要綱")])
+def test_a_rule_of_another_kind_is_refused(check, rule_title, kind):
+    found = check("03-08", one_query(basis={"article": "地方自治法第180条の2",
+                                            "rule_title": rule_title}))
+    assert rules(found) == [("03-08.basis.non_statutory", "error",
+                             "query_delegations[0].basis.rule_title")]
+    assert f"「{rule_title}」" in found[0].message
+    assert (f"{kind}です" if kind else "条例・規則・規約の名称ではありません") in found[0].message
+
+
+def test_a_chain_link_and_an_acceptance_are_judged_alike(check):
+    data = form_data.form_03_08_full()
+    data["query_delegations"][1]["chain"][1]["rule_title"] = "個人番号の通知に関する事務の委任に関する規則"
+    data["provision_acceptances"][0]["basis"]["rule_title"] = "個人番号カード交付通知事務の委託に関する規約"
+    assert check("03-08", data) == []
+    data["query_delegations"][1]["chain"][1]["rule_title"] = "事務委任要綱"
+    data["provision_acceptances"][0]["basis"]["rule_title"] = "事務委託要領"
+    assert rules(check("03-08", data)) == [
+        ("03-08.basis.non_statutory", "error", "query_delegations[1].chain[1].rule_title"),
+        ("03-08.basis.non_statutory", "error", "provision_acceptances[0].basis.rule_title")]
+
+
+def test_an_article_in_full_width_digits_is_the_listed_one(check):
+    found = check("03-08", one_query(basis={"article": "地方自治法第２５２条の１４",
+                                            "rule_title": "児童手当事務の委託に関する規約"}))
+    assert found == []
 
 
 def test_missing_article_and_rule(check):
@@ -139,3 +190,22 @@ def test_counterparts_that_differ_from_the_selection(check):
     assert rules(found) == [
         ("03-08.query_delegations.delegators_differ", "error", "query_delegations[0].delegators"),
         ("03-08.provision_delegations.counterpart_differs", "error", "provision_delegations[0].delegatee")]
+
+
+def test_names_must_be_the_catalog_s_text(check):
+    selection = {
+        "query_affairs": [dict(r, affair=form_data.beppyo_affair(r["item_no"]))
+                          for r in SELECTION["query_affairs"]],
+        "provided_info": [dict(SELECTION["provided_info"][0], info_name="地方税関係情報"),
+                          dict(SELECTION["provided_info"][1], info_name="児童手当関係情報")]}
+    assert check("03-08", form_data.form_03_08_full(), selection=selection) == []
+    data = form_data.form_03_08_full()
+    data["query_delegations"][1]["affair"] = "生活保護法（昭和二十五年法律第百四十四号）による保護の事務"
+    data["provision_delegations"][0]["info_name"] = "地方税関係情報 "
+    data["provision_acceptances"][0]["info_name"] = "児童手当関係情報(例)"
+    found = check("03-08", data, selection=selection)
+    assert rules(found) == [
+        ("03-08.query_delegations.affair_mismatch", "error", "query_delegations[1].affair"),
+        ("03-08.provision_delegations.info_name_mismatch", "error", "provision_delegations[0].info_name"),
+        ("03-08.provision_acceptances.info_name_mismatch", "error", "provision_acceptances[0].info_name")]
+    assert f"「{form_data.beppyo_affair('十')}」" in found[0].message

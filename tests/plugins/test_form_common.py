@@ -42,6 +42,28 @@ def test_application_date_must_be_a_real_western_date(check, code, value, rule):
         assert "西暦" in found[0].message
 
 
+@pytest.mark.parametrize("code", CODES)
+def test_application_date_must_not_be_in_the_future_in_japan_time(check, code, monkeypatch):
+    import datetime as dt
+
+    # 2026-11-26 15:00 UTC is 2026-11-27 00:00 in Japan: the 27th is today, not the future
+    monkeypatch.setattr("plugins.forms.common._now_utc",
+                        lambda: dt.datetime(2026, 11, 26, 15, 0, tzinfo=dt.timezone.utc))
+    for today_or_before in ("2026/11/27", "2026/11/26", "2025/04/01"):
+        assert check(code, form_data.BUILDERS[code](application_date=today_or_before)) == []
+    found = check(code, form_data.BUILDERS[code](application_date="2026/11/28"))
+    assert rules(found) == [(f"{code}.application_date.future", "error", "application_date")]
+    assert "未来" in found[0].message and "2026/11/27" in found[0].message
+
+
+def test_today_in_japan_is_utc_plus_nine():
+    import datetime as dt
+
+    from plugins.forms import common
+
+    assert common.JST.utcoffset(None) == dt.timedelta(hours=9)
+
+
 @pytest.mark.parametrize("code", [c for c in CODES if c != "03-06"])
 def test_a_request_type_the_form_does_not_allow(check, code):
     found = check(code, form_data.BUILDERS[code](request_type="接続申請"))

@@ -135,13 +135,31 @@ def test_rows_from_the_system_are_locked_and_blank_rows_left_for_typing(layouts)
 # --- what is read -------------------------------------------------------------------
 
 def test_what_people_type_is_normalised(layouts):
+    """Codes, numbers, phone numbers and dates are normalised; names only trimmed."""
     body = edit(write(layouts, "02-02"), "様02-02", C9=dt.datetime(2026, 11, 26),
                 C16="　情報政策担当部長　", C17="山田　一郎", E22="０３－１２３４－５６７８",
                 F22=" joho@example.lg.jp ")
     body = edit(body, "様02-02緊急連絡先", D5="０９０ー１２３４ー５６７８")
     result = read_one(body, layouts)
     assert result.findings == []
-    assert result.data == FORMS["02-02"]
+    expected = form_data.form_02_02(contact_chief={"title": "情報政策担当部長", "name": "山田　一郎"})
+    assert result.data == expected
+
+
+def test_legal_text_is_read_exactly_as_written(layouts):
+    """事務名, 特定個人情報名 and the titles of ordinances and rules are the law's: not
+    normalised (full-width brackets, digits and spaces stay), not even trimmed."""
+    affair = "感染症の予防及び感染症の患者に対する医療に関する法律（平成十年法律第百十四号）による　事務 "
+    rule = "八王子市事務委任規則（昭和３９年規則第１０号）"
+    data = form_data.form_03_08_full()
+    data["query_delegations"][0].update(affair=affair, basis={"article": "地方自治法第２５２条の１４",
+                                                               "rule_title": rule})
+    data["provision_acceptances"][0]["info_name"] = "【例】地方税関係情報（例示・法令ではない）"
+    result = read_one(write(layouts, "03-08", data), layouts)
+    assert result.data == data
+    row = result.data["query_delegations"][0]
+    assert (row["affair"], row["basis"]["rule_title"]) == (affair, rule)
+    assert row["basis"]["article"] == "地方自治法第２５２条の１４"
 
 
 def test_a_japanese_era_date_reads_as_text_and_gets_the_western_calendar_message(layouts, specs):

@@ -67,7 +67,7 @@ def test_what_people_type_reads_alike(layouts):  # noqa: F811
     [result] = same(body, layouts)
     assert result.data["application_date"] == "2026/11/26"
     assert result.data["org"] == "131016"
-    assert result.data["writer"]["name"] == "申請 太郎"
+    assert result.data["writer"]["name"] == "申請　太郎"   # a name is only trimmed
 
 
 def test_a_formula_sends_the_workbook_to_openpyxl_which_reports_it(layouts):  # noqa: F811
