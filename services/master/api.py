@@ -114,6 +114,21 @@ def contacts():
         return jsonify({"version": number, "items": items})
 
 
+@bp.get("/self-checks/<org_id>")
+@require(*READERS)
+def self_check(org_id: str):
+    """様02-06 安全管理措置確認結果 of an organisation as last approved: for 総務省 and
+    operators only (never published, exported or delivered)."""
+    from services.master.models import RestrictedSelfCheck
+
+    with context("master").transaction() as session:
+        found = session.get(RestrictedSelfCheck, org_id[:40])
+        if found is None:
+            raise not_found("安全管理措置確認結果")
+        return jsonify({"org_id": found.org_id, "application_id": found.application_id,
+                        "updated_at": found.updated_at.isoformat(), **found.data})
+
+
 # --- publication (整備・配信) ----------------------------------------------------------
 
 def _describe_pending(p) -> dict:

@@ -29,6 +29,7 @@ TABLE_SOURCES = {
     "provision_delegations": "03-08",
     "provision_acceptances": "03-08",
     "independent_affairs": "03-09",
+    "connections": "03-06",
 }
 PUBLISHED_TABLES = tuple(TABLE_SOURCES)
 # list tables: (form, list field, the columns that key a row after the organisation)
@@ -85,6 +86,16 @@ def rows_from(org: dict, forms: dict[str, dict], catalog_version: str | None = N
     if f0201 is not None:
         out["responsibility"] = TableChange({oid: {"org_id": oid, **{k: f0201.get(k) for k in
                                             ("system_chief", "system_manager", "staff")}}})
+    f0306 = forms.get("03-06")
+    if f0306 is not None:
+        # 有効開始日 is the master's: set when the connection is first registered
+        # (services/master/registry.py), kept by later changes
+        out["connections"] = TableChange({oid: {
+            "org_id": oid, "address": f0306.get("address"),
+            "uses_interface_asp": f0306.get("uses_interface_asp"),
+            "valid_from": None,
+            "valid_to_undetermined": f0306.get("valid_to_undetermined"),
+            "valid_to": f0306.get("valid_to")}})
     f0202 = forms.get("02-02")
     if f0202 is not None:
         out["contact_chiefs"] = TableChange({oid: {"org_id": oid,
@@ -118,6 +129,16 @@ def rows_from(org: dict, forms: dict[str, dict], catalog_version: str | None = N
             found.rows[key] = data
         out[table] = found
     return out
+
+
+def self_check(forms: dict[str, dict]) -> dict | None:
+    """様02-06 安全管理措置確認結果 as the master keeps it (restricted: 総務省 and operators
+    read it, it is never versioned, exported or delivered)."""
+    f0206 = forms.get("02-06")
+    if f0206 is None:
+        return None
+    return {"reporter": f0206.get("reporter"), "checks": list(f0206.get("checks") or []),
+            "application_date": f0206.get("application_date")}
 
 
 def emergency_contacts(forms: dict[str, dict]) -> list[dict] | None:

@@ -89,6 +89,18 @@ class RestrictedContact(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class RestrictedSelfCheck(Base):
+    """様02-06 安全管理措置確認結果 of an organisation, as last approved: read by 総務省 and
+    operators only; never published, exported or versioned."""
+
+    __tablename__ = "master_restricted_self_checks"
+
+    org_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[dict]
+    application_id: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class PendingRegistration(Base):
     """An approved application round waiting, in batched mode, for the next 配信.
 

@@ -11,6 +11,7 @@ changed rows' hashes alone.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import gc
 import json
 from collections import defaultdict
@@ -22,11 +23,13 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.messaging import ServiceContext
-from services.master.content import emergency_contacts, row_hash, rows_from
+from services.master.content import emergency_contacts, row_hash, rows_from, self_check
 from services.master.models import (MasterHead, MasterRow, MasterVersion,
-                                    PendingRegistration, Registration, RestrictedContact)
+                                    PendingRegistration, Registration, RestrictedContact,
+                                    RestrictedSelfCheck)
 
 CHUNK = 2000           # rows per bulk INSERT / ids per bulk UPDATE
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PENDING_CHUNK = 200    # prepared registrations read at a time during a 配信
 
 
@@ -164,9 +167,11 @@ class _Sink:
     session: Session
     number: int
     want_changes: bool
+    registered_on: str = ""   # JST date (YYYY/MM/DD) of the version: a new 有効開始日
     inserts: list[dict] = dataclasses.field(default_factory=list)
     closes: list[int] = dataclasses.field(default_factory=list)
     restricted: dict[str, list[dict]] = dataclasses.field(default_factory=dict)
+    self_checks: dict[str, tuple[int, dict]] = dataclasses.field(default_factory=dict)
     checksum_delta: int = 0
     summary: dict = dataclasses.field(default_factory=lambda: defaultdict(
         lambda: {"added": 0, "removed": 0, "changed": 0}))
@@ -197,13 +202,22 @@ class _Sink:
             if rows:
                 self.session.execute(insert(RestrictedContact), rows)
             self.restricted.clear()
+        if self.self_checks and (force or len(self.self_checks) >= CHUNK // 10):
+            self.session.execute(delete(RestrictedSelfCheck).where(
+                RestrictedSelfCheck.org_id.in_(list(self.self_checks))))
+            self.session.execute(insert(RestrictedSelfCheck), [
+                {"org_id": org_id, "data": data, "application_id": app_id,
+                 "updated_at": utcnow()}
+                for org_id, (app_id, data) in self.self_checks.items()])
+            self.self_checks.clear()
 
 
 def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
                   payloads: Iterable[dict]) -> MasterVersion:
     number = head_row.number + 1
     hook = ctx.plugins.hook.nws_master_published if ctx.plugins is not None else None
-    sink = _Sink(session, number, want_changes=bool(hook and hook.get_hookimpls()))
+    sink = _Sink(session, number, want_changes=bool(hook and hook.get_hookimpls()),
+                 registered_on=f"{utcnow().astimezone(JST):%Y/%m/%d}")
     sources: list[dict] = []
     by_org: list[dict] = []
     for payload in payloads:
@@ -263,6 +277,10 @@ def _apply_org(session: Session, sink: _Sink, payloads: list[dict]) -> None:
             for key in stale:
                 del state[(table, key)]
             for key, data in change.rows.items():
+                if table == "connections":
+                    held = state.get((table, key))
+                    data = {**data, "valid_from": (held.data.get("valid_from") if held
+                                                   else sink.registered_on)}
                 h = row_hash(table, key, data)
                 held = state.get((table, key))
                 if held is None or held.hash != h:
@@ -270,6 +288,9 @@ def _apply_org(session: Session, sink: _Sink, payloads: list[dict]) -> None:
         found = emergency_contacts(payload["forms"])
         if found is not None:
             restricted = found
+        checked = self_check(payload["forms"])
+        if checked is not None:
+            sink.self_checks[org_id] = (payload["application_id"], checked)
     for (table, key), old in current.items():
         new = state.get((table, key))
         if new is not None and new.hash == old.hash:

@@ -81,7 +81,10 @@ def forms(org: str = "131016", *, full: bool = True, **overrides) -> dict[str, d
                                              "name": "", "phone": f"03-0000-{org[:4]}",
                                              "email": f"joho-{org.lower()}@example.lg.jp"}])}
     if full:
-        out.update({"03-07": form_03_07(org), "03-08": form_03_08(org), "03-09": form_03_09(org)})
+        from tests.form_data import form_02_06, form_03_06
+
+        out.update({"02-06": form_02_06(org), "03-06": form_03_06(org),
+                    "03-07": form_03_07(org), "03-08": form_03_08(org), "03-09": form_03_09(org)})
     out.update(overrides)
     return out
 

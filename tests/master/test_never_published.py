@@ -127,6 +127,8 @@ def outputs(tmp_path_factory):
                 call(f"{kind} pull{query}", "get", f"{base}/pull{query}",
                      headers=signed(sub["secret"]))
         call("publication", "get", "/api/master/publication")
+        for login in ("demo-mic", "demo-operator"):
+            call(f"self-check as {login}", "get", "/api/master/self-checks/131016", login)
         pages = client_for(suite, "demo-operator")
         for path in ("/master/", "/master/versions/1", "/master/versions/2",
                      "/master/versions/2/diff", "/master/versions/2/diff?from=0",

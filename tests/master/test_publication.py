@@ -3,6 +3,8 @@ prepared, 整備, until an operator publishes them as one version, 配信); what
 registration puts into the master."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from services.master import registry
@@ -58,14 +60,52 @@ def test_immediate_is_the_default_and_each_approval_is_a_version(immediate):
 
 def test_a_registration_holds_every_approved_table_with_the_catalog_version(immediate):
     tables = immediate["v1"]
-    assert sorted(tables) == ["contact_chiefs", "contacts", "independent_affairs",
-                              "organisations", "provided_info", "provision_acceptances",
-                              "query_affairs", "query_delegations", "responsibility"]
+    assert sorted(tables) == ["connections", "contact_chiefs", "contacts",
+                              "independent_affairs", "organisations", "provided_info",
+                              "provision_acceptances", "query_affairs", "query_delegations",
+                              "responsibility"]
     assert [r["key"] for r in tables["query_affairs"]] == ["131016|1", "131016|2"]
     assert {r["data"]["catalog_version"] for r in tables["query_affairs"]} == {"2025-09-24"}
     assert tables["provided_info"][0]["data"]["catalog_version"] == "2025-09-24"
     assert tables["query_delegations"][0]["data"]["delegators"] == ["131016"]
     assert tables["independent_affairs"][0]["data"]["ppc_notification_no"] == "PPC-0001"
+
+
+def test_the_master_keeps_what_was_approved_of_03_06_with_its_start_date(immediate):
+    """所在地, ASP use, 有効終了日 as approved; 有効開始日 is set at registration (JST) and
+    kept by later registrations of the organisation."""
+    import datetime as dt
+    import re
+
+    suite = immediate["suite"]
+    row = next(r for r in immediate["v1"]["connections"] if r["key"] == "131016")["data"]
+    assert row["address"] == "東京都千代田区九段南1-2-1"
+    assert row["uses_interface_asp"] is True and row["valid_to_undetermined"] is True
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}", row["valid_from"])
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date()
+    assert abs((dt.date(*map(int, row["valid_from"].split("/"))) - today).days) <= 1
+    later = approved.payload("131016", {"03-06": dict(
+        approved.forms("131016")["03-06"], address="東京都千代田区九段南1-2-2")}, kind="change")
+    approved.register(suite, later, 4)
+    v4 = api(suite, "get", "/api/master/versions/4").get_json()["tables"]["connections"]
+    moved = next(r for r in v4 if r["key"] == "131016")["data"]
+    assert moved["address"] == "東京都千代田区九段南1-2-2"
+    assert moved["valid_from"] == row["valid_from"]
+
+
+def test_02_06_self_checks_are_for_mic_and_operators_only(immediate):
+    suite = immediate["suite"]
+    for login in ("demo-mic", "demo-operator"):
+        res = api(suite, "get", "/api/master/self-checks/131016", login)
+        assert res.status_code == 200, res.get_json()
+        body = res.get_json()
+        assert body["reporter"]["name"] == "山田 一郎" and len(body["checks"]) == 14
+    for login in ("demo-applicant", "demo-pref"):
+        assert api(suite, "get", "/api/master/self-checks/131016", login).status_code == 403
+    assert api(suite, "get", "/api/master/self-checks/999999", "demo-mic").status_code == 404
+    # never in a version
+    assert "self_checks" not in immediate["v1"]
+    assert "安全管理" not in json.dumps(immediate["v1"], ensure_ascii=False)
 
 
 def test_a_change_application_changes_only_the_rows_it_marks(immediate):
