@@ -73,6 +73,9 @@ class DelegationsSubmitted(Payload):
     query_delegations = fields.List(fields.Dict(), load_default=list)
     provision_delegations = fields.List(fields.Dict(), load_default=list)
     provision_acceptances = fields.List(fields.Dict(), load_default=list)
+    # a 変更申請: the registered application whose records these replace (its rows are
+    # the organisation's whole delegation rows after the change)
+    supersedes = fields.List(fields.Integer(), load_default=list)
 
 
 class MatchingResults(Payload):

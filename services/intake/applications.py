@@ -244,12 +244,15 @@ def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
         "org": org, "catalog_version": app.catalog_version,
         "submitted_at": app.submitted_at.isoformat(), "submitted_by": payload["actor"],
         "forms": forms, "findings": app.findings})
-    delegations = forms.get("03-08") or {}
+    from services.intake import registered
+
+    delegations, supersedes = registered.delegations_of(pm, session, app, forms)
     ctx.emit(session, "matching", "delegations.submitted", {
         "application_id": app.id, "round": app.round, "org_id": app.org_id,
         "query_delegations": delegations.get("query_delegations", []),
         "provision_delegations": delegations.get("provision_delegations", []),
-        "provision_acceptances": delegations.get("provision_acceptances", [])})
+        "provision_acceptances": delegations.get("provision_acceptances", []),
+        "supersedes": supersedes})
 
 
 # Statuses in which review owns the application: a withdrawal is a request that review

@@ -115,6 +115,22 @@ def record_registration(pm: pluggy.PluginManager, session: Session, app: Applica
         current.application_id, current.master_version = app.id, master_version
 
 
+def delegations_of(pm: pluggy.PluginManager, session: Session, app: Application,
+                   forms: dict[str, dict]) -> tuple[dict, list[int]]:
+    """(様03-08 rows for matching, application ids they supersede). A 接続申請 sends its
+    own rows; a 変更申請 the organisation's whole rows as they will be once it is
+    registered (its 03-08 folded into the registered one, or the registered one when it
+    has none), superseding the registered application's records."""
+    if app.kind != "change":
+        return forms.get("03-08") or {}, []
+    current = content_of(session, app.org_id)
+    held = (current.forms.get("03-08") if current is not None else None) or {}
+    change = forms.get("03-08")
+    rows = (rowops.fold_form(held, change, row_keys(pm).get("03-08") or {})
+            if change is not None else held)
+    return rows, [current.application_id] if current is not None else []
+
+
 def describe(session: Session, pm: pluggy.PluginManager, org_id: str) -> dict:
     """The organisation's registered content as the API shows it to its owner."""
     found = content_of(session, org_id)

@@ -357,7 +357,12 @@ def _remove(session: Session, application_id: int, touched: "Touched") -> None:
 
 
 def receive(ctx: ServiceContext, session: Session, payload: dict) -> None:
-    """An application's (re)submission: replace its records and match what they touch."""
+    """An application's (re)submission: replace its records and match what they touch.
+
+    A 変更申請 carries the organisation's whole delegation rows as they will be once it
+    is registered, and names the registered application it ``supersedes``: that one's
+    records leave (it is ``superseded``) and its confirmation answers carry over to
+    unchanged records; a withdrawn change gives them back (:func:`withdraw`)."""
     take_turn(session)
     app_id = payload["application_id"]
     known = session.get(MatchedApplication, app_id)
@@ -368,13 +373,22 @@ def receive(ctx: ServiceContext, session: Session, payload: dict) -> None:
     elif known.status == "withdrawn" or known.round > payload["round"]:
         return  # withdrawn, or a newer round is already here
     else:
-        known.round, known.org_id = payload["round"], payload["org_id"]
+        known.round, known.org_id, known.status = payload["round"], payload["org_id"], "active"
+    supersedes = [i for i in payload.get("supersedes") or [] if i != app_id]
+    known.supersedes = supersedes or None
+    known.payload = payload
     answers = {(c.delegator_org, c.fingerprint): (c.status, c.reason, c.answered_by,
                                                    c.answered_at)
                for c in session.scalars(select(Confirmation).where(
-                   Confirmation.application_id == app_id)) if c.status != "pending"}
+                   Confirmation.application_id.in_([app_id, *supersedes])))
+               if c.status != "pending"}
     touched = Touched()
     _remove(session, app_id, touched)
+    for old_id in supersedes:
+        old = session.get(MatchedApplication, old_id)
+        if old is not None and old.status == "active":
+            old.status = "superseded"
+            _remove(session, old_id, touched)
     new = store_records(session, payload, answers)
     touched.add(new)
     changed = rematch(session, touched, extra=new) | {app_id}
@@ -405,7 +419,9 @@ def store_records(session: Session, payload: dict,
 
 
 def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
-    """An application was withdrawn: its records go, its counterparts are matched again."""
+    """An application was withdrawn: its records go (a withdrawn 変更申請 gives back the
+    records of the registered application it superseded), its counterparts are matched
+    again."""
     take_turn(session)
     app_id = payload["application_id"]
     known = session.get(MatchedApplication, app_id)
@@ -417,10 +433,23 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     if known.status == "withdrawn":
         return
     known.status, known.withdrawn_at = "withdrawn", utcnow()
+    # answers given meanwhile (carried over from the superseded records, or new) go back
+    # with the restored records they still fit
+    answers = {(c.delegator_org, c.fingerprint): (c.status, c.reason, c.answered_by,
+                                                   c.answered_at)
+               for c in session.scalars(select(Confirmation).where(
+                   Confirmation.application_id == app_id)) if c.status != "pending"}
     touched = Touched()
     _remove(session, app_id, touched)
+    restored: list[DelegationRecord] = []
+    for old_id in known.supersedes or ():
+        old = session.get(MatchedApplication, old_id)
+        if old is not None and old.status == "superseded" and old.payload:
+            old.status = "active"
+            restored += store_records(session, old.payload, answers)
+    touched.add(restored)
     session.flush()
-    changed = rematch(session, touched) | {app_id}
+    changed = rematch(session, touched, extra=restored) | {app_id}
     for application_id in sorted(changed):
         report(ctx, session, application_id)
 

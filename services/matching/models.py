@@ -101,6 +101,12 @@ class MatchedApplication(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Results reported to review so far: each report carries the next number (``seq``).
     reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A 変更申請's records replace those of the organisation's registered application
+    # (status ``superseded`` while the change is pending); the change keeps their ids
+    # here, and each application its last payload, so a withdrawn change gives the
+    # registered records back.
+    supersedes: Mapped[list | None]
+    payload: Mapped[dict | None]
 
 
 class Outbox(OutboxMixin, Base):

@@ -80,7 +80,13 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
         return body.get("matching")
     seen = wait_for(mic_view, what="matching results in review")
     assert statuses(seen) == ["counterpart_missing"] and CHUO in seen[0]["detail"]
-    assert decide(suite, "demo-mic", first, "承認").status_code == 201
+    # approving with an unresolved 突合 needs an explicit acknowledgement and a reason
+    assert decide(suite, "demo-mic", first, "承認").status_code == 409
+    res = suite.client.post(f"/api/review/applications/{first}/decisions",
+                            json={"result": "承認", "comment": "中央区は来週申請予定",
+                                  "acknowledge_matching": True},
+                            headers=suite.headers("demo-mic"))
+    assert res.status_code == 201, res.get_json()
     suite.wait_status(first, "registered")
     assert statuses(matching_of(suite, first, "demo-applicant")) == ["counterpart_missing"]
     assert matching_of(suite, first, chuo) == []   # not 中央区's application
@@ -111,3 +117,28 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
     acceptance = tables["provision_acceptances"][0]["data"]
     assert (delegation["org_id"], delegation["matching_status"]) == (CHIYODA, "counterpart_missing")
     assert (acceptance["org_id"], acceptance["matching_status"]) == (CHUO, "matched")
+
+    # 千代田区 files a 変更申請 that deletes the delegation: matching follows at once
+    # (中央区's acceptance loses its counterpart); withdrawn, the registered row is back.
+    h = suite.headers("demo-applicant")
+    change = factories.create_application(suite.client, h, kind="change")
+    form = suite.client.get(f"/api/intake/applications/{change}/forms/03-08",
+                            headers=h).get_json()["data"]
+    assert [r["request_type"] for r in form["provision_delegations"]] == ["変更なし"]
+    form["provision_delegations"][0]["request_type"] = "削除"
+    form["application_date"] = "2026/11/30"
+    factories.put_forms(suite.client, h, change, {"03-08": form})
+    wait_for(lambda: suite.get_app(change)["forms"]["03-08"]["status"] == "valid",
+             what="change validated")
+    assert suite.client.post(f"/api/intake/applications/{change}/submit",
+                             headers=h).status_code == 202
+    wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["counterpart_missing"],
+             what="the acceptance lost its counterpart")
+    assert matching_of(suite, change, "demo-applicant") == []   # nothing delegated any more
+    suite.wait_status(change, "primary_review")
+    assert suite.client.post(f"/api/intake/applications/{change}/withdraw",
+                             headers=h).status_code == 202
+    suite.wait_status(change, "withdrawn")
+    wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["matched"],
+             what="the registered delegation is back")
+    assert statuses(matching_of(suite, first, "demo-applicant")) == ["matched"]
