@@ -87,6 +87,8 @@ class MatchingResults(Payload):
     # (round, seq), whatever order the messages are processed in. 0 from older senders.
     seq = fields.Integer(load_default=0)
     records = fields.List(fields.Dict(), required=True)
+    # the filing organisation (sent to the master, which keys its rows by organisation)
+    org_id = fields.String(allow_none=True, load_default=None)
 
 
 class StatusChanged(Payload):

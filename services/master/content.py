@@ -131,6 +131,20 @@ def rows_from(org: dict, forms: dict[str, dict], catalog_version: str | None = N
     return out
 
 
+def matching_keys(org_id: str, records: list[dict]) -> dict[tuple[str, str], str]:
+    """{(table, key): status} of the delegation rows matching reports on."""
+    tables = {kind: (table, other) for table, (kind, _item, other) in MATCH_KINDS.items()}
+    out = {}
+    for r in records or ():
+        found = tables.get(r.get("kind"))
+        if found is None or not r.get("status"):
+            continue
+        table, other = found
+        key = f"{org_id}|{r.get('item')}" + (f"|{r.get('counterpart')}" if other else "")
+        out[(table, key)] = r["status"]
+    return out
+
+
 def self_check(forms: dict[str, dict]) -> dict | None:
     """様02-06 安全管理措置確認結果 as the master keeps it (restricted: 総務省 and operators
     read it, it is never versioned, exported or delivered)."""

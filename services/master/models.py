@@ -101,6 +101,20 @@ class RestrictedSelfCheck(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class MatchingUpdate(Base):
+    """The newest matching status matching reported for a delegation row of an
+    organisation; applied to the registered row (if any, and if it differs) when the next
+    version is made, then removed."""
+
+    __tablename__ = "master_matching_updates"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class PendingRegistration(Base):
     """An approved application round waiting, in batched mode, for the next 配信.
 

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.messaging import ServiceContext
-from services.master.content import emergency_contacts, row_hash, rows_from, self_check
-from services.master.models import (MasterHead, MasterRow, MasterVersion,
+from services.master.content import (emergency_contacts, matching_keys, row_hash, rows_from,
+                                     self_check)
+from services.master.models import (MasterHead, MasterRow, MasterVersion, MatchingUpdate,
                                     PendingRegistration, Registration, RestrictedContact,
                                     RestrictedSelfCheck)
 
@@ -229,6 +230,8 @@ def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
     if by_org:
         _apply_org(session, sink, by_org)
     sink.flush(force=True)
+    _apply_matching_updates(session, sink)
+    sink.flush(force=True)
     head_row.number = number
     head_row.checksum = f"{(int(head_row.checksum, 16) + sink.checksum_delta) % 2 ** 256:064x}"
     version = MasterVersion(number=number, created_at=utcnow(), checksum=head_row.checksum,
@@ -254,6 +257,53 @@ def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
 
     distribution.schedule(ctx, session, number)
     return version
+
+
+def record_matching(session: Session, payload: dict) -> None:
+    """Matching re-evaluated an organisation's delegation records (a counterpart filed,
+    changed or withdrew): keep the newest status per row for the next version."""
+    if not payload.get("org_id"):
+        return
+    for (table, key), status in matching_keys(payload["org_id"], payload["records"]).items():
+        held = session.get(MatchingUpdate, (table, key), with_for_update=True)
+        if held is None:
+            session.add(MatchingUpdate(table_name=table, key=key, org_id=payload["org_id"],
+                                       status=status))
+        else:
+            held.status = status
+
+
+def _apply_matching_updates(session: Session, sink: _Sink) -> None:
+    """Bring the matching status of registered delegation rows up to date in this
+    version (rows written by this version already carry what 総務省 saw)."""
+    updates = session.scalars(select(MatchingUpdate)).all()
+    if not updates:
+        return
+    by_key = {(u.table_name, u.key): u.status for u in updates}
+    keys = sorted({k for _, k in by_key})
+    rows = []
+    for i in range(0, len(keys), CHUNK):
+        rows += session.execute(
+            select(MasterRow.id, MasterRow.table_name, MasterRow.key, MasterRow.data,
+                   MasterRow.row_hash, MasterRow.from_version)
+            .where(MasterRow.to_version.is_(None), MasterRow.key.in_(keys[i:i + CHUNK]))).all()
+    for row_id, table, key, data, old_hash, from_version in rows:
+        status = by_key.get((table, key))
+        if status is None or from_version == sink.number or (
+                (data or {}).get("matching_status") == status):
+            continue
+        new = {**data, "matching_status": status}
+        h = row_hash(table, key, new)
+        sink.closes.append(row_id)
+        sink.checksum_delta += int(h, 16) - int(old_hash, 16)
+        sink.note("changed", table, {"key": key, "before": data, "after": new})
+        sink.inserts.append({"table_name": table, "key": key, "org_id": new.get("org_id"),
+                             "data": new, "row_hash": h, "from_version": sink.number,
+                             "to_version": None})
+    for u in updates:   # exactly what was read: a report arriving meanwhile stays
+        session.execute(delete(MatchingUpdate).where(
+            MatchingUpdate.table_name == u.table_name, MatchingUpdate.key == u.key,
+            MatchingUpdate.status == u.status))
 
 
 def _apply_org(session: Session, sink: _Sink, payloads: list[dict]) -> None:

@@ -15,6 +15,11 @@ def application_approved(ctx, session, payload, envelope):
     registry.register(ctx, session, payload)
 
 
+@consumer("master", "matching.results")
+def matching_results(ctx, session, payload, envelope):
+    registry.record_matching(session, payload)
+
+
 @shared_task(name=task_name("master", "master.delivery_requested"), bind=True,
              acks_late=True, max_retries=None, autoretry_for=TRANSIENT_ERRORS,
              retry_backoff=True, retry_backoff_max=300, retry_jitter=True)

@@ -554,6 +554,9 @@ def report(ctx: ServiceContext, session: Session, application_id: int) -> None:
         # Reports are made under take_turn, so the numbers follow the commit order.
         known.reports = (known.reports or 0) + 1
         seq = known.reports
-    ctx.emit(session, "review", "matching.results", {
-        "application_id": application_id, "round": known.round if known else 0,
-        "seq": seq, "records": results_of(session, application_id)})
+    body = {"application_id": application_id, "round": known.round if known else 0,
+            "seq": seq, "records": results_of(session, application_id)}
+    ctx.emit(session, "review", "matching.results", body)
+    if known is not None and known.status == "active":
+        # the master refreshes the matching status of registered rows in its next version
+        ctx.emit(session, "master", "matching.results", {**body, "org_id": known.org_id})

@@ -115,8 +115,14 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
                               headers=mic).get_json()["tables"]
     delegation = tables["provision_delegations"][0]["data"]
     acceptance = tables["provision_acceptances"][0]["data"]
-    assert (delegation["org_id"], delegation["matching_status"]) == (CHIYODA, "counterpart_missing")
+    # the version that registers 中央区 also brings 千代田区's delegation up to date;
+    # the version 総務省 approved it in keeps what it saw then
+    assert (delegation["org_id"], delegation["matching_status"]) == (CHIYODA, "matched")
     assert (acceptance["org_id"], acceptance["matching_status"]) == (CHUO, "matched")
+    first_version = suite.get_app(first)["master_version"]
+    then = suite.client.get(f"/api/master/versions/{first_version}",
+                            headers=mic).get_json()["tables"]["provision_delegations"][0]["data"]
+    assert then["matching_status"] == "counterpart_missing"
 
     # 千代田区 files a 変更申請 that deletes the delegation: matching follows at once
     # (中央区's acceptance loses its counterpart); withdrawn, the registered row is back.
@@ -142,3 +148,24 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
     wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["matched"],
              what="the registered delegation is back")
     assert statuses(matching_of(suite, first, "demo-applicant")) == ["matched"]
+
+    # Filed again and approved: the delegation leaves the master, and the same version
+    # brings 中央区's registered acceptance up to date (counterpart_missing).
+    again = factories.create_application(suite.client, h, kind="change")
+    factories.put_forms(suite.client, h, again, {"03-08": form})
+    wait_for(lambda: suite.get_app(again)["forms"]["03-08"]["status"] == "valid",
+             what="second change validated")
+    assert suite.client.post(f"/api/intake/applications/{again}/submit",
+                             headers=h).status_code == 202
+    wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["counterpart_missing"],
+             what="the acceptance lost its counterpart again")
+    suite.wait_status(again, "primary_review")
+    assert decide(suite, "demo-pref", again, "承認").status_code == 201
+    suite.wait_status(again, "secondary_review")
+    assert decide(suite, "demo-mic", again, "承認").status_code == 201
+    version = suite.wait_status(again, "registered")["master_version"]
+    tables = suite.client.get(f"/api/master/versions/{version}",
+                              headers=mic).get_json()["tables"]
+    assert [r["data"]["org_id"] for r in tables.get("provision_delegations", [])] == []
+    acceptance = tables["provision_acceptances"][0]["data"]
+    assert (acceptance["org_id"], acceptance["matching_status"]) == (CHUO, "counterpart_missing")
