@@ -132,7 +132,14 @@ def test_mic_sees_matching_results_approves_and_reads_the_master(suite):
     html = wait_for(lambda: (lambda h: h if 'id="matching"' in h else None)(
         text_of(mic.get(f"/review/applications/{app_id}"))), what="matching results")
     assert "132012" in html and "委任情報の突合結果" in html
-    assert _decide(mic, app_id, "承認", "確認しました").status_code == 302
+    # unresolved 突合 are listed above the decision; approving needs the check box
+    assert 'id="unresolved-matching"' in html
+    refused = _decide(mic, app_id, "承認", "確認しました")
+    assert refused.status_code == 422 and "突合に未解決" in text_of(refused)
+    page = f"/review/applications/{app_id}"
+    assert post_form(mic, page, f"{page}/decision", {
+        "result": "承認", "comment": "委任元の確認は書面で受領", "acknowledge_matching": "yes"}
+    ).status_code == 302
     app = suite.wait_status(app_id, "registered")
     number = app["master_version"]
 
