@@ -11,7 +11,7 @@ from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_LEGAL, FormBase
                                   layout, row_type_column)
 from shared import legal
 from shared import workbook as wbk
-from shared.forms import ERROR, Finding, FormSpec
+from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
 from shared.schemas import BaseSchema
 
@@ -76,10 +76,35 @@ def check_affairs(data, ctx):
 ROW_KEYS = {"independent_affairs": ("case_no",)}
 
 
+def check_selection(data, ctx):
+    """When the selection lists the 独自利用事務 (as notified to 個人情報保護委員会), the
+    rows are those: each 事例番号 selected, its name as entered there; a selected one
+    missing is a warning. A 削除 row is one the selection no longer has."""
+    chosen = {str(r.get("case_no")): r for r in (ctx.selection or {}).get("independent_affairs") or []}
+    if not chosen:
+        return
+    present = set()
+    for i, row in enumerate(data.get("independent_affairs") or []):
+        if row.get("request_type") == "削除":
+            continue
+        case = str(row.get("case_no"))
+        present.add(case)
+        where = f"independent_affairs[{i}]"
+        if case not in chosen:
+            yield Finding(f"{CODE}.independent_affairs.not_selected", ERROR, f"{where}.case_no",
+                          f"独自利用事務 {i + 1} 行目: 事例番号 {case} は申請前情報選択画面の独自利用事務にありません。")
+        elif row.get("affair") != chosen[case].get("affair"):
+            yield Finding(f"{CODE}.independent_affairs.affair_differs", ERROR, f"{where}.affair",
+                          f"独自利用事務 {i + 1} 行目: 独自利用事務名が申請前情報選択画面の「{chosen[case].get('affair')}」と一致しません（個人情報保護委員会への届出と同じ名称にしてください）。")
+    for case in sorted(set(chosen) - present):
+        yield Finding(f"{CODE}.independent_affairs.selected_missing", WARNING, "independent_affairs",
+                      f"独自利用事務: 申請前情報選択画面の事例番号 {case} の行がありません。")
+
+
 @hookimpl
 def nws_form_specs():
     return [FormSpec(code=CODE, title=TITLE, schema=Form0309Schema,
                      required_for=lambda kind, org: False,
-                     validators=(check_common(CODE), check_affairs,
+                     validators=(check_common(CODE), check_affairs, check_selection,
                                  check_row_operations(CODE, ROW_KEYS, LABELS, duplicates=False)),
                      labels=LABELS, layout=LAYOUT, row_keys=ROW_KEYS)]

@@ -202,6 +202,8 @@ class Selection(Base):
     catalog_version: Mapped[str] = mapped_column(String(40))
     query_affairs: Mapped[list]
     provided_info: Mapped[list]
+    # 独自利用事務 (条例連携) as notified to 個人情報保護委員会: [{case_no, affair}]
+    independent_affairs: Mapped[list | None]
     updated_by: Mapped[dict]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

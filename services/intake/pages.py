@@ -247,7 +247,9 @@ def _state_from_selection(cat: catalog.OrgCatalog, saved: dict | None) -> dict:
                for r in chosen_a.values()]
     extra_p = [{"info_no": r["info_no"], "choice": r["choice"],
                 "counterpart": r.get("counterpart") or ""} for r in chosen_i.values()]
-    return {"q": q, "p": p, "extra_q": extra_q, "extra_p": extra_p}
+    independent = list((saved or {}).get("independent_affairs") or [])
+    return {"q": q, "p": p, "extra_q": extra_q, "extra_p": extra_p,
+            "independent": independent}
 
 
 def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
@@ -286,7 +288,15 @@ def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
             infos = [r for r in infos if r["info_no"] != info]
             infos.append({"info_no": info, "choice": "受任により情報提供を行う",
                           "counterpart": form.get(f"xpc_{i}", "").strip()})
-    return {"query_affairs": affairs, "provided_info": infos}
+    independent = []
+    count = form.get("ia_count", "0")
+    count = int(count) if count.isdigit() and len(count) <= 3 else 0
+    for i in range(count + EXTRA_ROWS):
+        case, name = form.get(f"ia_case_{i}", "").strip(), form.get(f"ia_name_{i}", "")
+        if case or name.strip():
+            independent.append({"case_no": case, "affair": name.strip()})
+    return {"query_affairs": affairs, "provided_info": infos,
+            "independent_affairs": independent}
 
 
 def _render_selection(session, app: Application, state: dict | None = None,

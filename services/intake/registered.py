@@ -85,6 +85,7 @@ def start_change(session: Session, app: Application, actor: dict) -> None:
                           catalog_version=app.catalog_version or sel.get("catalog_version") or "",
                           query_affairs=copy.deepcopy(sel.get("query_affairs") or []),
                           provided_info=copy.deepcopy(sel.get("provided_info") or []),
+                          independent_affairs=copy.deepcopy(sel.get("independent_affairs") or []),
                           updated_by=actor))
 
 
@@ -105,7 +106,8 @@ def record_registration(pm: pluggy.PluginManager, session: Session, app: Applica
     forms = rowops.fold_forms(current.forms if current else {}, loaded, keys, first=first)
     sel = session.scalar(select(Selection).where(Selection.application_id == app.id))
     selection = ({"catalog_version": sel.catalog_version, "query_affairs": sel.query_affairs,
-                  "provided_info": sel.provided_info} if sel is not None
+                  "provided_info": sel.provided_info,
+                  "independent_affairs": sel.independent_affairs or []} if sel is not None
                  else (current.selection if current is not None and not first else None))
     if current is None:
         session.add(RegisteredContent(org_id=app.org_id, forms=forms, selection=selection,

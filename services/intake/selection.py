@@ -70,8 +70,8 @@ def check_selection(session: Session, app: Application, org: Organisation, cat: 
     problems = _Problems()
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_selection", "選択内容は JSON オブジェクトで送ってください。")
-    for key in sorted(set(body) - {"query_affairs", "provided_info"}):
-        problems.add(key, "未知の項目です（query_affairs と provided_info のみ指定できます）。")
+    for key in sorted(set(body) - {"query_affairs", "provided_info", "independent_affairs"}):
+        problems.add(key, "未知の項目です（query_affairs、provided_info と independent_affairs のみ指定できます）。")
     affairs_in = body.get("query_affairs", [])
     info_in = body.get("provided_info", [])
     affairs: list[dict] = []
@@ -199,21 +199,65 @@ def check_selection(session: Session, app: Application, org: Organisation, cat: 
     return affairs, infos
 
 
+MAX_INDEPENDENT = 500
+
+
+def check_independent(body: Any) -> list[dict] | None:
+    """The 独自利用事務 of the selection (条例連携, 様03-09's rows): [{case_no, affair}] as
+    notified to 個人情報保護委員会, or None when the body does not say (kept as saved)."""
+    if not isinstance(body, dict) or "independent_affairs" not in body:
+        return None
+    rows = body["independent_affairs"]
+    if not isinstance(rows, list) or len(rows) > MAX_INDEPENDENT:
+        raise ApiError(422, "invalid_selection",
+                       f"independent_affairs（独自利用事務）は {MAX_INDEPENDENT} 件以内の配列で指定してください。")
+    out, seen, problems = [], set(), _Problems()
+    for i, row in enumerate(rows):
+        loc = f"independent_affairs[{i}]"
+        if not isinstance(row, dict):
+            problems.add(loc, "オブジェクトで指定してください。")
+            continue
+        for key in sorted(set(row) - {"case_no", "affair"}):
+            problems.add(f"{loc}.{key}", "未知の項目です（case_no と affair のみ指定できます）。")
+        case, affair = row.get("case_no"), row.get("affair")
+        if not isinstance(case, str) or not case.strip() or len(case) > 40:
+            problems.add(f"{loc}.case_no", "事例番号（40 文字以内）を指定してください。")
+            continue
+        if not isinstance(affair, str) or not affair.strip() or len(affair) > 400:
+            problems.add(f"{loc}.affair", "独自利用事務名（400 文字以内）を指定してください。")
+            continue
+        if case.strip() in seen:
+            problems.add(f"{loc}.case_no", f"事例番号 {case.strip()} が重複しています。")
+            continue
+        seen.add(case.strip())
+        out.append({"case_no": case.strip(), "affair": affair})
+    if problems.items:
+        first = problems.items[0]
+        raise ApiError(422, "invalid_selection",
+                       f"選択内容に誤りがあります: {first['location']}: {first['message']}",
+                       details=problems.items)
+    return out
+
+
 def save_selection(session: Session, app: Application, actor: dict, body: Any) -> Selection:
     """Check and store the selection of ``app`` (the caller checks ownership and state)."""
     org = session.get(Organisation, app.org_id)
     version = version_of(session, app)
     cat = catalog_for(session, org, version)
     affairs, infos = check_selection(session, app, org, cat, body)
+    independent = check_independent(body)
     if not app.catalog_version:
         app.catalog_version = version
     sel = selection_of(session, app)
     if sel is None:
         sel = Selection(application_id=app.id, catalog_version=version, query_affairs=affairs,
-                        provided_info=infos, updated_by=actor)
+                        provided_info=infos, independent_affairs=independent or [],
+                        updated_by=actor)
         session.add(sel)
     else:
         sel.catalog_version, sel.query_affairs, sel.provided_info = version, affairs, infos
+        if independent is not None:
+            sel.independent_affairs = independent
         sel.updated_by = actor
     session.flush()
     return sel
@@ -259,7 +303,8 @@ def effective_rows(session: Session, application: Application) -> dict:
             continue
         infos.append({"info_no": info_no, "info_name": row.info_name, "choice": pick["choice"],
                       "counterpart": pick.get("counterpart")})
-    return {"query_affairs": affairs, "provided_info": infos}
+    return {"query_affairs": affairs, "provided_info": infos,
+            "independent_affairs": list((sel.independent_affairs if sel else None) or [])}
 
 
 def describe_selection(session: Session, app: Application) -> dict:
@@ -267,5 +312,7 @@ def describe_selection(session: Session, app: Application) -> dict:
     return {"application_id": app.id, "catalog_version": version_of(session, app),
             "saved": sel is not None,
             "selection": ({"query_affairs": sel.query_affairs,
-                           "provided_info": sel.provided_info} if sel else None),
+                           "provided_info": sel.provided_info,
+                           "independent_affairs": sel.independent_affairs or []}
+                          if sel else None),
             "effective": effective_rows(session, app)}

@@ -25,6 +25,8 @@ QUERY_CHOICES = ("照会する", "受任事務")
 PROVIDE_CHOICES = ("提供する", "受任により情報提供を行う")
 EMPTY_BASIS = {"article": "", "rule_title": ""}
 EMPTY_PIA = {"status": "", "reason": "", "reports": []}
+# forms whose rows come from the 申請前情報選択
+SELECTION_FORMS = ("03-07", "03-08", "03-09")
 
 
 def header_values(session: Session, org: Organisation) -> dict[str, str]:
@@ -103,6 +105,16 @@ def rows_from_selection(code: str, data: dict, sel: dict, request_type: str) -> 
             data.get("provision_acceptances") or [], "info_no")
         for row in data["provision_acceptances"]:
             row.setdefault("basis", dict(EMPTY_BASIS))
+    elif code == "03-09" and sel.get("independent_affairs"):
+        # the 独自利用事務 entered on the selection screen, as notified to 個人情報保護委員会
+        data["independent_affairs"] = _merge(
+            [{"case_no": r["case_no"], "affair": r["affair"]}
+             for r in sel["independent_affairs"]],
+            data.get("independent_affairs") or [], "case_no")
+        for row in data["independent_affairs"]:
+            row.setdefault("ppc_notification_no", "")
+            row.setdefault("ordinance", "")
+            row.setdefault("request_type", request_type)
 
 
 def _request_type(spec: FormSpec, app: Application) -> str:
@@ -119,7 +131,7 @@ def _findings_of(app: Application, entry: FormEntry | None, code: str) -> list[F
 
 ROW_KEYS = {"query_affairs": "item_no", "provided_info": "info_no",
             "query_delegations": "item_no", "provision_delegations": "info_no",
-            "provision_acceptances": "info_no"}
+            "provision_acceptances": "info_no", "independent_affairs": "case_no"}
 
 
 def _with_missing_rows(code: str, data: dict, sel: dict, app: Application) -> dict:
@@ -146,7 +158,7 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
     findings = _findings_of(app, entry, spec.code)
     if entry is not None and findings:
         data = entry.data
-        if sel is not None and spec.code in ("03-07", "03-08"):
+        if sel is not None and spec.code in SELECTION_FORMS:
             data = _with_missing_rows(spec.code, data, sel, app)
         return workbook.FormPart(spec.layout, data, header, findings)
     request_type = _request_type(spec, app)
@@ -165,7 +177,7 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
         elif spec.layout.prefill is not None:
             data.update(spec.layout.prefill(org.as_ref()))
     data["org"] = org.id
-    if sel is not None and spec.code in ("03-07", "03-08"):
+    if sel is not None and spec.code in SELECTION_FORMS:
         rows_from_selection(spec.code, data, sel, rowops.ADD)
     if registered_form is not None:
         _registered_rows_left_out(data, registered_form, spec.row_keys)
@@ -226,7 +238,7 @@ def form_workbook(session: Session, pm: pluggy.PluginManager, app: Application,
     spec = _spec(pm, code)
     org = session.get(Organisation, app.org_id)
     part = form_part(session, spec, app, org, header_values(session, org),
-                     selection_rows(session, app) if code in ("03-07", "03-08") else None)
+                     selection_rows(session, app) if code in SELECTION_FORMS else None)
     return workbook.write_workbook([part]), file_name(app, code)
 
 
