@@ -26,7 +26,8 @@ from shared.pluginmanager import form_specs
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
-from services.intake import (account_requests, catalog, registry, selection, uploads,
+from services.intake import (account_requests, catalog, registered, registry, selection,
+                             uploads,
                              validation, workbooks)
 from services.intake import applications as apps
 from services.intake.models import Application, CatalogVersion, Organisation
@@ -119,6 +120,7 @@ def _render_application(session, app: Application, error: str | None = None,
         decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,
         withdrawable=app.status in apps.WITHDRAWABLE, uploads=files["uploads"],
         attachments=files["attachments"], error=error,
+        changes=registered.change_summary(plugins(), app),
         max_upload=MAX_UPLOAD_BYTES, max_attachment=MAX_ATTACHMENT_BYTES), status
 
 

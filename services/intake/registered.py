@@ -133,6 +133,32 @@ def delegations_of(pm: pluggy.PluginManager, session: Session, app: Application,
     return rows, [current.application_id] if current is not None else []
 
 
+def change_summary(pm: pluggy.PluginManager, app: Application) -> list[dict]:
+    """What a 変更申請 changes, form by form: the rows it marks 登録 / 変更 / 削除 (rows
+    marked 変更なし stay as registered), or that the form is replaced whole."""
+    if app.kind != "change":
+        return []
+    specs = form_specs(pm)
+    out = []
+    for entry in sorted(app.forms, key=lambda f: f.code):
+        spec = specs.get(entry.code)
+        keys = dict(spec.row_keys) if spec is not None else {}
+        title = spec.title if spec is not None else entry.code
+        if not keys:
+            out.append({"code": entry.code, "title": title, "whole": True, "rows": []})
+            continue
+        rows = []
+        for field, columns in keys.items():
+            label = (spec.labels or {}).get(field, field)
+            for row in (entry.data or {}).get(field) or []:
+                kind = rowops.row_type(row) if isinstance(row, dict) else None
+                if kind in (rowops.ADD, rowops.CHANGE, rowops.DELETE):
+                    rows.append({"part": label, "kind": kind,
+                                 "key": "・".join(str(row.get(c) or "") for c in columns)})
+        out.append({"code": entry.code, "title": title, "whole": False, "rows": rows})
+    return out
+
+
 def describe(session: Session, pm: pluggy.PluginManager, org_id: str) -> dict:
     """The organisation's registered content as the API shows it to its owner."""
     found = content_of(session, org_id)

@@ -114,6 +114,11 @@ def test_a_change_opens_with_the_registered_rows_and_adds_one_without_losing_any
     factories.put_forms(suite.client, h, change, {"03-07": data})
     form = wait_form(suite, change, "03-07")
     assert form["status"] == "valid", [f for f in form["findings"] if f["severity"] == "error"]
+    # the applicant's page says what the change changes
+    from tests.pages.support import client_for, text_of
+
+    page = text_of(client_for(suite, APPLICANT).get(f"/applicant/applications/{change}"))
+    assert "変更内容" in page and f"登録</strong> (1) 情報照会を行う事務 {added['item_no']}" in page
     assert suite.client.post(f"/api/intake/applications/{change}/submit",
                              headers=h).status_code == 202
     app = through_review(suite, change)
