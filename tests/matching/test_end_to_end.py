@@ -133,13 +133,18 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
     assert [r["request_type"] for r in form["provision_delegations"]] == ["変更なし"]
     form["provision_delegations"][0]["request_type"] = "削除"
     form["application_date"] = "2026/11/30"
-    factories.put_forms(suite.client, h, change, {"03-08": form})
-    wait_for(lambda: suite.get_app(change)["forms"]["03-08"]["status"] == "valid",
-             what="change validated")
-    assert suite.client.post(f"/api/intake/applications/{change}/submit",
-                             headers=h).status_code == 202
-    wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["counterpart_missing"],
-             what="the acceptance lost its counterpart")
+
+    def file_change(app_id: int) -> None:
+        """Submit ``form`` as the change; 中央区's acceptance then lacks its counterpart."""
+        factories.put_forms(suite.client, h, app_id, {"03-08": form})
+        wait_for(lambda: suite.get_app(app_id)["forms"]["03-08"]["status"] == "valid",
+                 what="change validated")
+        assert suite.client.post(f"/api/intake/applications/{app_id}/submit",
+                                 headers=h).status_code == 202
+        wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["counterpart_missing"],
+                 what="the acceptance lost its counterpart")
+
+    file_change(change)
     assert matching_of(suite, change, "demo-applicant") == []   # nothing delegated any more
     suite.wait_status(change, "primary_review")
     assert suite.client.post(f"/api/intake/applications/{change}/withdraw",
@@ -152,13 +157,7 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
     # Filed again and approved: the delegation leaves the master, and the same version
     # brings 中央区's registered acceptance up to date (counterpart_missing).
     again = factories.create_application(suite.client, h, kind="change")
-    factories.put_forms(suite.client, h, again, {"03-08": form})
-    wait_for(lambda: suite.get_app(again)["forms"]["03-08"]["status"] == "valid",
-             what="second change validated")
-    assert suite.client.post(f"/api/intake/applications/{again}/submit",
-                             headers=h).status_code == 202
-    wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["counterpart_missing"],
-             what="the acceptance lost its counterpart again")
+    file_change(again)
     suite.wait_status(again, "primary_review")
     assert decide(suite, "demo-pref", again, "承認").status_code == 201
     suite.wait_status(again, "secondary_review")
