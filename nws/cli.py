@@ -166,7 +166,10 @@ def refdata() -> None:
 @click.option("--provided-info", "provided_info", default=None,
               type=click.Path(exists=True, dir_okay=False),
               help="Provider-side CSV (docs/reference-data.md); default: the shipped EXAMPLE file, which is not law.")
-def refdata_load(provided_info: str | None) -> None:
+@click.option("--procedures", "procedures", default=None,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Procedures (手続) of 別表 items for 様03-08's pull-down (docs/reference-data.md); default: the shipped EXAMPLE file, which is not law.")
+def refdata_load(provided_info: str | None, procedures: str | None) -> None:
     """Load or update the organisation registry and the legal catalog (idempotent)."""
     from pathlib import Path
 
@@ -179,7 +182,8 @@ def refdata_load(provided_info: str | None) -> None:
     started = time.monotonic()
     try:
         with runtime.services["intake"].transaction() as session:
-            result = load_refdata(session, Path(provided_info) if provided_info else None)
+            result = load_refdata(session, Path(provided_info) if provided_info else None,
+                                  Path(procedures) if procedures else None)
             click.echo(f"… read and compared in {time.monotonic() - started:.1f} s; committing",
                        err=True)
     except (CatalogError, RefdataError) as exc:
@@ -191,6 +195,9 @@ def refdata_load(provided_info: str | None) -> None:
     if not provided_info:
         click.echo("warning: provider side loaded from EXAMPLE_provided_info_NOT_LAW.csv "
                    "(an example, not law); pass --provided-info FILE", err=True)
+    if not procedures:
+        click.echo("warning: procedures loaded from EXAMPLE_procedures_NOT_LAW.csv "
+                   "(an example, not law); pass --procedures FILE", err=True)
 
 
 @refdata.command("union-add")

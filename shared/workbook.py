@@ -320,6 +320,10 @@ class FormPart:
     data: Mapping[str, Any]
     header: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     findings: Sequence[Finding] = ()
+    # choices offered in particular cells (by field path, e.g.
+    # "query_delegations[0].procedure"): a pull-down that warns on other values, for
+    # choices that depend on the row (the procedures the catalog knows for its item)
+    cell_choices: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 class _Formats:
@@ -470,6 +474,10 @@ def write_workbook(parts: Iterable[FormPart], target: IO[bytes] | None = None) -
             highlighted = (p.sheet, p.row, p.col) in notes
             _write_value(sheets[p.sheet], p, formats.get(p.kind, p.type, highlighted))
             spec = p.spec
+            own = part.cell_choices.get(p.path) if p.path is not None else None
+            if own and p.kind in (CHOICE, INPUT):
+                validations.setdefault((p.sheet, p.col, tuple(own), False), []).append(p.row)
+                continue
             choices = (CHECK,) if p.type == BOOL else (spec.choices if spec else ())
             if p.kind in (CHOICE, INPUT) and choices and (p.kind == CHOICE or p.type == BOOL):
                 key = (p.sheet, p.col, tuple(choices), spec.strict if spec else True)

@@ -242,6 +242,11 @@ def check_selection(data, ctx):
             continue   # a registered row the selection no longer has: removed
         chosen = queries.get(str(row.get("item_no")))
         where = f"query_delegations[{i}]"
+        procedures = (chosen or {}).get("procedures") or []
+        if procedures and not blank(row.get("procedure")) and row["procedure"] not in procedures:
+            yield Finding(f"{CODE}.query_delegations.procedure_unlisted", WARNING,
+                          f"{where}.procedure",
+                          f"(1) {i + 1} 行目: 手続「{row['procedure']}」は法令カタログの別表 項番 {row.get('item_no')} の手続（{'、'.join(procedures)}）にありません。審査で確認します。")
         if chosen is None:
             yield Finding(f"{CODE}.query_delegations.not_selected", ERROR, f"{where}.item_no",
                           f"(1) {i + 1} 行目: 別表 項番 {row.get('item_no')} は申請前情報選択画面で受任事務として選択されていません。")

@@ -34,6 +34,7 @@ from services.intake.registry import (ATTRIBUTES, MUNICIPAL_KINDS, REFDATA, UNIO
 BEPPYO_CSV = REFDATA / "bangouhou_beppyo_riyou_jimu_2025-09-24.csv"
 CONDITIONS_CSV = REFDATA / "beppyo_conditions.csv"
 EXAMPLE_PROVIDED_INFO_CSV = REFDATA / "EXAMPLE_provided_info_NOT_LAW.csv"
+EXAMPLE_PROCEDURES_CSV = REFDATA / "EXAMPLE_procedures_NOT_LAW.csv"
 
 # Roles a condition can name: (branch, organisation kinds).
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -153,9 +154,11 @@ def _require_columns(path: Path, rows: list[dict], columns: tuple[str, ...]) -> 
 
 
 def read_catalog(beppyo: Path = BEPPYO_CSV, conditions: Path = CONDITIONS_CSV,
-                 provided_info: Path | None = EXAMPLE_PROVIDED_INFO_CSV
+                 provided_info: Path | None = EXAMPLE_PROVIDED_INFO_CSV,
+                 procedures: Path | None = EXAMPLE_PROCEDURES_CSV
                  ) -> tuple[str, list[dict], list[dict], list[dict]]:
-    """Read and check the three files: (checksum, affairs, info, sources)."""
+    """Read and check the files: (checksum, affairs, info, sources). ``procedures`` lists
+    the individual procedures (手続) of 別表 items where the operator knows them."""
     digest = hashlib.sha256()
     sources = []
     raw_b, law = _read_csv(beppyo)
@@ -183,6 +186,22 @@ def read_catalog(beppyo: Path = BEPPYO_CSV, conditions: Path = CONDITIONS_CSV,
                         "note": m["note"]})
     if by_item:
         raise CatalogError(f"{conditions.name}: 項番 not in the 別表: {', '.join(by_item)}")
+    if procedures is not None:
+        raw_x, listed = _read_csv(procedures)
+        _require_columns(procedures, listed, ("項番", "手続", "note"))
+        files.append((procedures, raw_x))
+        by_no = {a["item_no"]: a for a in affairs}
+        for seq, r in enumerate(listed, 1):
+            item_no, name = (r["項番"] or "").strip(), (r["手続"] or "").strip()
+            where = f"{procedures.name} row {seq} ({item_no})"
+            if item_no not in by_no:
+                raise CatalogError(f"{where}: 別表 項番 not in the 別表")
+            if not name:
+                raise CatalogError(f"{where}: 手続 is required")
+            held = by_no[item_no].setdefault("procedures", [])
+            if name in held:
+                raise CatalogError(f"{where}: 手続 appears twice")
+            held.append(name)
     info = []
     if provided_info is not None:
         raw_p, provided = _read_csv(provided_info)
@@ -252,6 +271,7 @@ class AffairRow:
     authority: str
     affair: str
     condition: str
+    procedures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,7 +292,8 @@ def version_rows(session: Session, version_id: str
     """The affairs (by 項番) and information (by 番号) of a version, in file order."""
     cached = _ROWS.get(version_id)
     if cached is None:
-        affairs = {a.item_no: AffairRow(a.item_no, a.authority, a.affair, a.condition)
+        affairs = {a.item_no: AffairRow(a.item_no, a.authority, a.affair, a.condition,
+                                        tuple(a.procedures or ()))
                    for a in session.scalars(select(CatalogAffair).where(
                        CatalogAffair.version_id == version_id).order_by(CatalogAffair.seq))}
         info = {i.info_no: InfoRow(i.info_no, i.info_name, i.provider, tuple(i.item_nos))
@@ -379,11 +400,14 @@ def describe_catalog(org_desc: dict, cat: OrgCatalog) -> dict:
     }
 
 
-def load_refdata(session: Session, provided_info: Path | None = None) -> dict:
+def load_refdata(session: Session, provided_info: Path | None = None,
+                 procedures: Path | None = None) -> dict:
     """``nws refdata load``: the organisation registry and the catalog (both idempotent).
-    ``provided_info`` is the operator's provider-side file; without it the shipped
-    EXAMPLE file (not law) is used."""
+    ``provided_info`` is the operator's provider-side file and ``procedures`` the
+    procedures of 別表 items; without them the shipped EXAMPLE files (not law) are used."""
     from services.intake.registry import load_registry
 
     files = {"provided_info": provided_info} if provided_info is not None else {}
+    if procedures is not None:
+        files["procedures"] = procedures
     return {"organisations": load_registry(session), "catalog": load_catalog(session, **files)}

@@ -173,6 +173,8 @@ class CatalogAffair(Base):
     affair: Mapped[str] = mapped_column(Text)
     condition: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
+    # the individual procedures (手続) of the item, where the operator knows them
+    procedures: Mapped[list | None]
 
 
 class CatalogInfo(Base):

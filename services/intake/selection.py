@@ -290,7 +290,8 @@ def effective_rows(session: Session, application: Application) -> dict:
         if pick["choice"] in DECLINED:
             continue
         affairs.append({"item_no": item_no, "affair": row.affair, "choice": pick["choice"],
-                        "delegators": list(pick.get("delegators") or [])})
+                        "delegators": list(pick.get("delegators") or []),
+                        "procedures": list(row.procedures)})
     infos = []
     for info_no, row in cat.all_info.items():
         entry = cat.info.get(info_no)

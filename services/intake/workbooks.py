@@ -160,7 +160,8 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
         data = entry.data
         if sel is not None and spec.code in SELECTION_FORMS:
             data = _with_missing_rows(spec.code, data, sel, app)
-        return workbook.FormPart(spec.layout, data, header, findings)
+        return workbook.FormPart(spec.layout, data, header, findings,
+                                 cell_choices=procedure_choices(spec.code, data, sel))
     request_type = _request_type(spec, app)
     registered_form = _registered_form(session, app, spec.code)
     if entry is not None:
@@ -181,7 +182,20 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
         rows_from_selection(spec.code, data, sel, rowops.ADD)
     if registered_form is not None:
         _registered_rows_left_out(data, registered_form, spec.row_keys)
-    return workbook.FormPart(spec.layout, data, header, ())
+    return workbook.FormPart(spec.layout, data, header, (),
+                             cell_choices=procedure_choices(spec.code, data, sel))
+
+
+def procedure_choices(code: str, data: dict, sel: dict | None) -> dict[str, tuple[str, ...]]:
+    """様03-08 (1): the 手続 cell of each row offers the procedures the catalog knows for
+    its 項番 (a pull-down that warns on other values); free text elsewhere."""
+    if code != "03-08" or not sel:
+        return {}
+    known = {r["item_no"]: tuple(r.get("procedures") or ())
+             for r in sel.get("query_affairs") or []}
+    return {f"query_delegations[{i}].procedure": known[row.get("item_no")]
+            for i, row in enumerate(data.get("query_delegations") or [])
+            if isinstance(row, dict) and known.get(row.get("item_no"))}
 
 
 def _registered_form(session: Session, app: Application, code: str) -> dict | None:

@@ -156,7 +156,7 @@ def test_the_shipped_provider_file_is_labelled_as_an_example_not_law():
     first = EXAMPLE_PROVIDED_INFO_CSV.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("#") and "NOT LAW" in first
     assert INFO and all("例" in i["info_name"] for i in INFO)
-    assert [s["example"] for s in SOURCES] == [False, False, True]
+    assert [s["example"] for s in SOURCES] == [False, False, True, True]
 
 
 def test_a_provider_file_naming_an_unknown_beppyo_item_is_refused(tmp_path):
@@ -283,3 +283,48 @@ def test_catalog_access_own_org_for_applicants_any_org_for_reviewers(idle_suite)
     unknown = s.client.get("/api/intake/catalog?org=999999", headers=s.headers("demo-operator"))
     assert unknown.status_code == 422 and "999999" in unknown.get_json()["error"]["message"]
     assert s.client.get("/api/intake/catalog?org=131016").status_code == 401
+
+
+# --- Procedures (手続) of 別表 items --------------------------------------------------------
+
+def test_the_shipped_procedures_are_an_example_and_attach_to_their_items():
+    from services.intake.catalog import EXAMPLE_PROCEDURES_CSV
+
+    assert "EXAMPLE" in EXAMPLE_PROCEDURES_CSV.name and "NOT_LAW" in EXAMPLE_PROCEDURES_CSV.name
+    assert EXAMPLE_PROCEDURES_CSV.read_text(encoding="utf-8").startswith("# EXAMPLE ONLY")
+    _checksum, affairs, _info, _sources = read_catalog()
+    known = {a["item_no"]: a.get("procedures") for a in affairs if a.get("procedures")}
+    assert set(known) == {"九", "四十"} and all("【例】" in p for ps in known.values() for p in ps)
+
+
+@pytest.mark.parametrize("rows, error", [
+    ("九百九十九,手続,\n", "九百九十九"),
+    ("九,,\n", "手続 is required"),
+    ("九,申請,\n九,申請,\n", "appears twice"),
+])
+def test_a_procedures_file_that_does_not_fit_the_beppyo_is_refused(tmp_path, rows, error):
+    bad = tmp_path / "procedures.csv"
+    bad.write_text("項番,手続,note\n" + rows, encoding="utf-8")
+    with pytest.raises(CatalogError, match=error):
+        read_catalog(procedures=bad)
+
+
+def test_the_03_08_workbook_offers_the_known_procedures_of_each_row(idle_suite):
+    import io
+
+    import openpyxl
+
+    from tests import factories, form_data
+
+    s = idle_suite
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    form_data.put_selection_for(s.client, h, app_id, {"query_delegations": [
+        {"item_no": "九", "delegators": ["132012"]}]})
+    res = s.client.get(f"/api/intake/applications/{app_id}/forms/03-08.xlsx", headers=h)
+    wb = openpyxl.load_workbook(io.BytesIO(res.data))
+    lists = [dv.formula1 for ws in wb.worksheets for dv in ws.data_validations.dataValidation]
+    assert any("障害児通所給付費の支給申請" in (f or "") for f in lists), lists
+    found = [dv for ws in wb.worksheets for dv in ws.data_validations.dataValidation
+             if "障害児通所給付費の支給申請" in (dv.formula1 or "")]
+    assert found[0].errorStyle == "warning"     # other procedures stay possible

@@ -209,3 +209,17 @@ def test_names_must_be_the_catalog_s_text(check):
         ("03-08.provision_delegations.info_name_mismatch", "error", "provision_delegations[0].info_name"),
         ("03-08.provision_acceptances.info_name_mismatch", "error", "provision_acceptances[0].info_name")]
     assert f"「{form_data.beppyo_affair('十')}」" in found[0].message
+
+
+def test_a_procedure_the_catalog_does_not_list_for_the_item_is_a_warning(check):
+    data = form_data.form_03_08(query_delegations=[form_data.query_delegation(procedure="独自の手続")])
+    selection = {"query_affairs": [{"item_no": "九", "choice": "受任事務", "delegators": ["132012"],
+                                    "procedures": ["認定請求", "額改定請求"]}],
+                 "provided_info": []}
+    found = [f for f in check("03-08", data, selection=selection)
+             if f.rule == "03-08.query_delegations.procedure_unlisted"]
+    assert [(f.severity, f.location) for f in found] == [("warning", "query_delegations[0].procedure")]
+    assert "認定請求、額改定請求" in found[0].message
+    data["query_delegations"][0]["procedure"] = "額改定請求"
+    assert not [f for f in check("03-08", data, selection=selection)
+                if f.rule.endswith("procedure_unlisted")]
