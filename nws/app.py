@@ -11,6 +11,7 @@ from nws.runtime import Runtime
 from shared.auth import public
 from shared.migrate import is_current
 from shared.pages import init_pages
+from shared.ratelimit import RateLimits
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
 from shared.web import register_error_handlers
@@ -31,6 +32,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     app.extensions["nws.runtime"] = runtime
     app.extensions["nws.services"] = runtime.services
     app.extensions["nws.plugins"] = runtime.plugins
+    app.extensions["nws.ratelimits"] = RateLimits(runtime.settings)
     register_error_handlers(app)
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():
