@@ -213,8 +213,9 @@ def describe_delivery(delivery: Delivery, attempts: list[DeliveryAttempt]) -> di
             "finished_at": delivery.finished_at.isoformat() if delivery.finished_at else None,
             "next_attempt_at": (delivery.next_attempt_at.isoformat()
                                 if delivery.status == "pending" else None),
-            "last_error": outbound.public_reason(last.status_code if last else None,
-                                                 delivery.last_error, CANCELLED),
+            "last_error": (outbound.public_reason(last.status_code if last else None,
+                                                  delivery.last_error, CANCELLED)
+                           if delivery.last_error else None),
             "log": [{"number": a.number, "at": a.at.isoformat(), "message_id": a.message_id,
                      "kind": a.kind, "from": a.base_version, "ok": a.ok,
                      "status_class": outbound.status_class(a.status_code),

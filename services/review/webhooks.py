@@ -97,7 +97,7 @@ def _reason(status: int | None, error: str | None) -> str | None:
 def describe_delivery(d: WebhookDelivery) -> dict:
     return {"id": d.id, "event": d.event, "status": d.status, "attempts": d.attempts,
             "last_status_class": outbound.status_class(d.last_status) if d.attempts else None,
-            "last_error": _reason(d.last_status, d.last_error),
+            "last_error": _reason(d.last_status, d.last_error) if d.last_error else None,
             "created_at": d.created_at.isoformat(),
             "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
             "next_attempt_at": (d.next_attempt_at.isoformat()
