@@ -40,6 +40,9 @@ IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
+#: a name's checked addresses tried in turn when one cannot be connected to (each may
+#: take TIMEOUT_SECONDS: the callers' leases cover this many)
+MAX_ADDRESSES_TRIED = 3
 USER_AGENT = "nws-suite (+webhooks)"
 
 # Refused even where the standard library's flags might miss them (multicast counts as
@@ -330,7 +333,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy) -> R
     manager = _manager(target, policy)
     reason = "failed"
     try:
-        for address in found:
+        for address in found[:MAX_ADDRESSES_TRIED]:
             try:
                 res = manager.urlopen("POST", _url_for(address, target), body=body,
                                       headers=sent_headers, redirect=False, retries=False,
