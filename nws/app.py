@@ -1,5 +1,6 @@
 """The Flask application factory: the HTTP APIs of the services a process serves, plus
-/healthz, /readyz and /metrics."""
+/healthz, /readyz and /metrics, the shared static files (/static/) and the security
+headers of every response."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,9 @@ from sqlalchemy import text
 from nws.runtime import Runtime
 from shared.auth import public
 from shared.migrate import is_current
-from shared.pages import init_pages
+from shared.headers import init_headers
+from shared.pages import STATIC, init_pages
+from shared.ratelimit import RateLimits
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
 from shared.web import register_error_handlers
@@ -19,7 +22,7 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config.update(
         SECRET_KEY=runtime.settings.secret_key,
         NWS_TOKEN_TTL=runtime.settings.token_ttl_seconds,
@@ -31,6 +34,8 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     app.extensions["nws.runtime"] = runtime
     app.extensions["nws.services"] = runtime.services
     app.extensions["nws.plugins"] = runtime.plugins
+    app.extensions["nws.ratelimits"] = RateLimits(runtime.settings)
+    init_headers(app, cookie_secure=runtime.settings.cookie_secure)
     register_error_handlers(app)
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():

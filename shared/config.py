@@ -7,6 +7,7 @@ Defaults give the embedded suite: SQLite files and a filesystem broker under
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -22,6 +23,32 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
 
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in env.get(key, "").split(",") if p.strip())
+
+
+TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ValueError(f"{key} must be true or false, not {raw!r}")
+
+
+def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """Comma-separated CIDRs (a bare address is a /32 or /128), normalised."""
+    out = []
+    for part in _list(env, key):
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"{key}: {part!r} is not an IP network (CIDR)") from None
+    return tuple(out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +72,15 @@ class Settings:
     # A prefix for every key the suite keeps in Redis, so several suites (or test runs)
     # can share one Redis server.
     broker_key_prefix: str = ""
+    # Outbound requests to addresses registrants give (webhooks, master subscribers)
+    # reach only public addresses; these CIDRs are let through as well (empty by
+    # default in every mode). A proxy is used only when set here, never from the
+    # environment's HTTP(S)_PROXY.
+    outbound_allow: tuple[str, ...] = ()
+    outbound_proxy: str = ""
+    outbound_ca_file: str = ""   # CA bundle for receivers' certificates (default: system's)
+    # The Secure attribute of the session and login cookies (on behind TLS).
+    cookie_secure: bool = False
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -76,6 +112,10 @@ class Settings:
             extra_plugins=_list(env, "NWS_PLUGINS"),
             embedded=embedded,
             broker_key_prefix=env.get("NWS_BROKER_KEY_PREFIX", ""),
+            outbound_allow=_networks(env, "NWS_OUTBOUND_ALLOW"),
+            outbound_proxy=env.get("NWS_OUTBOUND_PROXY", "").strip(),
+            outbound_ca_file=env.get("NWS_OUTBOUND_CA_FILE", "").strip(),
+            cookie_secure=_bool(env, "NWS_COOKIE_SECURE", False),
         )
         values.update(overrides)
         settings = cls(**values)
@@ -83,6 +123,9 @@ class Settings:
             raise ValueError("NWS_SECRET_KEY must be at least 32 characters")
         if settings.visibility_timeout <= settings.task_time_limit:
             raise ValueError("NWS_VISIBILITY_TIMEOUT must be above NWS_TASK_TIME_LIMIT")
+        if settings.outbound_proxy and not settings.outbound_proxy.startswith(
+                ("http://", "https://")):
+            raise ValueError("NWS_OUTBOUND_PROXY must be an http:// or https:// URL")
         return settings
 
 

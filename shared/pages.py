@@ -23,6 +23,7 @@ COOKIE = "nws_session"
 LOGIN_PATH = "/auth/login"
 LOGOUT_PATH = "/auth/logout"
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"     # served at /static/ by every web process
 
 ROLE_LABELS = {
     "applicant": "申請者",

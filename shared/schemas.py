@@ -2,7 +2,7 @@
 (:mod:`shared.text`), messages in Japanese."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from shared import text
 
@@ -152,3 +152,15 @@ class BaseSchema(Schema):
                      for name, f in self.load_fields.items()}
             self.__dict__["_text_kinds_cache"] = kinds
         return kinds
+
+
+def outbound_url(value: str) -> None:
+    """A URL the suite may send to, as far as its text says: http or https, no
+    ``user:pass@`` (:func:`shared.outbound.parse`). Where its host resolves is checked by
+    the view (:func:`shared.web.checked_outbound_url`), which has the settings."""
+    from shared import outbound
+
+    try:
+        outbound.parse(value)
+    except outbound.Refused as exc:
+        raise ValidationError(exc.message) from None

@@ -19,6 +19,7 @@ HTTP_MESSAGES = {
     413: "送信されたデータが大きすぎます。",
     415: "Content-Type が正しくありません。",
     422: "入力内容に誤りがあります。",
+    429: "短時間に繰り返し操作されました。しばらく待ってから再度お試しください。",
     500: "サーバーで問題が発生しました。時間をおいて再度お試しください。",
 }
 
@@ -26,11 +27,12 @@ HTTP_MESSAGES = {
 class ApiError(Exception):
     """An error answered as ``{"error": {"code", "message", "details"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Any = None, *,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details = details
+        self.headers = headers or {}
         self.extra = extra
 
     def response(self):
@@ -38,11 +40,24 @@ class ApiError(Exception):
         if self.details is not None:
             body["error"]["details"] = self.details
         body.update(self.extra)
-        return jsonify(body), self.status
+        return jsonify(body), self.status, self.headers
 
 
 def not_found(what: str = "") -> ApiError:
     return ApiError(404, "not_found", f"{what}が見つかりません。" if what else HTTP_MESSAGES[404])
+
+
+def checked_outbound_url(url: str, settings) -> str:
+    """``url`` in its canonical form if the suite may send to it: its host is resolved
+    and every address checked against ``NWS_OUTBOUND_ALLOW`` (:mod:`shared.outbound`);
+    422 with a Japanese message for the ``url`` field otherwise."""
+    from shared import outbound
+
+    try:
+        return outbound.check(url, outbound.Policy.of(settings))
+    except outbound.Refused as exc:
+        raise ApiError(422, "validation_failed", HTTP_MESSAGES[422],
+                       details={"url": [exc.message]}) from None
 
 
 def json_body(schema: Schema) -> dict:

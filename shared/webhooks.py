@@ -13,13 +13,13 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from shared import outbound
+
 SECRET_PREFIX = "whsec_"
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = outbound.TIMEOUT_SECONDS
 
 
 def generate_secret() -> str:
@@ -63,30 +63,33 @@ def encode(payload: Any) -> bytes:
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """One attempt: ``status`` is the HTTP status (None without an answer), ``error`` a
+    Japanese reason from :data:`shared.outbound.REASONS` (None on success) — what the
+    registrant may see; never an exception text or an address."""
+
     ok: bool
     status: int | None
     error: str | None
     duration_ms: int
 
+    @property
+    def status_class(self) -> str:
+        return outbound.status_class(self.status)
+
 
 def deliver(url: str, secrets_: Iterable[str], msg_id: str, body: bytes, *,
-            kind: str = "webhook") -> DeliveryResult:
-    """POST one signed delivery. 2xx is success; anything else (or no answer) is a
-    failure the caller retries with backoff. Counted in ``nws_deliveries_total`` under
-    ``kind`` ("webhook" for reviewer systems, "master" for subscribers)."""
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers=headers(secrets_, msg_id, body))
+            kind: str = "webhook", policy: outbound.Policy | None = None) -> DeliveryResult:
+    """POST one signed delivery where ``policy`` lets it go (by default: public
+    addresses only; see :mod:`shared.outbound`). 2xx is success; anything else (a
+    redirect included, which is not followed) or no answer is a failure the caller
+    retries with backoff. Counted in ``nws_deliveries_total`` under ``kind``
+    ("webhook" for reviewer systems, "master" for subscribers)."""
     started = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as res:
-            status = res.status
-            ok = 200 <= status < 300
-            error = None
-    except urllib.error.HTTPError as exc:
-        status, ok, error = exc.code, False, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        status, ok, error = None, False, f"{type(exc).__name__}: {exc}"[:300]
+    response = outbound.post(url, body, headers(secrets_, msg_id, body),
+                             policy or outbound.Policy())
     from shared.observability import metrics
 
-    metrics().deliveries.labels(kind, "delivered" if ok else "failed").inc()
-    return DeliveryResult(ok, status, error, int((time.monotonic() - started) * 1000))
+    metrics().deliveries.labels(kind, "delivered" if response.ok else "failed").inc()
+    error = None if response.ok else outbound.REASONS[response.reason or "failed"]
+    return DeliveryResult(response.ok, response.status, error,
+                          int((time.monotonic() - started) * 1000))

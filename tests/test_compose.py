@@ -311,22 +311,208 @@ def test_gateway_service(services, runtime):
         assert "http://127.0.0.1:8000/readyz" in probe
 
 
-def test_nginx_accepts_the_config(tmp_path):
+def _need_nginx() -> None:
     if shutil.which("nginx") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("nginx is missing on CI (.ci/run installs nginx-light)")
         pytest.skip("nginx is not installed here (apt-get install nginx-light)")
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory) -> Path:
+    """A self-signed certificate and its key, as tls.crt and tls.key in a folder."""
+    if shutil.which("openssl") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is missing on CI")
+        pytest.skip("openssl is not installed here")
+    folder = tmp_path_factory.mktemp("gateway-tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", str(folder / "tls.key"),
+                    "-out", str(folder / "tls.crt")], check=True, capture_output=True)
+    return folder
+
+
+def rendered_nginx_conf(tmp_path: Path, tls: Path, ports: tuple[int, int] | None = None) -> Path:
+    """deploy/nginx.conf with the certificate where compose mounts it replaced by
+    ``tls`` (and, to run it here, its logs in ``tmp_path`` and its ports on loopback)."""
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    assert re.search(rf"ssl_certificate\s+{TLS_DIR}/tls.crt;", text)
+    assert re.search(rf"ssl_certificate_key\s+{TLS_DIR}/tls.key;", text)
+    text = text.replace(f"{TLS_DIR}/", f"{tls}/")
+    if ports is not None:
+        text = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{ports[0]};", text)
+        text = re.sub(r"listen\s+443 ssl;", f"listen 127.0.0.1:{ports[1]} ssl;", text)
+        text = text.replace("/var/log/nginx/", f"{tmp_path}/")
+    out = tmp_path / "nginx.conf"
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def test_nginx_accepts_the_config(tmp_path, tls_files):
+    _need_nginx()
+    conf = rendered_nginx_conf(tmp_path, tls_files)
     result = subprocess.run(
-        ["nginx", "-t", "-c", str(NGINX_CONF), "-g", f"pid {tmp_path}/nginx.pid;",
+        ["nginx", "-t", "-c", str(conf), "-g", f"pid {tmp_path}/nginx.pid;",
          "-e", str(tmp_path / "error.log")],
         capture_output=True, text=True)
     if "-e" in result.stderr and "invalid option" in result.stderr:  # nginx < 1.19.5
-        result = subprocess.run(["nginx", "-t", "-c", str(NGINX_CONF),
+        result = subprocess.run(["nginx", "-t", "-c", str(conf),
                                  "-g", f"pid {tmp_path}/nginx.pid;"],
                                 capture_output=True, text=True)
     if "Permission denied" in result.stderr:
         pytest.skip("nginx -t needs to write its logs here")
     assert result.returncode == 0, result.stderr
+
+
+# --- (d2) TLS at the gateway, probes kept inside ---------------------------------------
+
+TLS_DIR = "/etc/nginx/tls"
+
+
+def nginx_servers() -> list[str]:
+    """The text of each server { … } block of deploy/nginx.conf (comments removed)."""
+    text = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text(encoding="utf-8"))
+    servers, start = [], 0
+    while (at := text.find("server {", start)) != -1:
+        depth, i = 0, text.index("{", at)
+        for i in range(i, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                break
+        servers.append(text[at:i + 1])
+        start = i + 1
+    return servers
+
+
+def test_the_gateway_serves_tls_and_plain_http_only_redirects():
+    servers = nginx_servers()
+    tls = [s for s in servers if re.search(r"listen\s+443\s+ssl;", s)]
+    plain = [s for s in servers if re.search(r"listen\s+80;", s)]
+    assert len(tls) == 1 and len(plain) == 1
+    [tls], [plain] = tls, plain
+    assert re.search(rf"ssl_certificate\s+{TLS_DIR}/tls.crt;", tls)
+    assert re.search(rf"ssl_certificate_key\s+{TLS_DIR}/tls.key;", tls)
+    protocols = re.search(r"ssl_protocols\s+([^;]+);", tls).group(1).split()
+    assert set(protocols) <= {"TLSv1.2", "TLSv1.3"}
+    # Every route is on the TLS server; plain HTTP answers only with a redirect.
+    assert "proxy_pass" in tls and "location" not in plain and "proxy_pass" not in plain
+    assert re.search(r"return\s+301\s+https://\$host\$request_uri;", plain)
+    # HSTS is added only for https (and only when the web process did not send it).
+    assert re.search(r"add_header\s+Strict-Transport-Security\s+\$nws_hsts\s+always;", tls)
+    assert "Strict-Transport-Security" not in plain
+    hsts_map = re.search(r"map\s+\"\$scheme:\$upstream_http_strict_transport_security\"\s+"
+                         r"\$nws_hsts\s*\{([^}]*)\}", NGINX_CONF.read_text(encoding="utf-8"))
+    assert hsts_map and re.search(r'"https:"\s+"max-age=\d+"', hsts_map.group(1))
+    assert re.search(r"default\s+\"\";", hsts_map.group(1))
+    # The web processes learn the scheme from the gateway.
+    assert re.search(r"proxy_set_header\s+X-Forwarded-Proto\s+\$scheme;",
+                     NGINX_CONF.read_text(encoding="utf-8"))
+
+
+def test_the_gateway_keeps_metrics_and_readyz_inside(services):
+    [tls] = [s for s in nginx_servers() if "ssl" in s]
+    for path in ("/metrics", "/readyz"):
+        block = re.search(rf"location\s+=\s+{path}\s*\{{([^}}]*)\}}", tls)
+        assert block, f"{path} is not refused by the gateway"
+        assert re.fullmatch(r"\s*return\s+404;\s*", block.group(1)), block.group(1)
+    # The health checks reach each web process directly, not through the gateway.
+    for service in ALL_SERVICES:
+        probe = " ".join(as_list(services[f"web-{service}"]["healthcheck"]["test"]))
+        assert "http://127.0.0.1:8000/readyz" in probe
+
+
+def test_the_certificate_and_key_come_from_the_environment(compose, services):
+    gateway = services["gateway"]
+    assert "443:443" in [str(p) for p in gateway["ports"]]
+    env = {"NWS_TLS_CERT": "/srv/tls/site.crt", "NWS_TLS_KEY": "/srv/tls/site.key"}
+    for name, target in (("NWS_TLS_CERT", f"{TLS_DIR}/tls.crt"),
+                         ("NWS_TLS_KEY", f"{TLS_DIR}/tls.key")):
+        [volume] = [str(v) for v in gateway["volumes"] if str(v).endswith(f":{target}:ro")]
+        source = volume[: -len(f":{target}:ro")]
+        assert interpolate(source, env) == env[name]
+        with pytest.raises(KeyError):               # required, never defaulted
+            interpolate(source, {})
+
+
+def test_the_compose_environment_turns_on_secure_cookies_and_allows_no_outbound_range(compose):
+    host_env = {"NWS_SECRET_KEY": "s" * 64}
+    env = {k: interpolate(str(v), host_env) for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env)
+    assert settings.cookie_secure is True
+    assert settings.outbound_allow == () and settings.outbound_proxy == ""
+    assert env["NWS_TRUSTED_PROXY"]          # nws web takes X-Forwarded-Proto from the gateway
+    # An operator may widen it explicitly.
+    widened = {k: interpolate(str(v), {**host_env, "NWS_OUTBOUND_ALLOW": "10.20.0.0/16"})
+               for k, v in compose["x-nws-env"].items()}
+    assert Settings.from_env(widened).outbound_allow == ("10.20.0.0/16",)
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_the_running_gateway_redirects_to_https_and_refuses_the_probes(tmp_path, tls_files):
+    """nginx itself, on loopback ports, with the shipped configuration: plain HTTP is a
+    redirect, /metrics and /readyz are 404 over HTTPS, and the gateway's own answers
+    carry the security headers (HSTS only over TLS)."""
+    import http.client
+    import ssl
+    import time
+
+    _need_nginx()
+    http_port, https_port = _free_ports(2)
+    conf = rendered_nginx_conf(tmp_path, tls_files, (http_port, https_port))
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-e", str(tmp_path / "error.log"),
+                             "-g", f"pid {tmp_path}/nginx.pid; daemon off;"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        context = ssl.create_default_context(cafile=str(tls_files / "tls.crt"))
+
+        def get(path: str, tls: bool):
+            conn = (http.client.HTTPSConnection("localhost", https_port, context=context,
+                                                timeout=5) if tls else
+                    http.client.HTTPConnection("127.0.0.1", http_port, timeout=5))
+            conn.request("GET", path)
+            res = conn.getresponse()
+            res.read()
+            conn.close()
+            return res
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                plain = get("/api/review/queue?x=1", tls=False)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(proc.stderr.read().decode() if proc.poll() is not None
+                                         else "nginx did not start")
+                time.sleep(0.1)
+        assert plain.status == 301
+        assert plain.getheader("Location") == "https://127.0.0.1/api/review/queue?x=1"
+        assert plain.getheader("Strict-Transport-Security") is None
+        assert plain.getheader("X-Frame-Options") == "DENY"
+        for path in ("/metrics", "/readyz", "/metrics?format=x"):
+            res = get(path, tls=True)
+            assert res.status == 404, path
+            assert res.getheader("Strict-Transport-Security", "").startswith("max-age=")
+            assert res.getheader("X-Frame-Options") == "DENY"
+            assert res.getheader("X-Content-Type-Options") == "nosniff"
+            assert "frame-ancestors 'none'" in res.getheader("Content-Security-Policy", "")
+            assert res.getheader("Referrer-Policy") == "same-origin"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 # --- (e) scaling -----------------------------------------------------------------------

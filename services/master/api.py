@@ -19,7 +19,7 @@ from shared import webhooks
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.service import context
-from shared.web import ApiError, json_body, not_found
+from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.master import distribution, exports, registry
 from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
 from services.master.schemas import (AckPostSchema, PublicationPutSchema,
@@ -232,8 +232,9 @@ def create_subscription():
     body = json_body(SubscriptionPostSchema())
     ctx = context("master")
     principal = current_principal()
+    url = checked_outbound_url(body["url"], ctx.settings)   # resolved, every address checked
     with ctx.transaction() as session:
-        sub = distribution.subscribe(ctx, session, body["url"], body["mode"], principal.login)
+        sub = distribution.subscribe(ctx, session, url, body["mode"], principal.login)
         out = {**distribution.describe_subscriber(sub), "secret": sub.secret}
     return jsonify(out), 201
 

@@ -8,6 +8,10 @@ builds the body — the whole version (``snapshot``) or the diff since the versi
 subscriber last acknowledged (``diff``) — POSTs it signed per Standard Webhooks, logs
 the attempt, and on failure retries with exponential backoff up to a limit.
 
+Subscriber URLs reach only addresses :mod:`shared.outbound` permits (checked when
+registered and again at every attempt); the delivery log shows of an attempt its status
+class and a Japanese reason.
+
 Nothing here reads the restricted table: 緊急連絡先 never leave the master.
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import webhooks
+from shared import outbound, webhooks
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from services.master import registry
@@ -31,6 +35,7 @@ from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Sub
 LEASE_SECONDS = webhooks.TIMEOUT_SECONDS + 50
 #: a message arriving this early for its attempt is still taken
 EARLY_TOLERANCE_SECONDS = 1.0
+CANCELLED = "購読が停止されました。"
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ def attempt(ctx: ServiceContext, delivery_id: int, policy: RetryPolicy | None = 
             return Outcome("done")
         sub = session.get(Subscriber, delivery.subscriber_id)
         if not sub.active:
-            _finish(session, delivery, "cancelled", "購読が停止されました。")
+            _finish(session, delivery, "cancelled", CANCELLED)
             return Outcome("done")
         newer = session.scalar(select(Delivery.id).where(
             Delivery.subscriber_id == sub.id, Delivery.version > delivery.version,
@@ -153,7 +158,8 @@ def attempt(ctx: ServiceContext, delivery_id: int, policy: RetryPolicy | None = 
     kind = "snapshot" if meta["type"] == "master.snapshot" else "diff"
     base = meta.get("from")
     message_id = f"msg_master_{delivery_id}_{kind}{'' if base is None else base}"
-    result = webhooks.deliver(url, [secret], message_id, data)
+    result = webhooks.deliver(url, [secret], message_id, data, kind="master",
+                              policy=outbound.Policy.of(ctx.settings))
     del data
     with ctx.db.transaction() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -198,15 +204,22 @@ def describe_subscriber(sub: Subscriber) -> dict:
 
 
 def describe_delivery(delivery: Delivery, attempts: list[DeliveryAttempt]) -> dict:
+    """A delivery and its attempts as operators and the subscriber see them: each
+    attempt's status class and a Japanese reason, never an exception text or an
+    address."""
+    last = attempts[-1] if attempts else None
     return {"id": delivery.id, "version": delivery.version, "status": delivery.status,
             "attempts": delivery.attempts, "created_at": delivery.created_at.isoformat(),
             "finished_at": delivery.finished_at.isoformat() if delivery.finished_at else None,
             "next_attempt_at": (delivery.next_attempt_at.isoformat()
                                 if delivery.status == "pending" else None),
-            "last_error": delivery.last_error,
+            "last_error": (outbound.public_reason(last.status_code if last else None,
+                                                  delivery.last_error, CANCELLED)
+                           if delivery.last_error else None),
             "log": [{"number": a.number, "at": a.at.isoformat(), "message_id": a.message_id,
                      "kind": a.kind, "from": a.base_version, "ok": a.ok,
-                     "status": a.status_code, "error": a.error,
+                     "status_class": outbound.status_class(a.status_code),
+                     "error": outbound.public_reason(a.status_code, a.error),
                      "duration_ms": a.duration_ms} for a in attempts]}
 
 

@@ -1,21 +1,13 @@
 """Request schemas of the master API."""
-from urllib.parse import urlsplit
+from marshmallow import fields, validate
 
-from marshmallow import ValidationError, fields, validate
-
-from shared.schemas import BaseSchema
+from shared.schemas import BaseSchema, outbound_url
 from services.master.models import PUBLICATION_MODES, SUBSCRIPTION_MODES
-
-
-def _http_url(value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError("url は http:// または https:// で始まる URL にしてください。")
 
 
 class SubscriptionPostSchema(BaseSchema):
     url = fields.String(required=True, validate=[validate.Length(
-        max=2000, error="url は 2000 文字以内にしてください。"), _http_url],
+        max=2000, error="url は 2000 文字以内にしてください。"), outbound_url],
         metadata={"description": "マスタの配信先 URL（http または https）"})
     mode = fields.String(required=True, validate=validate.OneOf(
         SUBSCRIPTION_MODES, error="mode は「snapshot」または「diff」です。"),

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.service import context
-from shared.web import ApiError, json_body, not_found
+from shared.ratelimit import rate_limits
+from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.review import cases, schedule, webhooks
 from services.review.models import MatchingSnapshot, ReviewCase, WebhookDelivery
 from services.review.routing import ROLE_OF, STATUS_OF
@@ -137,9 +138,11 @@ REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 def create_webhook():
     body = json_body(WebhookPostSchema())
     principal = current_principal()
-    with context("review").transaction() as session:
+    ctx = context("review")
+    url = checked_outbound_url(body["url"], ctx.settings)   # resolved, every address checked
+    with ctx.transaction() as session:
         endpoint, secret = webhooks.create_endpoint(session, principal.org_id, principal.login,
-                                                    body["url"], body["events"])
+                                                    url, body["events"])
         result = {"id": endpoint.id, "secret": secret.secret, "secret_id": secret.id,
                   "url": endpoint.url, "events": endpoint.events}
     return jsonify(result), 201
@@ -198,12 +201,17 @@ def list_deliveries(hook_id: int):
 @bp.post("/webhooks/<int:hook_id>/deliveries/<delivery_id>/redeliver")
 @require(*REVIEWER_ROLES)
 def redeliver(hook_id: int, delivery_id: str):
+    """Send a delivery again; at most ``webhooks.REDELIVER_LIMIT`` per endpoint (429
+    with Retry-After beyond)."""
     ctx = context("review")
+    limits, key = rate_limits(), ("review.redeliver", str(hook_id))
     with ctx.transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
         delivery = session.get(WebhookDelivery, delivery_id)
         if delivery is None or delivery.endpoint_id != endpoint.id:
             raise not_found("配信記録")
+        limits.check(webhooks.REDELIVER_LIMIT, *key, what="この Webhook の再送")
         webhooks.redeliver(ctx, session, delivery)
+        limits.hit(webhooks.REDELIVER_LIMIT, *key)
         result = {"id": delivery.id, "status": delivery.status}
     return jsonify(result), 202

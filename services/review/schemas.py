@@ -1,6 +1,6 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.schemas import BaseSchema
+from shared.schemas import BaseSchema, outbound_url
 from services.review.schedule import PHASES
 from services.review.webhooks import EVENTS
 
@@ -17,17 +17,9 @@ class DecisionPostSchema(BaseSchema):
         metadata={"description": "二次審査: 委任情報の突合が未解決のまま承認することを確認した（コメント必須）"})
 
 
-def _http_url(value: str) -> None:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError("url は http:// または https:// で始まる URL にしてください。")
-
-
 class WebhookPostSchema(BaseSchema):
     url = fields.String(required=True, validate=[validate.Length(
-        max=2000, error="url は 2000 文字以内にしてください。"), _http_url],
+        max=2000, error="url は 2000 文字以内にしてください。"), outbound_url],
         metadata={"description": "配信先の URL（http または https）"})
     events = fields.List(fields.String(validate=validate.OneOf(
         EVENTS, error="events に指定できるのは routed, resubmitted, decided, withdrawn, overdue です。")),

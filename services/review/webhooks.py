@@ -7,6 +7,10 @@ together with an outbox message to the review queue itself
 per Standard Webhooks (:mod:`shared.webhooks`) outside any transaction, and records the
 attempt. A failed attempt is retried with exponential backoff by the review periodic
 task; a delivery whose worker died mid-POST is picked up again when its lease expires.
+
+Endpoints reach only addresses :mod:`shared.outbound` permits (checked when registered
+and again at every attempt); what the delivery log shows of an attempt is its status
+class and a Japanese reason. Redelivery on demand is rate-limited per endpoint.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared import outbound
 from shared import webhooks as signing
 from shared.db import utcnow
 from shared.messaging import ServiceContext
@@ -31,6 +36,9 @@ MAX_ATTEMPTS = 10
 # A claimed or queued delivery whose worker did not report within this long is queued
 # again (it must exceed the HTTP timeout of shared.webhooks).
 LEASE_SECONDS = 60.0
+# Redeliveries on demand, per endpoint (limits' notation).
+REDELIVER_LIMIT = "5/minute"
+ENDPOINT_REMOVED = "Webhook が削除されたため、送信しませんでした。"
 
 
 # --- endpoints and secrets ---------------------------------------------------------------
@@ -80,16 +88,25 @@ def describe_endpoint(endpoint: WebhookEndpoint) -> dict:
                          "active": s.retired_at is None} for s in endpoint.secrets]}
 
 
+def _reason(status: int | None, error: str | None) -> str | None:
+    """What the registrant is shown of a failure: a Japanese reason, never an
+    exception text or an address."""
+    return outbound.public_reason(status, error, ENDPOINT_REMOVED)
+
+
 def describe_delivery(d: WebhookDelivery) -> dict:
     return {"id": d.id, "event": d.event, "status": d.status, "attempts": d.attempts,
-            "last_status": d.last_status, "last_error": d.last_error,
+            "last_status_class": outbound.status_class(d.last_status) if d.attempts else None,
+            "last_error": _reason(d.last_status, d.last_error) if d.last_error else None,
             "created_at": d.created_at.isoformat(),
             "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
             "next_attempt_at": (d.next_attempt_at.isoformat()
                                 if d.next_attempt_at and d.status == "retrying" else None),
             "payload": d.payload,
-            "log": [{"at": a.at.isoformat(), "ok": a.ok, "status": a.status,
-                     "error": a.error, "duration_ms": a.duration_ms} for a in d.log]}
+            "log": [{"at": a.at.isoformat(), "ok": a.ok,
+                     "status_class": outbound.status_class(a.status),
+                     "error": _reason(a.status, a.error),
+                     "duration_ms": a.duration_ms} for a in d.log]}
 
 
 # --- events -----------------------------------------------------------------------------
@@ -144,15 +161,17 @@ def claim(session: Session, delivery_id: str) -> dict | None:
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     secrets = active_secrets(endpoint)
     if not endpoint.active or not secrets:
-        delivery.status, delivery.last_error = "failed", "endpoint removed"
+        delivery.status, delivery.last_error = "failed", ENDPOINT_REMOVED
         return None
     return {"id": delivery.id, "url": endpoint.url, "secrets": secrets,
             "body": signing.encode(delivery.payload)}
 
 
 def send(ctx: ServiceContext, claimed: dict) -> signing.DeliveryResult:
-    """POST a claimed delivery (no transaction is open meanwhile) and record it."""
-    result = signing.deliver(claimed["url"], claimed["secrets"], claimed["id"], claimed["body"])
+    """POST a claimed delivery (no transaction is open meanwhile) and record it. The
+    destination is checked again now (:mod:`shared.outbound`)."""
+    result = signing.deliver(claimed["url"], claimed["secrets"], claimed["id"],
+                             claimed["body"], policy=outbound.Policy.of(ctx.settings))
     with ctx.transaction() as session:
         delivery = session.get(WebhookDelivery, claimed["id"])
         now = utcnow()

@@ -18,7 +18,9 @@ from tests.test_lifecycle_embedded import decide, prepare_submitted
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
-    s = Suite(tmp_path_factory.mktemp("intake-withdraw") / "var")
+    s = Suite(tmp_path_factory.mktemp("intake-withdraw") / "var",
+              # the webhook receiver listens on this machine
+              env={"NWS_OUTBOUND_ALLOW": "127.0.0.0/8"})
     yield s
     s.close()
 

@@ -1,4 +1,7 @@
-"""Real HTTP receivers on 127.0.0.1 for delivery tests, and signed subscriber requests."""
+"""Real HTTP receivers on 127.0.0.1 for delivery tests, and signed subscriber requests.
+
+Outbound requests reach loopback only when allowed: a suite that delivers to these
+receivers sets ``NWS_OUTBOUND_ALLOW=127.0.0.0/8`` (``Suite(..., env=...)``)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -68,7 +68,9 @@ def readable(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     snapshot, diff = Receiver(), Receiver()
-    suite = Suite(tmp_path_factory.mktemp("never") / "var")
+    suite = Suite(tmp_path_factory.mktemp("never") / "var",
+                  # the receivers listen on this machine
+                  env={"NWS_OUTBOUND_ALLOW": "127.0.0.0/8"})
     plugin = Published()
     suite.runtime.plugins.register(plugin, name="published-recorder")
     answers: dict[str, str] = {}

@@ -18,7 +18,9 @@ from tests.test_lifecycle_embedded import prepare_submitted
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
-    s = Suite(tmp_path_factory.mktemp("pages-review") / "var")
+    s = Suite(tmp_path_factory.mktemp("pages-review") / "var",
+              # a subscriber on this machine
+              env={"NWS_OUTBOUND_ALLOW": "127.0.0.0/8"})
     s.add_user("meguro", "132012", "applicant")
     yield s
     s.close()

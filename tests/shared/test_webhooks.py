@@ -4,7 +4,7 @@ import threading
 
 from standardwebhooks.webhooks import Webhook
 
-from shared import webhooks
+from shared import outbound, webhooks
 
 
 def test_a_delivery_verifies_with_the_reference_library_under_each_active_secret():
@@ -41,13 +41,20 @@ def test_deliver_posts_signed_json_and_reports_the_status():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/hook"
     try:
-        first = webhooks.deliver(url, [secret], "msg_9", b'{"n":1}')
-        second = webhooks.deliver(url, [secret], "msg_9", b'{"n":1}')
+        # The receiver listens on this machine: the policy must let 127.0.0.0/8 through.
+        local = outbound.Policy.parse(["127.0.0.0/8"])
+        first = webhooks.deliver(url, [secret], "msg_9", b'{"n":1}', policy=local)
+        second = webhooks.deliver(url, [secret], "msg_9", b'{"n":1}', policy=local)
+        refused = webhooks.deliver(url, [secret], "msg_9", b'{"n":1}')
     finally:
         server.shutdown()
     from prometheus_client import REGISTRY
 
-    assert (first.ok, first.status) == (False, 503)
+    assert (first.ok, first.status, first.status_class) == (False, 503, "5xx")
+    assert first.error == outbound.REASONS["server_error"]
+    # Without an allow-list a loopback receiver is not reached at all.
+    assert (refused.ok, refused.status, refused.status_class) == (False, None, "接続できませんでした")
+    assert refused.error == outbound.REASONS["refused"] and len(received) == 2
     for outcome in ("delivered", "failed"):
         assert REGISTRY.get_sample_value("nws_deliveries_total",
                                          {"kind": "webhook", "outcome": outcome}) >= 1
