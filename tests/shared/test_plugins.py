@@ -225,8 +225,8 @@ def test_master_publication_hook_sees_each_new_version(suite):
     suite.wait_status(app_id, "secondary_review")
     decide(suite, "demo-mic", app_id, "承認")
     suite.wait_status(app_id, "registered")
-    assert pub.seen == [(1, ["contact_chiefs", "contacts", "organisations", "provided_info",
-                             "query_affairs", "responsibility"])]
+    assert pub.seen == [(1, ["connections", "contact_chiefs", "contacts", "organisations",
+                             "provided_info", "query_affairs", "responsibility"])]
 
 
 class SameDay:
