@@ -27,7 +27,7 @@ import re
 from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 from shared import text as texts
-from shared.forms import ERROR, WARNING, Finding
+from shared.forms import ERROR, Finding
 
 # Cell kinds.
 INPUT = "input"        # yellow, typed by hand

@@ -13,7 +13,6 @@ from shared import legal
 from shared import workbook as wbk
 from shared.forms import ERROR, WARNING, Finding, FormSpec
 from shared.hookspecs import hookimpl
-from shared.schemas import BaseSchema
 
 CODE = "03-09"
 TITLE = "独自利用事務に関する情報連携事務の登録（変更）申請書"

@@ -110,7 +110,7 @@ def process_upload(pm: pluggy.PluginManager, session: Session, payload: dict) ->
         try:
             found = result.findings + result.place(
                 validation.validate_form(pm, result.code, result.data, fctx))
-        except Exception as exc:
+        except Exception:
             log.exception("validators failed on upload %s form %s", upload.id, result.code)
             found = result.findings + [Finding(
                 "form.validation_crashed", ERROR, result.code,

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pluggy
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session

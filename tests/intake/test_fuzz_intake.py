@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from shared import workbook as wbk
 from shared.pluginmanager import form_specs
 from tests import factories, form_data
 from tests.conftest import Suite, wait_for

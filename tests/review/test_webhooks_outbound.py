@@ -8,7 +8,6 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from services.review import webhooks as review_webhooks
 from services.review.models import WebhookDelivery, WebhookEndpoint, WebhookSecret
