@@ -128,6 +128,14 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
     # (中央区's acceptance loses its counterpart); withdrawn, the registered row is back.
     h = suite.headers("demo-applicant")
     change = factories.create_application(suite.client, h, kind="change")
+    # its selection screen opens with the registered selection
+    registered_sel = suite.client.get(f"/api/intake/applications/{first}/selection",
+                                      headers=h).get_json()["selection"]
+    opened = suite.client.get(f"/api/intake/applications/{change}/selection",
+                              headers=h).get_json()
+    assert opened["saved"] and opened["selection"] == registered_sel
+    assert {"info_no": INFO["info_no"], "choice": "委任した", "counterpart": CHUO} in (
+        opened["selection"]["provided_info"])
     form = suite.client.get(f"/api/intake/applications/{change}/forms/03-08",
                             headers=h).get_json()["data"]
     assert [r["request_type"] for r in form["provision_delegations"]] == ["変更なし"]
