@@ -16,6 +16,7 @@ from shared.pages import STATIC, init_pages
 from shared.ratelimit import RateLimits
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
+from shared.inputguard import init_input_guard
 from shared.web import register_error_handlers
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,6 +37,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     app.extensions["nws.plugins"] = runtime.plugins
     app.extensions["nws.ratelimits"] = RateLimits(runtime.settings)
     init_headers(app, cookie_secure=runtime.settings.cookie_secure)
+    init_input_guard(app)          # before any blueprint: their <int:…> are bounded
     register_error_handlers(app)
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():

@@ -1,0 +1,90 @@
+"""Input that could wedge something is refused at the door of every endpoint and page.
+
+Stored text must be valid UTF-8 without NUL (PostgreSQL refuses NUL in text; a lone
+surrogate such as ``"\\ud800"`` is accepted by Python's JSON parser but cannot be encoded
+again, so a form holding one would break every later reader of it). JSON nested deeper
+than any form needs is refused before it can exhaust the parser, and ids in URLs are
+bounded to the database's integer range (404 beyond it, as for any unknown id).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter
+
+from shared.web import ApiError
+
+MAX_DEPTH = 32              # the forms nest a few levels; anything deeper is hostile
+PG_INT_MAX = 2 ** 31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` within PostgreSQL's integer: a larger id matches no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", PG_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def _bad_text(value: str) -> str | None:
+    if "\x00" in value:
+        return "NUL 文字"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "不正な文字コード（対になっていないサロゲート）"
+    return None
+
+
+def _refuse(where: str, what: str) -> ApiError:
+    return ApiError(400, "invalid_characters",
+                    f"入力に使えない文字（{what}）が含まれています（{where}）。入力し直してください。")
+
+
+def check_json(data: Any) -> None:
+    """Walk ``data`` without recursion: depth, keys and strings."""
+    stack = [(data, "$", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(400, "too_deep",
+                           f"JSON の入れ子が深すぎます（{MAX_DEPTH} 段まで）。")
+        if isinstance(value, str):
+            bad = _bad_text(value)
+            if bad:
+                raise _refuse(path, bad)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                bad = _bad_text(key)
+                if bad:
+                    raise _refuse(f"{path} の項目名", bad)
+                stack.append((item, f"{path}.{key}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+
+
+def _guard() -> None:
+    for source, values in (("URL のパラメータ", request.args), ("フォーム", request.form)):
+        for key, value in values.items(multi=True):
+            bad = _bad_text(key) or _bad_text(value)
+            if bad:
+                raise _refuse(f"{source} {key[:40]!r}", bad)
+    bad = _bad_text(request.path)
+    if bad:
+        raise _refuse("URL", bad)
+    if request.is_json and request.content_length:
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except RecursionError:
+            raise ApiError(400, "too_deep",
+                           f"JSON の入れ子が深すぎます（{MAX_DEPTH} 段まで）。") from None
+        except ValueError:
+            return   # the endpoint answers malformed JSON itself (400 in Japanese)
+        check_json(data)
+
+
+def init_input_guard(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(_guard)
