@@ -292,7 +292,7 @@ def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
                           "counterpart": form.get(f"xpc_{i}", "").strip()})
     independent = []
     count = form.get("ia_count", "0")
-    count = int(count) if count.isdigit() and len(count) <= 3 else 0
+    count = int(count) if count.isascii() and count.isdigit() and len(count) <= 3 else 0
     for i in range(count + EXTRA_ROWS):
         case, name = form.get(f"ia_case_{i}", "").strip(), form.get(f"ia_name_{i}", "")
         if case or name.strip():

@@ -62,7 +62,7 @@ def version(number: int):
 @require(*READERS)
 def version_diff(number: int):
     raw = request.args.get("from")
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise ApiError(422, "bad_parameter", "from に比較元のマスタ版番号を指定してください。")
     with context("master").transaction() as session:
         _version(session, number)
@@ -308,7 +308,7 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise ApiError(422, "bad_parameter", f"{name} にはマスタ版番号（0 以上の整数）を指定してください。")
     return int(raw)
 

@@ -70,7 +70,7 @@ def version_diff(number: int):
         _version(session, number)
         if raw == "":
             base = number - 1
-        elif not raw.isdigit():
+        elif not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
             raise ApiError(422, "bad_parameter", "比較元には 0 以上のマスタ版番号を指定してください。")
         else:
             base = int(raw)

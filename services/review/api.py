@@ -26,8 +26,9 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
-        raise ApiError(422, "bad_filter", f"{name} は 0 以上の整数で指定してください（「{raw}」）。")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+        raise ApiError(422, "bad_filter",
+                       f"{name} は 0 以上 999999 以下の整数（半角数字）で指定してください（「{raw[:20]}」）。")
     return int(raw)
 
 

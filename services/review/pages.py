@@ -41,7 +41,7 @@ PREFECTURES = (
 
 def prefecture_name(code: str | None) -> str:
     """"130001" → 東京都 (the first two digits are the JIS prefecture number)."""
-    if not code or not code[:2].isdigit() or not 1 <= int(code[:2]) <= 47:
+    if not code or not (code[:2].isascii() and code[:2].isdigit()) or not 1 <= int(code[:2]) <= 47:
         return code or "（なし）"
     return PREFECTURES[int(code[:2]) - 1]
 

@@ -59,3 +59,14 @@ def test_an_id_beyond_the_integer_range_is_404(idle_suite):
         assert res.status_code == 404, path
         assert JAPANESE.search(res.get_json()["error"]["message"])
     assert s.client.get("/api/intake/applications/2147483647", headers=h).status_code == 404
+
+
+@pytest.mark.parametrize("path, login", [
+    ("/api/review/queue?min_age_days=²", "demo-pref"),
+    ("/api/review/queue?min_age_days=99999999999999999999", "demo-pref"),
+    ("/api/master/versions/1/diff?from=²", "demo-mic"),
+])
+def test_non_ascii_or_huge_digits_in_parameters_are_a_clear_4xx(idle_suite, path, login):
+    s = idle_suite
+    res = s.client.get(path, headers=s.headers(login))
+    assert 400 <= res.status_code < 500, (path, res.status_code)
