@@ -19,4 +19,4 @@ class ActivatePostSchema(BaseSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200),
                           metadata={"description": "受付票に表示された有効化トークン"})
     password = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                             metadata={"description": "設定するパスワード（8 文字以上）"})
+                             metadata={"description": "設定するパスワード（12 文字以上、ログイン名を含まず、よく使われるものでないこと）"})

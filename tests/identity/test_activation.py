@@ -123,3 +123,14 @@ def test_a_taken_login_gets_a_suffix(idle_suite):
     assert logins == {"demo-applicant-2"}
     # The demo account itself is untouched.
     assert login(idle_suite, "demo-applicant", DEMO_PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("password,words", [("Hakodate-Joho-2026", "ログイン名"),
+                                            ("password1234", "よく使われている"),
+                                            ("elevenchars", "12 文字以上")])
+def test_activation_applies_the_password_policy(idle_suite, password, words):
+    token = issue(idle_suite, approved())
+    res = activate(idle_suite, token, password)
+    error(res, 422, "bad_password")
+    assert words in res.get_json()["error"]["message"]
+    assert activate(idle_suite, token).status_code == 200

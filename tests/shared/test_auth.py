@@ -93,10 +93,10 @@ def test_users_add_refuses_bad_roles_and_organisations(idle_suite):
 
     with idle_suite.ctx("identity").transaction() as s:
         with pytest.raises(AccountError, match="役割"):
-            create_account(s, login="abc", password="longenough", org_id="131016", role="admin")
+            create_account(s, login="abc", password="a-long-enough-password", org_id="131016", role="admin")
         with pytest.raises(AccountError, match="機関 ID"):
-            create_account(s, login="abc", password="longenough", org_id="13-1016",
+            create_account(s, login="abc", password="a-long-enough-password", org_id="13-1016",
                            role="applicant")
         with pytest.raises(AccountError, match="既に使われています"):
-            create_account(s, login="demo-pref", password="longenough", org_id="130001",
+            create_account(s, login="demo-pref", password="a-long-enough-password", org_id="130001",
                            role="primary_reviewer")
