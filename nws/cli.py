@@ -68,7 +68,8 @@ def serve(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--service", "service", required=True, type=SERVICE_CHOICE)
-@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface (containers).")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 def web(service: str, host: str, port: int, threads: int) -> None:
@@ -273,19 +274,47 @@ def users() -> None:
     """Accounts."""
 
 
+PASSWORD_ON_COMMAND_LINE = (
+    "warning: --password puts the password on the command line, where other local users "
+    "can read it (ps, /proc) and where shell history keeps it; use the prompt or "
+    "--password-stdin instead")
+
+
+def _new_password(password: str | None, password_stdin: bool) -> str:
+    """The password for an account: --password (with a warning), one line of standard
+    input (--password-stdin), or a hidden prompt asked twice (getpass)."""
+    if password is not None and password_stdin:
+        raise click.UsageError("give either --password or --password-stdin, not both")
+    if password is not None:
+        click.echo(PASSWORD_ON_COMMAND_LINE, err=True)
+        return password
+    if password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise click.ClickException("no password on standard input")
+        return line.rstrip("\r\n")
+    return click.prompt("パスワード", hide_input=True,
+                        confirmation_prompt="パスワード（確認のためもう一度）", err=True)
+
+
 @users.command("add")
 @click.option("--login", required=True)
-@click.option("--password", required=True)
+@click.option("--password", default=None,
+              help="The password (visible to other local users: prefer the prompt or --password-stdin).")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
 @click.option("--org", "org_id", required=True)
 @click.option("--role", required=True,
               type=click.Choice(["applicant", "forwarder", "primary_reviewer",
                                  "secondary_reviewer", "operator"]))
 @click.option("--name", default="")
 @click.option("--department", default="")
-def users_add(login, password, org_id, role, name, department) -> None:
-    """Create an account."""
+def users_add(login, password, password_stdin, org_id, role, name, department) -> None:
+    """Create an account. Without --password or --password-stdin, asks for the password
+    (hidden, twice)."""
     from services.identity.accounts import AccountError, create_account
 
+    password = _new_password(password, password_stdin)
     runtime = _runtime(["identity"], embedded=_embedded_default())
     try:
         with runtime.services["identity"].transaction() as session:

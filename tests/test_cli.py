@@ -19,11 +19,20 @@ NWS = str(Path(sys.executable).with_name("nws"))
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(tmp_path, *args, check=True):
+def cli_env(tmp_path, **extra) -> dict:
+    """The environment of an `nws` process: no NWS_* setting of the caller, data under
+    tmp_path, and this checkout's code first on the path (the console script may belong
+    to another checkout's install)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
     env["NWS_DATA_DIR"] = str(tmp_path / "var")
-    out = subprocess.run([NWS, *args], env=env, capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def run(tmp_path, *args, check=True, input=None, env=None):
+    out = subprocess.run([NWS, *args], env=cli_env(tmp_path, **(env or {})),
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, input=input)
     if check:
         assert out.returncode == 0, out.stdout + out.stderr
     return out
@@ -48,6 +57,72 @@ def test_users_add_creates_an_account_and_refuses_a_duplicate(tmp_path):
     bad = run(tmp_path, "users", "add", "--login", "x2y", "--password", "a-long-password",
               "--org", "131016", "--role", "king", check=False)
     assert bad.returncode != 0 and "king" in bad.stderr
+
+
+def test_users_add_warns_when_the_password_is_on_the_command_line(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    out = run(tmp_path, "users", "add", "--login", "osaka-pref", "--password",
+              "Kawa-semi 2026 natsu", "--org", "270008", "--role", "primary_reviewer")
+    assert "created account osaka-pref" in out.stdout
+    assert "warning" in out.stderr and "other local users" in out.stderr
+
+
+def test_users_add_reads_the_password_from_standard_input(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    out = run(tmp_path, "users", "add", "--login", "osaka-pref", "--password-stdin",
+              "--org", "270008", "--role", "primary_reviewer", input="Kawa-semi 2026 natsu\n")
+    assert "created account osaka-pref" in out.stdout and "warning" not in out.stderr
+    login_with(tmp_path, "osaka-pref", "Kawa-semi 2026 natsu")
+    weak = run(tmp_path, "users", "add", "--login", "kyoto-pref", "--password-stdin",
+               "--org", "260002", "--role", "primary_reviewer", input="password1234\n",
+               check=False)
+    assert weak.returncode != 0 and "よく使われている" in weak.stderr
+    both = run(tmp_path, "users", "add", "--login", "kyoto-pref", "--password-stdin",
+               "--password", "Kawa-semi 2026 natsu", "--org", "260002",
+               "--role", "primary_reviewer", check=False)
+    assert both.returncode != 0 and "not both" in both.stderr
+
+
+def test_users_add_asks_for_the_password_twice_without_echo(tmp_path, monkeypatch):
+    """Without --password or --password-stdin: a hidden prompt (click's, which is
+    getpass on a terminal), asked twice."""
+    from click.testing import CliRunner
+
+    from nws import cli
+
+    for key in [k for k in os.environ if k.startswith("NWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("NWS_DATA_DIR", str(tmp_path / "var"))
+    run(tmp_path, "db", "upgrade")
+    password = "Kawa-semi 2026 natsu"
+    result = CliRunner().invoke(cli.main, ["users", "add", "--login", "osaka-pref",
+                                           "--org", "270008", "--role", "primary_reviewer"],
+                                input=f"{password}\n{password}\n")
+    assert result.exit_code == 0, result.output
+    assert "created account osaka-pref" in result.output
+    assert result.output.count("パスワード") == 2 and password not in result.output
+    login_with(tmp_path, "osaka-pref", password)
+
+
+def login_with(tmp_path, login: str, password: str) -> None:
+    """The account logs in with that password (argon2 verify against the stored hash)."""
+    import sqlite3
+
+    from argon2 import PasswordHasher
+
+    with sqlite3.connect(tmp_path / "var" / "identity.db") as db:
+        stored = db.execute("select password_hash from identity_accounts where login = ?",
+                            (login,)).fetchone()[0]
+    assert PasswordHasher().verify(stored, password)
+
+
+def test_nws_web_listens_on_the_loopback_unless_told_otherwise():
+    from nws import cli
+
+    host = next(p for p in cli.web.params if p.name == "host")
+    assert host.default == "127.0.0.1"
+    serve_host = next(p for p in cli.serve.params if p.name == "host")
+    assert serve_host.default == "127.0.0.1"
 
 
 def free_port() -> int:
@@ -83,8 +158,7 @@ class Http:
 
 
 def start_serve(tmp_path, port):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
-    env.update(NWS_DATA_DIR=str(tmp_path / "var"), NWS_SWEEP_INTERVAL="0.5")
+    env = cli_env(tmp_path, NWS_SWEEP_INTERVAL="0.5")
     log = open(tmp_path / "serve.log", "ab")
     proc = subprocess.Popen([NWS, "serve", "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
@@ -139,8 +213,7 @@ def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
     import sqlite3
 
     run(tmp_path, "db", "upgrade")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
-    env["NWS_DATA_DIR"] = str(tmp_path / "var")
+    env = cli_env(tmp_path)
     proc = subprocess.Popen([NWS, "refdata", "load"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert "loading" in proc.stderr.readline()
@@ -161,8 +234,7 @@ def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
 def test_nws_web_serves_one_service_over_http(tmp_path):
     run(tmp_path, "db", "upgrade")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
-    env.update(NWS_DATA_DIR=str(tmp_path / "var"), NWS_SECRET_KEY="s" * 40)
+    env = cli_env(tmp_path, NWS_SECRET_KEY="s" * 40)
     log = open(tmp_path / "web.log", "wb")
     proc = subprocess.Popen([NWS, "web", "--service", "review", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, cwd=tmp_path, stdout=log,

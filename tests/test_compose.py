@@ -441,3 +441,15 @@ def test_nws_services_share_one_image(services):
         svc = services[name]
         assert uses_nws_image(svc), f"{name} is not built from the Dockerfile"
         assert svc["image"] == services["migrate"]["image"], name
+
+
+# --- (i) security defaults ----------------------------------------------------------------
+
+def test_web_processes_listen_on_every_interface_only_in_their_containers(services):
+    """`nws web` listens on 127.0.0.1 by default; the containers say 0.0.0.0 so the
+    gateway reaches them, and publish no port to the host."""
+    default = next(p for p in cli.web.params if p.name == "host").default
+    assert default == "127.0.0.1"
+    for name, svc in nws_services(services, "web").items():
+        assert nws_invocation(svc)[1]["host"] == "0.0.0.0", name
+        assert not svc.get("ports"), name
