@@ -49,7 +49,8 @@ def serve(host: str, port: int) -> None:
     click.echo(f"\n申請処理機能 embedded suite on http://{host}:{port}/  (data in {runtime.settings.data_dir})")
     from services.identity.seed import DEMO_PASSWORD
 
-    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+    if seeded.get("identity"):
+        click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
     for login, org, role in seeded.get("identity", []):
         click.echo(f"  {login:16} {role:20} {org}")
 

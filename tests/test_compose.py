@@ -453,3 +453,29 @@ def test_web_processes_listen_on_every_interface_only_in_their_containers(servic
     for name, svc in nws_services(services, "web").items():
         assert nws_invocation(svc)[1]["host"] == "0.0.0.0", name
         assert not svc.get("ports"), name
+
+
+def test_the_deployment_gets_no_demo_accounts(compose, services, tmp_path):
+    """Demo accounts (password demo-pass-2026) come only with the embedded suite: no
+    compose process runs `nws serve`, and seeding with the compose environment's
+    settings creates no account."""
+    from sqlalchemy import func, select
+
+    from services.identity.models import Account
+
+    for name, svc in services.items():
+        if uses_nws_image(svc):
+            assert "serve" not in argv(svc), name
+    env = {k: interpolate(str(v), {"NWS_SECRET_KEY": "s" * 64})
+           for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env, database_urls={
+        s: f"sqlite:///{tmp_path / (s + '.db')}" for s in ALL_SERVICES})
+    assert not settings.embedded
+    rt = Runtime(settings, ["identity"])
+    try:
+        rt.migrate()
+        assert rt.seed() == {"identity": []}
+        with rt.services["identity"].transaction() as session:
+            assert session.scalar(select(func.count()).select_from(Account)) == 0
+    finally:
+        rt.close()
