@@ -45,7 +45,8 @@ def serve(host: str, port: int) -> None:
     seeded = runtime.seed()
     worker = EmbeddedWorker(runtime).start()
     app = create_app(runtime)
-    server = create_server(app, host=host, port=port, threads=8)
+    server = create_server(app, host=host, port=port, threads=8,
+                           **proxy_options(runtime.settings))
     click.echo(f"\n申請処理機能 embedded suite on http://{host}:{port}/  (data in {runtime.settings.data_dir})")
     from services.identity.seed import DEMO_PASSWORD
 
@@ -83,14 +84,21 @@ def web(service: str, host: str, port: int, threads: int) -> None:
         raise SystemExit(0)  # waitress closes its sockets on the way out
 
     signal.signal(signal.SIGTERM, stop)
-    proxy = {}
-    if os.environ.get("NWS_TRUSTED_PROXY"):  # e.g. the gateway's address, or "*"
-        proxy = dict(trusted_proxy=os.environ["NWS_TRUSTED_PROXY"],
-                     trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
-                                            "x-forwarded-host"},
-                     clear_untrusted_proxy_headers=True)
-    waitress_serve(create_app(_runtime([service])), host=host, port=port, threads=threads,
-                   **proxy)
+    runtime = _runtime([service])
+    waitress_serve(create_app(runtime), host=host, port=port, threads=threads,
+                   **proxy_options(runtime.settings))
+
+
+def proxy_options(settings: Settings) -> dict:
+    """waitress's options for NWS_TRUSTED_PROXY: only requests from that peer (its
+    address, or "*") may name the client in X-Forwarded-For (the last hop's entry, the
+    one the proxy added); from anyone else the header is dropped. Unset: ignored."""
+    if not settings.trusted_proxy:
+        return {"clear_untrusted_proxy_headers": True}
+    return dict(trusted_proxy=settings.trusted_proxy, trusted_proxy_count=1,
+                trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
+                                       "x-forwarded-host"},
+                clear_untrusted_proxy_headers=True)
 
 
 @main.command()

@@ -234,7 +234,7 @@ def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
 def test_nws_web_serves_one_service_over_http(tmp_path):
     run(tmp_path, "db", "upgrade")
     port = free_port()
-    env = cli_env(tmp_path, NWS_SECRET_KEY="s" * 40)
+    env = cli_env(tmp_path, NWS_SECRET_KEY="s" * 40, NWS_IDENTITY_URL="http://127.0.0.1:9")
     log = open(tmp_path / "web.log", "wb")
     proc = subprocess.Popen([NWS, "web", "--service", "review", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, cwd=tmp_path, stdout=log,

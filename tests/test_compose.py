@@ -479,3 +479,19 @@ def test_the_deployment_gets_no_demo_accounts(compose, services, tmp_path):
             assert session.scalar(select(func.count()).select_from(Account)) == 0
     finally:
         rt.close()
+
+
+def test_web_processes_find_identity_and_trust_only_the_gateway(compose, services):
+    """Web processes of the other services fetch the revocation state from web-identity's
+    port; the client address comes from the gateway's X-Forwarded-For (nginx.conf)."""
+    env = {k: interpolate(str(v), {"NWS_SECRET_KEY": "s" * 64})
+           for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env)
+    url = make_url(settings.identity_url)
+    assert url.host == "web-identity"
+    assert url.port == nws_invocation(services["web-identity"])[1]["port"]
+    assert settings.auth_refresh_seconds <= 60
+    assert settings.trusted_proxy
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in NGINX_CONF.read_text(encoding="utf-8")
+    options = cli.proxy_options(settings)
+    assert options["trusted_proxy_count"] == 1 and "x-forwarded-for" in options["trusted_proxy_headers"]

@@ -1,4 +1,4 @@
-"""Accounts: creation and password checks (argon2id)."""
+"""Accounts: the password policy, creation, argon2id hashes."""
 from __future__ import annotations
 
 import functools
@@ -7,12 +7,10 @@ import unicodedata
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import ROLES, Principal
-from shared.db import utcnow
 from services.identity.models import Account
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
@@ -77,20 +75,6 @@ def create_account(session: Session, *, login: str, password: str, org_id: str, 
     return account
 
 
-def authenticate(session: Session, login: str, password: str) -> Principal | None:
-    account = session.scalar(select(Account).where(Account.login == login))
-    try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if account is None or not account.active:
-        return None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
-    account.last_login_at = utcnow()
-    return principal_of(account)
-
-
 def principal_of(account: Account) -> Principal:
     return Principal(account.id, account.login, account.org_id, account.role,
-                     account.name, account.department)
+                     account.name, account.department, generation=account.token_generation)
