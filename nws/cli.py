@@ -1,5 +1,5 @@
 """The ``nws`` command line (DESIGN §7: serve, web, worker, db upgrade, refdata load,
-users add, plugins)."""
+users add/disable/enable/set-role/set-password/end-sessions/unlock, plugins)."""
 from __future__ import annotations
 
 import logging
@@ -332,6 +332,98 @@ def users_add(login, password, password_stdin, org_id, role, name, department) -
             click.echo(f"created account {account.login} ({account.role}, {account.org_id})")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _change_account(login: str, change) -> None:
+    """Apply ``change(session, account)`` to an account; it ends in a message. Web
+    processes see a change that ends tokens within NWS_AUTH_REFRESH seconds (≤ 60)."""
+    from services.identity import admin
+    from services.identity.accounts import AccountError
+
+    runtime = _runtime(["identity"], embedded=_embedded_default())
+    try:
+        with runtime.services["identity"].transaction() as session:
+            message = change(session, admin.find(session, login))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()
+    click.echo(message)
+
+
+@users.command("disable")
+@click.argument("login")
+def users_disable(login: str) -> None:
+    """Disable an account: it can no longer log in, and its tokens and page sessions end
+    on every service within a minute."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"disabled {a.login}" if admin.set_active(a, False)
+                    else f"{a.login} was already disabled")
+
+
+@users.command("enable")
+@click.argument("login")
+def users_enable(login: str) -> None:
+    """Enable a disabled account again (its old tokens stay ended)."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"enabled {a.login}" if admin.set_active(a, True)
+                    else f"{a.login} was already enabled")
+
+
+@users.command("set-role")
+@click.argument("login")
+@click.argument("role", type=click.Choice(["applicant", "forwarder", "primary_reviewer",
+                                           "secondary_reviewer", "operator"]))
+def users_set_role(login: str, role: str) -> None:
+    """Change an account's role; its tokens and page sessions end on every service
+    within a minute (it logs in again to act in the new role)."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"{a.login} is now {role}" if admin.set_role(a, role)
+                    else f"{a.login} already was {role}")
+
+
+@users.command("set-password")
+@click.argument("login")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def users_set_password(login: str, password_stdin: bool) -> None:
+    """Set a new password (asked twice, hidden, unless --password-stdin); every token and
+    page session of the account ends."""
+    from services.identity import admin
+
+    password = _new_password(None, password_stdin)
+
+    def change(session, account):
+        admin.set_password(account, password)
+        return f"new password set for {account.login}; its sessions end"
+
+    _change_account(login, change)
+
+
+@users.command("end-sessions")
+@click.argument("login")
+def users_end_sessions(login: str) -> None:
+    """End every token and page session of an account (e.g. a token thought stolen)."""
+    from services.identity import admin
+
+    def change(session, account):
+        admin.end_sessions(account)
+        return f"sessions of {account.login} end"
+
+    _change_account(login, change)
+
+
+@users.command("unlock")
+@click.argument("login")
+def users_unlock(login: str) -> None:
+    """Lift a temporary login lock: the login name's failed logins are forgotten."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"unlocked {a.login}" if admin.unlock(s, a.login)
+                    else f"{a.login} had no failed logins")
 
 
 @main.command()

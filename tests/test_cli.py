@@ -255,3 +255,62 @@ def test_nws_web_serves_one_service_over_http(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+def test_users_commands_end_sessions_on_every_service(tmp_path):
+    """`nws users disable|set-role|set-password|end-sessions` from another process: the
+    running suite refuses the account's tokens on every service within its refresh
+    (here 1 s; at most a minute); `enable` and `unlock` let it log in again."""
+    from tests.conftest import Suite
+
+    probes = ("/api/auth/me", "/api/intake/applications", "/api/review/queue",
+              "/api/matching/confirmations", "/api/master/versions")
+    suite = Suite(tmp_path / "var", start_worker=False, env={"NWS_AUTH_REFRESH": "1"})
+
+    def refused(token, code):
+        for url in probes:
+            res = suite.client.get(url, headers={"Authorization": f"Bearer {token}"})
+            if res.status_code != 401 or res.get_json()["error"]["code"] != code:
+                return False
+        return True
+
+    def login(name, password=factories.DEMO_PASSWORD):
+        return suite.client.post("/api/auth/token", json={"login": name, "password": password})
+
+    try:
+        applicant, pref, mic, operator = (login(n).get_json()["token"] for n in (
+            "demo-applicant", "demo-pref", "demo-mic", "demo-operator"))
+        assert "disabled demo-applicant" in run(tmp_path, "users", "disable", "demo-applicant").stdout
+        wait_for(lambda: refused(applicant, "account_disabled"), timeout=60, what="disabled")
+        assert login("demo-applicant").status_code == 401
+        assert "enabled" in run(tmp_path, "users", "enable", "demo-applicant").stdout
+        assert login("demo-applicant").status_code == 200
+
+        out = run(tmp_path, "users", "set-role", "demo-pref", "secondary_reviewer").stdout
+        assert "demo-pref is now secondary_reviewer" in out
+        wait_for(lambda: refused(pref, "token_revoked"), timeout=60, what="role changed")
+
+        out = run(tmp_path, "users", "set-password", "demo-mic", "--password-stdin",
+                  input="Hoshi-zora 2027 fuyu\n").stdout
+        assert "new password set for demo-mic" in out
+        wait_for(lambda: refused(mic, "token_revoked"), timeout=60, what="password changed")
+        assert login("demo-mic").status_code == 401
+        assert login("demo-mic", "Hoshi-zora 2027 fuyu").status_code == 200
+        weak = run(tmp_path, "users", "set-password", "demo-mic", "--password-stdin",
+                   input="demo-mic-password\n", check=False)
+        assert weak.returncode != 0 and "ログイン名" in weak.stderr
+
+        assert "sessions of demo-operator end" in run(tmp_path, "users", "end-sessions",
+                                                      "demo-operator").stdout
+        wait_for(lambda: refused(operator, "token_revoked"), timeout=60, what="sessions ended")
+
+        for _ in range(4):
+            login("demo-jlis", "wrong-password-1")
+        assert login("demo-jlis").status_code == 429
+        assert "unlocked demo-jlis" in run(tmp_path, "users", "unlock", "demo-jlis").stdout
+        assert login("demo-jlis").status_code == 200
+
+        unknown = run(tmp_path, "users", "disable", "nobody", check=False)
+        assert unknown.returncode != 0 and "nobody のアカウントはありません" in unknown.stderr
+    finally:
+        suite.close()
