@@ -113,6 +113,7 @@ def attempt(ctx: ServiceContext, login: str, password: str, *, address: str,
             principal = None
         else:
             throttle.succeeded(session, reservation, reset={throttle.account_key(login)})
+            throttle.prune(session, now)
             account = session.get(Account, found.id)
             if _hasher.check_needs_rehash(account.password_hash):
                 account.password_hash = _hasher.hash(password)

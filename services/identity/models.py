@@ -72,7 +72,7 @@ class LoginThrottle(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    last_failure_at: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     blocked_until: Mapped[dt.datetime | None]
 
 

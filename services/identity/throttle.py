@@ -15,8 +15,9 @@ The waits, after the n-th consecutive failure of a key with lock threshold L:
     L-6 … L-1      2, 4, 8, 16, 32, 64 seconds (never above the lock)
     n ≥ L          the lock: ``lock_seconds`` (default 900), again after each failure
 
-Failures are forgotten after a day without one (:data:`FORGET_AFTER`), or by an operator
-(``nws users unlock``).
+Failures are forgotten after a day without one (:data:`FORGET_AFTER`; such rows are
+deleted on each successful login, :func:`prune`), or by an operator (``nws users
+unlock``).
 """
 from __future__ import annotations
 
@@ -136,6 +137,14 @@ def succeeded(session: Session, reservation: Reservation, reset: set[str]) -> No
             row.last_failure_at = advance.last_failure_at
         if row.blocked_until == advance.set_blocked_until:
             row.blocked_until = advance.blocked_until
+
+
+def prune(session: Session, now: dt.datetime) -> int:
+    """Forget counters whose last failure is older than FORGET_AFTER, and counters a
+    success brought back to zero (a flood of made-up logins leaves one row each)."""
+    return session.execute(delete(LoginThrottle).where(
+        (LoginThrottle.last_failure_at < now - FORGET_AFTER)
+        | (LoginThrottle.failures == 0))).rowcount
 
 
 def unlock(session: Session, key: str) -> bool:

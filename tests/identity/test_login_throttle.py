@@ -214,3 +214,14 @@ def test_the_login_page_is_throttled_too(idle_suite, clock):
     with idle_suite.ctx("identity").transaction() as session:
         channels = set(session.scalars(select(LoginAudit.channel)))
     assert channels == {"page"}
+
+
+def test_old_and_cleared_counters_are_deleted(idle_suite, clock):
+    s = idle_suite
+    assert post(s, "made-up-login", WRONG, "192.0.2.70").status_code == 401
+    clock.advance(2 * 86400)
+    assert post(s, "typo-login", WRONG, "192.0.2.71").status_code == 401
+    assert post(s, "demo-pref", DEMO_PASSWORD, "192.0.2.72").status_code == 200
+    with s.ctx("identity").transaction() as session:
+        keys = set(session.scalars(select(LoginThrottle.key)))
+    assert keys == {"account:typo-login", "address:192.0.2.71"}

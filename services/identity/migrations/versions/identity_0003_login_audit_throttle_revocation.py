@@ -38,6 +38,9 @@ def upgrade() -> None:
     sa.Column('blocked_until', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_identity_login_throttle'))
     )
+    with op.batch_alter_table('identity_login_throttle', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_login_throttle_last_failure_at'), ['last_failure_at'], unique=False)
+
     op.create_table('identity_revoked_tokens',
     sa.Column('token_id', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -64,6 +67,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_revoked_tokens_account_id'))
 
     op.drop_table('identity_revoked_tokens')
+    with op.batch_alter_table('identity_login_throttle', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_login_throttle_last_failure_at'))
+
     op.drop_table('identity_login_throttle')
     with op.batch_alter_table('identity_login_audit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_login_audit_address'))
