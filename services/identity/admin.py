@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, object_session
 
 from shared.auth import ROLES
+from shared.db import utcnow
 from services.identity import sessions, throttle
 from services.identity.accounts import AccountError, _hasher, check_password
-from services.identity.models import Account, LoginThrottle
+from services.identity.models import Account, Activation, LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,13 @@ def find(session: Session, login: str) -> Account:
 
 
 def set_active(account: Account, active: bool) -> bool:
-    """Enable or disable; disabling ends every token. Whether anything changed."""
+    """Enable or disable; disabling ends every token, and cancels an activation link
+    not used yet (an issued account the operator stops before it is activated). Whether
+    anything changed."""
+    if not active and _cancel_activation(account):
+        sessions.end_all(account)
+        account.active = False
+        return True
     if account.active == active:
         return False
     if not active:
@@ -39,6 +46,14 @@ def set_active(account: Account, active: bool) -> bool:
     account.active = active
     log.info("account %s", "enabled" if active else "disabled", extra={"account_id": account.id})
     return True
+
+
+def _cancel_activation(account: Account) -> bool:
+    session = object_session(account)
+    now = utcnow()
+    return session.execute(update(Activation).where(
+        Activation.account_id == account.id, Activation.used_at.is_(None),
+        Activation.expires_at > now).values(expires_at=now)).rowcount > 0
 
 
 def set_role(account: Account, role: str) -> bool:
