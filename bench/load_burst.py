@@ -113,11 +113,18 @@ class Cluster:
         subprocess.run([NWS, "db", "upgrade"], env=self.env, check=True, capture_output=True)
         subprocess.run([NWS, "refdata", "load"], env=self.env, check=True, capture_output=True)
         self.ports = {}
+        # identity's web process serves the revocation state the others check tokens
+        # against (NWS_IDENTITY_URL); the benchmark's tokens are signed here, not issued.
+        identity_port = free_port()
+        self.env["NWS_IDENTITY_URL"] = f"http://127.0.0.1:{identity_port}"
+        self._spawn([NWS, "web", "--service", "identity", "--host", "127.0.0.1",
+                     "--port", str(identity_port), "--threads", "4"], "web-identity")
         for service in ("intake", "review", "matching", "master"):
             port = free_port()
             self.ports[service] = port
             self._spawn([NWS, "web", "--service", service, "--host", "127.0.0.1",
                          "--port", str(port), "--threads", "8"], f"web-{service}")
+        self._wait_http(identity_port)
         for i in range(intake_workers):
             self._spawn([NWS, "worker", "--service", "intake", "--concurrency", "1",
                          "--hostname", f"intake{i}@%h"], f"worker-intake-{i}")

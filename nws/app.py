@@ -3,13 +3,15 @@
 headers of every response."""
 from __future__ import annotations
 
+import functools
+import logging
 import re
 
 from flask import Flask, Response, g, jsonify, request
 from sqlalchemy import text
 
 from nws.runtime import Runtime
-from shared.auth import public
+from shared.auth import AuthStateCache, public, remote_auth_state
 from shared.migrate import is_current
 from shared.headers import init_headers
 from shared.pages import STATIC, init_pages
@@ -20,6 +22,7 @@ from shared.inputguard import init_input_guard
 from shared.web import register_error_handlers
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+log = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
@@ -38,6 +41,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     app.extensions["nws.ratelimits"] = RateLimits(runtime.settings)
     init_headers(app, cookie_secure=runtime.settings.cookie_secure)
     init_input_guard(app)          # before any blueprint: their <int:…> are bounded
+    app.extensions["nws.auth_state"] = auth_state_cache(runtime)
     register_error_handlers(app)
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():
@@ -46,6 +50,28 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     _observe(app, runtime)
     _health(app, runtime)
     return app
+
+
+def auth_state_cache(runtime: Runtime) -> AuthStateCache:
+    """Where this process gets the revocation state every token is checked against: the
+    identity service's tables when it runs here, else identity's API."""
+    settings = runtime.settings
+    for name, definition in runtime.definitions.items():
+        if definition.auth_state is not None:
+            return AuthStateCache(functools.partial(definition.auth_state, runtime.services[name]),
+                                  settings.auth_refresh_seconds, source=f"{name} (this process)")
+    if settings.identity_url:
+        caller = ",".join(runtime.definitions) or "none"
+        return AuthStateCache(remote_auth_state(settings.identity_url, settings.secret_key, caller),
+                              settings.auth_refresh_seconds, source=settings.identity_url)
+    if settings.embedded:
+        # Only tests and benchmarks build an embedded app without identity: nothing can
+        # revoke a token there.
+        log.warning("no identity service and no NWS_IDENTITY_URL: tokens are not checked "
+                    "against a revocation state")
+        return AuthStateCache(dict, settings.auth_refresh_seconds, source="none")
+    raise RuntimeError("NWS_IDENTITY_URL must be set for a web process that does not run "
+                       "the identity service (e.g. http://web-identity:8000)")
 
 
 def _observe(app: Flask, runtime: Runtime) -> None:

@@ -1,5 +1,5 @@
 """The ``nws`` command line (DESIGN §7: serve, web, worker, db upgrade, refdata load,
-users add, plugins)."""
+users add/disable/enable/set-role/set-password/end-sessions/unlock, plugins)."""
 from __future__ import annotations
 
 import logging
@@ -45,11 +45,13 @@ def serve(host: str, port: int) -> None:
     seeded = runtime.seed()
     worker = EmbeddedWorker(runtime).start()
     app = create_app(runtime)
-    server = create_server(app, host=host, port=port, threads=8)
+    server = create_server(app, host=host, port=port, threads=8,
+                           **proxy_options(runtime.settings))
     click.echo(f"\n申請処理機能 embedded suite on http://{host}:{port}/  (data in {runtime.settings.data_dir})")
     from services.identity.seed import DEMO_PASSWORD
 
-    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+    if seeded.get("identity"):
+        click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
     for login, org, role in seeded.get("identity", []):
         click.echo(f"  {login:16} {role:20} {org}")
 
@@ -68,7 +70,8 @@ def serve(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--service", "service", required=True, type=SERVICE_CHOICE)
-@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface (containers).")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 def web(service: str, host: str, port: int, threads: int) -> None:
@@ -81,14 +84,21 @@ def web(service: str, host: str, port: int, threads: int) -> None:
         raise SystemExit(0)  # waitress closes its sockets on the way out
 
     signal.signal(signal.SIGTERM, stop)
-    proxy = {}
-    if os.environ.get("NWS_TRUSTED_PROXY"):  # e.g. the gateway's address, or "*"
-        proxy = dict(trusted_proxy=os.environ["NWS_TRUSTED_PROXY"],
-                     trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
-                                            "x-forwarded-host"},
-                     clear_untrusted_proxy_headers=True)
-    waitress_serve(create_app(_runtime([service])), host=host, port=port, threads=threads,
-                   **proxy)
+    runtime = _runtime([service])
+    waitress_serve(create_app(runtime), host=host, port=port, threads=threads,
+                   **proxy_options(runtime.settings))
+
+
+def proxy_options(settings: Settings) -> dict:
+    """waitress's options for NWS_TRUSTED_PROXY: only requests from that peer (its
+    address, or "*") may name the client in X-Forwarded-For (the last hop's entry, the
+    one the proxy added); from anyone else the header is dropped. Unset: ignored."""
+    if not settings.trusted_proxy:
+        return {"clear_untrusted_proxy_headers": True}
+    return dict(trusted_proxy=settings.trusted_proxy, trusted_proxy_count=1,
+                trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
+                                       "x-forwarded-host"},
+                clear_untrusted_proxy_headers=True)
 
 
 @main.command()
@@ -280,19 +290,47 @@ def users() -> None:
     """Accounts."""
 
 
+PASSWORD_ON_COMMAND_LINE = (
+    "warning: --password puts the password on the command line, where other local users "
+    "can read it (ps, /proc) and where shell history keeps it; use the prompt or "
+    "--password-stdin instead")
+
+
+def _new_password(password: str | None, password_stdin: bool) -> str:
+    """The password for an account: --password (with a warning), one line of standard
+    input (--password-stdin), or a hidden prompt asked twice (getpass)."""
+    if password is not None and password_stdin:
+        raise click.UsageError("give either --password or --password-stdin, not both")
+    if password is not None:
+        click.echo(PASSWORD_ON_COMMAND_LINE, err=True)
+        return password
+    if password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise click.ClickException("no password on standard input")
+        return line.rstrip("\r\n")
+    return click.prompt("パスワード", hide_input=True,
+                        confirmation_prompt="パスワード（確認のためもう一度）", err=True)
+
+
 @users.command("add")
 @click.option("--login", required=True)
-@click.option("--password", required=True)
+@click.option("--password", default=None,
+              help="The password (visible to other local users: prefer the prompt or --password-stdin).")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
 @click.option("--org", "org_id", required=True)
 @click.option("--role", required=True,
               type=click.Choice(["applicant", "forwarder", "primary_reviewer",
                                  "secondary_reviewer", "operator"]))
 @click.option("--name", default="")
 @click.option("--department", default="")
-def users_add(login, password, org_id, role, name, department) -> None:
-    """Create an account."""
+def users_add(login, password, password_stdin, org_id, role, name, department) -> None:
+    """Create an account. Without --password or --password-stdin, asks for the password
+    (hidden, twice)."""
     from services.identity.accounts import AccountError, create_account
 
+    password = _new_password(password, password_stdin)
     runtime = _runtime(["identity"], embedded=_embedded_default())
     try:
         with runtime.services["identity"].transaction() as session:
@@ -301,6 +339,98 @@ def users_add(login, password, org_id, role, name, department) -> None:
             click.echo(f"created account {account.login} ({account.role}, {account.org_id})")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _change_account(login: str, change) -> None:
+    """Apply ``change(session, account)`` to an account; it ends in a message. Web
+    processes see a change that ends tokens within NWS_AUTH_REFRESH seconds (≤ 60)."""
+    from services.identity import admin
+    from services.identity.accounts import AccountError
+
+    runtime = _runtime(["identity"], embedded=_embedded_default())
+    try:
+        with runtime.services["identity"].transaction() as session:
+            message = change(session, admin.find(session, login))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()
+    click.echo(message)
+
+
+@users.command("disable")
+@click.argument("login")
+def users_disable(login: str) -> None:
+    """Disable an account: it can no longer log in, and its tokens and page sessions end
+    on every service within a minute."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"disabled {a.login}" if admin.set_active(a, False)
+                    else f"{a.login} was already disabled")
+
+
+@users.command("enable")
+@click.argument("login")
+def users_enable(login: str) -> None:
+    """Enable a disabled account again (its old tokens stay ended)."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"enabled {a.login}" if admin.set_active(a, True)
+                    else f"{a.login} was already enabled")
+
+
+@users.command("set-role")
+@click.argument("login")
+@click.argument("role", type=click.Choice(["applicant", "forwarder", "primary_reviewer",
+                                           "secondary_reviewer", "operator"]))
+def users_set_role(login: str, role: str) -> None:
+    """Change an account's role; its tokens and page sessions end on every service
+    within a minute (it logs in again to act in the new role)."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"{a.login} is now {role}" if admin.set_role(a, role)
+                    else f"{a.login} already was {role}")
+
+
+@users.command("set-password")
+@click.argument("login")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def users_set_password(login: str, password_stdin: bool) -> None:
+    """Set a new password (asked twice, hidden, unless --password-stdin); every token and
+    page session of the account ends."""
+    from services.identity import admin
+
+    password = _new_password(None, password_stdin)
+
+    def change(session, account):
+        admin.set_password(account, password)
+        return f"new password set for {account.login}; its sessions end"
+
+    _change_account(login, change)
+
+
+@users.command("end-sessions")
+@click.argument("login")
+def users_end_sessions(login: str) -> None:
+    """End every token and page session of an account (e.g. a token thought stolen)."""
+    from services.identity import admin
+
+    def change(session, account):
+        admin.end_sessions(account)
+        return f"sessions of {account.login} end"
+
+    _change_account(login, change)
+
+
+@users.command("unlock")
+@click.argument("login")
+def users_unlock(login: str) -> None:
+    """Lift a temporary login lock: the login name's failed logins are forgotten."""
+    from services.identity import admin
+
+    _change_account(login, lambda s, a: f"unlocked {a.login}" if admin.unlock(s, a.login)
+                    else f"{a.login} had no failed logins")
 
 
 @main.command()

@@ -81,6 +81,21 @@ class Settings:
     outbound_ca_file: str = ""   # CA bundle for receivers' certificates (default: system's)
     # The Secure attribute of the session and login cookies (on behind TLS).
     cookie_secure: bool = False
+    # --- identity: sessions, revocation, login throttling ---------------------------
+    # Where a web process that does not run the identity service fetches the revocation
+    # state (logged-out tokens, disabled accounts, token generations), e.g.
+    # http://web-identity:8000; and how often, in seconds (at most 60: a revocation
+    # reaches every service within a minute).
+    identity_url: str = ""
+    auth_refresh_seconds: float = 30.0
+    # Failed logins per login name, and per client address, before a temporary lock of
+    # login_lock_seconds; the six failures before the lock get growing delays.
+    login_lock_after: int = 10
+    login_address_lock_after: int = 30
+    login_lock_seconds: int = 900
+    # The reverse proxy whose X-Forwarded-For names the client (its address, or "*");
+    # empty: the header is ignored and the peer address is the client's.
+    trusted_proxy: str = ""
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -116,6 +131,12 @@ class Settings:
             outbound_proxy=env.get("NWS_OUTBOUND_PROXY", "").strip(),
             outbound_ca_file=env.get("NWS_OUTBOUND_CA_FILE", "").strip(),
             cookie_secure=_bool(env, "NWS_COOKIE_SECURE", False),
+            identity_url=env.get("NWS_IDENTITY_URL", ""),
+            auth_refresh_seconds=_float(env, "NWS_AUTH_REFRESH", 30.0),
+            login_lock_after=int(_float(env, "NWS_LOGIN_LOCK_AFTER", 10)),
+            login_address_lock_after=int(_float(env, "NWS_LOGIN_ADDRESS_LOCK_AFTER", 30)),
+            login_lock_seconds=int(_float(env, "NWS_LOGIN_LOCK_SECONDS", 900)),
+            trusted_proxy=env.get("NWS_TRUSTED_PROXY", ""),
         )
         values.update(overrides)
         settings = cls(**values)
@@ -126,6 +147,12 @@ class Settings:
         if settings.outbound_proxy and not settings.outbound_proxy.startswith(
                 ("http://", "https://")):
             raise ValueError("NWS_OUTBOUND_PROXY must be an http:// or https:// URL")
+        if not 0 <= settings.auth_refresh_seconds <= 60:
+            raise ValueError("NWS_AUTH_REFRESH must be between 0 and 60 seconds")
+        if settings.login_lock_after < 1 or settings.login_address_lock_after < 1:
+            raise ValueError("NWS_LOGIN_LOCK_AFTER and NWS_LOGIN_ADDRESS_LOCK_AFTER must be at least 1")
+        if settings.login_lock_seconds < 1:
+            raise ValueError("NWS_LOGIN_LOCK_SECONDS must be at least 1")
         return settings
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from flask import abort, current_app, g, redirect, request
 
-from shared.auth import ROLES, Principal, verify_token
+from shared.auth import ROLES, Principal, check_revocation, verify_token
 from shared.web import ApiError
 
 COOKIE = "nws_session"
@@ -35,7 +35,9 @@ ROLE_LABELS = {
 
 
 def page_principal() -> Principal | None:
-    """The logged-in visitor of a page, or None (no cookie, or an expired/invalid one)."""
+    """The logged-in visitor of a page, or None (no cookie, or an expired, invalid or
+    revoked one, or a disabled account's). When the revocation state cannot be had,
+    None too, and :func:`require_page` answers 503."""
     if "page_principal" in g:
         return g.page_principal
     token = request.cookies.get(COOKIE)
@@ -43,8 +45,11 @@ def page_principal() -> Principal | None:
     if token:
         try:
             principal = verify_token(token, current_app.config["SECRET_KEY"])
-        except ApiError:
+            check_revocation(principal)
+        except ApiError as exc:
             principal = None
+            if exc.status == 503:
+                g.page_auth_error = exc
     g.page_principal = principal
     return principal
 
@@ -70,6 +75,8 @@ def require_page(*roles: str) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             principal = page_principal()
+            if principal is None and g.get("page_auth_error") is not None:
+                raise g.page_auth_error
             if principal is None:
                 # A fixed path: in the distributed suite the login page is another
                 # process's, reached through the gateway.

@@ -22,6 +22,9 @@ class ServiceDefinition:
     blueprints: Callable[[], list[Blueprint]]
     tasks_module: str | None              # imported by workers of this service
     seed: Callable[[ServiceContext], None] | None = None
+    # The identity service's revocation state (shared.auth.AuthState.from_json's input),
+    # read in-process by web processes that run it.
+    auth_state: Callable[[ServiceContext], dict] | None = None
 
 
 def context(name: str) -> ServiceContext:

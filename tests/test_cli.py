@@ -18,11 +18,20 @@ NWS = str(Path(sys.executable).with_name("nws"))
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(tmp_path, *args, check=True):
+def cli_env(tmp_path, **extra) -> dict:
+    """The environment of an `nws` process: no NWS_* setting of the caller, data under
+    tmp_path, and this checkout's code first on the path (the console script may belong
+    to another checkout's install)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
     env["NWS_DATA_DIR"] = str(tmp_path / "var")
-    out = subprocess.run([NWS, *args], env=env, capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def run(tmp_path, *args, check=True, input=None, env=None):
+    out = subprocess.run([NWS, *args], env=cli_env(tmp_path, **(env or {})),
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, input=input)
     if check:
         assert out.returncode == 0, out.stdout + out.stderr
     return out
@@ -47,6 +56,72 @@ def test_users_add_creates_an_account_and_refuses_a_duplicate(tmp_path):
     bad = run(tmp_path, "users", "add", "--login", "x2y", "--password", "a-long-password",
               "--org", "131016", "--role", "king", check=False)
     assert bad.returncode != 0 and "king" in bad.stderr
+
+
+def test_users_add_warns_when_the_password_is_on_the_command_line(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    out = run(tmp_path, "users", "add", "--login", "osaka-pref", "--password",
+              "Kawa-semi 2026 natsu", "--org", "270008", "--role", "primary_reviewer")
+    assert "created account osaka-pref" in out.stdout
+    assert "warning" in out.stderr and "other local users" in out.stderr
+
+
+def test_users_add_reads_the_password_from_standard_input(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    out = run(tmp_path, "users", "add", "--login", "osaka-pref", "--password-stdin",
+              "--org", "270008", "--role", "primary_reviewer", input="Kawa-semi 2026 natsu\n")
+    assert "created account osaka-pref" in out.stdout and "warning" not in out.stderr
+    login_with(tmp_path, "osaka-pref", "Kawa-semi 2026 natsu")
+    weak = run(tmp_path, "users", "add", "--login", "kyoto-pref", "--password-stdin",
+               "--org", "260002", "--role", "primary_reviewer", input="password1234\n",
+               check=False)
+    assert weak.returncode != 0 and "よく使われている" in weak.stderr
+    both = run(tmp_path, "users", "add", "--login", "kyoto-pref", "--password-stdin",
+               "--password", "Kawa-semi 2026 natsu", "--org", "260002",
+               "--role", "primary_reviewer", check=False)
+    assert both.returncode != 0 and "not both" in both.stderr
+
+
+def test_users_add_asks_for_the_password_twice_without_echo(tmp_path, monkeypatch):
+    """Without --password or --password-stdin: a hidden prompt (click's, which is
+    getpass on a terminal), asked twice."""
+    from click.testing import CliRunner
+
+    from nws import cli
+
+    for key in [k for k in os.environ if k.startswith("NWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("NWS_DATA_DIR", str(tmp_path / "var"))
+    run(tmp_path, "db", "upgrade")
+    password = "Kawa-semi 2026 natsu"
+    result = CliRunner().invoke(cli.main, ["users", "add", "--login", "osaka-pref",
+                                           "--org", "270008", "--role", "primary_reviewer"],
+                                input=f"{password}\n{password}\n")
+    assert result.exit_code == 0, result.output
+    assert "created account osaka-pref" in result.output
+    assert result.output.count("パスワード") == 2 and password not in result.output
+    login_with(tmp_path, "osaka-pref", password)
+
+
+def login_with(tmp_path, login: str, password: str) -> None:
+    """The account logs in with that password (argon2 verify against the stored hash)."""
+    import sqlite3
+
+    from argon2 import PasswordHasher
+
+    with sqlite3.connect(tmp_path / "var" / "identity.db") as db:
+        stored = db.execute("select password_hash from identity_accounts where login = ?",
+                            (login,)).fetchone()[0]
+    assert PasswordHasher().verify(stored, password)
+
+
+def test_nws_web_listens_on_the_loopback_unless_told_otherwise():
+    from nws import cli
+
+    host = next(p for p in cli.web.params if p.name == "host")
+    assert host.default == "127.0.0.1"
+    serve_host = next(p for p in cli.serve.params if p.name == "host")
+    assert serve_host.default == "127.0.0.1"
 
 
 def free_port() -> int:
@@ -82,8 +157,7 @@ class Http:
 
 
 def start_serve(tmp_path, port):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
-    env.update(NWS_DATA_DIR=str(tmp_path / "var"), NWS_SWEEP_INTERVAL="0.5")
+    env = cli_env(tmp_path, NWS_SWEEP_INTERVAL="0.5")
     log = open(tmp_path / "serve.log", "ab")
     proc = subprocess.Popen([NWS, "serve", "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
@@ -138,8 +212,7 @@ def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
     import sqlite3
 
     run(tmp_path, "db", "upgrade")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
-    env["NWS_DATA_DIR"] = str(tmp_path / "var")
+    env = cli_env(tmp_path)
     proc = subprocess.Popen([NWS, "refdata", "load"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert "loading" in proc.stderr.readline()
@@ -160,8 +233,7 @@ def test_refdata_load_interrupted_leaves_all_or_nothing_and_reruns(tmp_path):
 def test_nws_web_serves_one_service_over_http(tmp_path):
     run(tmp_path, "db", "upgrade")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NWS_")}
-    env.update(NWS_DATA_DIR=str(tmp_path / "var"), NWS_SECRET_KEY="s" * 40)
+    env = cli_env(tmp_path, NWS_SECRET_KEY="s" * 40, NWS_IDENTITY_URL="http://127.0.0.1:9")
     log = open(tmp_path / "web.log", "wb")
     proc = subprocess.Popen([NWS, "web", "--service", "review", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, cwd=tmp_path, stdout=log,
@@ -182,3 +254,62 @@ def test_nws_web_serves_one_service_over_http(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+def test_users_commands_end_sessions_on_every_service(tmp_path):
+    """`nws users disable|set-role|set-password|end-sessions` from another process: the
+    running suite refuses the account's tokens on every service within its refresh
+    (here 1 s; at most a minute); `enable` and `unlock` let it log in again."""
+    from tests.conftest import Suite
+
+    probes = ("/api/auth/me", "/api/intake/applications", "/api/review/queue",
+              "/api/matching/confirmations", "/api/master/versions")
+    suite = Suite(tmp_path / "var", start_worker=False, env={"NWS_AUTH_REFRESH": "1"})
+
+    def refused(token, code):
+        for url in probes:
+            res = suite.client.get(url, headers={"Authorization": f"Bearer {token}"})
+            if res.status_code != 401 or res.get_json()["error"]["code"] != code:
+                return False
+        return True
+
+    def login(name, password=factories.DEMO_PASSWORD):
+        return suite.client.post("/api/auth/token", json={"login": name, "password": password})
+
+    try:
+        applicant, pref, mic, operator = (login(n).get_json()["token"] for n in (
+            "demo-applicant", "demo-pref", "demo-mic", "demo-operator"))
+        assert "disabled demo-applicant" in run(tmp_path, "users", "disable", "demo-applicant").stdout
+        wait_for(lambda: refused(applicant, "account_disabled"), timeout=60, what="disabled")
+        assert login("demo-applicant").status_code == 401
+        assert "enabled" in run(tmp_path, "users", "enable", "demo-applicant").stdout
+        assert login("demo-applicant").status_code == 200
+
+        out = run(tmp_path, "users", "set-role", "demo-pref", "secondary_reviewer").stdout
+        assert "demo-pref is now secondary_reviewer" in out
+        wait_for(lambda: refused(pref, "token_revoked"), timeout=60, what="role changed")
+
+        out = run(tmp_path, "users", "set-password", "demo-mic", "--password-stdin",
+                  input="Hoshi-zora 2027 fuyu\n").stdout
+        assert "new password set for demo-mic" in out
+        wait_for(lambda: refused(mic, "token_revoked"), timeout=60, what="password changed")
+        assert login("demo-mic").status_code == 401
+        assert login("demo-mic", "Hoshi-zora 2027 fuyu").status_code == 200
+        weak = run(tmp_path, "users", "set-password", "demo-mic", "--password-stdin",
+                   input="demo-mic-password\n", check=False)
+        assert weak.returncode != 0 and "ログイン名" in weak.stderr
+
+        assert "sessions of demo-operator end" in run(tmp_path, "users", "end-sessions",
+                                                      "demo-operator").stdout
+        wait_for(lambda: refused(operator, "token_revoked"), timeout=60, what="sessions ended")
+
+        for _ in range(4):
+            login("demo-jlis", "wrong-password-1")
+        assert login("demo-jlis").status_code == 429
+        assert "unlocked demo-jlis" in run(tmp_path, "users", "unlock", "demo-jlis").stdout
+        assert login("demo-jlis").status_code == 200
+
+        unknown = run(tmp_path, "users", "disable", "nobody", check=False)
+        assert unknown.returncode != 0 and "nobody のアカウントはありません" in unknown.stderr
+    finally:
+        suite.close()

@@ -627,3 +627,57 @@ def test_nws_services_share_one_image(services):
         svc = services[name]
         assert uses_nws_image(svc), f"{name} is not built from the Dockerfile"
         assert svc["image"] == services["migrate"]["image"], name
+
+
+# --- (i) security defaults ----------------------------------------------------------------
+
+def test_web_processes_listen_on_every_interface_only_in_their_containers(services):
+    """`nws web` listens on 127.0.0.1 by default; the containers say 0.0.0.0 so the
+    gateway reaches them, and publish no port to the host."""
+    default = next(p for p in cli.web.params if p.name == "host").default
+    assert default == "127.0.0.1"
+    for name, svc in nws_services(services, "web").items():
+        assert nws_invocation(svc)[1]["host"] == "0.0.0.0", name
+        assert not svc.get("ports"), name
+
+
+def test_the_deployment_gets_no_demo_accounts(compose, services, tmp_path):
+    """Demo accounts (password demo-pass-2026) come only with the embedded suite: no
+    compose process runs `nws serve`, and seeding with the compose environment's
+    settings creates no account."""
+    from sqlalchemy import func, select
+
+    from services.identity.models import Account
+
+    for name, svc in services.items():
+        if uses_nws_image(svc):
+            assert "serve" not in argv(svc), name
+    env = {k: interpolate(str(v), {"NWS_SECRET_KEY": "s" * 64})
+           for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env, database_urls={
+        s: f"sqlite:///{tmp_path / (s + '.db')}" for s in ALL_SERVICES})
+    assert not settings.embedded
+    rt = Runtime(settings, ["identity"])
+    try:
+        rt.migrate()
+        assert rt.seed() == {"identity": []}
+        with rt.services["identity"].transaction() as session:
+            assert session.scalar(select(func.count()).select_from(Account)) == 0
+    finally:
+        rt.close()
+
+
+def test_web_processes_find_identity_and_trust_only_the_gateway(compose, services):
+    """Web processes of the other services fetch the revocation state from web-identity's
+    port; the client address comes from the gateway's X-Forwarded-For (nginx.conf)."""
+    env = {k: interpolate(str(v), {"NWS_SECRET_KEY": "s" * 64})
+           for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env)
+    url = make_url(settings.identity_url)
+    assert url.host == "web-identity"
+    assert url.port == nws_invocation(services["web-identity"])[1]["port"]
+    assert settings.auth_refresh_seconds <= 60
+    assert settings.trusted_proxy
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in NGINX_CONF.read_text(encoding="utf-8")
+    options = cli.proxy_options(settings)
+    assert options["trusted_proxy_count"] == 1 and "x-forwarded-for" in options["trusted_proxy_headers"]

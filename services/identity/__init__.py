@@ -5,9 +5,10 @@ from shared.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
-    from services.identity import api, models, pages, seed
+    from services.identity import api, models, pages, seed, sessions
 
     return ServiceDefinition(
         name="identity", metadata=models.Base.metadata, outbox_model=models.Outbox,
         inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
-        blueprints=lambda: [api.bp, pages.bp], tasks_module="services.identity.tasks", seed=seed.seed)
+        blueprints=lambda: [api.bp, pages.bp], tasks_module="services.identity.tasks", seed=seed.seed,
+        auth_state=sessions.snapshot)

@@ -1,15 +1,16 @@
-"""Accounts: creation and password checks (argon2id)."""
+"""Accounts: the password policy, creation, argon2id hashes."""
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
+from pathlib import Path
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import ROLES, Principal
-from shared.db import utcnow
 from services.identity.models import Account
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
@@ -20,22 +21,47 @@ ORG_ID = re.compile(r"^(\d{6}(-BOE)?|[A-Z][A-Z0-9-]{2,39})$")  # operator ids st
 LOGIN = re.compile(r"^[A-Za-z0-9._@-]{3,100}$")
 
 
+PASSWORD_MIN = 12
+PASSWORD_MAX = 200
+COMMON_PASSWORDS = Path(__file__).parent / "passwords" / "common-passwords.txt"
+
+
 class AccountError(ValueError):
     pass
 
 
-def check_password(password: str) -> None:
-    if len(password) < 8:
-        raise AccountError("パスワードは 8 文字以上にしてください。")
-    if len(password) > 200:
-        raise AccountError("パスワードは 200 文字以内にしてください。")
+@functools.lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lowercase; provenance in passwords/SOURCES.md)."""
+    with COMMON_PASSWORDS.open(encoding="utf-8") as f:
+        return frozenset(line.strip() for line in f if line.strip())
+
+
+def _folded(text: str) -> str:
+    """Case- and width-blind form: full-width ＡＢＣ１２３ compares as abc123."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def check_password(password: str, login: str = "") -> None:
+    """The password policy: 12 to 200 characters, not the login nor containing it, not
+    a common password. Raises AccountError with a Japanese message."""
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"パスワードは {PASSWORD_MIN} 文字以上にしてください。")
+    if len(password) > PASSWORD_MAX:
+        raise AccountError(f"パスワードは {PASSWORD_MAX} 文字以内にしてください。")
+    folded = _folded(password)
+    if login and _folded(login) in folded:
+        raise AccountError("パスワードにログイン名を含めないでください。")
+    if folded in common_passwords() or folded.strip() in common_passwords():
+        raise AccountError("このパスワードはよく使われているため使用できません。"
+                           "推測されにくいパスワードにしてください。")
 
 
 def create_account(session: Session, *, login: str, password: str, org_id: str, role: str,
                    name: str = "", department: str = "") -> Account:
     if not LOGIN.match(login):
         raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。")
-    check_password(password)
+    check_password(password, login)
     if role not in ROLES:
         raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。")
     if not ORG_ID.match(org_id):
@@ -49,20 +75,6 @@ def create_account(session: Session, *, login: str, password: str, org_id: str, 
     return account
 
 
-def authenticate(session: Session, login: str, password: str) -> Principal | None:
-    account = session.scalar(select(Account).where(Account.login == login))
-    try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if account is None or not account.active:
-        return None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
-    account.last_login_at = utcnow()
-    return principal_of(account)
-
-
 def principal_of(account: Account) -> Principal:
     return Principal(account.id, account.login, account.org_id, account.role,
-                     account.name, account.department)
+                     account.name, account.department, generation=account.token_generation)

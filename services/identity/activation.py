@@ -68,12 +68,12 @@ def activate(session: Session, token: str, password: str) -> Account:
     if activation.expires_at <= utcnow():
         raise ApiError(410, "activation_expired",
                        "この有効化リンクは有効期限が切れています。運営主体にお問い合わせください。")
-    check_password(password)
+    account = session.get(Account, activation.account_id)
+    check_password(password, account.login)
     used = session.execute(update(Activation).where(
         Activation.id == activation.id, Activation.used_at.is_(None)).values(used_at=utcnow()))
     if used.rowcount != 1:  # a concurrent activation won
         raise ApiError(409, "activation_used", "この有効化リンクは既に使用されています。")
-    account = session.get(Account, activation.account_id)
     account.password_hash = _hasher.hash(password)
     account.active = True
     return account

@@ -1,29 +1,48 @@
-"""HTTP API of the identity service: ``POST /api/auth/token``, ``POST /api/auth/activate``."""
+"""HTTP API of the identity service: tokens (login, logout), the caller's account and
+password, account activation, operators' account management, and the revocation state
+other services fetch."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
-from shared.auth import issue_token, public, require, current_principal
+from shared.auth import (current_principal, issue_token, public, require, require_service,
+                         revocation_changed)
 from shared.service import context
-from shared.web import ApiError, json_body
-from services.identity import activation
-from services.identity.accounts import AccountError, authenticate
-from services.identity.schemas import ActivatePostSchema, TokenPostSchema
+from shared.web import ApiError, json_body, not_found
+from services.identity import activation, admin, login, sessions
+from services.identity.accounts import AccountError
+from services.identity.models import Account
+from services.identity.schemas import (AccountPatchSchema, ActivatePostSchema,
+                                       PasswordChangeSchema, TokenPostSchema)
 
 bp = Blueprint("identity_api", __name__, url_prefix="/api/auth")
+
+
+def client_address() -> str:
+    """The client's address: the peer's, or the one the trusted proxy forwarded
+    (`nws web` applies X-Forwarded-For only from NWS_TRUSTED_PROXY)."""
+    return request.remote_addr or "-"
 
 
 @bp.post("/token")
 @public
 def token():
     body = json_body(TokenPostSchema())
-    with context("identity").transaction() as session:
-        principal = authenticate(session, body["login"], body["password"])
-    if principal is None:
-        raise ApiError(401, "invalid_credentials", "ログイン名またはパスワードが正しくありません。")
+    principal = login.attempt(context("identity"), body["login"], body["password"],
+                              address=client_address(), channel="api")
     token, expires = issue_token(principal, current_app.config["SECRET_KEY"],
                                  current_app.config["NWS_TOKEN_TTL"])
     return jsonify({"token": token, "expires_at": expires.isoformat()}), 200
+
+
+@bp.post("/logout")
+@require()
+def logout():
+    """End the caller's token (on every service within the revocation refresh)."""
+    with context("identity").transaction() as session:
+        sessions.revoke_token(session, current_principal())
+    revocation_changed()
+    return "", 204
 
 
 @bp.get("/me")
@@ -32,6 +51,24 @@ def me():
     p = current_principal()
     return jsonify({"login": p.login, "org": p.org_id, "role": p.role, "name": p.name,
                     "department": p.department})
+
+
+@bp.put("/password")
+@require()
+def change_password():
+    """Change the caller's password. Every token of the account ends, this one too."""
+    body = json_body(PasswordChangeSchema())
+    p = current_principal()
+    ctx = context("identity")
+    login.check_current_password(ctx, p.account_id, body["current_password"],
+                                 address=client_address())
+    try:
+        with ctx.transaction() as session:
+            admin.set_password(session.get(Account, p.account_id), body["new_password"])
+    except AccountError as exc:
+        raise ApiError(422, "bad_password", str(exc)) from None
+    revocation_changed()
+    return "", 204
 
 
 @bp.post("/activate")
@@ -46,3 +83,72 @@ def activate():
     except AccountError as exc:
         raise ApiError(422, "bad_password", str(exc)) from None
     return jsonify(result), 200
+
+
+# --- operators -------------------------------------------------------------------------
+
+def _account(session, login_name: str) -> Account:
+    try:
+        return admin.find(session, login_name)
+    except admin.UnknownAccount:
+        raise not_found("アカウント") from None
+
+
+@bp.get("/accounts/<login_name>")
+@require("operator")
+def get_account(login_name: str):
+    with context("identity").transaction() as session:
+        return jsonify(admin.describe(session, _account(session, login_name)))
+
+
+@bp.patch("/accounts/<login_name>")
+@require("operator")
+def patch_account(login_name: str):
+    """Disable or enable an account (``active``), change its role (``role``). Both end
+    the account's tokens on every service within a minute."""
+    body = json_body(AccountPatchSchema())
+    me_ = current_principal()
+    try:
+        with context("identity").transaction() as session:
+            account = _account(session, login_name)
+            if account.id == me_.account_id:
+                raise ApiError(409, "own_account",
+                               "自分自身のアカウントの無効化や役割の変更はできません。")
+            if "active" in body:
+                admin.set_active(account, body["active"])
+            if "role" in body:
+                admin.set_role(account, body["role"])
+            result = admin.describe(session, account)
+    except AccountError as exc:
+        raise ApiError(409, "account_unchanged", str(exc)) from None
+    revocation_changed()
+    return jsonify(result), 200
+
+
+@bp.delete("/accounts/<login_name>/sessions")
+@require("operator")
+def end_sessions(login_name: str):
+    """End every session and token of an account (e.g. a token thought stolen)."""
+    with context("identity").transaction() as session:
+        admin.end_sessions(_account(session, login_name))
+    revocation_changed()
+    return "", 204
+
+
+@bp.delete("/accounts/<login_name>/lock")
+@require("operator")
+def unlock(login_name: str):
+    """Lift the temporary login lock of a login name (its failed logins are forgotten)."""
+    with context("identity").transaction() as session:
+        _account(session, login_name)
+        admin.unlock(session, login_name)
+    return "", 204
+
+
+# --- the suite's own processes --------------------------------------------------------
+
+@bp.get("/revocations")
+@require_service
+def revocations():
+    """The revocation state (shared.auth.AuthState) for other services' web processes."""
+    return jsonify(sessions.snapshot(context("identity"))), 200

@@ -1,9 +1,10 @@
-"""Tables of the identity service: accounts and their one-time activation links."""
+"""Tables of the identity service: accounts, their one-time activation links, the
+login audit and throttle, and revoked tokens."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
@@ -25,6 +26,11 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    # Tokens carry the generation they were issued under; raising it (password change,
+    # role change, disabling, an operator ending the sessions) ends every token issued
+    # before, on every service (docs/runbook.md, "Sessions and tokens").
+    token_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    sessions_ended_at: Mapped[dt.datetime | None]
 
 
 class Activation(Base):
@@ -40,6 +46,45 @@ class Activation(Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoginAudit(Base):
+    """Every login attempt, successful or not: the login tried (whether or not such an
+    account exists), the outcome, the client address, the time. Never a password."""
+
+    __tablename__ = "identity_login_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    login: Mapped[str] = mapped_column(String(100), index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: kept as written
+    # success, wrong_password, unknown_login, inactive, throttled
+    outcome: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(20))   # api, page, password_change
+
+
+class LoginThrottle(Base):
+    """Consecutive failed logins per key ("account:<login>" or "address:<ip>"), shared by
+    every web process of identity, and until when the key must wait."""
+
+    __tablename__ = "identity_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    blocked_until: Mapped[dt.datetime | None]
+
+
+class RevokedToken(Base):
+    """A token ended by its logout, kept until it would have expired anyway."""
+
+    __tablename__ = "identity_revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Outbox(OutboxMixin, Base):

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from shared.auth import issue_token, public
+from shared.auth import issue_token, public, revocation_changed, verify_token
 from shared.pages import COOKIE, require_page, safe_next
 from shared.service import context
-from services.identity.accounts import authenticate
+from shared.web import ApiError
+from services.identity import login as login_flow
+from services.identity import sessions
+from services.identity.api import client_address
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/auth", template_folder="templates")
 
@@ -19,11 +22,18 @@ def login():
         return render_template("identity/login.html", next=next_url, login="", error=None)
     login_name = (request.form.get("login") or "").strip()
     password = request.form.get("password") or ""
-    with context("identity").transaction() as session:
-        principal = authenticate(session, login_name, password) if login_name else None
-    if principal is None:
-        return render_template("identity/login.html", next=next_url, login=login_name,
-                               error="ログイン名またはパスワードが正しくありません。"), 401
+    try:
+        if not login_name:
+            raise ApiError(401, "invalid_credentials", login_flow.BAD_CREDENTIALS)
+        principal = login_flow.attempt(context("identity"), login_name, password,
+                                       address=client_address(), channel="page")
+    except ApiError as exc:
+        response = current_app.make_response((render_template(
+            "identity/login.html", next=next_url, login=login_name, error=exc.message),
+            exc.status))
+        if isinstance(exc, login_flow.Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     ttl = current_app.config["NWS_TOKEN_TTL"]
     token, _expires = issue_token(principal, current_app.config["SECRET_KEY"], ttl)
     response = redirect(next_url)
@@ -35,6 +45,18 @@ def login():
 @bp.post("/logout")
 @public
 def logout():
+    """End the page session: the cookie's token is revoked on every service, and the
+    cookie removed."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        try:
+            principal = verify_token(token, current_app.config["SECRET_KEY"])
+        except ApiError:
+            principal = None    # expired or invalid: nothing to revoke
+        if principal is not None:
+            with context("identity").transaction() as session:
+                sessions.revoke_token(session, principal)
+            revocation_changed()
     response = redirect(url_for("identity_pages.login"))
     response.delete_cookie(COOKIE, path="/")
     return response

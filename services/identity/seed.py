@@ -1,11 +1,22 @@
-"""Demo accounts for a first look at the embedded suite: one per role."""
+"""Demo accounts for a first look at the embedded suite: one per role.
+
+They exist only where the settings say the suite is embedded (`nws serve`, the test
+suites' embedded fixtures): a deployment (docker-compose.yml, `nws web`/`nws worker`
+with NWS_DATABASE_URL) never gets them, even if something calls the seed there. The
+distributed tests, which run against PostgreSQL with non-embedded settings, create
+them explicitly with :func:`create_demo_accounts`.
+"""
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import select
 
 from shared.messaging import ServiceContext
 from services.identity.accounts import create_account
 from services.identity.models import Account
+
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -22,6 +33,15 @@ DEMO_ACCOUNTS = (
 
 
 def seed(ctx: ServiceContext) -> list[tuple[str, str, str]]:
+    """In the embedded suite, create the demo accounts that are missing and return
+    (login, org, role) of each; anywhere else, create nothing and return []."""
+    if not ctx.settings.embedded:
+        log.info("not the embedded suite: no demo accounts")
+        return []
+    return create_demo_accounts(ctx)
+
+
+def create_demo_accounts(ctx: ServiceContext) -> list[tuple[str, str, str]]:
     """Create the demo accounts that are missing; return (login, org, role) of each."""
     with ctx.transaction() as session:
         existing = set(session.scalars(select(Account.login)))

@@ -91,6 +91,10 @@ class Distributed:
         self.runtime = Runtime(Settings.from_env(self.env))
         self.runtime.migrate()
         self.runtime.seed()
+        # Demo accounts come only with embedded settings; these tests log in with them.
+        from services.identity.seed import create_demo_accounts
+
+        create_demo_accounts(self.runtime.services["identity"])
         self.app = create_app(self.runtime, {"TESTING": True})
         self.client = self.app.test_client()
         self.workers: dict[str, subprocess.Popen] = {}

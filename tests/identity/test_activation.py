@@ -123,3 +123,26 @@ def test_a_taken_login_gets_a_suffix(idle_suite):
     assert logins == {"demo-applicant-2"}
     # The demo account itself is untouched.
     assert login(idle_suite, "demo-applicant", DEMO_PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("password,words", [("Hakodate-Joho-2026", "ログイン名"),
+                                            ("password1234", "よく使われている"),
+                                            ("elevenchars", "12 文字以上")])
+def test_activation_applies_the_password_policy(idle_suite, password, words):
+    token = issue(idle_suite, approved())
+    res = activate(idle_suite, token, password)
+    error(res, 422, "bad_password")
+    assert words in res.get_json()["error"]["message"]
+    assert activate(idle_suite, token).status_code == 200
+
+
+def test_disabling_an_issued_account_cancels_its_activation_link(idle_suite):
+    from services.identity import admin
+
+    token = issue(idle_suite, approved())
+    with idle_suite.ctx("identity").transaction() as session:
+        assert admin.set_active(admin.find(session, "hakodate-joho"), False) is True
+    error(activate(idle_suite, token), 410, "activation_expired")
+    assert login(idle_suite, "hakodate-joho", "new-secret-2026").status_code == 401
+    with idle_suite.ctx("identity").transaction() as session:   # nothing left to cancel
+        assert admin.set_active(admin.find(session, "hakodate-joho"), False) is False

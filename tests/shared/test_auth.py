@@ -93,10 +93,97 @@ def test_users_add_refuses_bad_roles_and_organisations(idle_suite):
 
     with idle_suite.ctx("identity").transaction() as s:
         with pytest.raises(AccountError, match="役割"):
-            create_account(s, login="abc", password="longenough", org_id="131016", role="admin")
+            create_account(s, login="abc", password="a-long-enough-password", org_id="131016", role="admin")
         with pytest.raises(AccountError, match="機関 ID"):
-            create_account(s, login="abc", password="longenough", org_id="13-1016",
+            create_account(s, login="abc", password="a-long-enough-password", org_id="13-1016",
                            role="applicant")
         with pytest.raises(AccountError, match="既に使われています"):
-            create_account(s, login="demo-pref", password="longenough", org_id="130001",
+            create_account(s, login="demo-pref", password="a-long-enough-password", org_id="130001",
                            role="primary_reviewer")
+
+
+# --- the revocation state cache --------------------------------------------------------
+
+class FakeClock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def _principal(account_id=1, generation=0, token_id="t1"):
+    return Principal(account_id, "x", "131016", "applicant", "x", "", generation=generation,
+                     token_id=token_id)
+
+
+def test_the_revocation_state_is_refreshed_within_the_bound():
+    from shared.auth import AuthStateCache
+
+    clock, states, calls = FakeClock(), [{}], []
+
+    def fetch():
+        calls.append(clock.t)
+        return states[-1]
+
+    cache = AuthStateCache(fetch, refresh_seconds=30, clock=clock)
+    cache.check(_principal())
+    states.append({"revoked_tokens": ["t1"]})
+    clock.t += 29
+    cache.check(_principal())                        # still the cached state
+    clock.t += 1                                     # 30 s: fetched again
+    with pytest.raises(ApiError) as err:
+        cache.check(_principal())
+    assert err.value.status == 401 and err.value.code == "token_revoked"
+    assert calls == [1000.0, 1030.0]
+
+
+def test_a_refresh_is_never_longer_than_a_minute():
+    from shared.auth import AuthStateCache
+
+    cache = AuthStateCache(dict, refresh_seconds=600)
+    assert cache.refresh_seconds == 60
+    with pytest.raises(ValueError, match="NWS_AUTH_REFRESH"):
+        from shared.config import Settings
+
+        Settings.from_env({"NWS_SECRET_KEY": "s" * 40, "NWS_AUTH_REFRESH": "90"})
+
+
+def test_without_identity_the_last_state_serves_a_minute_then_503():
+    from shared.auth import AuthStateCache
+
+    clock, up = FakeClock(), [True]
+
+    def fetch():
+        if not up[0]:
+            raise OSError("identity unreachable")
+        return {"accounts": [{"id": 2, "generation": 0, "active": False}]}
+
+    cache = AuthStateCache(fetch, refresh_seconds=30, clock=clock)
+    cache.check(_principal())
+    up[0] = False
+    clock.t += 45                                    # refresh fails: the old state serves
+    cache.check(_principal())
+    with pytest.raises(ApiError) as err:
+        cache.check(_principal(account_id=2))
+    assert err.value.code == "account_disabled"
+    clock.t += 15                                    # 60 s old: nothing is trusted
+    with pytest.raises(ApiError) as err:
+        cache.check(_principal())
+    assert err.value.status == 503 and "認証情報を確認できません" in err.value.message
+    up[0] = True
+    cache.check(_principal())
+
+
+def test_a_local_change_is_fetched_at_once():
+    from shared.auth import AuthStateCache
+
+    clock, states = FakeClock(), [{}]
+    cache = AuthStateCache(lambda: states[-1], refresh_seconds=30, clock=clock)
+    cache.check(_principal())
+    states.append({"accounts": [{"id": 1, "generation": 3, "active": True}]})
+    cache.invalidate()
+    with pytest.raises(ApiError) as err:
+        cache.check(_principal(generation=2))
+    assert err.value.code == "token_revoked"
+    cache.check(_principal(generation=3))            # issued after the change

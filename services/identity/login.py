@@ -1,0 +1,138 @@
+"""Password login with throttling and an audit record, for the API, the login page and
+the password change: the throttle is asked first, the argon2 hash is computed only for
+an attempt it lets through, and every outcome is written to ``identity_login_audit``."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.messaging import ServiceContext
+from shared.web import ApiError
+from services.identity import throttle
+from services.identity.accounts import _DUMMY_HASH, _hasher, principal_of
+from services.identity.models import Account, LoginAudit
+
+log = logging.getLogger(__name__)
+
+BAD_CREDENTIALS = "ログイン名またはパスワードが正しくありません。"
+
+
+class Throttled(ApiError):
+    """429 with Retry-After and a Japanese message saying how long to wait."""
+
+    def __init__(self, refused: throttle.Refused) -> None:
+        self.retry_after = refused.retry_after
+        if refused.locked:
+            minutes = max(1, math.ceil(refused.retry_after / 60))
+            where = ("このログイン名" if refused.scope == "account" else "この接続元")
+            super().__init__(429, "login_locked",
+                             f"ログインの失敗が続いたため、{where}からのログインを一時的に停止して"
+                             f"います。約 {minutes} 分後に再度お試しください。",
+                             retry_after=self.retry_after)
+        else:
+            super().__init__(429, "login_delayed",
+                             f"ログインの失敗が続いています。{self.retry_after} 秒後に再度お試し"
+                             "ください。", retry_after=self.retry_after)
+
+    def response(self):
+        body, status = super().response()
+        body.headers["Retry-After"] = str(self.retry_after)
+        return body, status
+
+
+def policies(ctx: ServiceContext) -> tuple[throttle.Policy, throttle.Policy]:
+    s = ctx.settings
+    return (throttle.Policy(s.login_lock_after, s.login_lock_seconds),
+            throttle.Policy(s.login_address_lock_after, s.login_lock_seconds))
+
+
+def audit(session: Session, *, login: str, outcome: str, address: str, channel: str,
+          account_id: int | None = None, at=None) -> None:
+    session.add(LoginAudit(login=login[:100], outcome=outcome, address=address[:64],
+                           channel=channel, account_id=account_id, at=at or utcnow()))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Snapshot:
+    id: int
+    password_hash: str
+    active: bool
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def attempt(ctx: ServiceContext, login: str, password: str, *, address: str,
+            channel: str) -> Principal:
+    """Log in, or raise :class:`Throttled` (429) or a 401 ApiError."""
+    account_policy, address_policy = policies(ctx)
+    now = utcnow()
+    with ctx.transaction() as session:
+        reservation = throttle.reserve(session, now, [
+            ("account", throttle.account_key(login), account_policy),
+            ("address", throttle.address_key(address), address_policy)])
+        if isinstance(reservation, throttle.Refused):
+            audit(session, login=login, outcome="throttled", address=address,
+                  channel=channel, at=now)
+            refused = reservation
+        else:
+            refused = None
+            account = session.scalar(select(Account).where(Account.login == login))
+            found = (_Snapshot(account.id, account.password_hash, account.active)
+                     if account is not None else None)
+    if refused is not None:
+        log.info("login refused by the throttle", extra={"scope": refused.scope})
+        raise Throttled(refused)
+
+    # The hash is computed outside any transaction: no lock is held meanwhile.
+    ok = _verify(found.password_hash if found else None, password)
+
+    with ctx.transaction() as session:
+        if found is None:
+            outcome = "unknown_login"
+        elif not ok:
+            outcome = "wrong_password"
+        elif not found.active:
+            outcome = "inactive"
+        else:
+            outcome = "success"
+        audit(session, login=login, outcome=outcome, address=address, channel=channel,
+              account_id=found.id if found else None)
+        if outcome != "success":
+            principal = None
+        else:
+            throttle.succeeded(session, reservation, reset={throttle.account_key(login)})
+            throttle.prune(session, now)
+            account = session.get(Account, found.id)
+            if _hasher.check_needs_rehash(account.password_hash):
+                account.password_hash = _hasher.hash(password)
+            account.last_login_at = utcnow()
+            principal = principal_of(account)
+    if principal is None:
+        raise ApiError(401, "invalid_credentials", BAD_CREDENTIALS)
+    return principal
+
+
+def check_current_password(ctx: ServiceContext, account_id: int, password: str, *,
+                           address: str) -> None:
+    """The caller's current password, before a change: throttled and audited like a
+    login (a stolen session must not become a way to guess the password)."""
+    with ctx.transaction() as session:
+        login = session.get(Account, account_id).login
+    try:
+        attempt(ctx, login, password, address=address, channel="password_change")
+    except Throttled:
+        raise
+    except ApiError:
+        raise ApiError(403, "wrong_password", "現在のパスワードが正しくありません。") from None
