@@ -35,16 +35,13 @@ class Throttled(ApiError):
             super().__init__(429, "login_locked",
                              f"ログインの失敗が続いたため、{where}からのログインを一時的に停止して"
                              f"います。約 {minutes} 分後に再度お試しください。",
+                             headers={"Retry-After": str(self.retry_after)},
                              retry_after=self.retry_after)
         else:
             super().__init__(429, "login_delayed",
                              f"ログインの失敗が続いています。{self.retry_after} 秒後に再度お試し"
-                             "ください。", retry_after=self.retry_after)
-
-    def response(self):
-        body, status = super().response()
-        body.headers["Retry-After"] = str(self.retry_after)
-        return body, status
+                             "ください。", headers={"Retry-After": str(self.retry_after)},
+                             retry_after=self.retry_after)
 
 
 def policies(ctx: ServiceContext) -> tuple[throttle.Policy, throttle.Policy]:
