@@ -474,6 +474,11 @@ def status(timeout: float) -> None:
                                           ctx.Outbox.acked_at.is_(None))
                                    .order_by(ctx.Outbox.next_attempt_at.desc()).limit(5)).all()
         errors += [(name, *r) for r in rows]
+    dead = {name: len(ctx.dead_letters()) for name, ctx in runtime.services.items()}
+    click.echo("")
+    click.echo("dead letters: " + (", ".join(f"{n} {c}" for n, c in dead.items() if c)
+                                   or "none") + ("  (nws dead-letters list)" if any(
+                                       dead.values()) else ""))
     click.echo("")
     if errors:
         click.echo("last errors:")
@@ -481,6 +486,38 @@ def status(timeout: float) -> None:
             click.echo(f"  {name:10} {task}: {error} (next try {when:%Y-%m-%d %H:%M:%S})")
     else:
         click.echo("last errors: none")
+
+
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """Messages whose handler kept failing (NWS_DEAD_LETTER_AFTER attempts)."""
+
+
+@dead_letters.command("list")
+def dead_letters_list() -> None:
+    """Every dead letter of every service, oldest first."""
+    runtime = _runtime(embedded=_embedded_default())
+    rows = [r for ctx in runtime.services.values() for r in ctx.dead_letters()]
+    if not rows:
+        click.echo("no dead letters")
+        return
+    for r in sorted(rows, key=lambda r: r["last_failed_at"]):
+        first_line = (r["error"] or "").splitlines()[0] if r["error"] else ""
+        click.echo(f"{r['id']}  {r['service']:9} {r['type']:32} from {r['sender']:9} "
+                   f"{r['attempts']} attempts, last {r['last_failed_at']:%Y-%m-%d %H:%M:%S}: "
+                   f"{first_line}")
+
+
+@dead_letters.command("retry")
+@click.argument("message_id")
+def dead_letters_retry(message_id: str) -> None:
+    """Deliver a dead letter again (after the cause was fixed)."""
+    runtime = _runtime(embedded=_embedded_default())
+    for ctx in runtime.services.values():
+        if ctx.retry_dead_letter(message_id):
+            click.echo(f"{message_id}: sent to {ctx.name} again")
+            return
+    raise click.ClickException(f"{message_id}: no dead letter with this id")
 
 
 @main.command("plugins")

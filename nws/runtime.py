@@ -47,7 +47,8 @@ class Runtime:
             self.databases[name] = db
             self.services[name] = ServiceContext(name, db, definition.outbox_model,
                                                  definition.inbox_model, self.celery,
-                                                 settings, self.plugins)
+                                                 settings, self.plugins,
+                                                 definition.dead_letter_model)
         self.celery.nws_settings = settings
         self.celery.nws_services = self.services
         self.celery.nws_plugins = self.plugins

@@ -65,6 +65,8 @@ class Settings:
     # An outbox message that no receiver acknowledged within this many seconds is
     # published again (then after twice as long, and so on, up to an hour).
     outbox_redeliver_after: float = 120.0
+    # failed attempts of a message before it is a dead letter (nws dead-letters)
+    dead_letter_after: int = 5
     sweep_interval: float = 5.0
     disabled_plugins: tuple[str, ...] = ()
     extra_plugins: tuple[str, ...] = ()
@@ -122,6 +124,7 @@ class Settings:
             visibility_timeout=int(_float(env, "NWS_VISIBILITY_TIMEOUT", 3600)),
             task_time_limit=int(_float(env, "NWS_TASK_TIME_LIMIT", 900)),
             outbox_redeliver_after=_float(env, "NWS_OUTBOX_REDELIVER_AFTER", 120.0),
+            dead_letter_after=max(1, int(_float(env, "NWS_DEAD_LETTER_AFTER", 5))),
             sweep_interval=_float(env, "NWS_SWEEP_INTERVAL", 5.0),
             disabled_plugins=_list(env, "NWS_DISABLE_PLUGINS"),
             extra_plugins=_list(env, "NWS_PLUGINS"),

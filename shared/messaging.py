@@ -144,6 +144,26 @@ class InboxMixin:
     processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class DeadLetterMixin:
+    """Columns of a service's dead-letter table (``<service>_dead_letters``): a message
+    whose handler kept failing. After ``dead_letter_after`` failed attempts it is
+    ``dead``: its sender is acknowledged (no more republishing) and it waits for an
+    operator (``nws dead-letters list|retry ID``)."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)   # the message id
+    type: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(40))
+    task_name: Mapped[str] = mapped_column(String(200))
+    envelope: Mapped[dict]
+    # the application the message is about, when it says (what its owner's page shows)
+    application_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="failing", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    first_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 # --- per-service context ---------------------------------------------------------------
 
 class ServiceContext:
@@ -151,8 +171,10 @@ class ServiceContext:
     publish. Built by the composition root, reached from tasks and views."""
 
     def __init__(self, name: str, db: Database, outbox_model, inbox_model,
-                 celery: Celery, settings: Settings, plugins=None) -> None:
+                 celery: Celery, settings: Settings, plugins=None,
+                 dead_letter_model=None) -> None:
         self.name = name
+        self.DeadLetter = dead_letter_model
         self.plugins = plugins
         self.db = db
         self.Outbox = outbox_model
@@ -260,6 +282,9 @@ class ServiceContext:
             payload = load_payload(env["type"], env["version"], env["payload"])
         except (ValidationError, KeyError) as exc:
             raise PermanentMessageError(f"rejected message: {exc}") from exc
+        if self._is_dead(env["id"]):
+            self._ack(env)      # an operator decides; the sender need not send it again
+            return "dead"
         token = current_correlation.set(env["correlation_id"])
         service_token = current_service.set(self.name)
         try:
@@ -277,12 +302,83 @@ class ServiceContext:
                 if session.get(self.Inbox, env["id"]) is None:
                     raise
             outcome = "duplicate"
+        except TRANSIENT_ERRORS:
+            raise           # Celery retries these with backoff
+        except Exception as exc:
+            if self._record_failure(env, exc):
+                log.error("message %s (%s) failed %s times: dead letter", env["id"],
+                          env["type"], self.settings.dead_letter_after)
+                self._ack(env)
+                return "dead"
+            raise
         finally:
             current_correlation.reset(token)
             current_service.reset(service_token)
         if env["type"] != "outbox.ack":
             self._ack(env)
         return outcome
+
+    def _is_dead(self, message_id: str) -> bool:
+        if self.DeadLetter is None:
+            return False
+        with self.db.transaction() as session:
+            return session.scalar(select(self.DeadLetter.status).where(
+                self.DeadLetter.id == message_id)) == "dead"
+
+    def _record_failure(self, env: dict, exc: Exception) -> bool:
+        """Count a failed attempt of ``env``; True when it is now a dead letter."""
+        if self.DeadLetter is None:
+            return False
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        with self.db.transaction() as session:
+            row = session.get(self.DeadLetter, env["id"], with_for_update=True)
+            if row is None:
+                subject = (env.get("payload") or {}).get("application_id")
+                row = self.DeadLetter(id=env["id"], type=env["type"], sender=env["sender"],
+                                      task_name=task_name(self.name, env["type"]),
+                                      envelope=env, status="failing", attempts=0,
+                                      application_id=subject if isinstance(subject, int)
+                                      else None)
+                session.add(row)
+            row.attempts = (row.attempts or 0) + 1
+            row.error, row.last_failed_at = error, utcnow()
+            if row.attempts >= self.settings.dead_letter_after:
+                row.status = "dead"
+            return row.status == "dead"
+
+    def has_dead_letter(self, session: Session, application_id: int) -> bool:
+        """Whether a message about ``application_id`` is a dead letter here (read in the
+        caller's transaction)."""
+        if self.DeadLetter is None:
+            return False
+        return session.scalar(select(self.DeadLetter.id).where(
+            self.DeadLetter.application_id == application_id,
+            self.DeadLetter.status == "dead").limit(1)) is not None
+
+    def dead_letters(self) -> list:
+        if self.DeadLetter is None:
+            return []
+        with self.db.transaction() as session:
+            rows = session.scalars(select(self.DeadLetter).where(
+                self.DeadLetter.status == "dead").order_by(self.DeadLetter.last_failed_at))
+            return [{"id": r.id, "service": self.name, "type": r.type, "sender": r.sender,
+                     "attempts": r.attempts, "error": r.error,
+                     "last_failed_at": r.last_failed_at} for r in rows]
+
+    def retry_dead_letter(self, message_id: str) -> bool:
+        """Deliver a dead letter again (after a fix): its count starts over."""
+        if self.DeadLetter is None:
+            return False
+        with self.db.transaction() as session:
+            row = session.get(self.DeadLetter, message_id, with_for_update=True)
+            if row is None or row.status != "dead":
+                return False
+            row.status, row.attempts = "retried", 0
+            envelope, name = row.envelope, row.task_name
+        self.celery.send_task(name, args=[envelope], queue=self.name,
+                              argsrepr=f"[envelope {message_id} {envelope.get('type')}]",
+                              kwargsrepr="{}")
+        return True
 
     def _ack(self, env: dict) -> None:
         """Tell the sender its message was processed (best effort: a lost ack only makes

@@ -22,6 +22,8 @@ class ServiceDefinition:
     blueprints: Callable[[], list[Blueprint]]
     tasks_module: str | None              # imported by workers of this service
     seed: Callable[[ServiceContext], None] | None = None
+    # Its dead-letter table (shared.messaging.DeadLetterMixin)
+    dead_letter_model: type | None = None
     # The identity service's revocation state (shared.auth.AuthState.from_json's input),
     # read in-process by web processes that run it.
     auth_state: Callable[[ServiceContext], dict] | None = None

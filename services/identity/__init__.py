@@ -9,6 +9,7 @@ def definition() -> ServiceDefinition:
 
     return ServiceDefinition(
         name="identity", metadata=models.Base.metadata, outbox_model=models.Outbox,
-        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        inbox_model=models.Inbox, dead_letter_model=models.DeadLetter,
+        migrations=Path(__file__).parent / "migrations",
         blueprints=lambda: [api.bp, pages.bp], tasks_module="services.identity.tasks", seed=seed.seed,
         auth_state=sessions.snapshot)

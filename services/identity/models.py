@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
-from shared.messaging import InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("identity")
 
@@ -93,3 +93,7 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     __tablename__ = "identity_inbox"
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    __tablename__ = "identity_dead_letters"

@@ -10,5 +10,6 @@ def definition() -> ServiceDefinition:
 
     return ServiceDefinition(
         name="intake", metadata=models.Base.metadata, outbox_model=models.Outbox,
-        inbox_model=models.Inbox, migrations=Path(__file__).parent / "migrations",
+        inbox_model=models.Inbox, dead_letter_model=models.DeadLetter,
+        migrations=Path(__file__).parent / "migrations",
         blueprints=lambda: [api.bp, api_catalog.bp, api_forms.bp, api_uploads.bp, pages.bp, pages.home], tasks_module="services.intake.tasks", seed=seed.seed)

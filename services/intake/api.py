@@ -44,7 +44,7 @@ def list_applications():
 def get_application(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, current_principal(), app_id)
-        return jsonify(apps.describe(app))
+        return jsonify(apps.describe(app, context("intake")))
 
 
 @bp.put("/applications/<int:app_id>/forms/<code>")

@@ -342,12 +342,17 @@ def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
                              comment=payload.get("comment"), at=at))
 
 
-def describe(app: Application) -> dict:
+def describe(app: Application, ctx: ServiceContext | None = None) -> dict:
+    """The application as its owner sees it; ``processing_problem`` when a message about
+    it became a dead letter (an operator has to act: nws dead-letters)."""
     from sqlalchemy.orm import object_session
 
     from services.intake import uploads
 
-    return {**_describe(app), **uploads.describe(object_session(app), app.id)}
+    session = object_session(app)
+    problem = ctx.has_dead_letter(session, app.id) if ctx is not None else False
+    return {**_describe(app), **uploads.describe(session, app.id),
+            "processing_problem": problem}
 
 
 def _describe(app: Application) -> dict:

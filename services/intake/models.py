@@ -9,7 +9,7 @@ from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
-from shared.messaging import InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("intake")
 
@@ -296,3 +296,7 @@ class RegisteredContent(Base):
     application_id: Mapped[int] = mapped_column(Integer)
     master_version: Mapped[int | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    __tablename__ = "intake_dead_letters"

@@ -106,7 +106,7 @@ def _form_rows(session, app: Application) -> list[dict]:
 
 def _render_application(session, app: Application, error: str | None = None,
                         status: int = 200):
-    desc = apps.describe(app)
+    desc = apps.describe(app, context("intake"))
     forms = _form_rows(session, app)
     other = [f for f in app.findings or []
              if not any(str(f.get("location", "")).startswith(r["code"]) for r in forms)]
@@ -114,7 +114,8 @@ def _render_application(session, app: Application, error: str | None = None,
                  if h["event"].endswith(("_approved", "_rejected"))]
     files = uploads.describe(session, app.id)
     busy = (app.status == "validating" or any(f["status"] == "validating" for f in forms)
-            or any(u["status"] == uploads.PENDING for u in files["uploads"]))
+            or any(u["status"] == uploads.PENDING for u in files["uploads"])
+            ) and not desc["processing_problem"]
     return render_template(
         "intake/application.html", app=desc, forms=forms, other_findings=other,
         decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,

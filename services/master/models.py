@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
-from shared.messaging import InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("master")
 
@@ -196,3 +196,7 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     __tablename__ = "master_inbox"
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    __tablename__ = "master_dead_letters"

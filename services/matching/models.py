@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
-from shared.messaging import InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("matching")
 
@@ -115,3 +115,7 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     __tablename__ = "matching_inbox"
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    __tablename__ = "matching_dead_letters"

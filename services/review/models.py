@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
-from shared.messaging import InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("review")
 
@@ -198,3 +198,7 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     __tablename__ = "review_inbox"
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    __tablename__ = "review_dead_letters"
