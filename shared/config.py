@@ -40,6 +40,28 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise ValueError(f"{key} must be true or false, not {raw!r}")
 
 
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw in (None, ""):
+        return default
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ValueError(f"{key} must be a positive whole number, not {raw!r}")
+    return int(value)
+
+
+def _rate(env: Mapping[str, str], key: str, default: str) -> str:
+    """A rate limit in the ``limits`` notation (``5/hour``, ``10 per minute``)."""
+    from limits import parse
+
+    value = (env.get(key) or default).strip()
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError(f"{key} must be a rate such as 5/hour, not {value!r}") from None
+    return value
+
+
 def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     """Comma-separated CIDRs (a bare address is a /32 or /128), normalised."""
     out = []
@@ -81,6 +103,15 @@ class Settings:
     outbound_ca_file: str = ""   # CA bundle for receivers' certificates (default: system's)
     # The Secure attribute of the session and login cookies (on behind TLS).
     cookie_secure: bool = False
+    # Abuse limits of the public アカウント発行申請 (``limits`` notation): requests filed
+    # from one client address, and for one organisation.
+    account_request_limit_address: str = "5/hour"
+    account_request_limit_org: str = "3/day"
+    # Quotas of one application: its attachments (count, total bytes) and the files
+    # (workbooks and attachments) posted to it.
+    attachments_max_count: int = 30
+    attachments_max_bytes: int = 100 * 1024 * 1024
+    upload_rate_limit: str = "10/minute"
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -116,6 +147,12 @@ class Settings:
             outbound_proxy=env.get("NWS_OUTBOUND_PROXY", "").strip(),
             outbound_ca_file=env.get("NWS_OUTBOUND_CA_FILE", "").strip(),
             cookie_secure=_bool(env, "NWS_COOKIE_SECURE", False),
+            account_request_limit_address=_rate(env, "NWS_ACCOUNT_REQUEST_LIMIT_ADDRESS",
+                                                "5/hour"),
+            account_request_limit_org=_rate(env, "NWS_ACCOUNT_REQUEST_LIMIT_ORG", "3/day"),
+            attachments_max_count=_int(env, "NWS_ATTACHMENTS_MAX_COUNT", 30),
+            attachments_max_bytes=_int(env, "NWS_ATTACHMENTS_MAX_BYTES", 100 * 1024 * 1024),
+            upload_rate_limit=_rate(env, "NWS_UPLOAD_RATE_LIMIT", "10/minute"),
         )
         values.update(overrides)
         settings = cls(**values)

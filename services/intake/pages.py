@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from shared.auth import public
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
+from shared.ratelimit import rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
@@ -452,25 +453,39 @@ def account_request():
     body["requester"] = {k: values[k] for k in ("department", "title", "name", "email",
                                                  "phone") if values[k]}
     problems: list[dict] = []
+    ctx = context("intake")
+    limits, address = rate_limits(), request.remote_addr or "unknown"
     try:
+        account_requests.check_limits(limits, ctx.settings, address)
         loaded = AccountRequestPostSchema().load(body)
+    except ApiError as exc:  # rate-limited: 429 with Retry-After, as the API
+        return _limited(values, exc)
     except ValidationError as exc:
         problems = _flatten(exc.messages)
     else:
-        ctx = context("intake")
         try:
+            account_requests.check_limits(limits, ctx.settings, address, loaded["org"])
             with ctx.transaction() as session:
                 app, token = account_requests.create(ctx, session, loaded)
                 number = app.number
         except ApiError as exc:
             if exc.status >= 500:
                 raise
+            if exc.status == 429:
+                return _limited(values, exc)
             problems = [{"location": "org", "message": exc.message}]
         else:
+            account_requests.count_filed(limits, ctx.settings, address, loaded["org"])
             return render_template("intake/account_receipt_issued.html", number=number,
                                    token=token), 201
     return render_template("intake/account_request.html", values=values,
                            problems=problems), 422
+
+
+def _limited(values: dict, exc: ApiError):
+    return render_template("intake/account_request.html", values=values, limited=True,
+                           problems=[{"location": "", "message": exc.message}]
+                           ), exc.status, exc.headers
 
 
 FIELD_LABELS = {"org": "機関ID", "login": "希望するログイン名", "department": "部署名",
