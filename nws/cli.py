@@ -345,12 +345,32 @@ def status(timeout: float) -> None:
                                    .order_by(ctx.Outbox.next_attempt_at.desc()).limit(5)).all()
         errors += [(name, *r) for r in rows]
     click.echo("")
+    _storage(runtime)
+    click.echo("")
     if errors:
         click.echo("last errors:")
         for name, task, error, when in errors:
             click.echo(f"  {name:10} {task}: {error} (next try {when:%Y-%m-%d %H:%M:%S})")
     else:
         click.echo("last errors: none")
+
+
+def _storage(runtime) -> None:
+    """Bytes the suite keeps for applications' files (intake's database)."""
+    if "intake" not in runtime.services:
+        return
+    from services.intake.uploads import storage_used
+
+    with runtime.services["intake"].db.transaction() as session:
+        used = storage_used(session)
+    up, att = used["uploads"], used["attachments"]
+    click.echo(f"{'storage':12} {'files':>8} {'bytes':>15}")
+    click.echo(f"{'uploads':12} {up['count']:>8,} {up['bytes']:>15,}  "
+               f"(bytes still held until read: {up['held_count']:,} "
+               f"upload{'' if up['held_count'] == 1 else 's'}, {up['held_bytes']:,} bytes)")
+    click.echo(f"{'attachments':12} {att['count']:>8,} {att['bytes']:>15,}")
+    click.echo(f"{'total held':12} {up['held_count'] + att['count']:>8,} "
+               f"{up['held_bytes'] + att['bytes']:>15,}")
 
 
 @main.command("plugins")
