@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.conftest import Suite, wait_for
+from tests.pages.support import client_for
 from tests.review import support as review
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -191,12 +192,23 @@ def test_pending_requests_of_one_organisation_are_decided_each_on_its_own(suite)
     wait_for(lambda: {fake["number"], real["number"]} <= {
         i["number"] for i in review.queue(suite, HOKKAIDO)}, what="both in 北海道's queue")
     fake_id, real_id = request_id(suite, fake["number"]), request_id(suite, real["number"])
+    # Each case names the organisation's other requests under review (API and page).
+    case = suite.client.get(f"/api/review/applications/{real_id}",
+                            headers=suite.headers(HOKKAIDO)).get_json()
+    assert [(r["number"], r["login"]) for r in case["other_requests"]] == [
+        (fake["number"], "muroran-fake")]
+    page = client_for(suite, HOKKAIDO).get(f"/review/applications/{fake_id}")
+    note = re.search(r'id="other-requests">(.*?)</div>', page.get_data(as_text=True), re.S)
+    assert "ほかに 1 件" in note.group(1) and real["number"] in note.group(1)
     assert review.decide(suite, HOKKAIDO, fake_id, "否認", "申請者に確認できません。"
                          ).status_code == 201
     assert review.decide(suite, HOKKAIDO, real_id).status_code == 201
     wait_receipt(suite, real, lambda r: r["status"] == "secondary_review", "secondary")
     assert review.decide(suite, "demo-mic", real_id).status_code == 201
     done = wait_receipt(suite, real, lambda r: r["account"] is not None, "issued")
+    case = suite.client.get(f"/api/review/applications/{real_id}",
+                            headers=suite.headers("demo-mic")).get_json()
+    assert case["other_requests"] == []        # the other one was decided
     assert done["account"]["login"] == "muroran-joho"
     rejected = wait_receipt(suite, fake, lambda r: r["status"] == "returned", "returned")
     assert rejected["account"] is None
