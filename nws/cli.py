@@ -480,6 +480,8 @@ def status(timeout: float) -> None:
                                    or "none") + ("  (nws dead-letters list)" if any(
                                        dead.values()) else ""))
     click.echo("")
+    _storage(runtime)
+    click.echo("")
     if errors:
         click.echo("last errors:")
         for name, task, error, when in errors:
@@ -518,6 +520,24 @@ def dead_letters_retry(message_id: str) -> None:
             click.echo(f"{message_id}: sent to {ctx.name} again")
             return
     raise click.ClickException(f"{message_id}: no dead letter with this id")
+
+
+def _storage(runtime) -> None:
+    """Bytes the suite keeps for applications' files (intake's database)."""
+    if "intake" not in runtime.services:
+        return
+    from services.intake.uploads import storage_used
+
+    with runtime.services["intake"].db.transaction() as session:
+        used = storage_used(session)
+    up, att = used["uploads"], used["attachments"]
+    click.echo(f"{'storage':12} {'files':>8} {'bytes':>15}")
+    click.echo(f"{'uploads':12} {up['count']:>8,} {up['bytes']:>15,}  "
+               f"(bytes still held until read: {up['held_count']:,} "
+               f"upload{'' if up['held_count'] == 1 else 's'}, {up['held_bytes']:,} bytes)")
+    click.echo(f"{'attachments':12} {att['count']:>8,} {att['bytes']:>15,}")
+    click.echo(f"{'total held':12} {up['held_count'] + att['count']:>8,} "
+               f"{up['held_bytes'] + att['bytes']:>15,}")
 
 
 @main.command("plugins")

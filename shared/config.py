@@ -40,6 +40,28 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise ValueError(f"{key} must be true or false, not {raw!r}")
 
 
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw in (None, ""):
+        return default
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ValueError(f"{key} must be a positive whole number, not {raw!r}")
+    return int(value)
+
+
+def _rate(env: Mapping[str, str], key: str, default: str) -> str:
+    """A rate limit in the ``limits`` notation (``5/hour``, ``10 per minute``)."""
+    from limits import parse
+
+    value = (env.get(key) or default).strip()
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError(f"{key} must be a rate such as 5/hour, not {value!r}") from None
+    return value
+
+
 def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     """Comma-separated CIDRs (a bare address is a /32 or /128), normalised."""
     out = []
@@ -98,6 +120,15 @@ class Settings:
     # The reverse proxy whose X-Forwarded-For names the client (its address, or "*");
     # empty: the header is ignored and the peer address is the client's.
     trusted_proxy: str = ""
+    # Abuse limits of the public アカウント発行申請 (``limits`` notation): requests filed
+    # from one client address, and for one organisation.
+    account_request_limit_address: str = "5/hour"
+    account_request_limit_org: str = "3/day"
+    # Quotas of one application: its attachments (count, total bytes) and the files
+    # (workbooks and attachments) posted to it.
+    attachments_max_count: int = 30
+    attachments_max_bytes: int = 100 * 1024 * 1024
+    upload_rate_limit: str = "10/minute"
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -140,6 +171,12 @@ class Settings:
             login_address_lock_after=int(_float(env, "NWS_LOGIN_ADDRESS_LOCK_AFTER", 30)),
             login_lock_seconds=int(_float(env, "NWS_LOGIN_LOCK_SECONDS", 900)),
             trusted_proxy=env.get("NWS_TRUSTED_PROXY", ""),
+            account_request_limit_address=_rate(env, "NWS_ACCOUNT_REQUEST_LIMIT_ADDRESS",
+                                                "5/hour"),
+            account_request_limit_org=_rate(env, "NWS_ACCOUNT_REQUEST_LIMIT_ORG", "3/day"),
+            attachments_max_count=_int(env, "NWS_ATTACHMENTS_MAX_COUNT", 30),
+            attachments_max_bytes=_int(env, "NWS_ATTACHMENTS_MAX_BYTES", 100 * 1024 * 1024),
+            upload_rate_limit=_rate(env, "NWS_UPLOAD_RATE_LIMIT", "10/minute"),
         )
         values.update(overrides)
         settings = cls(**values)

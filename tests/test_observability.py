@@ -143,3 +143,39 @@ def test_nws_status_prints_queues_outbox_and_errors(tmp_path, monkeypatch):
     for queue in ("intake", "review", "matching", "master"):
         assert queue in result.output
     assert "outbox" in result.output and "last errors: none" in result.output
+
+
+def test_nws_status_shows_the_storage_used_by_uploads_and_attachments(tmp_path, monkeypatch):
+    import io
+
+    from nws.cli import main
+    from shared import workbook as wbk
+    from shared.pluginmanager import form_specs
+    from tests.conftest import Suite
+
+    pdf = b"%PDF-1.4\n" + b"0" * 1000 + b"\n%%EOF\n"
+    s = Suite(tmp_path / "var", start_worker=False)   # nothing reads the upload: held
+    try:
+        headers = s.headers("demo-applicant")
+        app_id = factories.create_application(s.client, headers)
+        layout = form_specs(s.runtime.plugins)["02-01"].layout
+        book = wbk.write_workbook([wbk.FormPart(layout, factories.form_02_01())])
+        for kind, content, name in (("uploads", book, "様式.xlsx"),
+                                    ("attachments", pdf, "条例.pdf"),
+                                    ("attachments", pdf, "規約.pdf")):
+            res = s.client.post(f"/api/intake/applications/{app_id}/{kind}", headers=headers,
+                                data={"file": (io.BytesIO(content), name)},
+                                content_type="multipart/form-data")
+            assert res.status_code in (201, 202), res.get_json()
+    finally:
+        s.close()
+    monkeypatch.setenv("NWS_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("NWS_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["status", "--timeout", "0.5"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    assert lines["storage"].split() == ["storage", "files", "bytes"]
+    assert lines["attachments"].split() == ["attachments", "2", f"{2 * len(pdf):,}"]
+    assert lines["uploads"].split()[:3] == ["uploads", "1", f"{len(book):,}"]
+    assert f"(bytes still held until read: 1 upload, {len(book):,} bytes)" in lines["uploads"]
+    assert lines["total"].split()[2:] == ["3", f"{len(book) + 2 * len(pdf):,}"]

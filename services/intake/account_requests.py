@@ -16,14 +16,36 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.config import Settings
 from shared.db import utcnow
+from shared.ratelimit import RateLimits
 from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
 from services.intake.applications import history, lock_application, org_of
 from services.intake.models import AccountRequest, Application, FormEntry
 
 FORM = "account"  # the request's data travels to review as this "form"
-OPEN = ("submitted", "forwarding", "primary_review", "secondary_review", "approved")
+
+
+RECEIPT_HEADER = "X-Receipt-Token"
+
+
+def check_limits(limits: RateLimits, settings: Settings, address: str,
+                 org: str | None = None) -> None:
+    """429 (Japanese, Retry-After) when the client address, or the organisation, filed
+    as many requests as the settings allow (``NWS_ACCOUNT_REQUEST_LIMIT_*``)."""
+    limits.check(settings.account_request_limit_address, "intake.account_request.address",
+                 address, what="同じ接続元からのアカウント発行申請")
+    if org is not None:
+        limits.check(settings.account_request_limit_org, "intake.account_request.org", org,
+                     what=f"機関 {org} のアカウント発行申請")
+
+
+def count_filed(limits: RateLimits, settings: Settings, address: str, org: str) -> None:
+    """Count a filed request against both limits."""
+    limits.hit(settings.account_request_limit_address, "intake.account_request.address",
+               address)
+    limits.hit(settings.account_request_limit_org, "intake.account_request.org", org)
 
 
 def _hash(token: str) -> str:
@@ -36,12 +58,9 @@ def create(ctx: ServiceContext, session: Session, body: dict) -> tuple[Applicati
     org = org_of(session, body["org"])
     if not org.can_apply:
         raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
-    pending = session.scalar(select(Application.id).where(
-        Application.org_id == org.id, Application.kind == "account",
-        Application.status.in_(OPEN)).limit(1))
-    if pending is not None:
-        raise ApiError(409, "request_pending",
-                       f"{org.name} のアカウント発行申請は既に受け付けて審査中です。受付票で状況を確認してください。")
+    # Several open requests of one organisation are each reviewed and decided on their
+    # own (a stranger's request must not block the real one); the rate limits below
+    # bound how many can be filed.
     now = utcnow()
     app = Application(org_id=org.id, kind="account", status="draft", round=0,
                       created_by="(public)", findings=[])

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import current_principal, public, require
+from shared.ratelimit import rate_limits
 from shared.service import context, plugins
 from shared.web import ApiError, json_body
 from services.intake import account_requests
@@ -104,35 +105,67 @@ def list_forms():
 
 
 # --- アカウント発行申請 (no login: the receipt token is the key) ---------------------------
+#
+# The receipt token travels in the ``X-Receipt-Token`` header, never in the URL (where
+# access logs, proxies and browser histories would keep it). ``?token=`` is the form
+# documented before; it still works but is deprecated (``Deprecation: true``).
+
+def _client_address() -> str:
+    """The caller's address (``nws web`` takes it from X-Forwarded-For only behind the
+    trusted gateway, NWS_TRUSTED_PROXY)."""
+    return request.remote_addr or "unknown"
+
+
+def _receipt_token() -> tuple[str | None, bool]:
+    """(token, came from the deprecated query string)."""
+    header = request.headers.get(account_requests.RECEIPT_HEADER)
+    if header:
+        return header.strip(), False
+    legacy = request.args.get("token")
+    return legacy, legacy is not None
+
+
+def _deprecated(response, legacy: bool):
+    if legacy:
+        response.headers["Deprecation"] = "true"
+    return response
+
 
 @bp.post("/account-requests")
 @public
 def create_account_request():
-    body = json_body(AccountRequestPostSchema())
     ctx = context("intake")
+    limits, address = rate_limits(), _client_address()
+    account_requests.check_limits(limits, ctx.settings, address)
+    body = json_body(AccountRequestPostSchema())
+    account_requests.check_limits(limits, ctx.settings, address, body["org"])
     with ctx.transaction() as session:
         app, token = account_requests.create(ctx, session, body)
         result = {"number": app.number, "receipt_token": token, "status": app.status,
-                  "receipt_url": f"/api/intake/account-requests/{app.number}?token={token}"}
+                  "receipt_url": f"/api/intake/account-requests/{app.number}"}
+    account_requests.count_filed(limits, ctx.settings, address, body["org"])
     return jsonify(result), 201
 
 
 @bp.get("/account-requests/<number>")
 @public
 def get_account_request(number: str):
+    token, legacy = _receipt_token()
     with context("intake").transaction() as session:
-        app = account_requests.by_receipt(session, number, request.args.get("token"))
-        return jsonify(account_requests.receipt(session, app))
+        app = account_requests.by_receipt(session, number, token)
+        response = jsonify(account_requests.receipt(session, app))
+    return _deprecated(response, legacy)
 
 
 @bp.put("/account-requests/<number>")
 @public
 def resubmit_account_request(number: str):
     """Correct a rejected request and submit it again (both stages run again)."""
+    token, legacy = _receipt_token()
     body = json_body(AccountRequestPutSchema())
     ctx = context("intake")
     with ctx.transaction() as session:
-        app = account_requests.by_receipt(session, number, request.args.get("token"))
+        app = account_requests.by_receipt(session, number, token)
         account_requests.resubmit(ctx, session, app, body)
         result = {"number": app.number, "status": app.status, "round": app.round}
-    return jsonify(result), 202
+    return _deprecated(jsonify(result), legacy), 202

@@ -8,6 +8,11 @@
 
 Files refused at the door (size, not a zip, zip bomb, macros, DTDs, sheets too large, no
 form sheet; not a PDF) are answered 4xx with a Japanese message and nothing is stored.
+
+Quotas (settings): files posted to one application per minute, workbooks and attachments
+together (``NWS_UPLOAD_RATE_LIMIT``, 429 with Retry-After); attachments per application,
+by count (``NWS_ATTACHMENTS_MAX_COUNT``, 409) and by total bytes
+(``NWS_ATTACHMENTS_MAX_BYTES``, 413).
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ def upload_workbook(app_id: int):
     principal = current_principal()
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
+        uploads.throttle(ctx.settings, app.id)
         up = uploads.receive_upload(ctx, plugins(), session, principal, app, filename, content)
         result = {"id": up.id, "status": up.status, "forms": up.forms}
     return jsonify(result), 202
@@ -57,11 +63,15 @@ def upload_workbook(app_id: int):
 @require("applicant")
 def add_attachment(app_id: int):
     filename, content = _file(MAX_ATTACHMENT_BYTES)
+    ctx = context("intake")
     principal = current_principal()
-    with context("intake").transaction() as session:
+    with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
+        uploads.throttle(ctx.settings, app.id)
         att = uploads.add_attachment(session, principal, app, filename, content,
-                                     request.form.get("title", ""))
+                                     request.form.get("title", ""),
+                                     max_count=ctx.settings.attachments_max_count,
+                                     max_bytes=ctx.settings.attachments_max_bytes)
         result = {"id": att.ref, "filename": att.filename, "size": att.size,
                   "sha256": att.sha256}
     return jsonify(result), 201

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
                    url_for)
+from limits import parse
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from shared.auth import public
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
+from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
@@ -122,7 +124,17 @@ def _render_application(session, app: Application, error: str | None = None,
         withdrawable=app.status in apps.WITHDRAWABLE, uploads=files["uploads"],
         attachments=files["attachments"], error=error,
         changes=registered.change_summary(plugins(), app),
-        max_upload=MAX_UPLOAD_BYTES, max_attachment=MAX_ATTACHMENT_BYTES), status
+        max_upload=MAX_UPLOAD_BYTES, max_attachment=MAX_ATTACHMENT_BYTES,
+        quota=_attachment_quota(session, app)), status
+
+
+def _attachment_quota(session, app: Application) -> dict:
+    settings = context("intake").settings
+    count, used = uploads.usage(session, app.id)
+    return {"count": count, "bytes": used, "max_count": settings.attachments_max_count,
+            "max_bytes": settings.attachments_max_bytes,
+            "max_bytes_text": uploads.mib(settings.attachments_max_bytes),
+            "rate": describe(parse(settings.upload_rate_limit))}
 
 
 @bp.get("/applications/<int:app_id>")
@@ -151,13 +163,15 @@ def _store_file(app_id: int, limit: int, store, done: str):
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
         try:
+            uploads.throttle(ctx.settings, app.id)
             filename, content = _posted_file(limit)
             with session.begin_nested():
                 result = store(ctx, session, principal, app, filename, content)
         except ApiError as exc:
             if exc.status == 404 or exc.status >= 500:
                 raise
-            return _render_application(session, app, exc.message, exc.status)
+            page, status = _render_application(session, app, exc.message, exc.status)
+            return page, status, exc.headers
         message = done.format(result)
     flash(message)
     return redirect(url_for(".application", app_id=app_id))
@@ -179,7 +193,9 @@ def upload_workbook(app_id: int):
 def add_attachment(app_id: int):
     def store(ctx, session, principal, app, filename, content):
         att = uploads.add_attachment(session, principal, app, filename, content,
-                                     request.form.get("title", "").strip())
+                                     request.form.get("title", "").strip(),
+                                     max_count=ctx.settings.attachments_max_count,
+                                     max_bytes=ctx.settings.attachments_max_bytes)
         return att.ref
     return _store_file(app_id, MAX_ATTACHMENT_BYTES, store,
                        "添付資料を登録しました。添付資料ID は {} です。様式にはこの ID を記入してください。")
@@ -453,25 +469,39 @@ def account_request():
     body["requester"] = {k: values[k] for k in ("department", "title", "name", "email",
                                                  "phone") if values[k]}
     problems: list[dict] = []
+    ctx = context("intake")
+    limits, address = rate_limits(), request.remote_addr or "unknown"
     try:
+        account_requests.check_limits(limits, ctx.settings, address)
         loaded = AccountRequestPostSchema().load(body)
+    except ApiError as exc:  # rate-limited: 429 with Retry-After, as the API
+        return _limited(values, exc)
     except ValidationError as exc:
         problems = _flatten(exc.messages)
     else:
-        ctx = context("intake")
         try:
+            account_requests.check_limits(limits, ctx.settings, address, loaded["org"])
             with ctx.transaction() as session:
                 app, token = account_requests.create(ctx, session, loaded)
                 number = app.number
         except ApiError as exc:
             if exc.status >= 500:
                 raise
+            if exc.status == 429:
+                return _limited(values, exc)
             problems = [{"location": "org", "message": exc.message}]
         else:
+            account_requests.count_filed(limits, ctx.settings, address, loaded["org"])
             return render_template("intake/account_receipt_issued.html", number=number,
                                    token=token), 201
     return render_template("intake/account_request.html", values=values,
                            problems=problems), 422
+
+
+def _limited(values: dict, exc: ApiError):
+    return render_template("intake/account_request.html", values=values, limited=True,
+                           problems=[{"location": "", "message": exc.message}]
+                           ), exc.status, exc.headers
 
 
 FIELD_LABELS = {"org": "機関ID", "login": "希望するログイン名", "department": "部署名",

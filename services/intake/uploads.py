@@ -21,10 +21,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import upload_safety, workbook
+from limits import parse
+
 from shared.auth import Principal
+from shared.config import Settings
 from shared.db import utcnow
 from shared.forms import ERROR, Finding
 from shared.messaging import ServiceContext
+from shared.ratelimit import UNITS, rate_limits
+from shared.ratelimit import describe as describe_rate
 from shared.web import ApiError
 from services.intake import applications as apps
 from services.intake import validation, workbooks
@@ -32,8 +37,28 @@ from services.intake.models import Application, Attachment, Upload
 
 log = logging.getLogger(__name__)
 
-MAX_ATTACHMENTS = 50         # per application
 PENDING = "received"
+MIB = 1024 * 1024
+
+
+def mib(size: int) -> str:
+    """``104857600`` as 「100 MiB」 (one decimal when not whole)."""
+    return f"{size // MIB:,} MiB" if size % MIB == 0 else f"{size / MIB:,.1f} MiB"
+
+
+def throttle(settings: Settings, app_id: int) -> None:
+    """Count one file posted to the application (workbook or attachment, accepted or
+    refused); 429 (Japanese, Retry-After) beyond ``settings.upload_rate_limit``."""
+    limits, key = rate_limits(), ("intake.upload", str(app_id))
+    wait = limits.retry_after(settings.upload_rate_limit, *key)
+    if wait is not None:
+        item = parse(settings.upload_rate_limit)
+        raise ApiError(429, "rate_limited",
+                       f"この申請へのファイルのアップロードは{describe_rate(item)}までです"
+                       f"（直近 {item.multiples} {UNITS.get(item.GRANULARITY.name, '')}に "
+                       f"{item.amount} 回アップロード済み）。{wait} 秒後に再度お試しください。",
+                       headers={"Retry-After": str(wait)}, retry_after=wait)
+    limits.hit(settings.upload_rate_limit, *key)
 
 
 def _rejected(exc: upload_safety.UploadRejected) -> ApiError:
@@ -120,18 +145,36 @@ def process_upload(pm: pluggy.PluginManager, session: Session, payload: dict) ->
     apps.history(session, app, "upload_read", comment="、".join(f"様{r.code}" for r in results))
 
 
+def usage(session: Session, app_id: int) -> tuple[int, int]:
+    """(count, total bytes) of the application's attachments."""
+    count, used = session.execute(select(
+        func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0)).where(
+        Attachment.application_id == app_id)).one()
+    return int(count or 0), int(used or 0)
+
+
 def add_attachment(session: Session, principal: Principal, app: Application, filename: str,
-                   content: bytes, title: str = "") -> Attachment:
+                   content: bytes, title: str = "", *,
+                   max_count: int = Settings.attachments_max_count,
+                   max_bytes: int = Settings.attachments_max_bytes) -> Attachment:
+    """Store a PDF attachment within the application's quota: ``max_count`` files (409)
+    and ``max_bytes`` in all (413), NWS_ATTACHMENTS_MAX_COUNT / _BYTES."""
     apps.require_editable(app)
     try:
         upload_safety.check_pdf(filename, content)
     except upload_safety.UploadRejected as exc:
         raise _rejected(exc) from None
-    count = session.scalar(select(func.count(Attachment.id)).where(
-        Attachment.application_id == app.id)) or 0
-    if count >= MAX_ATTACHMENTS:
+    count, used = usage(session, app.id)
+    if count >= max_count:
         raise ApiError(409, "too_many_attachments",
-                       f"添付資料は 1 申請あたり {MAX_ATTACHMENTS} 件までです。")
+                       f"添付資料は 1 申請あたり {max_count:,} 件までです（登録済み {count:,} 件）。",
+                       limit=max_count, used=count)
+    if used + len(content) > max_bytes:
+        raise ApiError(413, "attachments_too_large",
+                       f"添付資料の合計サイズは 1 申請あたり {mib(max_bytes)}（{max_bytes:,} バイト）"
+                       f"までです（登録済み {count:,} 件で {used:,} バイト、このファイルは "
+                       f"{len(content):,} バイト）。",
+                       limit=max_bytes, used=used, size=len(content))
     last = session.scalar(select(func.max(Attachment.id)).where(
         Attachment.application_id == app.id))
     n = 1 if last is None else int(session.get(Attachment, last).ref[1:]) + 1
@@ -168,6 +211,21 @@ def describe(session: Session, app_id: int) -> dict[str, Any]:
                          "size": a.size, "sha256": a.sha256, "at": a.created_at.isoformat()}
                         for a in atts],
     }
+
+
+def storage_used(session: Session) -> dict[str, dict[str, int]]:
+    """Files the suite keeps for applications, for ``nws status``: uploads (the
+    workbooks' bytes are kept only until read: ``held``) and attachments."""
+    up = session.execute(select(func.count(Upload.id),
+                                func.coalesce(func.sum(Upload.size), 0))).one()
+    held = session.execute(select(func.count(Upload.id),
+                                  func.coalesce(func.sum(Upload.size), 0)).where(
+        Upload.content.is_not(None))).one()
+    att = session.execute(select(func.count(Attachment.id),
+                                 func.coalesce(func.sum(Attachment.size), 0))).one()
+    return {"uploads": {"count": int(up[0]), "bytes": int(up[1]),
+                        "held_count": int(held[0]), "held_bytes": int(held[1])},
+            "attachments": {"count": int(att[0]), "bytes": int(att[1])}}
 
 
 def pending(session: Session, app_id: int) -> bool:

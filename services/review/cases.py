@@ -389,6 +389,20 @@ def _decisions(case: ReviewCase) -> list[dict]:
              "acknowledged_matching": d.acknowledged_matching} for d in case.decisions]
 
 
+def other_account_requests(session: Session, case: ReviewCase) -> list[dict]:
+    """The organisation's other アカウント発行申請 under review: each is decided on its
+    own, and the reviewer sees them side by side (only one may come from the real
+    requester)."""
+    rows = session.scalars(select(ReviewCase).where(
+        ReviewCase.org_id == case.org_id, ReviewCase.kind == "account",
+        ReviewCase.application_id != case.application_id,
+        ReviewCase.status.in_(WAITING)).order_by(ReviewCase.application_id)).all()
+    return [{"application_id": r.application_id, "number": r.number, "round": r.round,
+             "status": r.status, "stage": r.stage,
+             "login": (r.forms.get("account") or {}).get("login"),
+             "submitted_at": r.submitted_at.isoformat()} for r in rows]
+
+
 def describe(case: ReviewCase, *, matching: list | None = None,
              session: Session | None = None) -> dict:
     due = schedule.due_of(case, schedule.deadlines(session)) if session is not None else None
@@ -405,6 +419,8 @@ def describe(case: ReviewCase, *, matching: list | None = None,
     if session is not None:
         body["history"] = history(session, case.application_id)
         body["rounds"] = rounds(session, case.application_id)
+        if case.kind == "account":
+            body["other_requests"] = other_account_requests(session, case)
     if matching is not None:
         # what is not resolved first, as 総務省 must look at it before approving
         body["matching"] = sorted(matching, key=lambda r: r.get("status") in RESOLVED_MATCHING)

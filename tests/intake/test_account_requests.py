@@ -3,11 +3,13 @@
 one-time activation link shown on the receipt."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 
 from tests.conftest import Suite, wait_for
+from tests.pages.support import client_for
 from tests.review import support as review
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -30,15 +32,28 @@ def request_body(org="012025", login="hakodate-joho", **changes) -> dict:
     return body
 
 
-def file_request(suite, **kw) -> dict:
-    res = suite.client.post("/api/intake/account-requests", json=request_body(**kw))
+_addresses = itertools.count(1)
+
+
+def fresh_address() -> str:
+    """A client address of its own (the per-address limit is tested on purpose)."""
+    return f"192.0.2.{next(_addresses)}"
+
+
+def post_request(suite, body, address=None):
+    return suite.client.post("/api/intake/account-requests", json=body,
+                             environ_base={"REMOTE_ADDR": address or fresh_address()})
+
+
+def file_request(suite, address=None, **kw) -> dict:
+    res = post_request(suite, request_body(**kw), address)
     assert res.status_code == 201, res.get_json()
     return res.get_json()
 
 
 def receipt(suite, number, token):
-    return suite.client.get(f"/api/intake/account-requests/{number}",
-                            query_string={"token": token})
+    headers = {} if token is None else {"X-Receipt-Token": token}
+    return suite.client.get(f"/api/intake/account-requests/{number}", headers=headers)
 
 
 def wait_receipt(suite, filed, predicate, what):
@@ -54,6 +69,8 @@ def request_id(suite, number) -> int:
 def test_approved_request_issues_an_account_activated_once_through_the_receipt(suite):
     filed = file_request(suite)
     assert filed["number"].startswith("A") and len(filed["receipt_token"]) >= 20
+    # The token is never put in a URL.
+    assert filed["receipt_url"] == f"/api/intake/account-requests/{filed['number']}"
     first = receipt(suite, filed["number"], filed["receipt_token"]).get_json()
     assert first["status"] == "submitted" and first["account"] is None
 
@@ -120,12 +137,14 @@ def test_a_rejected_request_is_corrected_with_the_receipt_and_reviewed_again(sui
     url = f"/api/intake/account-requests/{filed['number']}"
     fixed = {"login": "kushiro-joho", "requester": {
         **request_body()["requester"], "phone": "0154-31-0000"}}
-    assert suite.client.put(url, json=fixed, query_string={"token": "wrong"}).status_code == 404
-    res = suite.client.put(url, json=fixed, query_string={"token": filed["receipt_token"]})
+    assert suite.client.put(url, json=fixed, headers={"X-Receipt-Token": "wrong"}
+                            ).status_code == 404
+    assert suite.client.put(url, json=fixed).status_code == 404
+    res = suite.client.put(url, json=fixed, headers={"X-Receipt-Token": filed["receipt_token"]})
     assert res.status_code == 202, res.get_json()
-    assert res.get_json()["round"] == 2
+    assert res.get_json()["round"] == 2 and "Deprecation" not in res.headers
     # Resubmitting again while it is under review is refused.
-    again = suite.client.put(url, json=fixed, query_string={"token": filed["receipt_token"]})
+    again = suite.client.put(url, json=fixed, headers={"X-Receipt-Token": filed["receipt_token"]})
     assert again.status_code == 409
     wait_for(lambda: review.case(suite, app_id, 2), what="round 2 in review")
     case = suite.client.get(f"/api/review/applications/{app_id}",
@@ -155,11 +174,75 @@ def test_an_unknown_receipt_number_is_404(suite):
     assert res.status_code == 404
 
 
-def test_a_second_request_while_one_is_under_review_is_409(suite):
-    file_request(suite, org="012050", login="muroran-joho")  # 室蘭市
-    res = suite.client.post("/api/intake/account-requests",
-                            json=request_body(org="012050", login="muroran-2"))
-    assert res.status_code == 409 and "審査中" in res.get_json()["error"]["message"]
+def test_the_deprecated_query_token_still_works_and_says_so(suite, asahikawa):
+    url = f"/api/intake/account-requests/{asahikawa['number']}"
+    res = suite.client.get(url, query_string={"token": asahikawa["receipt_token"]})
+    assert res.status_code == 200 and res.headers["Deprecation"] == "true"
+    assert suite.client.get(url, query_string={"token": "wrong"}).status_code == 404
+    ok = receipt(suite, asahikawa["number"], asahikawa["receipt_token"])
+    assert "Deprecation" not in ok.headers
+
+
+def test_pending_requests_of_one_organisation_are_decided_each_on_its_own(suite):
+    """A stranger's request does not block the real one: both are filed, the reviewer
+    sees both, rejects one and approves the other."""
+    fake = file_request(suite, org="012050", login="muroran-fake")    # 室蘭市
+    real = file_request(suite, org="012050", login="muroran-joho")
+    assert fake["number"] != real["number"]
+    wait_for(lambda: {fake["number"], real["number"]} <= {
+        i["number"] for i in review.queue(suite, HOKKAIDO)}, what="both in 北海道's queue")
+    fake_id, real_id = request_id(suite, fake["number"]), request_id(suite, real["number"])
+    # Each case names the organisation's other requests under review (API and page).
+    case = suite.client.get(f"/api/review/applications/{real_id}",
+                            headers=suite.headers(HOKKAIDO)).get_json()
+    assert [(r["number"], r["login"]) for r in case["other_requests"]] == [
+        (fake["number"], "muroran-fake")]
+    page = client_for(suite, HOKKAIDO).get(f"/review/applications/{fake_id}")
+    note = re.search(r'id="other-requests">(.*?)</div>', page.get_data(as_text=True), re.S)
+    assert "ほかに 1 件" in note.group(1) and real["number"] in note.group(1)
+    assert review.decide(suite, HOKKAIDO, fake_id, "否認", "申請者に確認できません。"
+                         ).status_code == 201
+    assert review.decide(suite, HOKKAIDO, real_id).status_code == 201
+    wait_receipt(suite, real, lambda r: r["status"] == "secondary_review", "secondary")
+    assert review.decide(suite, "demo-mic", real_id).status_code == 201
+    done = wait_receipt(suite, real, lambda r: r["account"] is not None, "issued")
+    case = suite.client.get(f"/api/review/applications/{real_id}",
+                            headers=suite.headers("demo-mic")).get_json()
+    assert case["other_requests"] == []        # the other one was decided
+    assert done["account"]["login"] == "muroran-joho"
+    rejected = wait_receipt(suite, fake, lambda r: r["status"] == "returned", "returned")
+    assert rejected["account"] is None
+
+
+def test_requests_are_limited_per_client_address(suite):
+    address = "198.51.100.7"
+    orgs = ["012076", "012084", "012092", "012106", "012114"]  # 帯広 北見 夕張 岩見沢 網走
+    # Refused requests do not count; five filed ones do.
+    assert post_request(suite, request_body(org="999999"), address).status_code == 404
+    for n, org in enumerate(orgs):
+        file_request(suite, address, org=org, login=f"limit-{n}")
+    before = stored_requests(suite)
+    res = post_request(suite, request_body(org="012122", login="limit-6"), address)
+    assert res.status_code == 429
+    error = res.get_json()["error"]
+    assert error["code"] == "rate_limited" and "1 時間あたり 5 回" in error["message"]
+    assert "接続元" in error["message"]
+    assert 1 <= int(res.headers["Retry-After"]) <= 3600
+    assert stored_requests(suite) == before
+    # Another address may still file.
+    file_request(suite, org="012122", login="limit-6")
+
+
+def test_requests_are_limited_per_organisation(suite):
+    for n in range(3):
+        file_request(suite, org="012131", login=f"tomakomai-{n}")  # 苫小牧市
+    before = stored_requests(suite)
+    res = post_request(suite, request_body(org="012131", login="tomakomai-3"))
+    assert res.status_code == 429
+    error = res.get_json()["error"]
+    assert "機関 012131" in error["message"] and "1 日あたり 3 回" in error["message"]
+    assert 3600 < int(res.headers["Retry-After"]) <= 86400
+    assert stored_requests(suite) == before
 
 
 @pytest.mark.parametrize("body, status", [
@@ -171,7 +254,7 @@ def test_a_second_request_while_one_is_under_review_is_409(suite):
 ])
 def test_bad_requests_are_refused_in_japanese_and_store_nothing(suite, body, status):
     before = stored_requests(suite)
-    res = suite.client.post("/api/intake/account-requests", json=body)
+    res = post_request(suite, body)
     assert res.status_code == status
     assert JAPANESE.search(res.get_json()["error"]["message"])
     assert stored_requests(suite) == before

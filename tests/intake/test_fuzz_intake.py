@@ -24,7 +24,10 @@ FUZZ = settings(max_examples=50, deadline=None, derandomize=True,
 
 @pytest.fixture(scope="module")
 def s(tmp_path_factory):
-    suite = Suite(tmp_path_factory.mktemp("fuzz") / "var")
+    # Many files go to one application here; the per-minute upload limit is tested in
+    # test_uploads.py.
+    suite = Suite(tmp_path_factory.mktemp("fuzz") / "var",
+                  env={"NWS_UPLOAD_RATE_LIMIT": "100000/minute"})
     yield suite
     suite.close()
 

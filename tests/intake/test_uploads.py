@@ -3,6 +3,7 @@ becomes its forms' data, validated in an intake task with findings located by sh
 cell; attachments are PDFs the forms and the cross-form rules refer to."""
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import openpyxl
@@ -281,3 +282,95 @@ def test_catalog_names_sent_as_json_are_checked_as_given(s):
     [finding] = findings_for(unicodedata.normalize("NFKC", row["affair"]))
     assert finding["rule"] == "03-07.query_affairs.affair_mismatch"
     assert f"「{row['affair']}」" in finding["message"]
+
+
+# --- quotas ----------------------------------------------------------------------------
+
+@pytest.fixture
+def quotas(s, monkeypatch):
+    """Small quotas on the running suite (settings as NWS_ATTACHMENTS_MAX_COUNT,
+    NWS_ATTACHMENTS_MAX_BYTES and NWS_UPLOAD_RATE_LIMIT would give them)."""
+    def set_quotas(**values):
+        ctx = s.ctx("intake")
+        monkeypatch.setattr(ctx, "settings", dataclasses.replace(ctx.settings, **values))
+    return set_quotas
+
+
+def test_quota_defaults_and_settings():
+    from shared.config import Settings
+
+    assert (Settings.attachments_max_count, Settings.attachments_max_bytes,
+            Settings.upload_rate_limit) == (30, 100 * 1024 * 1024, "10/minute")
+    env = {"NWS_DATA_DIR": "/tmp/nws-quota-settings", "NWS_SECRET_KEY": "k" * 40,
+           "NWS_ATTACHMENTS_MAX_COUNT": "5", "NWS_ATTACHMENTS_MAX_BYTES": "1048576",
+           "NWS_UPLOAD_RATE_LIMIT": "3/minute"}
+    settings = Settings.from_env(env, embedded=True)
+    assert (settings.attachments_max_count, settings.attachments_max_bytes,
+            settings.upload_rate_limit) == (5, 1048576, "3/minute")
+    for key, bad in (("NWS_ATTACHMENTS_MAX_COUNT", "３０"), ("NWS_ATTACHMENTS_MAX_BYTES", "0"),
+                     ("NWS_UPLOAD_RATE_LIMIT", "often")):
+        with pytest.raises(ValueError, match=key):
+            Settings.from_env({**env, key: bad}, embedded=True)
+
+
+def test_attachments_are_limited_in_number_per_application(s, quotas):
+    quotas(attachments_max_count=2)
+    app_id = new_app(s)
+    assert [post_attachment(s, app_id, PDF).status_code for _ in range(2)] == [201, 201]
+    res = post_attachment(s, app_id, PDF, "三つ目.pdf")
+    assert res.status_code == 409
+    body = res.get_json()
+    assert body["error"]["code"] == "too_many_attachments"
+    assert body["error"]["message"] == "添付資料は 1 申請あたり 2 件までです（登録済み 2 件）。"
+    assert (body["limit"], body["used"]) == (2, 2)
+    assert [a["id"] for a in s.get_app(app_id)["attachments"]] == ["A001", "A002"]
+
+
+def test_attachments_are_limited_in_total_bytes_per_application(s, quotas):
+    big = PDF + b"0" * 600
+    quotas(attachments_max_bytes=2 * len(big) + len(PDF))   # exactly room for PDF
+    app_id = new_app(s)
+    assert post_attachment(s, app_id, big).status_code == 201
+    assert post_attachment(s, app_id, big).status_code == 201
+    res = post_attachment(s, app_id, big, "多すぎ.pdf")
+    assert res.status_code == 413
+    body = res.get_json()
+    assert body["error"]["code"] == "attachments_too_large"
+    limit, used = 2 * len(big) + len(PDF), 2 * len(big)
+    message = body["error"]["message"]
+    assert "合計サイズは 1 申請あたり" in message and f"（{limit:,} バイト）までです" in message
+    assert f"登録済み 2 件で {used:,} バイト、このファイルは {len(big):,} バイト" in message
+    assert (body["limit"], body["used"], body["size"]) == (limit, used, len(big))
+    # A small one still fits (up to the limit itself).
+    assert post_attachment(s, app_id, PDF).status_code == 201
+    assert len(s.get_app(app_id)["attachments"]) == 3
+
+
+def test_the_default_byte_quota_is_named_in_mib(s):
+    from services.intake.uploads import mib
+
+    assert mib(100 * 1024 * 1024) == "100 MiB" and mib(1536 * 1024) == "1.5 MiB"
+
+
+def test_files_posted_to_one_application_are_rate_limited(s, layouts, quotas):
+    quotas(upload_rate_limit="3/minute")
+    app_id = new_app(s)
+    workbook_file = xlsx(layouts, {"02-01": factories.form_02_01()})
+    assert post_upload(s, app_id, workbook_file).status_code == 202
+    assert post_attachment(s, app_id, PDF).status_code == 201
+    assert post_attachment(s, app_id, b"not a pdf").status_code == 415   # refused ones count
+    before = s.get_app(app_id)
+    for res in (post_upload(s, app_id, workbook_file), post_attachment(s, app_id, PDF)):
+        assert res.status_code == 429
+        error = res.get_json()["error"]
+        assert error["code"] == "rate_limited"
+        assert error["message"].startswith(
+            "この申請へのファイルのアップロードは1 分あたり 3 回までです（直近 1 分に 3 回アップロード済み）。")
+        assert 1 <= int(res.headers["Retry-After"]) <= 60
+    after = s.get_app(app_id)
+    assert (len(after["uploads"]), len(after["attachments"])) == (
+        len(before["uploads"]), len(before["attachments"]))
+    # The limit is per application.
+    wait_upload(s, app_id, after["uploads"][0]["id"])
+    other_id = new_app(s)
+    assert post_attachment(s, other_id, PDF).status_code == 201

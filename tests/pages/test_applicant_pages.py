@@ -158,3 +158,40 @@ def test_csrf_token_is_required_on_the_public_form_too(suite):
     html = text_of(client.get("/account-requests/new"))
     assert csrf_of(html)
     assert client.post("/account-requests/new", data={"org": "132012"}).status_code == 400
+
+
+def _account_form(org: str, login: str) -> dict:
+    return {"org": org, "login": login, "department": "情報政策課", "title": "",
+            "name": "区 太郎", "email": "joho@example.lg.jp", "phone": "03-1234-5678"}
+
+
+def test_account_request_page_is_limited_per_address_and_per_organisation(suite):
+    client = suite.app.test_client()
+    page = "/account-requests/new"
+    address = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
+    for n, org in enumerate(["131024", "131032", "131041", "131059", "131067"]):
+        res = post_form(client, page, page, _account_form(org, f"page-limit-{n}"), **address)
+        assert res.status_code == 201, text_of(res)
+    res = post_form(client, page, page, _account_form("131083", "page-limit-6"), **address)
+    assert res.status_code == 429 and 1 <= int(res.headers["Retry-After"]) <= 3600
+    html = text_of(res)
+    assert "申請を受け付けられませんでした。" in html
+    assert "同じ接続元からのアカウント発行申請は1 時間あたり 5 回までです。" in html
+    assert 'value="131083"' in html          # what was typed is kept
+    # One organisation: three requests a day, whichever address they come from.
+    for n in range(3):
+        res = post_form(client, page, page, _account_form("131091", f"shinagawa-{n}"),
+                        environ_base={"REMOTE_ADDR": f"203.0.113.{20 + n}"})
+        assert res.status_code == 201, text_of(res)
+    res = post_form(client, page, page, _account_form("131091", "shinagawa-3"),
+                    environ_base={"REMOTE_ADDR": "203.0.113.30"})
+    assert res.status_code == 429 and "機関 131091 のアカウント発行申請は1 日あたり 3 回" in text_of(res)
+
+
+def test_account_receipt_page_takes_the_token_only_in_a_posted_form(suite):
+    html = text_of(suite.app.test_client().get("/account-requests/receipt"))
+    assert re.search(r'<form method="post"', html)
+    assert 'type="password" id="token" name="token"' in html
+    # A token in the URL is not read.
+    res = suite.app.test_client().get("/account-requests/receipt?number=A2026-000001&token=x")
+    assert res.status_code == 200 and "x" not in re.findall(r'value="([^"]*)"', text_of(res))

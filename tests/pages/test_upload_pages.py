@@ -3,6 +3,7 @@ is read), each form's findings with the annotated workbook, and PDF attachments 
 their ids — through the same domain functions and door checks as the upload API."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -177,3 +178,58 @@ def test_another_organisation_gets_404_and_nothing_is_stored(s, client, layouts)
     after = s.get_app(app_id)
     assert after["uploads"] == [] and after["attachments"] == []
     assert after["history"] == before["history"]
+
+
+# --- quotas ----------------------------------------------------------------------------
+
+@pytest.fixture
+def quotas(s, monkeypatch):
+    def set_quotas(**values):
+        ctx = s.ctx("intake")
+        monkeypatch.setattr(ctx, "settings", dataclasses.replace(ctx.settings, **values))
+    return set_quotas
+
+
+def error_of(res) -> str:
+    return re.search(r'id="upload-error">([^<]*)<', text_of(res)).group(1)
+
+
+def test_the_page_states_the_attachment_quota_and_what_is_used(s, client):
+    app_id = new_app(s)
+    assert post_file(client, app_id, "attachments", PDF, "条例.pdf").status_code == 302
+    html = text_of(client.get(page(app_id)))
+    quota = re.search(r'id="attachment-quota"[^>]*>([^<]*)<', html).group(1)
+    assert "1 申請あたり 30 件・合計 100 MiB（104,857,600 バイト）まで" in quota
+    assert f"登録済み 1 件・{len(PDF):,} バイト" in quota
+    assert "Excel と PDF を合わせて1 分あたり 10 回まで" in quota
+
+
+def test_attachment_quotas_on_the_page(s, client, quotas):
+    quotas(attachments_max_count=1)
+    app_id = new_app(s)
+    assert post_file(client, app_id, "attachments", PDF, "条例.pdf").status_code == 302
+    res = post_file(client, app_id, "attachments", PDF, "規約.pdf")
+    assert res.status_code == 409
+    assert error_of(res) == "添付資料は 1 申請あたり 1 件までです（登録済み 1 件）。"
+    quotas(attachments_max_count=30, attachments_max_bytes=len(PDF) + 5)
+    res = post_file(client, app_id, "attachments", PDF, "規約.pdf")
+    assert res.status_code == 413
+    assert f"登録済み 1 件で {len(PDF):,} バイト、このファイルは {len(PDF):,} バイト" in error_of(res)
+    assert [a["id"] for a in s.get_app(app_id)["attachments"]] == ["A001"]
+
+
+def test_uploads_on_the_page_are_rate_limited(s, client, layouts, quotas):
+    quotas(upload_rate_limit="2/minute")
+    app_id = new_app(s)
+    xlsx = wbk.write_workbook([wbk.FormPart(layouts["02-01"], factories.form_02_01())])
+    assert post_file(client, app_id, "upload", xlsx, "様式.xlsx").status_code == 302
+    assert post_file(client, app_id, "attachments", PDF, "条例.pdf").status_code == 302
+    for action, content, name in (("upload", xlsx, "様式.xlsx"),
+                                  ("attachments", PDF, "規約.pdf")):
+        res = post_file(client, app_id, action, content, name)
+        assert res.status_code == 429 and 1 <= int(res.headers["Retry-After"]) <= 60
+        assert error_of(res).startswith(
+            "この申請へのファイルのアップロードは1 分あたり 2 回までです（直近 1 分に 2 回アップロード済み）。")
+    app = s.get_app(app_id)
+    assert (len(app["uploads"]), len(app["attachments"])) == (1, 1)
+    read_done(s, client, app_id)
