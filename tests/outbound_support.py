@@ -151,3 +151,17 @@ def no_address_in(text: str) -> bool:
     """Nothing in ``text`` looks like an address the suite resolved or an exception."""
     return not any(s in text for s in ("127.0.0.1", "::1", "169.254", "10.0.0.1",
                                       "Errno", "Error", "Traceback", "refused by"))
+
+
+# Receivers on this machine are reached only when allowed explicitly.
+LOCAL = {"NWS_OUTBOUND_ALLOW": "127.0.0.0/8"}
+
+
+@pytest.fixture
+def local(tmp_path):
+    """An embedded suite (with its worker) whose outbound requests may reach loopback."""
+    from tests.conftest import Suite
+
+    s = Suite(tmp_path / "var", env=LOCAL)
+    yield s
+    s.close()

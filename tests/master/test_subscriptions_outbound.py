@@ -16,11 +16,9 @@ from tests.conftest import Suite, wait_for
 from tests.master import approved
 from tests.master.approved import api
 from tests.master.receivers import signed
-from tests.outbound_support import (MALFORMED, PUBLIC_ADDRESS, REFUSED, Receiver,  # noqa: F401
-                                    no_address_in, only_loopback, receiver, resolver)
-
-LOCAL = {"NWS_OUTBOUND_ALLOW": "127.0.0.0/8"}
-
+from tests.outbound_support import (LOCAL, MALFORMED, PUBLIC_ADDRESS, REFUSED,  # noqa: F401
+                                    Receiver, local, no_address_in, only_loopback, receiver,
+                                    resolver)
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory):
@@ -35,14 +33,6 @@ def strict(tmp_path_factory):
 def fresh(tmp_path):
     """Settings as shipped, no version yet."""
     s = Suite(tmp_path / "var")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def local(tmp_path):
-    """NWS_OUTBOUND_ALLOW=127.0.0.0/8 (receivers on this machine)."""
-    s = Suite(tmp_path / "var", env=LOCAL)
     yield s
     s.close()
 

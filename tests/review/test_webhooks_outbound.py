@@ -15,13 +15,11 @@ from shared import outbound
 from shared import webhooks as signing
 from shared.db import utcnow
 from tests.conftest import Suite, wait_for
-from tests.outbound_support import (MALFORMED, PUBLIC_ADDRESS, REFUSED, Receiver,  # noqa: F401
-                                    no_address_in, only_loopback, receiver, resolver)
+from tests.outbound_support import (LOCAL, MALFORMED, PUBLIC_ADDRESS, REFUSED,  # noqa: F401
+                                    Receiver, local, no_address_in, only_loopback, receiver,
+                                    resolver)
 from tests.review import support
 from tests.review.support import CHIYODA
-
-LOCAL = {"NWS_OUTBOUND_ALLOW": "127.0.0.0/8"}
-
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory):
@@ -36,14 +34,6 @@ def strict(tmp_path_factory):
 def live(tmp_path):
     """Settings as shipped, with a worker."""
     s = Suite(tmp_path / "var")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def local(tmp_path):
-    """NWS_OUTBOUND_ALLOW=127.0.0.0/8, with a worker (receivers on this machine)."""
-    s = Suite(tmp_path / "var", env=LOCAL)
     yield s
     s.close()
 
