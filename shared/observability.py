@@ -127,12 +127,28 @@ class SuiteCollector:
         oldest = GaugeMetricFamily("nws_outbox_oldest_age_seconds",
                                    "Age of the oldest unacknowledged outbox message",
                                    labels=["service"])
+        dead = GaugeMetricFamily("nws_dead_letters",
+                                 "Messages kept as dead letters (nws dead-letters list)",
+                                 labels=["service"])
         for name, ctx in self.services.items():
             count, age = outbox_backlog(ctx)
             backlog.add_metric([name], count)
             oldest.add_metric([name], age)
+            dead.add_metric([name], dead_letter_count(ctx))
         yield backlog
         yield oldest
+        yield dead
+
+
+def dead_letter_count(ctx) -> int:
+    """Dead letters of one service (0 for a service without a dead-letter table)."""
+    if getattr(ctx, "DeadLetter", None) is None:
+        return 0
+    from sqlalchemy import func, select
+
+    with ctx.db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(ctx.DeadLetter)
+                              .where(ctx.DeadLetter.status == "dead")) or 0
 
 
 def queue_depths(celery, queues: Iterable[str]) -> dict[str, int | None]:

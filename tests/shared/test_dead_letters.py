@@ -55,6 +55,8 @@ def test_a_message_that_keeps_failing_becomes_a_dead_letter_and_is_retried(tmp_p
         assert dead[0]["id"] in listed.output and "bug in a plugin" in listed.output
         status = runner.invoke(main, ["status", "--timeout", "0.2"], env=env)
         assert "dead letters: intake 1" in status.output, status.output
+        metrics = s.client.get("/metrics").get_data(as_text=True)
+        assert 'nws_dead_letters{service="intake"} 1.0' in metrics
         s.runtime.plugins.unregister(name="crashing")
         retried = runner.invoke(main, ["dead-letters", "retry", dead[0]["id"]], env=env)
         assert retried.exit_code == 0 and "sent to intake again" in retried.output
