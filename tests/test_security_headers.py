@@ -121,10 +121,11 @@ def test_nws_web_trusts_the_gateways_scheme_only_when_told(suite, monkeypatch, t
     served = {}
     monkeypatch.setattr(cli, "_runtime", lambda services=(), embedded=False: suite.runtime)
     monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(app=app, kw=kw))
-    if trusted:
-        monkeypatch.setenv("NWS_TRUSTED_PROXY", "127.0.0.1")
-    else:
-        monkeypatch.delenv("NWS_TRUSTED_PROXY", raising=False)
+    import dataclasses
+
+    # NWS_TRUSTED_PROXY as the settings read it
+    monkeypatch.setattr(suite.runtime, "settings", dataclasses.replace(
+        suite.runtime.settings, trusted_proxy="127.0.0.1" if trusted else ""))
     result = CliRunner().invoke(cli.main, ["web", "--service", "review"])
     assert result.exit_code == 0, result.output
     # What waitress does with those options (waitress.server.create_server).

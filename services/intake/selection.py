@@ -289,9 +289,11 @@ def effective_rows(session: Session, application: Application) -> dict:
             pick = {"choice": "照会する", "delegators": []}
         if pick["choice"] in DECLINED:
             continue
-        affairs.append({"item_no": item_no, "affair": row.affair, "choice": pick["choice"],
-                        "delegators": list(pick.get("delegators") or []),
-                        "procedures": list(row.procedures)})
+        found = {"item_no": item_no, "affair": row.affair, "choice": pick["choice"],
+                 "delegators": list(pick.get("delegators") or [])}
+        if row.procedures:    # the 手続 the catalog knows for the item (様03-08's pull-down)
+            found["procedures"] = list(row.procedures)
+        affairs.append(found)
     infos = []
     for info_no, row in cat.all_info.items():
         entry = cat.info.get(info_no)
