@@ -109,6 +109,10 @@ def init_pages(app) -> None:
                 request.path.startswith("/api/")):
             csrf.protect()
 
+    from shared import vocabulary
+
+    app.jinja_env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
+
     @app.context_processor
     def _globals():
         return {"principal": page_principal(), "role_labels": ROLE_LABELS,

@@ -100,3 +100,16 @@ def test_a_page_form_without_csrf_token_is_refused(flow):
     assert res.status_code == 400
     page = client.get("/applicant/").get_data(as_text=True)
     assert page.count("/applicant/applications/") == page.count(f"/applicant/applications/{app_id}")
+
+
+def test_pages_and_messages_share_one_status_vocabulary(idle_suite):
+    """A withdrawn application is 取下げ on every page and in every message."""
+    from flask import render_template_string
+
+    from shared.vocabulary import STATUS, STATUS_LABELS, status_name
+
+    with idle_suite.app.test_request_context("/"):
+        shown = render_template_string(
+            '{% import "_nws.html" as nws %}{{ nws.STATUS["withdrawn"] }}|{{ nws.status("returned") }}')
+    assert shown.startswith("取下げ|") and "差戻し" in shown
+    assert status_name("withdrawn") == "取下げ" and STATUS.items() <= STATUS_LABELS.items()
