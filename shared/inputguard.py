@@ -8,7 +8,6 @@ bounded to the database's integer range (404 beyond it, as for any unknown id).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Flask, request
@@ -75,14 +74,14 @@ def _guard() -> None:
     if bad:
         raise _refuse("URL", bad)
     if request.is_json and request.content_length:
+        # parsed once: Flask keeps the result for the endpoint's own get_json
         try:
-            data = json.loads(request.get_data(cache=True))
+            data = request.get_json(silent=True)
         except RecursionError:
             raise ApiError(400, "too_deep",
                            f"JSON の入れ子が深すぎます（{MAX_DEPTH} 段まで）。") from None
-        except ValueError:
-            return   # the endpoint answers malformed JSON itself (400 in Japanese)
-        check_json(data)
+        if data is not None:    # malformed JSON: the endpoint answers it (400 in Japanese)
+            check_json(data)
 
 
 def init_input_guard(app: Flask) -> None:

@@ -165,3 +165,7 @@ def local(tmp_path):
     s = Suite(tmp_path / "var", env=LOCAL)
     yield s
     s.close()
+
+
+def japanese(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u9fff" for ch in text)

@@ -56,4 +56,4 @@ def registered_content():
     """What the caller's organisation has registered (the start of its 変更申請)."""
     principal = current_principal()
     with context("intake").transaction() as session:
-        return jsonify(registered.describe(session, plugins(), principal.org_id))
+        return jsonify(registered.describe(session, principal.org_id))

@@ -159,7 +159,7 @@ def change_summary(pm: pluggy.PluginManager, app: Application) -> list[dict]:
     return out
 
 
-def describe(session: Session, pm: pluggy.PluginManager, org_id: str) -> dict:
+def describe(session: Session, org_id: str) -> dict:
     """The organisation's registered content as the API shows it to its owner."""
     found = content_of(session, org_id)
     if found is None:

@@ -17,8 +17,8 @@ from tests.master import approved
 from tests.master.approved import api
 from tests.master.receivers import signed
 from tests.outbound_support import (LOCAL, MALFORMED, PUBLIC_ADDRESS, REFUSED,  # noqa: F401
-                                    Receiver, local, no_address_in, only_loopback, receiver,
-                                    resolver)
+                                    Receiver, japanese, local, no_address_in, only_loopback,
+                                    receiver, resolver)
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory):
@@ -50,10 +50,6 @@ def log_of(suite, sub_id):
 def attempted(suite, sub_id):
     items = log_of(suite, sub_id)
     return items[0] if items and items[0]["attempts"] else None
-
-
-def japanese(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u9fff" for ch in text)
 
 
 # --- registration ----------------------------------------------------------------------

@@ -16,8 +16,8 @@ from shared import webhooks as signing
 from shared.db import utcnow
 from tests.conftest import Suite, wait_for
 from tests.outbound_support import (LOCAL, MALFORMED, PUBLIC_ADDRESS, REFUSED,  # noqa: F401
-                                    Receiver, local, no_address_in, only_loopback, receiver,
-                                    resolver)
+                                    Receiver, japanese, local, no_address_in, only_loopback,
+                                    receiver, resolver)
 from tests.review import support
 from tests.review.support import CHIYODA
 
@@ -54,10 +54,6 @@ def attempted(suite, hook_id):
     """The endpoint's delivery once it has been attempted."""
     items = deliveries(suite, hook_id).get_json()["items"]
     return items[0] if items and items[0]["attempts"] else None
-
-
-def japanese(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u9fff" for ch in text)
 
 
 # --- registration ----------------------------------------------------------------------
