@@ -46,17 +46,32 @@ class RateLimits:
 
     def check(self, limit: str, *key: str, what: str) -> None:
         """429 (Japanese, with Retry-After) if ``key`` used up ``limit``; ``what`` names
-        the action in the message."""
+        the action in the message. Counts nothing: a cheap early refusal."""
         wait = self.retry_after(limit, *key)
         if wait is not None:
-            raise ApiError(429, "rate_limited",
-                           f"{what}は{describe(parse(limit))}までです。"
-                           f"{wait} 秒後に再度お試しください。",
-                           headers={"Retry-After": str(wait)}, retry_after=wait)
+            raise self._refusal(limit, wait, what)
 
-    def hit(self, limit: str, *key: str) -> None:
-        """Count one action of ``key``."""
-        self.limiter.hit(parse(limit), *key)
+    def acquire(self, limit: str, *key: str, what: str) -> None:
+        """Count one action of ``key`` if ``limit`` allows it, in one atomic step of the
+        storage (a Lua script on Redis), so that concurrent callers on any number of
+        processes never get more than ``limit`` between them; 429 otherwise."""
+        wait = self.take(limit, *key)
+        if wait is not None:
+            raise self._refusal(limit, wait, what)
+
+    def take(self, limit: str, *key: str) -> int | None:
+        """Count one action of ``key`` atomically if ``limit`` allows it (None), or the
+        seconds to wait (nothing counted)."""
+        if self.limiter.hit(parse(limit), *key):
+            return None
+        return self.retry_after(limit, *key) or 1
+
+    @staticmethod
+    def _refusal(limit: str, wait: int, what: str) -> ApiError:
+        return ApiError(429, "rate_limited",
+                        f"{what}は{describe(parse(limit))}までです。"
+                        f"{wait} 秒後に再度お試しください。",
+                        headers={"Retry-After": str(wait)}, retry_after=wait)
 
 
 def rate_limits() -> RateLimits:

@@ -1,4 +1,5 @@
-"""Pages of the identity service: login (sets the token cookie), logout, account."""
+"""Pages of the identity service: login (sets the token cookie), logout, account, and
+the activation of an issued account (its one-time token is posted, never in a URL)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -7,7 +8,9 @@ from shared.auth import issue_token, public, revocation_changed, verify_token
 from shared.pages import COOKIE, require_page, safe_next
 from shared.service import context
 from shared.web import ApiError
+from services.identity import activation
 from services.identity import login as login_flow
+from services.identity.accounts import AccountError
 from services.identity import sessions
 from services.identity.api import client_address
 
@@ -66,3 +69,33 @@ def logout():
 @require_page()
 def account():
     return render_template("identity/account.html")
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@public
+def activate():
+    """Set the password of an issued account. The activation token comes in the posted
+    form — typed, or carried by the button on the アカウント発行申請 receipt — and never
+    in the URL. A post with the token alone (from the receipt) shows the password form."""
+    token = (request.form.get("token") or "").strip()
+    password = request.form.get("password") or ""
+    confirm = request.form.get("password_confirm") or ""
+    if request.method == "GET" or not password:
+        return render_template("identity/activate.html", token=token, error=None,
+                               field=None)
+    if password != confirm:
+        return _activation_error(token, "確認用のパスワードが一致しません。", "password_confirm")
+    try:
+        with context("identity").transaction() as session:
+            account = activation.activate(session, token, password)
+            login_name = account.login
+    except AccountError as exc:
+        return _activation_error(token, str(exc), "password")
+    except ApiError as exc:
+        return _activation_error("", exc.message, "token", exc.status)
+    return render_template("identity/activated.html", login=login_name)
+
+
+def _activation_error(token: str, message: str, field: str, status: int = 422):
+    return render_template("identity/activate.html", token=token, error=message,
+                           field=field), status

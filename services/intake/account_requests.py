@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,36 +29,45 @@ FORM = "account"  # the request's data travels to review as this "form"
 
 
 RECEIPT_HEADER = "X-Receipt-Token"
+ACTIVATION_PAGE = "/auth/activate"         # identity's page (token posted in the form)
+ACTIVATION_API = "/api/auth/activate"      # POST {"token", "password"}
 
 
-def check_limits(limits: RateLimits, settings: Settings, address: str,
-                 org: str | None = None) -> None:
-    """429 (Japanese, Retry-After) when the client address, or the organisation, filed
-    as many requests as the settings allow (``NWS_ACCOUNT_REQUEST_LIMIT_*``)."""
+def check_address(limits: RateLimits, settings: Settings, address: str) -> None:
+    """429 (Japanese, Retry-After) when the client address filed as many requests as
+    ``NWS_ACCOUNT_REQUEST_LIMIT_ADDRESS`` allows; counts nothing (an early refusal,
+    before the body is read)."""
     limits.check(settings.account_request_limit_address, "intake.account_request.address",
-                 address, what="同じ接続元からのアカウント発行申請")
-    if org is not None:
-        limits.check(settings.account_request_limit_org, "intake.account_request.org", org,
-                     what=f"機関 {org} のアカウント発行申請")
+                 address, what=ADDRESS_WHAT)
 
 
-def count_filed(limits: RateLimits, settings: Settings, address: str, org: str) -> None:
-    """Count a filed request against both limits."""
-    limits.hit(settings.account_request_limit_address, "intake.account_request.address",
-               address)
-    limits.hit(settings.account_request_limit_org, "intake.account_request.org", org)
+def admit(limits: RateLimits, settings: Settings, address: str, org: str) -> None:
+    """Count one request against the client address's and the organisation's limits,
+    each in one atomic step of the shared storage (so twenty concurrent requests on any
+    number of web processes file at most as many as the limit); 429 beyond either."""
+    limits.acquire(settings.account_request_limit_address,
+                   "intake.account_request.address", address, what=ADDRESS_WHAT)
+    limits.acquire(settings.account_request_limit_org, "intake.account_request.org", org,
+                   what=f"機関 {org} のアカウント発行申請")
+
+
+ADDRESS_WHAT = "同じ接続元からのアカウント発行申請"
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(ctx: ServiceContext, session: Session, body: dict) -> tuple[Application, str]:
+def create(ctx: ServiceContext, session: Session, body: dict,
+           admit: Callable[[str], None]) -> tuple[Application, str]:
     """File the request and send it to review; returns it and the receipt token (shown
-    once, stored hashed)."""
+    once, stored hashed). ``admit(org_id)`` counts the request against the rate limits
+    once the organisation is known to exist and may apply (refused requests do not
+    count; it raises 429 beyond a limit, and the transaction stores nothing)."""
     org = org_of(session, body["org"])
     if not org.can_apply:
         raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
+    admit(org.id)
     # Several open requests of one organisation are each reviewed and decided on their
     # own (a stranger's request must not block the real one); the rate limits below
     # bound how many can be filed.
@@ -133,8 +143,8 @@ def receipt(session: Session, app: Application) -> dict:
         expired = request.activation_expires_at <= utcnow()
         body["account"] = {
             "login": request.login, "activation_token": request.activation_token,
-            "activation_url": f"/activate?token={request.activation_token}",
-            "activate_with": "POST /api/auth/activate {\"token\", \"password\"}",
+            # The page and the API take the token in a posted body, never in the URL.
+            "activation_page": ACTIVATION_PAGE, "activation_api": ACTIVATION_API,
             "expires_at": request.activation_expires_at.isoformat(), "expired": expired}
     return body
 

@@ -1,6 +1,8 @@
 """HTTP API of the intake service (``/api/intake``)."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
@@ -107,8 +109,8 @@ def list_forms():
 # --- アカウント発行申請 (no login: the receipt token is the key) ---------------------------
 #
 # The receipt token travels in the ``X-Receipt-Token`` header, never in the URL (where
-# access logs, proxies and browser histories would keep it). ``?token=`` is the form
-# documented before; it still works but is deprecated (``Deprecation: true``).
+# access logs, proxies and browser histories would keep it): a ``?token=`` is refused
+# with 400 before anything is looked up.
 
 def _client_address() -> str:
     """The caller's address (``nws web`` takes it from X-Forwarded-For only behind the
@@ -116,19 +118,13 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _receipt_token() -> tuple[str | None, bool]:
-    """(token, came from the deprecated query string)."""
+def _receipt_token() -> str | None:
+    if "token" in request.args:
+        raise ApiError(400, "token_in_url",
+                       "受付トークンを URL に含めないでください。"
+                       f"{account_requests.RECEIPT_HEADER} ヘッダーで送ってください。")
     header = request.headers.get(account_requests.RECEIPT_HEADER)
-    if header:
-        return header.strip(), False
-    legacy = request.args.get("token")
-    return legacy, legacy is not None
-
-
-def _deprecated(response, legacy: bool):
-    if legacy:
-        response.headers["Deprecation"] = "true"
-    return response
+    return header.strip() if header else None
 
 
 @bp.post("/account-requests")
@@ -136,36 +132,34 @@ def _deprecated(response, legacy: bool):
 def create_account_request():
     ctx = context("intake")
     limits, address = rate_limits(), _client_address()
-    account_requests.check_limits(limits, ctx.settings, address)
+    account_requests.check_address(limits, ctx.settings, address)
     body = json_body(AccountRequestPostSchema())
-    account_requests.check_limits(limits, ctx.settings, address, body["org"])
     with ctx.transaction() as session:
-        app, token = account_requests.create(ctx, session, body)
+        app, token = account_requests.create(ctx, session, body, admit=partial(
+            account_requests.admit, limits, ctx.settings, address))
         result = {"number": app.number, "receipt_token": token, "status": app.status,
                   "receipt_url": f"/api/intake/account-requests/{app.number}"}
-    account_requests.count_filed(limits, ctx.settings, address, body["org"])
     return jsonify(result), 201
 
 
 @bp.get("/account-requests/<number>")
 @public
 def get_account_request(number: str):
-    token, legacy = _receipt_token()
+    token = _receipt_token()
     with context("intake").transaction() as session:
         app = account_requests.by_receipt(session, number, token)
-        response = jsonify(account_requests.receipt(session, app))
-    return _deprecated(response, legacy)
+        return jsonify(account_requests.receipt(session, app))
 
 
 @bp.put("/account-requests/<number>")
 @public
 def resubmit_account_request(number: str):
     """Correct a rejected request and submit it again (both stages run again)."""
-    token, legacy = _receipt_token()
+    token = _receipt_token()
     body = json_body(AccountRequestPutSchema())
     ctx = context("intake")
     with ctx.transaction() as session:
         app = account_requests.by_receipt(session, number, token)
         account_requests.resubmit(ctx, session, app, body)
         result = {"number": app.number, "status": app.status, "round": app.round}
-    return _deprecated(jsonify(result), legacy), 202
+    return jsonify(result), 202

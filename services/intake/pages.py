@@ -13,6 +13,7 @@ import io
 import json
 import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 
 from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
@@ -472,7 +473,7 @@ def account_request():
     ctx = context("intake")
     limits, address = rate_limits(), request.remote_addr or "unknown"
     try:
-        account_requests.check_limits(limits, ctx.settings, address)
+        account_requests.check_address(limits, ctx.settings, address)
         loaded = AccountRequestPostSchema().load(body)
     except ApiError as exc:  # rate-limited: 429 with Retry-After, as the API
         return _limited(values, exc)
@@ -480,9 +481,9 @@ def account_request():
         problems = _flatten(exc.messages)
     else:
         try:
-            account_requests.check_limits(limits, ctx.settings, address, loaded["org"])
             with ctx.transaction() as session:
-                app, token = account_requests.create(ctx, session, loaded)
+                app, token = account_requests.create(ctx, session, loaded, admit=partial(
+                    account_requests.admit, limits, ctx.settings, address))
                 number = app.number
         except ApiError as exc:
             if exc.status >= 500:
@@ -491,7 +492,6 @@ def account_request():
                 return _limited(values, exc)
             problems = [{"location": "org", "message": exc.message}]
         else:
-            account_requests.count_filed(limits, ctx.settings, address, loaded["org"])
             return render_template("intake/account_receipt_issued.html", number=number,
                                    token=token), 201
     return render_template("intake/account_request.html", values=values,

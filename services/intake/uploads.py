@@ -50,7 +50,7 @@ def throttle(settings: Settings, app_id: int) -> None:
     """Count one file posted to the application (workbook or attachment, accepted or
     refused); 429 (Japanese, Retry-After) beyond ``settings.upload_rate_limit``."""
     limits, key = rate_limits(), ("intake.upload", str(app_id))
-    wait = limits.retry_after(settings.upload_rate_limit, *key)
+    wait = limits.take(settings.upload_rate_limit, *key)
     if wait is not None:
         item = parse(settings.upload_rate_limit)
         raise ApiError(429, "rate_limited",
@@ -58,7 +58,6 @@ def throttle(settings: Settings, app_id: int) -> None:
                        f"（直近 {item.multiples} {UNITS.get(item.GRANULARITY.name, '')}に "
                        f"{item.amount} 回アップロード済み）。{wait} 秒後に再度お試しください。",
                        headers={"Retry-After": str(wait)}, retry_after=wait)
-    limits.hit(settings.upload_rate_limit, *key)
 
 
 def _rejected(exc: upload_safety.UploadRejected) -> ApiError:

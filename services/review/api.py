@@ -211,8 +211,7 @@ def redeliver(hook_id: int, delivery_id: str):
         delivery = session.get(WebhookDelivery, delivery_id)
         if delivery is None or delivery.endpoint_id != endpoint.id:
             raise not_found("配信記録")
-        limits.check(webhooks.REDELIVER_LIMIT, *key, what="この Webhook の再送")
+        limits.acquire(webhooks.REDELIVER_LIMIT, *key, what="この Webhook の再送")
         webhooks.redeliver(ctx, session, delivery)
-        limits.hit(webhooks.REDELIVER_LIMIT, *key)
         result = {"id": delivery.id, "status": delivery.status}
     return jsonify(result), 202

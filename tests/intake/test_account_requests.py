@@ -88,6 +88,11 @@ def test_approved_request_issues_an_account_activated_once_through_the_receipt(s
     assert done["status"] == "registered"
     account = done["account"]
     assert account["login"] == "hakodate-joho" and account["expired"] is False
+    # The token travels in bodies only: no address in the receipt carries it.
+    assert account["activation_page"] == "/auth/activate"
+    assert account["activation_api"] == "/api/auth/activate"
+    assert [k for k, v in account.items()
+            if k != "activation_token" and account["activation_token"] in str(v)] == []
     events = [h["event"] for h in done["history"]]
     assert events == ["submitted", "routed", "primary_approved", "secondary_approved",
                       "account_issued"]
@@ -174,13 +179,18 @@ def test_an_unknown_receipt_number_is_404(suite):
     assert res.status_code == 404
 
 
-def test_the_deprecated_query_token_still_works_and_says_so(suite, asahikawa):
+def test_a_token_in_the_url_is_refused_before_anything_is_looked_up(suite, asahikawa):
     url = f"/api/intake/account-requests/{asahikawa['number']}"
-    res = suite.client.get(url, query_string={"token": asahikawa["receipt_token"]})
-    assert res.status_code == 200 and res.headers["Deprecation"] == "true"
-    assert suite.client.get(url, query_string={"token": "wrong"}).status_code == 404
-    ok = receipt(suite, asahikawa["number"], asahikawa["receipt_token"])
-    assert "Deprecation" not in ok.headers
+    for token in (asahikawa["receipt_token"], "wrong"):
+        res = suite.client.get(url, query_string={"token": token})
+        assert res.status_code == 400
+        error = res.get_json()["error"]
+        assert error["code"] == "token_in_url" and "X-Receipt-Token" in error["message"]
+        assert "number" not in res.get_json()
+        res = suite.client.put(url, query_string={"token": token},
+                               json=request_body(org="012041", login="asahikawa-joho"))
+        assert res.status_code == 400
+    assert receipt(suite, asahikawa["number"], asahikawa["receipt_token"]).status_code == 200
 
 
 def test_pending_requests_of_one_organisation_are_decided_each_on_its_own(suite):
@@ -243,6 +253,26 @@ def test_requests_are_limited_per_organisation(suite):
     assert "機関 012131" in error["message"] and "1 日あたり 3 回" in error["message"]
     assert 3600 < int(res.headers["Retry-After"]) <= 86400
     assert stored_requests(suite) == before
+
+
+def test_concurrent_requests_never_pass_the_organisation_limit(suite):
+    """Twenty requests for one organisation at once (each from its own address): the
+    count and the filing are one atomic step, so exactly the limit gets through."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    org = "012149"                                               # 稚内市
+    before = stored_requests(suite)
+
+    def post(n):
+        client = suite.app.test_client()
+        return client.post("/api/intake/account-requests",
+                           json=request_body(org=org, login=f"wakkanai-{n}"),
+                           environ_base={"REMOTE_ADDR": fresh_address()}).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(post, range(20)))
+    assert sorted(codes) == [201] * 3 + [429] * 17
+    assert stored_requests(suite) == (before[0] + 3, before[1] + 3)
 
 
 @pytest.mark.parametrize("body, status", [
