@@ -117,6 +117,11 @@ class Settings:
     login_lock_after: int = 10
     login_address_lock_after: int = 30
     login_lock_seconds: int = 900
+    # Login attempts (throttle check, argon2 hash, audit) one web process handles at
+    # once, and how long an attempt waits for a free slot before 503: a flood from many
+    # addresses cannot take more than these threads and cores from everyone else.
+    login_slots: int = 2
+    login_slot_wait: float = 0.1
     # The reverse proxy whose X-Forwarded-For names the client (its address, or "*");
     # empty: the header is ignored and the peer address is the client's.
     trusted_proxy: str = ""
@@ -170,6 +175,8 @@ class Settings:
             login_lock_after=int(_float(env, "NWS_LOGIN_LOCK_AFTER", 10)),
             login_address_lock_after=int(_float(env, "NWS_LOGIN_ADDRESS_LOCK_AFTER", 30)),
             login_lock_seconds=int(_float(env, "NWS_LOGIN_LOCK_SECONDS", 900)),
+            login_slots=_int(env, "NWS_LOGIN_SLOTS", 2),
+            login_slot_wait=_float(env, "NWS_LOGIN_SLOT_WAIT", 0.1),
             trusted_proxy=env.get("NWS_TRUSTED_PROXY", ""),
             account_request_limit_address=_rate(env, "NWS_ACCOUNT_REQUEST_LIMIT_ADDRESS",
                                                 "5/hour"),
@@ -193,6 +200,9 @@ class Settings:
             raise ValueError("NWS_LOGIN_LOCK_AFTER and NWS_LOGIN_ADDRESS_LOCK_AFTER must be at least 1")
         if settings.login_lock_seconds < 1:
             raise ValueError("NWS_LOGIN_LOCK_SECONDS must be at least 1")
+        if settings.login_slots < 1 or not 0 <= settings.login_slot_wait <= 30:
+            raise ValueError("NWS_LOGIN_SLOTS must be at least 1 and NWS_LOGIN_SLOT_WAIT "
+                             "between 0 and 30 seconds")
         return settings
 
 

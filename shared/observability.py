@@ -91,6 +91,10 @@ class Metrics:
         self.deliveries = Counter(
             "nws_deliveries_total", "Outgoing webhook and master deliveries by kind and outcome",
             ["kind", "outcome"])
+        self.logins_refused = Counter(
+            "nws_login_refused_total", "Login attempts refused before the password was "
+            "checked, by reason (throttled: a key must wait; busy: every login slot of the "
+            "web process was taken)", ["reason"])
 
 
 _metrics: Metrics | None = None

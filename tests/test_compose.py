@@ -137,6 +137,8 @@ def nginx_locations() -> dict[str, str]:
     out = {}
     for match in re.finditer(r"location\s+(\S+)\s*\{([^{}]*)\}", text):
         path, body = match.group(1), match.group(2)
+        if path.startswith("@"):      # a named location: the gateway's own answer
+            continue
         variables = dict(re.findall(r"set\s+\$(\w+)\s+(\S+?);", body))
         target = re.search(r"proxy_pass\s+(\S+?);", body)
         assert target, f"location {path} proxies nothing"
@@ -332,7 +334,8 @@ def tls_files(tmp_path_factory) -> Path:
     return folder
 
 
-def rendered_nginx_conf(tmp_path: Path, tls: Path, ports: tuple[int, int] | None = None) -> Path:
+def rendered_nginx_conf(tmp_path: Path, tls: Path, ports: tuple[int, int] | None = None,
+                        upstreams: dict[str, int] | None = None) -> Path:
     """deploy/nginx.conf with the certificate where compose mounts it replaced by
     ``tls`` (and, to run it here, its logs in ``tmp_path`` and its ports on loopback)."""
     text = NGINX_CONF.read_text(encoding="utf-8")
@@ -343,6 +346,8 @@ def rendered_nginx_conf(tmp_path: Path, tls: Path, ports: tuple[int, int] | None
         text = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{ports[0]};", text)
         text = re.sub(r"listen\s+443 ssl;", f"listen 127.0.0.1:{ports[1]} ssl;", text)
         text = text.replace("/var/log/nginx/", f"{tmp_path}/")
+    for host, port in (upstreams or {}).items():
+        text = text.replace(f"http://{host}:8000", f"http://127.0.0.1:{port}")
     out = tmp_path / "nginx.conf"
     out.write_text(text, encoding="utf-8")
     return out
@@ -513,6 +518,86 @@ def test_the_running_gateway_redirects_to_https_and_refuses_the_probes(tmp_path,
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_running_gateway_refuses_a_login_flood_from_one_address(tmp_path, tls_files):
+    """Thirty password guesses at once from one address: the gateway passes the burst
+    (10) and its rate (2 per second) to identity and answers the rest itself with 429,
+    Retry-After and a Japanese JSON error, before they cost a web process anything."""
+    import http.client
+    import http.server
+    import json
+    import ssl
+    import threading
+    import time
+
+    _need_nginx()
+    reached = []
+
+    class Identity(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            reached.append(self.path)
+            body = b'{"error": {"code": "invalid_credentials"}}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    stub = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Identity)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    http_port, https_port = _free_ports(2)
+    conf = rendered_nginx_conf(tmp_path, tls_files, (http_port, https_port),
+                               upstreams={"web-identity": stub.server_address[1]})
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-e", str(tmp_path / "error.log"),
+                             "-g", f"pid {tmp_path}/nginx.pid; daemon off;"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    context = ssl.create_default_context(cafile=str(tls_files / "tls.crt"))
+
+    def post(path):
+        conn = http.client.HTTPSConnection("localhost", https_port, context=context,
+                                           timeout=5)
+        conn.request("POST", path, body=b'{"login": "x", "password": "y"}',
+                     headers={"Content-Type": "application/json"})
+        res = conn.getresponse()
+        body = res.read()
+        conn.close()
+        return res, body
+
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                post("/metrics")                          # answered by nginx itself
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("nginx did not start")
+                time.sleep(0.1)
+        started = time.monotonic()
+        answers = [post(path) for path in ["/api/auth/token"] * 20 + ["/auth/login"] * 10]
+        elapsed = time.monotonic() - started
+        statuses = [res.status for res, _ in answers]
+        passed = statuses.count(401)
+        assert passed == len(reached) and passed <= 10 + 2 * elapsed + 1, statuses
+        limited = [(res, body) for res, body in answers if res.status == 429]
+        assert len(limited) == len(answers) - passed and len(limited) >= 10, statuses
+        res, body = limited[-1]
+        error = json.loads(body)["error"]
+        assert error["code"] == "rate_limited" and "ログイン" in error["message"]
+        assert res.getheader("Retry-After") == "1"
+        assert res.getheader("Content-Type") == "application/json"
+        assert res.getheader("X-Frame-Options") == "DENY"
+        # Other paths of identity are not limited by the login zone.
+        assert [post("/api/auth/logout")[0].status for _ in range(3)] == [401] * 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        stub.shutdown()
 
 
 # --- (e) scaling -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.messaging import ServiceContext
+from shared.observability import metrics
 from shared.web import ApiError
 from services.identity import throttle
 from services.identity.accounts import _DUMMY_HASH, _hasher, principal_of
@@ -22,6 +24,23 @@ from services.identity.models import Account, LoginAudit
 log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "ログイン名またはパスワードが正しくありません。"
+LOGIN_BUSY = "ログインが混み合っています。数秒待ってから再度お試しください。"
+
+_gates: dict[int, threading.BoundedSemaphore] = {}
+_gates_lock = threading.Lock()
+
+def _login_slots(settings) -> threading.BoundedSemaphore:
+    """The process's login slots (``NWS_LOGIN_SLOTS``): a login attempt holds one from
+    its throttle check to its audit record, argon2 hash included. A flood of attempts
+    that no per-key counter stops (every one from a new address, for a new login) so
+    takes at most these threads and cores; the attempts beyond are refused at once (503,
+    ``Retry-After``), and the rest of the process and of the machine keep serving."""
+    with _gates_lock:
+        gate = _gates.get(settings.login_slots)
+        if gate is None:
+            gate = _gates[settings.login_slots] = threading.BoundedSemaphore(
+                settings.login_slots)
+        return gate
 
 
 class Throttled(ApiError):
@@ -72,13 +91,32 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 def attempt(ctx: ServiceContext, login: str, password: str, *, address: str,
             channel: str) -> Principal:
-    """Log in, or raise :class:`Throttled` (429) or a 401 ApiError."""
+    """Log in, or raise :class:`Throttled` (429), 503 (every login slot of the process
+    busy) or a 401 ApiError."""
+    gate = _login_slots(ctx.settings)
+    if not gate.acquire(timeout=ctx.settings.login_slot_wait):
+        # Refused before any database work or hash: a flood, most likely. Not in the
+        # audit table (nothing was tried); logged and counted.
+        log.warning("login refused: every login slot of this process is busy",
+                    extra={"login_address": address})
+        metrics().logins_refused.labels("busy").inc()
+        raise ApiError(503, "login_busy", LOGIN_BUSY, headers={"Retry-After": "2"},
+                       retry_after=2)
+    try:
+        return _attempt(ctx, login, password, address=address, channel=channel)
+    finally:
+        gate.release()
+
+
+def _attempt(ctx: ServiceContext, login: str, password: str, *, address: str,
+             channel: str) -> Principal:
     account_policy, address_policy = policies(ctx)
+    keys = [("account", throttle.account_key(login), account_policy),
+            ("address", throttle.address_key(address), address_policy)]
     now = utcnow()
     with ctx.transaction() as session:
-        reservation = throttle.reserve(session, now, [
-            ("account", throttle.account_key(login), account_policy),
-            ("address", throttle.address_key(address), address_policy)])
+        reservation = throttle.blocked(session, now, keys) or throttle.reserve(
+            session, now, keys)
         if isinstance(reservation, throttle.Refused):
             audit(session, login=login, outcome="throttled", address=address,
                   channel=channel, at=now)
@@ -90,6 +128,7 @@ def attempt(ctx: ServiceContext, login: str, password: str, *, address: str,
                      if account is not None else None)
     if refused is not None:
         log.info("login refused by the throttle", extra={"scope": refused.scope})
+        metrics().logins_refused.labels("throttled").inc()
         raise Throttled(refused)
 
     # The hash is computed outside any transaction: no lock is held meanwhile.

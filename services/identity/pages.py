@@ -34,8 +34,7 @@ def login():
         response = current_app.make_response((render_template(
             "identity/login.html", next=next_url, login=login_name, error=exc.message),
             exc.status))
-        if isinstance(exc, login_flow.Throttled):
-            response.headers["Retry-After"] = str(exc.retry_after)
+        response.headers.update(exc.headers)     # Retry-After of a throttled or busy login
         return response
     ttl = current_app.config["NWS_TOKEN_TTL"]
     token, _expires = issue_token(principal, current_app.config["SECRET_KEY"], ttl)

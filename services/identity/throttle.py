@@ -1,7 +1,9 @@
 """Login throttling: consecutive failed logins counted per login name and per client
 address in identity's database, so every web process of identity sees the same counts.
 
-Each attempt first *reserves* itself — in a short transaction that locks the counters,
+A key that must still wait is refused by a plain read (:func:`blocked`): no row lock,
+so a flood against one locked key costs one indexed SELECT per attempt and never queues
+behind itself. Any other attempt first *reserves* itself — in a short transaction that locks the counters,
 before any password hash is computed: a key still waiting refuses the attempt at once
 (HTTP 429, ``Retry-After``), which costs one database round trip and no argon2; an
 attempt that may go ahead counts as a failure in advance, and sets the wait that failure
@@ -94,6 +96,22 @@ def _locked_row(session: Session, key: str) -> LoginThrottle:
                     .on_conflict_do_nothing(index_elements=["key"]))
     return session.scalar(select(LoginThrottle).where(LoginThrottle.key == key)
                           .with_for_update().execution_options(populate_existing=True))
+
+
+def blocked(session: Session, now: dt.datetime,
+            keys: list[tuple[str, str, Policy]]) -> Refused | None:
+    """The refusal of an attempt whose key must still wait, read without locking
+    anything (:func:`reserve` decides, under the lock, for the others)."""
+    scopes = {key: (scope, policy) for scope, key, policy in keys}
+    rows = session.execute(select(LoginThrottle.key, LoginThrottle.blocked_until,
+                                  LoginThrottle.failures).where(
+        LoginThrottle.key.in_(scopes), LoginThrottle.blocked_until > now)).all()
+    if not rows:
+        return None
+    key, until, failures = max(rows, key=lambda r: r.blocked_until)
+    scope, policy = scopes[key]
+    seconds = math.ceil((until - now).total_seconds())
+    return Refused(max(seconds, 1), policy.locks(failures), scope)
 
 
 def reserve(session: Session, now: dt.datetime,

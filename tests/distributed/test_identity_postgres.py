@@ -25,8 +25,10 @@ pytestmark = pytest.mark.distributed
 def identity(pg_database, tmp_path, monkeypatch):
     fixed = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
     monkeypatch.setattr(login_flow, "utcnow", lambda: fixed)
+    # A login slot per simultaneous guess: the throttle, not the slots, is under test.
     settings = Settings.from_env({"NWS_DATABASE_URL": pg_database, "NWS_SECRET_KEY": "p" * 48,
-                                  "NWS_DATA_DIR": str(tmp_path),
+                                  "NWS_DATA_DIR": str(tmp_path), "NWS_LOGIN_SLOTS": "16",
+                                  "NWS_LOGIN_SLOT_WAIT": "10",
                                   "NWS_BROKER_URL": "filesystem://localhost/"})
     rt = Runtime(settings, ["identity"])
     rt.migrate()

@@ -150,9 +150,13 @@ def test_a_success_takes_back_only_its_own_count_on_the_address(tmp_path, clock)
         s.close()
 
 
-def test_concurrent_attempts_cannot_slip_past_the_check(idle_suite, clock, hashes):
+def test_concurrent_attempts_cannot_slip_past_the_check(idle_suite, clock, hashes,
+                                                       monkeypatch):
     """Twenty simultaneous guesses on one account: each reserves its attempt before
-    hashing, so only the free ones and the first delayed one are hashed."""
+    hashing, so only the free ones and the first delayed one are hashed (with a login
+    slot for each, so that the throttle, not the slots, decides)."""
+    slots = threading.BoundedSemaphore(20)
+    monkeypatch.setattr(login_flow, "_login_slots", lambda settings: slots)
     app = idle_suite.app
     statuses = []
     start = threading.Barrier(20)
@@ -225,3 +229,45 @@ def test_old_and_cleared_counters_are_deleted(idle_suite, clock):
     with s.ctx("identity").transaction() as session:
         keys = set(session.scalars(select(LoginThrottle.key)))
     assert keys == {"account:typo-login", "address:192.0.2.71"}
+
+
+def test_a_process_computes_at_most_its_login_slots_at_once(tmp_path, hashes):
+    """While every login slot of the process is taken (a flood from many addresses that
+    no per-key counter stops), a further attempt is refused at once: 503, Retry-After,
+    a Japanese message, no hash, no counter touched; once a slot is free it goes ahead."""
+    s = Suite(tmp_path / "var", start_worker=False,
+              env={"NWS_LOGIN_SLOTS": "1", "NWS_LOGIN_SLOT_WAIT": "0"})
+    try:
+        gate = login_flow._login_slots(s.ctx("identity").settings)
+        assert gate.acquire(timeout=1)                       # the flood holds the slot
+        try:
+            res = post(s, "demo-pref", DEMO_PASSWORD, address="198.51.100.1")
+            assert res.status_code == 503, res.get_json()
+            error = res.get_json()["error"]
+            assert error["code"] == "login_busy" and "混み合って" in error["message"]
+            assert res.headers["Retry-After"] == "2"
+            page = s.app.test_client().get("/auth/login")
+            assert page.status_code == 200                   # other requests are served
+        finally:
+            gate.release()
+        assert hashes == []
+        with s.ctx("identity").transaction() as session:
+            assert session.scalars(select(LoginThrottle)).all() == []
+        assert post(s, "demo-pref", DEMO_PASSWORD).status_code == 200
+        assert len(hashes) == 1
+    finally:
+        s.close()
+
+
+def test_a_refused_attempt_takes_no_row_lock(idle_suite, clock, monkeypatch):
+    """Once a key must wait, further attempts are refused by a plain read: the locking
+    reservation is not even called, so a flood on one key never queues on its row."""
+    s = idle_suite
+    for _ in range(4):
+        post(s, "demo-pref", WRONG)
+    reserved = []
+    real = throttle.reserve
+    monkeypatch.setattr(throttle, "reserve", lambda *a: reserved.append(1) or real(*a))
+    for _ in range(5):
+        throttled(post(s, "demo-pref", WRONG), "login_delayed")
+    assert reserved == []
