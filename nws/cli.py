@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -16,11 +17,58 @@ from shared.config import Settings
 SERVICE_CHOICE = click.Choice(ALL_SERVICES)
 
 
-def _runtime(services=ALL_SERVICES, embedded: bool = False) -> Runtime:
-    return Runtime(Settings.from_env(embedded=embedded), services)
+def _runtime(services=ALL_SERVICES, embedded: bool = False,
+             read_only: bool = False) -> Runtime:
+    return Runtime(Settings.from_env(embedded=embedded, read_only=read_only), services)
 
 
-@click.group()
+def _read_only_runtime(services=ALL_SERVICES) -> Runtime:
+    """The runtime of a command that only reads (status, plugins, dead-letters list,
+    audit verify): it creates no file. In the embedded default with no suite data under
+    NWS_DATA_DIR yet, it says so and stops (exit 0) instead of creating empty databases."""
+    embedded = _embedded_default()
+    runtime = _runtime(services, embedded=embedded, read_only=True)
+    if embedded and services:
+        missing = [name for name in services
+                   if not Path(runtime.settings.database_url(name).removeprefix(
+                       "sqlite:///")).exists()]
+        if missing:
+            click.echo(f"no embedded suite data under {runtime.settings.data_dir} yet "
+                       f"(start it with `nws serve`, or set NWS_DATABASE_URL)")
+            raise SystemExit(0)
+    return runtime
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Commands(click.Group):
+    """Configuration errors (a missing or wrong setting, a database URL that cannot be
+    used) end a command with one line naming the setting, and exit status 2 — never a
+    traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+        from shared.config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            message = f"configuration error: {exc}"
+        except (ArgumentError, NoSuchModuleError) as exc:
+            message = ("configuration error: NWS_DATABASE_URL (or NWS_<SERVICE>_DATABASE_URL) "
+                       f"is not a database URL this suite can use: {_one_line(exc)}")
+        except OperationalError as exc:
+            message = ("cannot reach the database of NWS_DATABASE_URL (or "
+                       f"NWS_<SERVICE>_DATABASE_URL): {_one_line(exc)}")
+        click.echo(f"nws: {message}", err=True)
+        ctx.exit(2)
+
+
+@click.group(cls=_Commands)
 @click.option("--log-level", default=lambda: os.environ.get("NWS_LOG_LEVEL", "INFO"),
               show_default="INFO")
 def main(log_level: str) -> None:
@@ -442,14 +490,18 @@ def status(timeout: float) -> None:
     from shared.messaging import QUEUES
     from shared.observability import outbox_backlog, queue_depths
 
-    runtime = _runtime(embedded=_embedded_default())
+    runtime = _read_only_runtime()
     depths = queue_depths(runtime.celery, QUEUES)
-    try:
-        stats = runtime.celery.control.inspect(timeout=timeout).stats() or {}
-        active = runtime.celery.control.inspect(timeout=timeout).active_queues() or {}
-    except Exception as exc:  # noqa: BLE001 - broker down: say so, keep going
-        click.echo(f"broker unreachable: {type(exc).__name__}: {exc}")
-        stats, active = {}, {}
+    stats, active = {}, {}
+    # The embedded suite's file broker: a worker that ever ran bound the control exchange;
+    # without one, asking would only create the reply exchange's file.
+    control = runtime.settings.data_dir / "broker" / "control" / "celery.pidbox.exchange"
+    if not runtime.settings.broker_url.startswith("filesystem://") or control.exists():
+        try:
+            stats = runtime.celery.control.inspect(timeout=timeout).stats() or {}
+            active = runtime.celery.control.inspect(timeout=timeout).active_queues() or {}
+        except Exception as exc:  # noqa: BLE001 - broker down: say so, keep going
+            click.echo(f"broker unreachable: {type(exc).__name__}: {exc}")
     workers_by_queue: dict[str, list[str]] = {q: [] for q in QUEUES}
     for node, queues in active.items():
         concurrency = (stats.get(node, {}).get("pool") or {}).get("max-concurrency", "?")
@@ -498,7 +550,7 @@ def dead_letters() -> None:
 @dead_letters.command("list")
 def dead_letters_list() -> None:
     """Every dead letter of every service, oldest first."""
-    runtime = _runtime(embedded=_embedded_default())
+    runtime = _read_only_runtime()
     rows = [r for ctx in runtime.services.values() for r in ctx.dead_letters()]
     if not rows:
         click.echo("no dead letters")
@@ -545,7 +597,7 @@ def plugins_cmd() -> None:
     """List loaded plugins and the hooks each implements."""
     from shared.pluginmanager import describe, form_specs
 
-    runtime = _runtime([], embedded=_embedded_default())
+    runtime = _read_only_runtime([])
     for row in describe(runtime.plugins):
         click.echo(f"{row['name']:24} {row['origin']}")
         click.echo(f"{'':24}   hooks: {', '.join(row['hooks'])}")

@@ -16,9 +16,19 @@ from typing import Mapping
 SERVICES = ("identity", "intake", "review", "matching", "master")
 
 
+class ConfigError(ValueError):
+    """A setting is missing or wrong. The message names the setting (``NWS_…``) and what
+    is wrong, in one line: the command line prints it as it is and exits 2."""
+
+
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key)
-    return float(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {raw!r}") from None
 
 
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
@@ -37,7 +47,7 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
         return True
     if value in FALSE:
         return False
-    raise ValueError(f"{key} must be true or false, not {raw!r}")
+    raise ConfigError(f"{key} must be true or false, not {raw!r}")
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -46,7 +56,7 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return default
     value = raw.strip()
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise ValueError(f"{key} must be a positive whole number, not {raw!r}")
+        raise ConfigError(f"{key} must be a positive whole number, not {raw!r}")
     return int(value)
 
 
@@ -58,7 +68,7 @@ def _rate(env: Mapping[str, str], key: str, default: str) -> str:
     try:
         parse(value)
     except ValueError:
-        raise ValueError(f"{key} must be a rate such as 5/hour, not {value!r}") from None
+        raise ConfigError(f"{key} must be a rate such as 5/hour, not {value!r}") from None
     return value
 
 
@@ -69,7 +79,7 @@ def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
         try:
             out.append(str(ipaddress.ip_network(part, strict=False)))
         except ValueError:
-            raise ValueError(f"{key}: {part!r} is not an IP network (CIDR)") from None
+            raise ConfigError(f"{key}: {part!r} is not an IP network (CIDR)") from None
     return tuple(out)
 
 
@@ -93,6 +103,8 @@ class Settings:
     disabled_plugins: tuple[str, ...] = ()
     extra_plugins: tuple[str, ...] = ()
     embedded: bool = False
+    # A read-only command (nws status, nws plugins, …): nothing is created on disk.
+    read_only: bool = False
     # A prefix for every key the suite keeps in Redis, so several suites (or test runs)
     # can share one Redis server.
     broker_key_prefix: str = ""
@@ -140,7 +152,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, embedded: bool = False,
-                 **overrides) -> "Settings":
+                 read_only: bool = False, **overrides) -> "Settings":
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("NWS_DATA_DIR", "var")).resolve()
         common_db = env.get("NWS_DATABASE_URL")
@@ -150,21 +162,22 @@ class Settings:
             urls[service] = url or f"sqlite:///{data_dir / (service + '.db')}"
         broker = env.get("NWS_BROKER_URL") or (
             "filesystem://localhost/" if embedded else "redis://127.0.0.1:6379/0")
-        secret = env.get("NWS_SECRET_KEY") or _embedded_secret(data_dir, embedded)
+        secret = env.get("NWS_SECRET_KEY") or _embedded_secret(data_dir, embedded, read_only)
         values = dict(
             data_dir=data_dir,
             secret_key=secret,
             broker_url=broker,
             database_urls=urls,
-            token_ttl_seconds=int(_float(env, "NWS_TOKEN_TTL", 8 * 3600)),
-            visibility_timeout=int(_float(env, "NWS_VISIBILITY_TIMEOUT", 3600)),
-            task_time_limit=int(_float(env, "NWS_TASK_TIME_LIMIT", 900)),
+            token_ttl_seconds=_int(env, "NWS_TOKEN_TTL", 8 * 3600),
+            visibility_timeout=_int(env, "NWS_VISIBILITY_TIMEOUT", 3600),
+            task_time_limit=_int(env, "NWS_TASK_TIME_LIMIT", 900),
             outbox_redeliver_after=_float(env, "NWS_OUTBOX_REDELIVER_AFTER", 120.0),
-            dead_letter_after=max(1, int(_float(env, "NWS_DEAD_LETTER_AFTER", 5))),
+            dead_letter_after=_int(env, "NWS_DEAD_LETTER_AFTER", 5),
             sweep_interval=_float(env, "NWS_SWEEP_INTERVAL", 5.0),
             disabled_plugins=_list(env, "NWS_DISABLE_PLUGINS"),
             extra_plugins=_list(env, "NWS_PLUGINS"),
             embedded=embedded,
+            read_only=read_only,
             broker_key_prefix=env.get("NWS_BROKER_KEY_PREFIX", ""),
             outbound_allow=_networks(env, "NWS_OUTBOUND_ALLOW"),
             outbound_proxy=env.get("NWS_OUTBOUND_PROXY", "").strip(),
@@ -172,9 +185,9 @@ class Settings:
             cookie_secure=_bool(env, "NWS_COOKIE_SECURE", False),
             identity_url=env.get("NWS_IDENTITY_URL", ""),
             auth_refresh_seconds=_float(env, "NWS_AUTH_REFRESH", 30.0),
-            login_lock_after=int(_float(env, "NWS_LOGIN_LOCK_AFTER", 10)),
-            login_address_lock_after=int(_float(env, "NWS_LOGIN_ADDRESS_LOCK_AFTER", 30)),
-            login_lock_seconds=int(_float(env, "NWS_LOGIN_LOCK_SECONDS", 900)),
+            login_lock_after=_int(env, "NWS_LOGIN_LOCK_AFTER", 10),
+            login_address_lock_after=_int(env, "NWS_LOGIN_ADDRESS_LOCK_AFTER", 30),
+            login_lock_seconds=_int(env, "NWS_LOGIN_LOCK_SECONDS", 900),
             login_slots=_int(env, "NWS_LOGIN_SLOTS", 2),
             login_slot_wait=_float(env, "NWS_LOGIN_SLOT_WAIT", 0.1),
             trusted_proxy=env.get("NWS_TRUSTED_PROXY", ""),
@@ -188,31 +201,35 @@ class Settings:
         values.update(overrides)
         settings = cls(**values)
         if len(settings.secret_key) < 32:
-            raise ValueError("NWS_SECRET_KEY must be at least 32 characters")
+            raise ConfigError("NWS_SECRET_KEY must be at least 32 characters")
         if settings.visibility_timeout <= settings.task_time_limit:
-            raise ValueError("NWS_VISIBILITY_TIMEOUT must be above NWS_TASK_TIME_LIMIT")
+            raise ConfigError("NWS_VISIBILITY_TIMEOUT must be above NWS_TASK_TIME_LIMIT")
         if settings.outbound_proxy and not settings.outbound_proxy.startswith(
                 ("http://", "https://")):
-            raise ValueError("NWS_OUTBOUND_PROXY must be an http:// or https:// URL")
+            raise ConfigError("NWS_OUTBOUND_PROXY must be an http:// or https:// URL")
         if not 0 <= settings.auth_refresh_seconds <= 60:
-            raise ValueError("NWS_AUTH_REFRESH must be between 0 and 60 seconds")
+            raise ConfigError("NWS_AUTH_REFRESH must be between 0 and 60 seconds")
         if settings.login_lock_after < 1 or settings.login_address_lock_after < 1:
-            raise ValueError("NWS_LOGIN_LOCK_AFTER and NWS_LOGIN_ADDRESS_LOCK_AFTER must be at least 1")
+            raise ConfigError("NWS_LOGIN_LOCK_AFTER and NWS_LOGIN_ADDRESS_LOCK_AFTER must be at least 1")
         if settings.login_lock_seconds < 1:
-            raise ValueError("NWS_LOGIN_LOCK_SECONDS must be at least 1")
+            raise ConfigError("NWS_LOGIN_LOCK_SECONDS must be at least 1")
         if settings.login_slots < 1 or not 0 <= settings.login_slot_wait <= 30:
-            raise ValueError("NWS_LOGIN_SLOTS must be at least 1 and NWS_LOGIN_SLOT_WAIT "
+            raise ConfigError("NWS_LOGIN_SLOTS must be at least 1 and NWS_LOGIN_SLOT_WAIT "
                              "between 0 and 30 seconds")
         return settings
 
 
-def _embedded_secret(data_dir: Path, embedded: bool) -> str:
+def _embedded_secret(data_dir: Path, embedded: bool, read_only: bool = False) -> str:
     """The embedded suite keeps a random signing key under its data folder, so tokens
-    survive a restart; a distributed deployment must set NWS_SECRET_KEY itself."""
+    survive a restart; a distributed deployment must set NWS_SECRET_KEY itself. A
+    read-only command that finds none uses a throw-away key and writes nothing."""
     if not embedded:
-        raise RuntimeError("NWS_SECRET_KEY must be set outside the embedded suite")
+        raise ConfigError("NWS_SECRET_KEY must be set outside the embedded suite (at least "
+                          "32 random characters, the same for every process)")
     path = data_dir / "secret_key"
     if not path.exists():
+        if read_only:
+            return secrets.token_urlsafe(48)
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)

@@ -70,7 +70,8 @@ def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
     if settings.broker_url.startswith("filesystem://"):
         folder = settings.data_dir / "broker"
         for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
+            if not settings.read_only:          # a read-only command creates nothing
+                (folder / sub).mkdir(parents=True, exist_ok=True)
         transport_options.update(
             data_folder_in=str(folder / "queue"), data_folder_out=str(folder / "queue"),
             processed_folder=str(folder / "processed"), store_processed=False,

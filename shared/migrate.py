@@ -8,7 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+
+# The PostgreSQL advisory lock every `nws db upgrade` (and `nws serve`) takes for its
+# migration transaction: upgrades started at once — two operators, or every container
+# of a deployment at start — run one after the other, and the later ones find the
+# database current and do nothing. (SQLite admits one writer anyway.)
+MIGRATION_LOCK = 0x6E77_7300      # "nws\0"
 
 
 def alembic_config(service: str, migrations: Path, url: str) -> Config:
@@ -58,5 +64,9 @@ def run_env(target_metadata, context) -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, **opts)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction ends; the version table is read after it.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()

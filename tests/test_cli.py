@@ -313,3 +313,48 @@ def test_users_commands_end_sessions_on_every_service(tmp_path):
         assert unknown.returncode != 0 and "nobody のアカウントはありません" in unknown.stderr
     finally:
         suite.close()
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_read_only_commands_write_nothing(tmp_path):
+    """`nws plugins`, `nws status` and `nws dead-letters list` in a folder where nothing
+    has run: they answer, and the folder stays empty (no ./var, no secret key, no
+    database, no broker folders)."""
+    out = run(tmp_path, "plugins")
+    assert "form_02_01" in out.stdout and "forms:" in out.stdout
+    for args in (("status",), ("dead-letters", "list")):
+        out = run(tmp_path, *args)
+        assert "no embedded suite data under" in out.stdout and "nws serve" in out.stdout
+    assert _files_under(tmp_path) == []
+    # Once the suite has data, status reads it and still writes nothing new.
+    run(tmp_path, "db", "upgrade")
+    before = _files_under(tmp_path)
+    out = run(tmp_path, "status", "--timeout", "0.2")
+    assert "dead letters:" in out.stdout
+    assert _files_under(tmp_path) == before
+
+
+def test_configuration_errors_are_one_line_naming_the_setting(tmp_path):
+    secret = {"NWS_SECRET_KEY": "k" * 40}
+    cases = [
+        ({"NWS_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:5432/x"}, "NWS_SECRET_KEY"),
+        ({"NWS_TASK_TIME_LIMIT": "abc"}, "NWS_TASK_TIME_LIMIT must be a positive whole number"),
+        ({"NWS_AUTH_REFRESH": "soon"}, "NWS_AUTH_REFRESH must be a number, not 'soon'"),
+        ({"NWS_DEAD_LETTER_AFTER": "-1"}, "NWS_DEAD_LETTER_AFTER"),
+        ({"NWS_COOKIE_SECURE": "perhaps"}, "NWS_COOKIE_SECURE must be true or false"),
+        ({"NWS_OUTBOUND_ALLOW": "not-a-net"}, "NWS_OUTBOUND_ALLOW"),
+        ({"NWS_DATABASE_URL": "nonsense", **secret}, "NWS_DATABASE_URL"),
+        ({"NWS_DATABASE_URL": "nosuchdb://x/y", **secret}, "NWS_DATABASE_URL"),
+        ({"NWS_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x", **secret},
+         "cannot reach the database"),
+    ]
+    for env, expected in cases:
+        for args in (("db", "upgrade"), ("status",)):
+            out = run(tmp_path, *args, check=False, env=env)
+            assert out.returncode == 2, (env, args, out.stdout, out.stderr)
+            lines = out.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("nws: "), (env, out.stderr)
+            assert expected in lines[0] and "Traceback" not in out.stderr, (env, lines)
