@@ -2,6 +2,7 @@
 each service migrates its own tables, in its own database or in a shared one."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -43,6 +44,19 @@ def is_current(service: str, migrations: Path, url: str) -> bool:
             return set(ctx.get_current_heads()) == set(script.get_heads())
     finally:
         engine.dispose()
+
+
+@functools.lru_cache(maxsize=None)
+def _heads(service: str, migrations: Path) -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config(service, migrations, "sqlite://"))
+    return frozenset(script.get_heads())
+
+
+def migrations_current(service: str, migrations: Path, conn) -> bool:
+    """Whether the database on ``conn`` is at the newest revision of the service's
+    history (the scripts are read once per process; a readiness probe costs one query)."""
+    ctx = MigrationContext.configure(conn, opts={"version_table": version_table(service)})
+    return set(ctx.get_current_heads()) == _heads(service, migrations)
 
 
 def run_env(target_metadata, context) -> None:

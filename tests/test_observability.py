@@ -33,16 +33,51 @@ def test_readyz_is_503_while_migrations_are_pending(tmp_path):
         runtime.close()
 
 
-def test_readyz_is_503_when_the_broker_is_unreachable(tmp_path):
+def test_readyz_is_ready_but_degraded_while_the_broker_is_unreachable(tmp_path):
+    """The API keeps working through the outbox while the broker is down: the process
+    stays in rotation (200) and says the broker is degraded."""
     runtime = Runtime(embedded_settings(tmp_path / "var", env={
         "NWS_BROKER_URL": "redis://127.0.0.1:1/0"}))
     runtime.migrate()
     try:
         res = create_app(runtime).test_client().get("/readyz")
-        assert res.status_code == 503
-        assert res.get_json()["checks"]["broker"].startswith("error")
+        assert res.status_code == 200, res.get_json()
+        body = res.get_json()
+        assert body["status"] == "degraded" and body["degraded"] == ["broker"]
+        assert body["checks"]["broker"].startswith("error")
+        assert body["checks"]["intake.database"] == "ok"
     finally:
         runtime.close()
+
+
+def test_readyz_is_503_when_a_database_is_unreachable(tmp_path):
+    runtime = Runtime(embedded_settings(tmp_path / "var", env={
+        "NWS_REVIEW_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}))
+    try:
+        res = create_app(runtime).test_client().get("/readyz")
+        assert res.status_code == 503
+        assert res.get_json()["checks"]["review.database"].startswith("error")
+    finally:
+        runtime.close()
+
+
+def test_every_request_writes_one_access_log_line(idle_suite, caplog):
+    """Method, path without its query string, status, duration and the correlation id;
+    probes are left out."""
+    headers = {**idle_suite.headers("demo-applicant"), "X-Request-Id": "access-0123456789"}
+    caplog.set_level(logging.INFO, logger="nws.access")
+    cid = headers["X-Request-Id"]
+    res = idle_suite.client.get("/api/intake/applications?token=secret-in-query",
+                                headers=headers)
+    assert res.status_code == 200
+    idle_suite.client.get("/healthz")
+    lines = [r for r in caplog.records if r.name == "nws.access"]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    entry = json.loads(JsonFormatter("web").format(lines[0]))
+    assert entry["correlation_id"] == cid
+    assert entry["http_method"] == "GET" and entry["path"] == "/api/intake/applications"
+    assert entry["status"] == 200 and entry["duration_ms"] >= 0
+    assert "secret-in-query" not in json.dumps(entry)
 
 
 def test_metrics_report_requests_queues_and_outbox(idle_suite):
