@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -157,11 +158,28 @@ def proxy_options(settings: Settings) -> dict:
               type=click.Choice(["prefork", "solo", "threads"]))
 @click.option("--hostname", default=None,
               help="Celery node name (default: SERVICE@%h); unique per worker on one host.")
-def worker(service: str, concurrency: int | None, pool: str, hostname: str | None) -> None:
+@click.option("--autoscale", default=None, metavar="MAX,MIN",
+              help="Grow the pool up to MAX processes under load, shrink it to MIN when idle "
+                   "(instead of --concurrency).")
+@click.option("--max-tasks-per-child", "max_tasks_per_child", default=None, type=int,
+              help="Replace a pool process after this many tasks (bounds slow memory growth "
+                   "in plugins).")
+@click.option("--rate-limit", "rate_limits", multiple=True, metavar="TASK=RATE",
+              help="At most RATE runs of TASK by this worker, e.g. "
+                   "nws.master.master.delivery_requested=30/m (repeatable; Celery's rate notation).")
+def worker(service: str, concurrency: int | None, pool: str, hostname: str | None,
+           autoscale: str | None, max_tasks_per_child: int | None,
+           rate_limits: tuple[str, ...]) -> None:
     """Run a Celery worker for one service's queue.
 
     With NWS_METRICS_PORT set, the worker serves Prometheus metrics on that port,
     aggregated over its pool processes (prometheus-client multiprocess mode)."""
+    annotations = _rate_limit_annotations(rate_limits)
+    if autoscale is not None and not re.fullmatch(r"\d+,\d+", autoscale):
+        raise click.BadParameter("MAX,MIN, two whole numbers (e.g. 8,2)",
+                                 param_hint="--autoscale")
+    if autoscale and concurrency:
+        raise click.UsageError("give either --concurrency or --autoscale, not both")
     metrics_port = os.environ.get("NWS_METRICS_PORT")
     if metrics_port:
         _multiprocess_metrics_dir(service)
@@ -172,7 +190,31 @@ def worker(service: str, concurrency: int | None, pool: str, hostname: str | Non
             "--loglevel", logging.getLevelName(logging.getLogger().level)]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
+    if autoscale:
+        argv += ["--autoscale", autoscale]
+    if max_tasks_per_child:
+        argv += ["--max-tasks-per-child", str(max_tasks_per_child)]
+    if annotations:
+        unknown = sorted(set(annotations) - set(runtime.celery.tasks))
+        if unknown:
+            raise click.BadParameter(f"no task named {', '.join(unknown)} in this service "
+                                     f"(see `celery inspect registered`)",
+                                     param_hint="--rate-limit")
+        for task, options in annotations.items():  # the app is final: set them on the tasks
+            runtime.celery.tasks[task].rate_limit = options["rate_limit"]
     runtime.celery.worker_main(argv)
+
+
+def _rate_limit_annotations(specs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``("master.deliver=10/m",)`` → Celery task annotations for this worker."""
+    out = {}
+    for spec in specs:
+        task, _, rate = spec.partition("=")
+        if not task or not re.fullmatch(r"\d+(\.\d+)?/[smh]", rate.strip()):
+            raise click.BadParameter(f"{spec!r}: expected TASK=RATE, RATE like 10/s, 10/m or "
+                                     "10/h", param_hint="--rate-limit")
+        out[task.strip()] = {"rate_limit": rate.strip()}
+    return out
 
 
 def _multiprocess_metrics_dir(service: str) -> None:

@@ -358,3 +358,52 @@ def test_configuration_errors_are_one_line_naming_the_setting(tmp_path):
             lines = out.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("nws: "), (env, out.stderr)
             assert expected in lines[0] and "Traceback" not in out.stderr, (env, lines)
+
+
+def test_worker_takes_the_celery_operator_controls(tmp_path):
+    """--autoscale, --max-tasks-per-child and --rate-limit reach the running worker (asked
+    with Celery's own inspect, as an operator would); a wrong task name or rate is one
+    clear usage error."""
+    import redis
+
+    from celery import Celery
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            raise
+        import pytest
+
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    prefix = f"cli-{os.getpid()}-"
+    settings = {"NWS_BROKER_URL": "redis://127.0.0.1:6379/0", "NWS_SECRET_KEY": "w" * 40,
+                "NWS_BROKER_KEY_PREFIX": prefix,
+                "NWS_DATABASE_URL": f"sqlite:///{tmp_path / 'suite.db'}"}
+    bad = run(tmp_path, "worker", "--service", "master", "--rate-limit", "nws.master.nope=1/m",
+              check=False, env=settings)
+    assert bad.returncode == 2 and "no task named nws.master.nope" in bad.stderr
+    bad = run(tmp_path, "worker", "--service", "master", "--rate-limit", "x=fast", check=False,
+              env=settings)
+    assert bad.returncode == 2 and "TASK=RATE" in bad.stderr
+    env = cli_env(tmp_path, **settings)
+    run(tmp_path, "db", "upgrade", env=settings)
+    proc = subprocess.Popen([NWS, "worker", "--service", "master", "--hostname",
+                             "ctl@test", "--autoscale", "2,1", "--max-tasks-per-child", "7",
+                             "--rate-limit", "nws.master.outbox.ack=5/m"],
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    app = Celery(broker="redis://127.0.0.1:6379/0")
+    app.conf.broker_transport_options = {"global_keyprefix": prefix}
+    try:
+        stats = wait_for(lambda: app.control.inspect(destination=["ctl@test"],
+                                                     timeout=1).stats(), timeout=60,
+                         what="the worker answers inspect")["ctl@test"]
+        assert stats["autoscaler"]["max"] == 2 and stats["autoscaler"]["min"] == 1
+        assert stats["pool"]["max-tasks-per-child"] == 7
+        registered = app.control.inspect(destination=["ctl@test"], timeout=2).registered(
+            "rate_limit")["ctl@test"]
+        assert "nws.master.outbox.ack [rate_limit=5/m]" in registered
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
