@@ -84,34 +84,29 @@ def main(log_level: str) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Run the whole suite in one process (SQLite under ./var, embedded worker)."""
-    from waitress import create_server
-
     from nws.app import create_app
     from nws.embedded import EmbeddedWorker
+    from nws.webserver import serve as serve_http
 
     runtime = _runtime(embedded=True)
     runtime.migrate()
     seeded = runtime.seed()
     worker = EmbeddedWorker(runtime).start()
     app = create_app(runtime)
-    server = create_server(app, host=host, port=port, threads=8,
-                           **proxy_options(runtime.settings))
-    click.echo(f"\n申請処理機能 embedded suite on http://{host}:{port}/  (data in {runtime.settings.data_dir})")
-    from services.identity.seed import DEMO_PASSWORD
 
-    if seeded.get("identity"):
-        click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
-    for login, org, role in seeded.get("identity", []):
-        click.echo(f"  {login:16} {role:20} {org}")
+    def announce() -> None:
+        click.echo(f"\n申請処理機能 embedded suite on http://{host}:{port}/  "
+                   f"(data in {runtime.settings.data_dir})")
+        from services.identity.seed import DEMO_PASSWORD
 
-    def stop(*_args):
-        server.close()
+        if seeded.get("identity"):
+            click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+        for login, org, role in seeded.get("identity", []):
+            click.echo(f"  {login:16} {role:20} {org}")
 
-    signal.signal(signal.SIGTERM, stop)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        serve_http(app, host=host, port=port, threads=8, on_listen=announce,
+                   **proxy_options(runtime.settings))
     finally:
         worker.stop()
         runtime.close()
@@ -123,19 +118,20 @@ def serve(host: str, port: int) -> None:
               help="Address to listen on; 0.0.0.0 for every interface (containers).")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def web(service: str, host: str, port: int, threads: int) -> None:
-    """Serve one service's HTTP API."""
-    from waitress import serve as waitress_serve
-
+@click.option("--grace", default=30.0, show_default=True, type=float,
+              help="Seconds to finish requests in flight after SIGTERM.")
+def web(service: str, host: str, port: int, threads: int, grace: float) -> None:
+    """Serve one service's HTTP API. On SIGTERM it stops accepting connections and
+    finishes the requests in flight (at most --grace seconds) before it exits."""
     from nws.app import create_app
+    from nws.webserver import serve as serve_http
 
-    def stop(*_args):
-        raise SystemExit(0)  # waitress closes its sockets on the way out
-
-    signal.signal(signal.SIGTERM, stop)
     runtime = _runtime([service])
-    waitress_serve(create_app(runtime), host=host, port=port, threads=threads,
+    try:
+        serve_http(create_app(runtime), host=host, port=port, threads=threads, grace=grace,
                    **proxy_options(runtime.settings))
+    finally:
+        runtime.close()
 
 
 def proxy_options(settings: Settings) -> dict:

@@ -407,3 +407,55 @@ def test_worker_takes_the_celery_operator_controls(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_nws_web_finishes_requests_in_flight_on_sigterm(tmp_path):
+    """A rolling restart: SIGTERM while a login's body is still arriving. The server
+    stops accepting new connections at once, yet the request in flight gets its whole
+    answer, and the process then exits 0."""
+    import socket
+    import time
+
+    run(tmp_path, "db", "upgrade")
+    port = free_port()
+    env = cli_env(tmp_path, NWS_SECRET_KEY="s" * 40)
+    log = open(tmp_path / "web.log", "wb")
+    proc = subprocess.Popen([NWS, "web", "--service", "identity", "--port", str(port),
+                             "--grace", "20"], env=env, cwd=tmp_path, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: Http(port).call("GET", "/healthz")[0] == 200
+                 if _listening(port) else None, timeout=60, what="nws web up")
+        body = json.dumps({"login": "nobody-here", "password": "wrong-password-2026"}).encode()
+        conn = socket.create_connection(("127.0.0.1", port), timeout=20)
+        conn.sendall(b"POST /api/auth/token HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert not _listening(port)                    # no new connections
+        conn.sendall(body[10:])
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        conn.close()
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        assert b"invalid_credentials" in answer
+        assert proc.wait(20) == 0, (tmp_path / "web.log").read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False

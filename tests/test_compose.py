@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
+import click
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -638,7 +639,77 @@ def test_environment_anchor(compose, services):
     assert set(nws_processes) >= {"migrate", *nws_services(services, "web"),
                                   *nws_services(services, "worker")}
     for name in nws_processes:
-        assert services[name]["environment"] == env, name
+        extra = {"NWS_METRICS_PORT": "9100"} if name.startswith("worker-") else {}
+        assert services[name]["environment"] == {**env, **extra}, name
+
+
+def test_workers_serve_metrics_and_are_health_checked(services):
+    for name, svc in nws_services(services, "worker").items():
+        port = svc["environment"]["NWS_METRICS_PORT"]
+        assert port in [str(p) for p in svc.get("expose", [])], name
+        probe = " ".join(as_list(svc["healthcheck"]["test"]))
+        assert f"http://127.0.0.1:{port}/metrics" in probe, name
+
+
+def _seconds(value: str) -> float:
+    """Compose's duration notation (1m30s, 15m, 35s)."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", value)
+    assert parts and "".join(n + u for n, u in parts) == value, value
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_stop_grace_periods_let_work_in_flight_finish(compose, services):
+    """A worker is given at least the soft time limit of a task to finish it; a web
+    process more than its own --grace for the requests in flight."""
+    env = {k: interpolate(str(v), {"NWS_SECRET_KEY": "s" * 64})
+           for k, v in compose["x-nws-env"].items()}
+    settings = Settings.from_env(env)
+    soft_limit = max(1, settings.task_time_limit - 30)
+    for name, svc in nws_services(services, "worker").items():
+        assert _seconds(svc["stop_grace_period"]) >= soft_limit, name
+    for name, svc in nws_services(services, "web").items():
+        _command, params = nws_invocation(svc)
+        assert _seconds(svc["stop_grace_period"]) > params["grace"], name
+
+
+def _documented_compose_runs() -> list[str]:
+    lines = []
+    for doc in (REPO / "README.md", REPO / "docs" / "runbook.md"):
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line.startswith("docker compose run"):
+                lines.append(line)
+    return lines
+
+
+def test_every_documented_compose_run_line_reaches_an_nws_command(services):
+    """The exact `docker compose run` lines of the README and the runbook, against the
+    compose file's entrypoints: each runs nws with a command and options it accepts."""
+    lines = _documented_compose_runs()
+    assert len(lines) >= 5
+    for line in lines:
+        words = shlex.split(line, comments=True)[3:]
+        entrypoint = None
+        while words[0].startswith("-"):
+            option = words.pop(0)
+            if option == "--entrypoint":
+                entrypoint = words.pop(0)
+            else:
+                assert option in ("--rm", "-T"), (line, option)
+        service, args = words[0], words[1:]
+        entry = (as_list(entrypoint) if entrypoint is not None else
+                 as_list(services[service]["entrypoint"]) if "entrypoint" in services[service]
+                 else image_entrypoint())
+        full = entry + args
+        assert full[0] == "nws", (line, full)
+        command, rest = cli.main, full[1:]
+        while isinstance(command, click.Group):
+            command = command.commands.get(rest[0])
+            assert command is not None, (line, rest[0])
+            rest = rest[1:]
+        command.make_context(command.name, [w.replace("LOGIN", "someone")
+                                            .replace("ROLE", "operator") for w in rest])
 
 
 def test_environment_reaches_postgres_and_redis(compose, services):
