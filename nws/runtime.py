@@ -95,16 +95,29 @@ def _connect_task_metrics() -> None:
     if _task_metrics_connected:
         return
     _task_metrics_connected = True
-    from shared.observability import metrics, timer
+    from shared.observability import (bind_task, install_log_context, metrics, timer,
+                                      unbind_task)
 
+    install_log_context()
     started: dict[str, float] = {}
+    bound: dict[str, tuple] = {}
 
     @task_prerun.connect(weak=False)
-    def _prerun(task_id=None, **_kw):
+    def _prerun(task_id=None, task=None, args=None, **_kw):
         started[task_id] = timer()
+        if task is not None:
+            # Every line the task writes, Celery's own included, names it (correlation
+            # id, task, message id, application id).
+            bound[task_id] = bind_task(task.name, task_id, args)
 
     @task_postrun.connect(weak=False)
     def _postrun(task_id=None, task=None, state=None, **_kw):
+        tokens = bound.pop(task_id, None)
+        if tokens is not None:
+            try:
+                unbind_task(tokens)
+            except ValueError:      # set in another context (a thread pool): let it be
+                pass
         begun = started.pop(task_id, None)
         if task is None:
             return

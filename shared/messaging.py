@@ -54,6 +54,14 @@ def queue_of(name: str) -> str:
     return parts[1]
 
 
+def _argsrepr(envelope: dict) -> str:
+    """What Celery's own log lines show of a message: ids only (payloads hold personal
+    data), in a form the log formatter reads the correlation id back from."""
+    app = envelope.get("payload", {}).get("application_id")
+    return (f"[envelope {envelope['id']} {envelope['type']} cid={envelope['correlation_id']}"
+            + (f" app={app}" if isinstance(app, int) else "") + "]")
+
+
 def route_task(name, args, kwargs, options, task=None, **kw):
     try:
         return {"queue": queue_of(name)}
@@ -229,7 +237,7 @@ class ServiceContext:
             # argsrepr: Celery logs a task's arguments at DEBUG; payloads hold personal
             # data (names, phone numbers), so only ids are ever shown.
             self.celery.send_task(row.task_name, args=[row.envelope],
-                                  argsrepr=f"[envelope {row.id} {row.envelope['type']}]",
+                                  argsrepr=_argsrepr(row.envelope),
                                   kwargsrepr="{}",
                                   queue=queue_of(row.task_name), retry=True,
                                   retry_policy={"max_retries": 2, "interval_start": 0.2,

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from typing import Iterable
@@ -20,8 +21,62 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 service_name: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "nws_service", default=None)
 
+# The task a worker is running (its name, the message id, the application it is about),
+# set around every task by the runtime's task_prerun/task_postrun handlers.
+task_fields: contextvars.ContextVar[dict] = contextvars.ContextVar("nws_task_fields",
+                                                                  default={})
+
 # Attributes of a LogRecord that are not user-supplied extras.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_STANDARD = (set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+             | {"message", "asctime", "nws_context", "data"})
+# Celery's "Task … received" line is written by the worker's main process before the task
+# runs; its arguments' repr (``argsrepr``, set by the outbox) names the message.
+_ARGSREPR = re.compile(r"cid=(?P<cid>[A-Za-z0-9._-]+)(?: app=(?P<app>\d+))?")
+
+
+def log_context() -> dict:
+    """What every log line written now should carry."""
+    context = {"correlation_id": correlation_id.get(), "service": service_name.get()}
+    context.update(task_fields.get())
+    return context
+
+
+def bind_task(task_name: str, task_id: str | None, args) -> tuple:
+    """Set the log context of a task about to run from its envelope argument; returns
+    the tokens to give to :func:`unbind_task`."""
+    envelope = args[0] if args and isinstance(args[0], dict) else {}
+    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    fields = {"task": task_name, "message_id": envelope.get("id") or task_id}
+    if isinstance(payload.get("application_id"), int):
+        fields["application_id"] = payload["application_id"]
+    parts = task_name.split(".")
+    tokens = (task_fields.set(fields),
+              correlation_id.set(envelope.get("correlation_id") or correlation_id.get()),
+              service_name.set(parts[1] if len(parts) > 2 and parts[0] == "nws"
+                               else service_name.get()))
+    return tokens
+
+
+def unbind_task(tokens: tuple) -> None:
+    for var, token in zip((task_fields, correlation_id, service_name), tokens):
+        var.reset(token)
+
+
+def install_log_context() -> None:
+    """Stamp every log record, when it is made, with :func:`log_context` — so that a
+    record formatted later (by a queue handler, or a test's capture) still carries the
+    correlation id of the request or task that wrote it. Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "nws_context", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        record.nws_context = log_context()
+        return record
+
+    factory.nws_context = True
+    logging.setLogRecordFactory(factory)
 
 
 def new_correlation_id() -> str:
@@ -37,15 +92,27 @@ class JsonFormatter(logging.Formatter):
         self.role = role
 
     def format(self, record: logging.LogRecord) -> str:
+        context = dict(getattr(record, "nws_context", None) or log_context())
+        data = getattr(record, "data", None)
+        if isinstance(data, dict) and context.get("correlation_id") is None:
+            # Celery's own line about a message it received: named by its argsrepr.
+            found = _ARGSREPR.search(str(data.get("args") or ""))
+            if found:
+                context["correlation_id"] = found["cid"]
+                if found["app"]:
+                    context["application_id"] = int(found["app"])
+            context.setdefault("task", data.get("name"))
+            context.setdefault("message_id", data.get("id"))
         entry = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "correlation_id": correlation_id.get(),
-            "service": service_name.get() or self.role or None,
+            "correlation_id": context.pop("correlation_id", None),
+            "service": context.pop("service", None) or self.role or None,
             "pid": record.process,
         }
+        entry.update({k: v for k, v in context.items() if v is not None})
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
@@ -62,6 +129,7 @@ def configure_logging(level: str = "INFO", *, json_logs: bool | None = None,
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(role) if json_logs else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    install_log_context()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -214,3 +214,60 @@ def test_nws_status_shows_the_storage_used_by_uploads_and_attachments(tmp_path, 
     assert lines["uploads"].split()[:3] == ["uploads", "1", f"{len(book):,}"]
     assert f"(bytes still held until read: 1 upload, {len(book):,} bytes)" in lines["uploads"]
     assert lines["total"].split()[2:] == ["3", f"{len(book) + 2 * len(pdf):,}"]
+
+
+def test_one_application_is_followed_through_every_service_in_the_logs(suite):
+    """Every log line along an application's path — the tasks' own and Celery's — names
+    the request's correlation id, the service, the task, the message and the
+    application: the submission's id is found in intake, review and matching, the
+    approval's in intake and master."""
+    from tests.test_lifecycle_embedded import decide
+
+    capture = Capture()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.INFO)
+    try:
+        h = suite.headers("demo-applicant")
+        app_id = factories.create_application(suite.client, h)
+        factories.put_forms(suite.client, h, app_id, factories.all_forms())
+        wait_for(lambda: all(f["status"] == "valid"
+                             for f in suite.get_app(app_id)["forms"].values()))
+        submitted = "submit-0123456789ab"
+        suite.client.post(f"/api/intake/applications/{app_id}/submit",
+                          headers={**h, "X-Request-Id": submitted})
+        suite.wait_status(app_id, "primary_review")
+        assert decide(suite, "demo-pref", app_id, "承認").status_code == 201
+        suite.wait_status(app_id, "secondary_review")
+        approved = "approve-0123456789ab"
+        res = suite.client.post(f"/api/review/applications/{app_id}/decisions",
+                                json={"result": "承認", "comment": ""},
+                                headers={**suite.headers("demo-mic"), "X-Request-Id": approved})
+        assert res.status_code == 201
+        suite.wait_status(app_id, "registered")
+        wait_for(lambda: any(json.loads(line).get("service") == "master"
+                             and json.loads(line).get("correlation_id") == approved
+                             for line in capture.lines), timeout=20,
+                 what=f"master's lines in {sorted(set(capture.lines[-30:]))}")
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capture.lines]
+
+    def along(cid):
+        return [line for line in lines if line.get("correlation_id") == cid]
+
+    assert {"intake", "review", "matching"} <= {line["service"] for line in along(submitted)}
+    # (review decided in the request itself: its access line; the tasks it caused.)
+    assert {"intake", "master"} <= {line["service"] for line in along(approved)}
+    # The access line of the request, and Celery's own lines of the tasks it caused.
+    assert any(line["logger"] == "nws.access" and line["path"].endswith("/submit")
+               for line in along(submitted))
+    celery_lines = [line for line in along(submitted) + along(approved)
+                    if line["logger"].startswith("celery")]
+    assert celery_lines, "no Celery line carries the correlation id"
+    tasks = [line for line in lines if line.get("task", "").startswith("nws.")
+             and line.get("application_id") == app_id]
+    assert {t["task"].split(".")[1] for t in tasks} >= {"intake", "review", "master"}
+    assert all(t.get("message_id") for t in tasks)
