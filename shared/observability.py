@@ -13,12 +13,16 @@ import logging
 import os
 import time
 import uuid
-from typing import Iterable
+from typing import Callable, Iterable
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "nws_correlation_id", default=None)
 service_name: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "nws_service", default=None)
+# Plugin faults met by the task running in this thread (reset when a task starts): a
+# task that contained a plugin's fault is counted with the outcome "plugin_failure".
+plugin_faults_in_task: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "nws_plugin_faults_in_task", default=0)
 
 # Attributes of a LogRecord that are not user-supplied extras.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -91,6 +95,10 @@ class Metrics:
         self.deliveries = Counter(
             "nws_deliveries_total", "Outgoing webhook and master deliveries by kind and outcome",
             ["kind", "outcome"])
+        self.plugin_failures = Counter(
+            "nws_plugin_failures_total",
+            "Plugin calls that raised or returned a wrong result, by plugin and hook",
+            ["plugin", "hook"])
 
 
 _metrics: Metrics | None = None
@@ -108,10 +116,12 @@ class SuiteCollector:
     """Gauges read at scrape time: queue depth per service queue, outbox backlog and the
     age of its oldest unacknowledged message per service."""
 
-    def __init__(self, celery, services: dict, queues: Iterable[str]) -> None:
+    def __init__(self, celery, services: dict, queues: Iterable[str],
+                 plugin_set: Callable[[], dict] | None = None) -> None:
         self.celery = celery
         self.services = services
         self.queues = tuple(queues)
+        self.plugin_set = plugin_set
 
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
@@ -138,6 +148,14 @@ class SuiteCollector:
         yield backlog
         yield oldest
         yield dead
+        if self.plugin_set is not None:
+            loaded = self.plugin_set()
+            info = GaugeMetricFamily(
+                "nws_plugin_set_info", "The plugin set this process loaded (its digest and "
+                "size); processes of one deployment should all show the same digest",
+                labels=["digest", "plugins"])
+            info.add_metric([loaded["digest"], str(len(loaded["plugins"]))], 1)
+            yield info
 
 
 def dead_letter_count(ctx) -> int:
