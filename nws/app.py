@@ -108,7 +108,8 @@ def _health(app: Flask, runtime: Runtime) -> None:
     from prometheus_client import REGISTRY
 
     scrape = CollectorRegistry()
-    scrape.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions))
+    scrape.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions,
+                                   runtime.plugin_set))
 
     @app.get("/healthz")
     @public
@@ -139,8 +140,8 @@ def _health(app: Flask, runtime: Runtime) -> None:
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"error: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), (
-            200 if ready else 503)
+        return jsonify({"status": "ready" if ready else "not_ready", "checks": checks,
+                        "plugins": runtime.plugin_set()}), (200 if ready else 503)
 
     @app.get("/metrics")
     @public
