@@ -110,11 +110,12 @@ def decide(app_id: int):
 
 
 @bp.post("/applications/<int:app_id>/reroute")
-@require("operator")
+@require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 def reroute(app_id: int):
     """Route an unroutable case (振分けできません) again, once its router was fixed or
-    disabled: 200 with the case's new status, 409 while it still cannot be routed (the
-    new problem is kept on the case) or when it is not unroutable."""
+    disabled (operators; a reviewer gets 404 as for any case not routed to it, else
+    403): 200 with the case's new status, 409 while it still cannot be routed (the new
+    problem is kept on the case) or when it is not unroutable."""
     ctx = context("review")
     with ctx.transaction() as session:
         routed = cases.reroute(ctx, session, current_principal(), app_id)

@@ -329,7 +329,11 @@ def reroute(ctx: ServiceContext, session: Session, principal: Principal,
     """An operator routes an unroutable case again (after the router was fixed or
     disabled), from the stage that could not be routed. True: it is routed (or approved,
     when every remaining stage is skipped); False: it still cannot be routed (the new
-    problem is kept). 409 for a case that is not unroutable."""
+    problem is kept). 404 for a case the caller may not see (as every case page), 403
+    for a reviewer, 409 for a case that is not unroutable."""
+    visible_case(session, principal, application_id)
+    if principal.role != "operator":
+        raise ApiError(403, "operators_only", "振り分け直しは運用者だけが行えます。")
     take_application(session, application_id)
     case = session.scalar(select(ReviewCase)
                           .where(ReviewCase.application_id == application_id)

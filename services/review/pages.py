@@ -206,7 +206,7 @@ def decide(app_id: int):
 
 
 @bp.post("/applications/<int:app_id>/reroute")
-@require_page("operator")
+@require_page(*REVIEW_ROLES)
 def reroute(app_id: int):
     """The operator routes an unroutable case again (after the router was fixed)."""
     ctx = context("review")

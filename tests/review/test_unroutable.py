@@ -121,8 +121,8 @@ def test_a_raising_router_parks_the_case_for_operators_and_it_is_rerouted_after_
         res = reroute(suite, app_id)
         assert res.status_code == 409 and res.get_json()["error"]["code"] == "still_unroutable"
         assert support.case(suite, app_id).status == "unroutable"
-        # a reviewer may not re-route
-        assert reroute(suite, app_id, "demo-pref").status_code == 403
+        # a reviewer may not re-route (nor see a case not routed to it)
+        assert reroute(suite, app_id, "demo-pref").status_code == 404
 
         # fixed: the operator re-routes it from the page, and it reaches its reviewer
         plugin.broken = False
@@ -173,6 +173,9 @@ def test_a_fault_at_the_next_stage_keeps_the_decision_and_parks_the_case(suite):
         case = support.case(suite, app_id)
         assert (case.status, case.stage) == ("unroutable", "secondary")
         assert [d.stage for d in case.decisions] == ["primary"]       # the decision stands
+        # the prefecture sees the case it decided, but only an operator re-routes
+        res = reroute(suite, app_id, "demo-pref")
+        assert res.status_code == 403 and res.get_json()["error"]["code"] == "operators_only"
         plugin.broken = False
         res = reroute(suite, app_id)
         assert res.status_code == 200
