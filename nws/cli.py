@@ -439,7 +439,8 @@ def users_unlock(login: str) -> None:
 @main.command()
 @click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for workers.")
 def status(timeout: float) -> None:
-    """Queues, workers, outbox backlog and recent errors, at a glance."""
+    """Queues, workers, outbox backlog, dead letters, plugin faults, the workers' plugin
+    sets, storage and recent errors, at a glance."""
     from sqlalchemy import select
 
     from shared.messaging import QUEUES

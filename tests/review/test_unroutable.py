@@ -53,9 +53,20 @@ class ReturnsADict:
         return None
 
 
+def known_orgs(suite: Suite) -> set[str]:
+    from services.review.models import KnownOrganisation
+    from sqlalchemy import select
+
+    with suite.ctx("review").transaction() as session:
+        return set(session.scalars(select(KnownOrganisation.org_id)))
+
+
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
     s = Suite(tmp_path_factory.mktemp("review-unroutable") / "var")
+    # intake's seed announced its registry to review (organisations.directory)
+    wait_for(lambda: {"131016", "130001", "JLIS", "MIC"} <= known_orgs(s),
+             what="the organisation directory in review")
     yield s
     s.close()
 
@@ -195,3 +206,13 @@ def test_an_unroutable_case_can_be_withdrawn(suite):
             "application_id": app_id, "round": 1, "actor": support.APPLICANT,
             "at": utcnow().isoformat(), "reason": "取下げ"})
     wait_for(lambda: support.case(suite, app_id).status == "withdrawn", what="withdrawn")
+
+
+def test_an_older_directory_does_not_replace_a_newer_one(suite):
+    from services.review import directory
+
+    before = known_orgs(suite)
+    with suite.ctx("review").transaction() as session:
+        directory.store(session, {"org_ids": ["ONLY-ONE"],
+                                  "generated_at": "2000-01-01T00:00:00+00:00"})
+    assert known_orgs(suite) == before
