@@ -125,7 +125,8 @@ def _health(app: Flask, runtime: Runtime) -> None:
     from prometheus_client import REGISTRY
 
     scrape = CollectorRegistry()
-    scrape.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions))
+    scrape.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions,
+                                   runtime.plugin_set))
 
     @app.get("/healthz")
     @public
@@ -159,7 +160,7 @@ def _health(app: Flask, runtime: Runtime) -> None:
         ready = all(v == "ok" for k, v in checks.items() if k != "broker")
         degraded = [k for k, v in checks.items() if k == "broker" and v != "ok"]
         body = {"status": ("degraded" if degraded else "ready") if ready else "not_ready",
-                "checks": checks, "degraded": degraded}
+                "checks": checks, "degraded": degraded, "plugins": runtime.plugin_set()}
         return jsonify(body), 200 if ready else 503
 
     @app.get("/metrics")

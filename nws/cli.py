@@ -229,7 +229,8 @@ def _serve_worker_metrics(runtime: Runtime, port: int) -> None:
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    registry.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions))
+    registry.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions,
+                                     runtime.plugin_set))
 
     @worker_process_shutdown.connect(weak=False)
     def _dead(pid=None, **_kw):
@@ -270,7 +271,7 @@ def refdata_load(provided_info: str | None, procedures: str | None) -> None:
     from pathlib import Path
 
     from services.intake.catalog import CatalogError, load_refdata
-    from services.intake.registry import RefdataError
+    from services.intake.registry import RefdataError, announce_directory
 
     runtime = _runtime(["intake"], embedded=_embedded_default())
     click.echo("loading the organisation registry and the legal catalog "
@@ -280,6 +281,7 @@ def refdata_load(provided_info: str | None, procedures: str | None) -> None:
         with runtime.services["intake"].transaction() as session:
             result = load_refdata(session, Path(provided_info) if provided_info else None,
                                   Path(procedures) if procedures else None)
+            announce_directory(runtime.services["intake"], session)
             click.echo(f"… read and compared in {time.monotonic() - started:.1f} s; committing",
                        err=True)
     except (CatalogError, RefdataError) as exc:
@@ -307,7 +309,7 @@ def refdata_load(provided_info: str | None, procedures: str | None) -> None:
               help="Recorded in the registry's audit trail")
 def refdata_union_add(union_id, name, kind, prefecture_code, members, operator_login) -> None:
     """Register a 一部事務組合・広域連合 with its members."""
-    from services.intake.registry import RegistryError, register_union
+    from services.intake.registry import RegistryError, announce_directory, register_union
 
     runtime = _runtime(["intake"], embedded=_embedded_default())
     actor = {"org_id": "MIC", "login": operator_login, "name": "", "department": "nws refdata"}
@@ -316,6 +318,7 @@ def refdata_union_add(union_id, name, kind, prefecture_code, members, operator_l
             org = register_union(session, actor, {
                 "id": union_id, "name": name, "kind": kind, "prefecture_code": prefecture_code,
                 "members": list(members)})
+            announce_directory(runtime.services["intake"], session)
             click.echo(f"registered {org.id} {org.name} ({len(members)} members)")
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
@@ -522,7 +525,8 @@ def users_unlock(login: str) -> None:
 @main.command()
 @click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for workers.")
 def status(timeout: float) -> None:
-    """Queues, workers, outbox backlog and recent errors, at a glance."""
+    """Queues, workers, outbox backlog, dead letters, plugin faults, the workers' plugin
+    sets, storage and recent errors, at a glance."""
     from sqlalchemy import select
 
     from shared.messaging import QUEUES
@@ -570,6 +574,10 @@ def status(timeout: float) -> None:
                                    or "none") + ("  (nws dead-letters list)" if any(
                                        dead.values()) else ""))
     click.echo("")
+    _plugin_faults(runtime)
+    click.echo("")
+    _plugin_sets(runtime, timeout)
+    click.echo("")
     _storage(runtime)
     click.echo("")
     if errors:
@@ -612,6 +620,62 @@ def dead_letters_retry(message_id: str) -> None:
     raise click.ClickException(f"{message_id}: no dead letter with this id")
 
 
+def _plugin_faults(runtime) -> None:
+    """What plugins at fault left for an operator: forms and applications blocked by a
+    plugin's fault finding (intake), cases parked as 振分けできません (review)."""
+    rows: list[str] = []
+    if "intake" in runtime.services:
+        from services.intake.applications import plugin_faults
+
+        with runtime.services["intake"].db.transaction() as session:
+            for r in plugin_faults(session):
+                where = "the application" if r["where"] == "application" else r["where"]
+                rows.append(f"  intake     application {r['number']} (id {r['application_id']}), "
+                            f"{where}: blocked by plugin {', '.join(r['plugins'])}")
+    if "review" in runtime.services:
+        from services.review.cases import unroutable
+
+        with runtime.services["review"].db.transaction() as session:
+            for r in unroutable(session):
+                who = f"plugin {r['plugin']}" if r.get("plugin") else "no router decided"
+                rows.append(f"  review     application {r['number']} (id {r['application_id']}) "
+                            f"unroutable at {r.get('stage')}: {who}: {r.get('problem', '')} "
+                            f"(re-route: POST /api/review/applications/{r['application_id']}/reroute)")
+    if rows:
+        click.echo(f"plugin faults: {len(rows)}")
+        for row in rows:
+            click.echo(row)
+    else:
+        click.echo("plugin faults: none")
+
+
+def _plugin_sets(runtime, timeout: float) -> None:
+    """This command's plugin set and every worker's (celery inspect nws_plugins); a
+    worker whose set differs is flagged with what differs."""
+    own = runtime.plugin_set()
+    click.echo(f"plugins: {own['digest']} ({len(own['plugins'])} loaded by this command)")
+    try:
+        replies = runtime.celery.control.broadcast("nws_plugins", reply=True,
+                                                   timeout=timeout) or []
+    except Exception as exc:  # noqa: BLE001 - broker down: said above
+        click.echo(f"  workers not asked: {type(exc).__name__}")
+        return
+    mine = {(p["name"], p["version"]) for p in own["plugins"]}
+    for reply in replies:
+        for node, theirs in reply.items():
+            if not isinstance(theirs, dict) or "digest" not in theirs:
+                click.echo(f"  {node}: plugin set unknown (an older worker?)")
+                continue
+            if theirs["digest"] == own["digest"]:
+                click.echo(f"  {node}: same")
+                continue
+            other = {(p["name"], p["version"]) for p in theirs["plugins"]}
+            more = ", ".join(f"{n} {v}" for n, v in sorted(other - mine)) or "-"
+            fewer = ", ".join(f"{n} {v}" for n, v in sorted(mine - other)) or "-"
+            click.echo(f"  {node}: DIFFERS ({theirs['digest']}): only there: {more}; "
+                       f"missing there: {fewer}")
+
+
 def _storage(runtime) -> None:
     """Bytes the suite keeps for applications' files (intake's database)."""
     if "intake" not in runtime.services:
@@ -637,9 +701,10 @@ def plugins_cmd() -> None:
 
     runtime = _read_only_runtime([])
     for row in describe(runtime.plugins):
-        click.echo(f"{row['name']:24} {row['origin']}")
+        click.echo(f"{row['name']:24} {row['origin']} (version {row['version']})")
         click.echo(f"{'':24}   hooks: {', '.join(row['hooks'])}")
     click.echo("forms: " + ", ".join(f"{c} {s.title}" for c, s in form_specs(runtime.plugins).items()))
+    click.echo(f"plugin set digest: {runtime.plugin_set()['digest']}")
 
 
 def _embedded_default() -> bool:

@@ -8,6 +8,7 @@ from typing import Iterable
 import pluggy
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.worker.control import inspect_command
 
 import plugins as builtin_plugins
 from services import identity, intake, master, matching, review
@@ -15,7 +16,7 @@ from shared.config import Settings
 from shared.db import Database
 from shared.messaging import OutboxSweeper, ServiceContext, make_celery
 from shared.migrate import upgrade
-from shared.pluginmanager import build_plugin_manager
+from shared.pluginmanager import build_plugin_manager, plugin_set
 from shared.service import ServiceDefinition
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ class Runtime:
         worker_process_init.connect(self._after_fork, weak=False)
         _connect_task_metrics()
 
+    def plugin_set(self) -> dict:
+        """The plugins this process loaded, their versions and a digest of them (/readyz,
+        the worker's metrics and ``celery inspect nws_plugins``; ``nws status`` compares
+        them)."""
+        return plugin_set(self.plugins)
+
     def _after_fork(self, **_kwargs) -> None:
         # A forked pool process must not share the parent's database connections.
         for db in self.databases.values():
@@ -86,6 +93,12 @@ class Runtime:
             db.dispose()
 
 
+@inspect_command()
+def nws_plugins(state) -> dict:
+    """``celery inspect nws_plugins``: the worker's plugin set (names, versions, digest)."""
+    return plugin_set(state.consumer.app.nws_plugins)
+
+
 _task_metrics_connected = False
 
 
@@ -95,8 +108,8 @@ def _connect_task_metrics() -> None:
     if _task_metrics_connected:
         return
     _task_metrics_connected = True
-    from shared.observability import (bind_task, install_log_context, metrics, timer,
-                                      unbind_task)
+    from shared.observability import (bind_task, install_log_context, metrics,
+                                      plugin_faults_in_task, timer, unbind_task)
 
     install_log_context()
     started: dict[str, float] = {}
@@ -105,6 +118,7 @@ def _connect_task_metrics() -> None:
     @task_prerun.connect(weak=False)
     def _prerun(task_id=None, task=None, args=None, **_kw):
         started[task_id] = timer()
+        plugin_faults_in_task.set(0)
         if task is not None:
             # Every line the task writes, Celery's own included, names it (correlation
             # id, task, message id, application id).
@@ -123,6 +137,9 @@ def _connect_task_metrics() -> None:
             return
         outcome = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry"}.get(
             state or "", (state or "unknown").lower())
+        if outcome == "success" and plugin_faults_in_task.get():
+            # the task ended as it should (a finding, a parked case), but a plugin failed
+            outcome = "plugin_failure"
         metrics().tasks.labels(task.name, outcome).inc()
         if begun is not None:
             metrics().task_duration.labels(task.name).observe(timer() - begun)

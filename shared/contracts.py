@@ -232,3 +232,15 @@ class UploadReceived(Payload):
 
 
 CONTRACTS[("upload.received", 1)] = UploadReceived
+
+
+class OrganisationsDirectory(Payload):
+    """intake → review: every organisation id of intake's registry (sent after the
+    registry changes: ``nws refdata load``, a 一部事務組合 registered). Review refuses a
+    route to an organisation not in the newest directory it received."""
+
+    org_ids = fields.List(fields.String(), required=True)
+    generated_at = fields.String(required=True)
+
+
+CONTRACTS[("organisations.directory", 1)] = OrganisationsDirectory

@@ -8,6 +8,11 @@ from marshmallow import Schema
 
 ERROR = "error"
 WARNING = "warning"
+# Every severity a finding may have: ``error`` blocks submission, ``warning`` does not.
+# A plugin's finding with any other severity (e.g. "Error") is a fault of that plugin.
+SEVERITIES = (ERROR, WARNING)
+# The rule id of the finding that stands for a plugin's fault (shared.plugincalls).
+PLUGIN_FAULT_RULE = "plugin.failed"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,9 +24,25 @@ class Finding:
     severity: str
     location: str
     message: str
+    # The plugin at fault, on the finding that stands for a plugin's fault (else None).
+    plugin: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if out["plugin"] is None:
+            del out["plugin"]
+        return out
+
+
+def plugin_fault_finding(plugin: str, location: str) -> Finding:
+    """The blocking finding that stands for a fault of ``plugin`` (it raised, or returned
+    something that is not a list of findings). The applicant cannot fix it: an operator
+    fixes or disables the plugin, then saving the form (or submitting the application,
+    for ``location`` "application") again validates it again."""
+    again = "提出し直す" if location == "application" else "様式を保存（またはアップロード）し直す"
+    return Finding(PLUGIN_FAULT_RULE, ERROR, location,
+                   f"検証処理で問題が発生しました（プラグイン {plugin}）。運用者が対応するまで提出できません。"
+                   f"運用者の対応後に{again}と、もう一度検証されます。", plugin=plugin)
 
 
 @dataclasses.dataclass
@@ -56,16 +77,28 @@ class FormContext:
 Validator = Callable[[Mapping[str, Any], FormContext], Iterable[Finding]]
 
 
+class _Required:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Any = _Required()
+
+
 @dataclasses.dataclass(frozen=True)
 class FormSpec:
     """A form: its code (e.g. "02-01"), Japanese title, the marshmallow schema of its
-    JSON twin, whether an application of a given kind must include it, and validators
-    that run after the schema accepted the data."""
+    JSON twin, whether an application of a given kind must include it (``required_for``,
+    which every form states: there is no default), and validators that run after the
+    schema accepted the data."""
 
     code: str
     title: str
     schema: type[Schema]
-    required_for: Callable[[str, Mapping[str, Any]], bool] = lambda kind, org: True
+    # required_for(kind, org) -> bool: must an application of ``kind`` ("connection" |
+    # "change") by ``org`` include this form? E.g. ``lambda kind, org: False`` for an
+    # optional form, ``lambda kind, org: kind == "connection"``.
+    required_for: Callable[[str, Mapping[str, Any]], bool] = _REQUIRED
     validators: tuple[Validator, ...] = ()
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # The workbook layout (a shared.workbook.Layout) used both to generate and to read
@@ -76,6 +109,18 @@ class FormSpec:
     # {"query_affairs": ("item_no",)}. Empty: the form is one record, replaced whole
     # when an application includes it (shared.rowops).
     row_keys: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # The plugin that provides the form: set by the plugin manager (form_specs), not by
+    # the plugin; its validators' and schema's faults are that plugin's.
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        if self.required_for is _REQUIRED:
+            raise TypeError(
+                f"FormSpec {self.code}: required_for is required: say which applications "
+                "must include the form, e.g. required_for=lambda kind, org: False")
+        if not callable(self.required_for):
+            raise TypeError(f"FormSpec {self.code}: required_for must be a function "
+                            "(kind, org) -> bool")
 
 
 @dataclasses.dataclass(frozen=True)

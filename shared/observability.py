@@ -14,12 +14,16 @@ import os
 import re
 import time
 import uuid
-from typing import Iterable
+from typing import Callable, Iterable
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "nws_correlation_id", default=None)
 service_name: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "nws_service", default=None)
+# Plugin faults met by the task running in this thread (reset when a task starts): a
+# task that contained a plugin's fault is counted with the outcome "plugin_failure".
+plugin_faults_in_task: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "nws_plugin_faults_in_task", default=0)
 
 # The task a worker is running (its name, the message id, the application it is about),
 # set around every task by the runtime's task_prerun/task_postrun handlers.
@@ -163,6 +167,10 @@ class Metrics:
             "nws_login_refused_total", "Login attempts refused before the password was "
             "checked, by reason (throttled: a key must wait; busy: every login slot of the "
             "web process was taken)", ["reason"])
+        self.plugin_failures = Counter(
+            "nws_plugin_failures_total",
+            "Plugin calls that raised or returned a wrong result, by plugin and hook",
+            ["plugin", "hook"])
 
 
 _metrics: Metrics | None = None
@@ -180,10 +188,12 @@ class SuiteCollector:
     """Gauges read at scrape time: queue depth per service queue, outbox backlog and the
     age of its oldest unacknowledged message per service."""
 
-    def __init__(self, celery, services: dict, queues: Iterable[str]) -> None:
+    def __init__(self, celery, services: dict, queues: Iterable[str],
+                 plugin_set: Callable[[], dict] | None = None) -> None:
         self.celery = celery
         self.services = services
         self.queues = tuple(queues)
+        self.plugin_set = plugin_set
 
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
@@ -210,6 +220,14 @@ class SuiteCollector:
         yield backlog
         yield oldest
         yield dead
+        if self.plugin_set is not None:
+            loaded = self.plugin_set()
+            info = GaugeMetricFamily(
+                "nws_plugin_set_info", "The plugin set this process loaded (its digest and "
+                "size); processes of one deployment should all show the same digest",
+                labels=["digest", "plugins"])
+            info.add_metric([loaded["digest"], str(len(loaded["plugins"]))], 1)
+            yield info
 
 
 def dead_letter_count(ctx) -> int:

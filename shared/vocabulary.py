@@ -18,6 +18,8 @@ STATUS_LABELS = {
     "error": "誤り", "chain_incomplete": "連鎖の記載不足", "counterpart_missing": "相手方未申請",
     "awaiting_confirmation": "委任元の確認待ち",
     "delivered": "配信済", "failed": "失敗", "cancelled": "取消", "retrying": "再試行中",
+    # a review case no router could route (a routing plugin at fault): an operator acts
+    "unroutable": "振分けできません",
 }
 
 

@@ -156,6 +156,7 @@ def register_organisation():
             org = registry.register_union(session, current_principal().actor(), body)
         except registry.RegistryError as exc:
             raise _registry_error(exc) from None
+        registry.announce_directory(context("intake"), session)
         return jsonify(registry.describe_org(session, org)), 201
 
 

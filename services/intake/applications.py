@@ -192,10 +192,12 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
         blocking.append(Finding("application.change_empty", ERROR, "forms",
                                 "変更申請には、変更する様式を 1 つ以上含めてください。").as_dict())
     org = org_of(session, app.org_id)
-    for code in validation.required_codes(pm, app.kind, org.as_ref()):
+    faults: list[Finding] = []
+    for code in validation.required_codes(pm, app.kind, org.as_ref(), faults):
         if code not in present:
             blocking.append(Finding("application.form_missing", ERROR, code,
                                     f"様{code}が提出されていません。").as_dict())
+    blocking.extend(f.as_dict() for f in faults)
     from services.intake import uploads
 
     if uploads.pending(session, app.id):
@@ -368,3 +370,35 @@ def _describe(app: Application) -> dict:
                      "status": h.status, "stage": h.stage, "org_id": h.org_id,
                      "actor": h.actor, "comment": h.comment} for h in app.history],
     }
+
+
+def plugin_faults(session: Session, limit: int = 200) -> list[dict]:
+    """Forms and applications that currently carry a plugin's fault finding (the
+    applicant cannot submit until an operator fixed or disabled the plugin), for
+    ``nws status``: {application_id, number, where ("様CODE" | "application"), plugins}."""
+    from sqlalchemy import Text, cast
+
+    from shared.forms import PLUGIN_FAULT_RULE
+
+    def plugins_of(findings) -> list[str]:
+        return sorted({f.get("plugin") or "?" for f in findings or ()
+                       if f.get("rule") == PLUGIN_FAULT_RULE})
+
+    out = []
+    forms = session.execute(select(FormEntry.application_id, Application.number,
+                                   FormEntry.code, FormEntry.findings)
+                            .join(Application, Application.id == FormEntry.application_id)
+                            .where(cast(FormEntry.findings, Text).like(f"%{PLUGIN_FAULT_RULE}%"))
+                            .order_by(FormEntry.application_id).limit(limit))
+    for app_id, number, code, findings in forms:
+        if names := plugins_of(findings):
+            out.append({"application_id": app_id, "number": number, "where": f"様{code}",
+                        "plugins": names})
+    apps = session.execute(select(Application.id, Application.number, Application.findings)
+                           .where(cast(Application.findings, Text).like(f"%{PLUGIN_FAULT_RULE}%"))
+                           .order_by(Application.id).limit(limit))
+    for app_id, number, findings in apps:
+        if names := plugins_of(findings):
+            out.append({"application_id": app_id, "number": number, "where": "application",
+                        "plugins": names})
+    return out

@@ -560,6 +560,7 @@ def refdata():
                                        org_count=None, example=False,
                                        error=f"読み込めません: {exc}"), 422
             session.flush()
+            registry.announce_directory(context("intake"), session)
         current = catalog.current_version(session)
         versions = [{"id": v.id, "activated_at": v.activated_at, "sources": v.sources,
                      "current": current is not None and v.id == current.id}

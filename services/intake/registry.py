@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shared.db import utcnow
+
 from services.intake.models import Organisation, OrganisationAudit, OrganisationMember
 
 REFDATA = Path(__file__).parent / "refdata"
@@ -443,3 +445,15 @@ def seed_example_union(session: Session) -> bool:
         return False
     register_union(session, DEMO_ACTOR, dict(EXAMPLE_UNION, members=members))
     return True
+
+
+# --- What review needs of the registry ---------------------------------------------------
+
+def announce_directory(ctx, session: Session) -> None:
+    """Tell review every organisation id of the registry (``organisations.directory``,
+    in the caller's transaction): review refuses a route to any other organisation.
+    Called after whatever adds organisations (refdata load, a union registered)."""
+    session.flush()
+    ids = list(session.scalars(select(Organisation.id).order_by(Organisation.id)))
+    ctx.emit(session, "review", "organisations.directory",
+             {"org_ids": ids, "generated_at": utcnow().isoformat()})

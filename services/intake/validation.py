@@ -8,7 +8,9 @@ from typing import Any, Mapping
 import pluggy
 from marshmallow import ValidationError
 
-from shared.forms import ERROR, Finding, FormContext, FormSpec, schema_findings
+from shared import plugincalls
+from shared.forms import (ERROR, Finding, FormContext, FormSpec, plugin_fault_finding,
+                          schema_findings)
 from shared.pluginmanager import form_specs
 
 
@@ -20,44 +22,84 @@ def _schema(schema_class: type):
 
 
 def load_form(spec: FormSpec, data: Mapping[str, Any]) -> tuple[dict | None, list[Finding]]:
-    """The form's data through its schema: (loaded data, []) or (None, findings)."""
+    """The form's data through its schema: (loaded data, []) or (None, findings). The
+    schema is the plugin's code: an exception other than a ValidationError is the
+    plugin's fault, and becomes its blocking finding."""
     try:
         return _schema(spec.schema).load(data), []
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, Mapping) else {"_": exc.messages}
         return None, schema_findings(messages, spec.code, schema=_schema(spec.schema))
+    except Exception as exc:  # noqa: BLE001 - the plugin's fault: recorded, then a finding
+        plugincalls.record(plugincalls.PluginFault(
+            spec.plugin or "?", f"schema of {spec.code}", f"raised {type(exc).__name__}: {exc}"),
+            exc)
+        return None, [plugin_fault_finding(spec.plugin or "?", spec.code)]
 
 
 def validate_form(pm: pluggy.PluginManager, code: str, data: Mapping[str, Any],
                   ctx: FormContext) -> list[Finding]:
+    """The form's schema, its own validators, then every plugin's ``nws_validate_form``.
+    A plugin at fault (it raised, or returned something else than findings) gives one
+    blocking finding naming it, in place of whatever it would have found; the other
+    plugins' findings stand."""
     spec = form_specs(pm)[code]
     loaded, findings = load_form(spec, data)
     if loaded is None:
         return findings
+    faulty: list[str] = []
     for validator in spec.validators:
-        findings.extend(validator(loaded, ctx))
-    for extra in pm.hook.nws_validate_form(code=code, data=loaded, context=ctx):
-        findings.extend(extra or ())
+        try:
+            findings.extend(plugincalls.call(spec.plugin, f"validator of {code}", validator,
+                                             loaded, ctx, check=plugincalls.findings))
+        except plugincalls.PluginFaultError as exc:
+            faulty.append(exc.fault.plugin)
+    results, faults = plugincalls.collect(pm, "nws_validate_form", plugincalls.findings,
+                                          code=code, data=loaded, context=ctx)
+    for _plugin, extra in results:
+        findings.extend(extra)
+    faulty += [f.plugin for f in faults]
+    findings.extend(plugin_fault_finding(name, code) for name in dict.fromkeys(faulty))
     return findings
 
 
-def required_codes(pm: pluggy.PluginManager, kind: str, org: Mapping[str, Any]) -> list[str]:
-    return [code for code, spec in form_specs(pm).items() if spec.required_for(kind, org)]
+def required_codes(pm: pluggy.PluginManager, kind: str, org: Mapping[str, Any],
+                   faults: list[Finding] | None = None) -> list[str]:
+    """The codes an application of ``kind`` by ``org`` must include. A form whose
+    ``required_for`` fails counts as required, and its plugin's fault finding is added
+    to ``faults`` (when given)."""
+    out = []
+    for code, spec in form_specs(pm).items():
+        try:
+            required = plugincalls.call(spec.plugin, f"required_for of {code}",
+                                        spec.required_for, kind, org, check=plugincalls.boolean)
+        except plugincalls.PluginFaultError as exc:
+            required = True
+            if faults is not None:
+                faults.append(plugin_fault_finding(exc.fault.plugin, "application"))
+        if required:
+            out.append(code)
+    return out
 
 
 def validate_application(pm: pluggy.PluginManager, application: Mapping[str, Any],
                          forms: Mapping[str, Mapping[str, Any]], ctx: FormContext
                          ) -> tuple[dict[str, list[Finding]], list[Finding]]:
-    """Findings per form and for the application as a whole."""
+    """Findings per form and for the application as a whole (a plugin at fault in
+    ``nws_validate_application`` gives a blocking finding naming it)."""
     per_form = {code: validate_form(pm, code, data, ctx) for code, data in forms.items()}
     overall: list[Finding] = []
-    for code in required_codes(pm, application["kind"], ctx.org):
+    for code in required_codes(pm, application["kind"], ctx.org, overall):
         if code not in forms:
             overall.append(Finding("application.form_missing", ERROR, code,
                                    f"様{code}が提出されていません。"))
-    for result in pm.hook.nws_validate_application(application=application, forms=forms,
-                                                   context=ctx):
-        overall.extend(result or ())
+    results, faults = plugincalls.collect(pm, "nws_validate_application",
+                                          plugincalls.findings, application=application,
+                                          forms=forms, context=ctx)
+    for _plugin, found in results:
+        overall.extend(found)
+    overall.extend(plugin_fault_finding(name, "application")
+                   for name in dict.fromkeys(f.plugin for f in faults))
     return per_form, overall
 
 

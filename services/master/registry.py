@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import Text, cast, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from shared import plugincalls
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from services.master.content import (emergency_contacts, matching_keys, row_hash, rows_from,
@@ -245,7 +246,13 @@ def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
     if sink.want_changes:
         changes = {t: {k: sorted(v, key=lambda e: e["key"]) for k, v in c.items()}
                    for t, c in sorted(sink.changes.items())}
-        hook(version=describe_version(version), changes=changes)
+        # A plugin that raises rolls the version back (the task is retried, a dead letter
+        # after NWS_DEAD_LETTER_AFTER attempts); its fault is logged with its name and
+        # counted. Every implementation is told, the first fault stops it.
+        for impl in plugincalls.implementations(ctx.plugins, "nws_master_published"):
+            kwargs = {"version": describe_version(version), "changes": changes}
+            plugincalls.call(impl.plugin_name, "nws_master_published", impl.function,
+                             *[kwargs[a] for a in impl.argnames])
     for s in sources:
         ctx.emit(session, "intake", "application.status_changed", {
             "application_id": s["application_id"], "round": s["round"],

@@ -19,7 +19,7 @@ from services.review.schemas import DecisionPostSchema, SchedulePutSchema, Webho
 bp = Blueprint("review_api", __name__, url_prefix="/api/review")
 
 
-QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn")
+QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn", cases.UNROUTABLE)
 
 
 def _int_arg(name: str) -> int | None:
@@ -77,7 +77,8 @@ def queue():
             items.append({"application_id": c.application_id, "number": c.number,
                           "kind": c.kind, "org": c.org, "stage": c.stage, "status": c.status,
                           "round": c.round, "since": c.stage_started_at.isoformat(),
-                          "due": due.isoformat() if due else None, "overdue": late})
+                          "due": due.isoformat() if due else None, "overdue": late,
+                          "routing_problem": c.routing_problem})
     return jsonify({"items": items})
 
 
@@ -106,6 +107,28 @@ def decide(app_id: int):
         result = {"stage": decision.stage, "result": decision.result,
                   "decided_at": decision.decided_at.isoformat()}
     return jsonify(result), 201
+
+
+@bp.post("/applications/<int:app_id>/reroute")
+@require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+def reroute(app_id: int):
+    """Route an unroutable case (振分けできません) again, once its router was fixed or
+    disabled (operators; a reviewer gets 404 as for any case not routed to it, else
+    403): 200 with the case's new status, 409 while it still cannot be routed (the new
+    problem is kept on the case) or when it is not unroutable."""
+    ctx = context("review")
+    with ctx.transaction() as session:
+        routed = cases.reroute(ctx, session, current_principal(), app_id)
+        case = cases.latest_case(session, app_id)
+        result = {"application_id": app_id, "status": case.status, "stage": case.stage,
+                  "reviewer_org_id": case.reviewer_org_id,
+                  "routing_problem": case.routing_problem}
+        comment = cases.routing_comment(case)
+    if not routed:
+        raise ApiError(409, "still_unroutable",
+                       f"まだ振り分けられません: {comment}（{result['routing_problem']['problem']}）",
+                       details=result["routing_problem"])
+    return jsonify(result)
 
 
 # --- schedule (operator) -----------------------------------------------------------------

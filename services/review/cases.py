@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
+from shared.observability import correlation_id
 from shared.web import ApiError, not_found
-from services.review import schedule, webhooks
+from services.review import directory, schedule, webhooks
 from services.review.models import Decision, MatchingSnapshot, Reminder, ReviewCase, ReviewEvent
-from services.review.routing import ROLE_OF, STATUS_OF, next_stage
+from services.review.routing import ROLE_OF, STATUS_OF, RoutingError, next_stage, previous
+
+log = logging.getLogger(__name__)
 
 RESULTS = ("承認", "否認")
 # matching outcomes that need nothing more; anything else is unresolved at 総務省's stage
@@ -54,6 +58,9 @@ def describe_unresolved(rows: list[dict]) -> str:
         out.append(f"{where}: {MATCHING_STATUS.get(r.get('status'), r.get('status'))}")
     return "、".join(out)
 WAITING = tuple(STATUS_OF.values())
+# A case no router could route (a router at fault, or none decided): it waits for an
+# operator, who re-routes it once the plugin is fixed or disabled (reroute below).
+UNROUTABLE = "unroutable"
 REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 
 
@@ -90,16 +97,43 @@ def _report(ctx: ServiceContext, session: Session, case: ReviewCase, event: str,
 
 
 def _advance(ctx: ServiceContext, session: Session, case: ReviewCase,
-             after: str | None) -> None:
-    """Move the case to the next stage that has a reviewer, or approve it."""
-    nxt = next_stage(ctx.plugins, _application(case), after)
+             after: str | None) -> bool:
+    """Move the case to the next stage that has a reviewer, or approve it. A stage that
+    cannot be routed parks the case as unroutable instead (False)."""
+    try:
+        nxt = next_stage(ctx.plugins, _application(case), after, directory.known(session))
+    except RoutingError as exc:
+        _park(case, exc)
+        return False
+    case.routing_problem = None
     if nxt is None:
         case.status, case.stage, case.reviewer_org_id = "approved", None, None
-        return
+        return True
     stage, route = nxt
     case.status, case.stage, case.reviewer_org_id = STATUS_OF[stage], stage, route.org_id
     case.stage_started_at = utcnow()
     case.routes = {**case.routes, stage: {"org_id": route.org_id, "reason": route.reason}}
+    return True
+
+
+def _park(case: ReviewCase, exc: RoutingError) -> None:
+    """振分けできません: the case waits at ``exc.stage`` for an operator, visible in the
+    operators' list with the plugin and the problem."""
+    case.status, case.stage, case.reviewer_org_id = UNROUTABLE, exc.stage, None
+    case.stage_started_at = utcnow()
+    case.routing_problem = {"stage": exc.stage, "plugin": exc.plugin, "problem": exc.problem,
+                            "at": utcnow().isoformat(), "correlation_id": correlation_id.get()}
+    log.error("application %s round %s cannot be routed at stage %s: %s%s (correlation id %s)",
+              case.application_id, case.round, exc.stage, exc.problem,
+              f" (plugin {exc.plugin})" if exc.plugin else "", correlation_id.get(),
+              extra={"application_id": case.application_id, "plugin": exc.plugin})
+
+
+def routing_comment(case: ReviewCase) -> str:
+    """The Japanese line applicants' history and operators read for an unroutable case."""
+    problem = case.routing_problem or {}
+    who = f"プラグイン {problem['plugin']}" if problem.get("plugin") else "振分けを決めるプラグインがありません"
+    return f"振分けできません（{who}）。運用者が対応するまで審査は始まりません。"
 
 
 # Namespace of the per-application advisory lock of the review tasks ("nwsr").
@@ -139,9 +173,12 @@ def receive_submission(ctx: ServiceContext, session: Session, payload: dict) -> 
         findings=payload.get("findings", []), submitted_by=payload["submitted_by"],
         submitted_at=dt.datetime.fromisoformat(payload["submitted_at"]), routes={})
     session.add(case)
-    _advance(ctx, session, case, None)
+    routed = _advance(ctx, session, case, None)
     session.flush()
-    _report(ctx, session, case, "routed")
+    if routed:
+        _report(ctx, session, case, "routed")
+    else:
+        _report(ctx, session, case, "routing_failed", comment=routing_comment(case))
     if payload["round"] > 1:
         previous = session.scalar(select(ReviewCase).where(
             ReviewCase.application_id == case.application_id,
@@ -256,11 +293,20 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
         _report(ctx, session, case, "matching_acknowledged", actor=actor,
                 comment=f"突合の未解決 {len(acknowledged)} 件を確認のうえ承認: "
                         f"{describe_unresolved(acknowledged)}")
-    _advance(ctx, session, case, stage)
+    routed = _advance(ctx, session, case, stage)
     _report(ctx, session, case, f"{stage}_approved", actor=actor, comment=decision.comment or None)
+    if not routed:
+        _report(ctx, session, case, "routing_failed", comment=routing_comment(case))
     webhooks.notify(ctx, session, "decided", _involved(case) - {case.reviewer_org_id}
                     | {principal.org_id}, {**_hook_data(case), **decided})
     _notify_routed(ctx, session, case)
+    _when_approved(ctx, session, case)
+    return decision
+
+
+def _when_approved(ctx: ServiceContext, session: Session, case: ReviewCase) -> None:
+    """An approved case goes on: an account request to identity, an application to the
+    master."""
     if case.status == "approved" and case.kind == "account":
         request = case.forms.get("account", {})
         ctx.emit(session, "identity", "account.approved", {
@@ -276,7 +322,54 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
             "approved_at": utcnow().isoformat(), "forms": case.forms,
             "matching": [{k: r.get(k) for k in ("kind", "item", "counterpart", "status")}
                          for r in (snapshot.records if snapshot else [])]})
-    return decision
+
+
+def reroute(ctx: ServiceContext, session: Session, principal: Principal,
+            application_id: int) -> bool:
+    """An operator routes an unroutable case again (after the router was fixed or
+    disabled), from the stage that could not be routed. True: it is routed (or approved,
+    when every remaining stage is skipped); False: it still cannot be routed (the new
+    problem is kept). 404 for a case the caller may not see (as every case page), 403
+    for a reviewer, 409 for a case that is not unroutable."""
+    visible_case(session, principal, application_id)
+    if principal.role != "operator":
+        raise ApiError(403, "operators_only", "振り分け直しは運用者だけが行えます。")
+    take_application(session, application_id)
+    case = session.scalar(select(ReviewCase)
+                          .where(ReviewCase.application_id == application_id)
+                          .order_by(ReviewCase.round.desc()).limit(1)
+                          .with_for_update().execution_options(populate_existing=True))
+    if case is None:
+        raise not_found("審査対象の申請")
+    if case.status != UNROUTABLE:
+        raise ApiError(409, "not_unroutable",
+                       f"この申請は振分けできない状態ではありません（現在「{case.status}」）。")
+    after = previous((case.routing_problem or {}).get("stage") or case.stage or "forwarding")
+    actor = principal.actor()
+    if not _advance(ctx, session, case, after):
+        session.add(ReviewEvent(application_id=case.application_id, round=case.round,
+                                event="reroute_failed", status=case.status, stage=case.stage,
+                                org_id=actor["org_id"], actor=actor,
+                                comment=routing_comment(case), at=utcnow()))
+        return False
+    _report(ctx, session, case, "rerouted", actor=actor,
+            comment=f"運用者が振り分け直しました（{case.reviewer_org_id or '審査完了'}）。")
+    _notify_routed(ctx, session, case)
+    _when_approved(ctx, session, case)
+    return True
+
+
+def unroutable(session: Session) -> list[dict]:
+    """The cases parked as 振分けできません, oldest first (operators' list, nws status)."""
+    rows = session.scalars(select(ReviewCase).where(ReviewCase.status == UNROUTABLE)
+                          .order_by(ReviewCase.stage_started_at))
+    return [{"application_id": c.application_id, "number": c.number, "round": c.round,
+             "org_id": c.org_id, **(c.routing_problem or {"stage": c.stage})} for c in rows]
+
+
+def unroutable_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ReviewCase).where(
+        ReviewCase.status == UNROUTABLE)) or 0
 
 
 def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
@@ -295,7 +388,7 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     reason = payload.get("reason")
     at = dt.datetime.fromisoformat(payload["at"])
     if case is not None and case.round == payload["round"] and (
-            case.status in WAITING or case.status == "returned"):
+            case.status in WAITING or case.status in ("returned", UNROUTABLE)):
         # Under review, or returned (the applicant's again; intake withdrew it already
         # or withdraws it on this report): the case is closed as withdrawn.
         stage = case.stage
@@ -410,6 +503,7 @@ def describe(case: ReviewCase, *, matching: list | None = None,
         "application_id": case.application_id, "number": case.number, "kind": case.kind,
         "round": case.round, "org": case.org, "status": case.status, "stage": case.stage,
         "reviewer_org_id": case.reviewer_org_id, "routes": case.routes,
+        "routing_problem": case.routing_problem,
         "catalog_version": case.catalog_version, "forms": case.forms,
         "findings": case.findings, "submitted_by": case.submitted_by,
         "submitted_at": case.submitted_at.isoformat(),

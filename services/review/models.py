@@ -28,11 +28,16 @@ class ReviewCase(Base):
     org: Mapped[dict]
     org_id: Mapped[str] = mapped_column(String(40), index=True)
     prefecture_code: Mapped[str | None] = mapped_column(String(6), index=True)
-    # forwarding | primary_review | secondary_review | returned | approved | withdrawn
+    # forwarding | primary_review | secondary_review | returned | approved | withdrawn,
+    # or unroutable (振分けできません: no router could name the reviewer of ``stage``;
+    # an operator re-routes it, services.review.cases.reroute)
     status: Mapped[str] = mapped_column(String(30), index=True)
     stage: Mapped[str | None] = mapped_column(String(20))
     reviewer_org_id: Mapped[str | None] = mapped_column(String(40), index=True)
     routes: Mapped[dict] = mapped_column(default=dict)  # stage -> {org_id, reason}
+    # Why the case is unroutable: {stage, plugin (None: no router decided), problem, at,
+    # correlation_id}; None when it is not.
+    routing_problem: Mapped[dict | None]
     catalog_version: Mapped[str | None] = mapped_column(String(40))
     forms: Mapped[dict]
     findings: Mapped[list] = mapped_column(default=list)
@@ -96,6 +101,16 @@ class ReviewEvent(Base):
     actor: Mapped[dict | None]
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class KnownOrganisation(Base):
+    """An organisation id of intake's registry, as intake last announced it
+    (``organisations.directory``): a router naming any other organisation is at fault."""
+
+    __tablename__ = "review_known_orgs"
+
+    org_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    generated_at: Mapped[dt.datetime]
 
 
 class SchedulePhase(Base):

@@ -28,7 +28,7 @@ bp = Blueprint("review_pages", __name__, url_prefix="/review", template_folder="
 
 REVIEW_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 OVERSEERS = ("secondary_reviewer", "operator")
-QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn")
+QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn", cases.UNROUTABLE)
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
@@ -63,7 +63,10 @@ def queue():
     if args["kind"] and args["kind"] not in ("connection", "change", "account"):
         problems.append(f"種類「{args['kind']}」は指定できません。")
     items = []
+    unroutable = 0
     with context("review").transaction() as session:
+        if principal.role == "operator":
+            unroutable = cases.unroutable_count(session)
         stmt = select(ReviewCase).order_by(ReviewCase.stage_started_at)
         if principal.role != "operator":
             stages = [s for s, role in ROLE_OF.items() if role == principal.role]
@@ -89,10 +92,12 @@ def queue():
                 items.append({"application_id": c.application_id, "number": c.number,
                               "kind": c.kind, "org": c.org, "stage": c.stage,
                               "status": c.status, "round": c.round,
-                              "since": c.stage_started_at, "due": due, "overdue": late})
+                              "since": c.stage_started_at, "due": due, "overdue": late,
+                              "routing_problem": c.routing_problem})
     codes = list(form_specs(plugins()))
     return render_template("review/queue.html", items=items, args=args, problems=problems,
-                           statuses=QUEUE_STATUSES, codes=codes), 422 if problems else 200
+                           statuses=QUEUE_STATUSES, codes=codes,
+                           unroutable=unroutable), 422 if problems else 200
 
 
 # --- one application ------------------------------------------------------------------
@@ -159,7 +164,8 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
         "review/application.html", case=desc, forms=forms, may_decide=_may_decide(
             principal, case), error=error, comment=comment, result=result,
         matching=matching, prefecture=prefecture_name(case.prefecture_code),
-        stage_role=ROLE_OF), status
+        stage_role=ROLE_OF, may_reroute=principal.role == "operator"
+        and case.status == cases.UNROUTABLE), status
 
 
 @bp.get("/applications/<int:app_id>")
@@ -199,11 +205,29 @@ def decide(app_id: int):
     return redirect(url_for(".queue"))
 
 
+@bp.post("/applications/<int:app_id>/reroute")
+@require_page(*REVIEW_ROLES)
+def reroute(app_id: int):
+    """The operator routes an unroutable case again (after the router was fixed)."""
+    ctx = context("review")
+    with ctx.transaction() as session:
+        routed = cases.reroute(ctx, session, page_principal(), app_id)
+        case = cases.latest_case(session, app_id)
+        message = (f"振り分け直しました（{case.reviewer_org_id or '審査完了'}）。" if routed
+                   else f"まだ振り分けられません: {cases.routing_comment(case)}")
+    if routed:
+        flash(message)
+    else:
+        flash(message, "error")
+    return redirect(url_for(".application", app_id=app_id))
+
+
 # --- progress against the schedule (総務省, operators) -------------------------------------
 
 BUCKETS = (("forwarding", "経由機関確認中", "#8fb3de"), ("primary_review", "一次審査中", "#4f86c6"),
            ("secondary_review", "二次審査中", "#1f5fa8"), ("returned", "差戻し", "#e39b3b"),
-           ("approved", "承認済", "#3f9a55"), ("withdrawn", "取下げ", "#a0a6ad"))
+           ("approved", "承認済", "#3f9a55"), ("withdrawn", "取下げ", "#a0a6ad"),
+           ("unroutable", "振分けできません", "#c0392b"))
 
 
 def _latest_cases(session) -> list[ReviewCase]:

@@ -42,3 +42,10 @@ def deliver_webhook(self, envelope: dict) -> str:
     for job in claimed:
         webhooks.send(ctx, job)
     return outcome
+
+
+@consumer("review", "organisations.directory")
+def organisations_directory(ctx, session, payload, envelope):
+    from services.review import directory
+
+    directory.store(session, payload)

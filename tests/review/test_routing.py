@@ -86,14 +86,14 @@ class SecondaryByJlis:
     @hookimpl
     def nws_review_route(self, application, stage):
         if stage == "secondary":
-            return Route("JLIS-2", "試行: 二次審査の委託")
+            return Route("JLIS", "試行: 二次審査の委託")
         return None
 
 
 @pytest.mark.parametrize("plugin, org, expected", [
     (NoForwarding(), CHIYODA_BOE, [("primary", "130001"), ("secondary", "MIC")]),
     (UnionsToJlis(), UNION, [("primary", "JLIS"), ("secondary", "MIC")]),
-    (SecondaryByJlis(), CHIYODA, [("primary", "130001"), ("secondary", "JLIS-2")]),
+    (SecondaryByJlis(), CHIYODA, [("primary", "130001"), ("secondary", "JLIS")]),
 ], ids=["forwarding", "primary", "secondary"])
 def test_a_third_party_router_overrides_the_builtin_route(plugin, org, expected):
     pm = build_plugin_manager(builtin_plugins.BUILTIN)
@@ -146,7 +146,7 @@ def test_a_registered_router_overrides_the_secondary_stage_in_the_service(suite)
         app_id = support.submit(suite, CHIYODA)
         assert support.decide(suite, "demo-pref", app_id).status_code == 201
         c = support.case(suite, app_id)
-        assert (c.stage, c.reviewer_org_id) == ("secondary", "JLIS-2")
+        assert (c.stage, c.reviewer_org_id) == ("secondary", "JLIS")
         assert c.routes["secondary"]["reason"] == "試行: 二次審査の委託"
     finally:
         suite.runtime.plugins.unregister(name="secondary_by_jlis")
