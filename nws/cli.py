@@ -535,10 +535,7 @@ def status(timeout: float) -> None:
     runtime = _read_only_runtime()
     depths = queue_depths(runtime.celery, QUEUES)
     stats, active = {}, {}
-    # The embedded suite's file broker: a worker that ever ran bound the control exchange;
-    # without one, asking would only create the reply exchange's file.
-    control = runtime.settings.data_dir / "broker" / "control" / "celery.pidbox.exchange"
-    if not runtime.settings.broker_url.startswith("filesystem://") or control.exists():
+    if _workers_may_answer(runtime):
         try:
             stats = runtime.celery.control.inspect(timeout=timeout).stats() or {}
             active = runtime.celery.control.inspect(timeout=timeout).active_queues() or {}
@@ -649,11 +646,21 @@ def _plugin_faults(runtime) -> None:
         click.echo("plugin faults: none")
 
 
+def _workers_may_answer(runtime) -> bool:
+    """Whether asking the workers makes sense. The embedded suite's file broker: a worker
+    that ever ran bound the control exchange; without one, asking would only create the
+    reply exchange's file (and `nws status` writes nothing)."""
+    control = runtime.settings.data_dir / "broker" / "control" / "celery.pidbox.exchange"
+    return not runtime.settings.broker_url.startswith("filesystem://") or control.exists()
+
+
 def _plugin_sets(runtime, timeout: float) -> None:
     """This command's plugin set and every worker's (celery inspect nws_plugins); a
     worker whose set differs is flagged with what differs."""
     own = runtime.plugin_set()
     click.echo(f"plugins: {own['digest']} ({len(own['plugins'])} loaded by this command)")
+    if not _workers_may_answer(runtime):
+        return
     try:
         replies = runtime.celery.control.broadcast("nws_plugins", reply=True,
                                                    timeout=timeout) or []
