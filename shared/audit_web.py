@@ -20,6 +20,8 @@ both inclusive; or ISO 8601 date-times), ``limit`` (≤ 200, default 50) and ``b
 """
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, jsonify, render_template, request, url_for
 
 from shared import audit, vocabulary
@@ -86,6 +88,8 @@ def blueprints(service: str, model) -> list[Blueprint]:
                                    **{k: v for k, v in raw.items() if v}, before=next_before)
         for item in items:
             item["at_jst"] = audit.jst(item["at"])
+            item["detail_text"] = json.dumps(item["detail"], ensure_ascii=False,
+                                             sort_keys=True, separators=(", ", ": "))
         tabs = [(name, label, page_path(name), name == service)
                 for name, (_a, _p, label) in PLACES.items()]
         return render_template(
