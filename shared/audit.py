@@ -340,16 +340,20 @@ class Verdict:
 
     def describe(self) -> str:
         if self.ok:
-            return (f"{self.service}: OK, {self.entries} entries, head {self.head_seq} "
-                    f"{self.head_hash}")
+            return (f"{self.service}: OK, {self.entries} entries, head "
+                    f"{self.service}:{self.head_seq}:{self.head_hash}")
         return f"{self.service}: BROKEN at entry {self.broken_seq}: {self.reason}"
 
 
-def verify(session: Session, model, *, batch: int = 1000) -> Verdict:
+def verify(session: Session, model, *, expect: tuple[int, str] | None = None,
+           batch: int = 1000) -> Verdict:
     """Walk ``model``'s chain from the first entry; stop at the first that does not
     verify: a missing sequence number (deleted, or reordered), a ``prev_hash`` that is
     not the previous entry's hash (deleted, reordered or forged), or content whose hash
-    is not the stored one (altered)."""
+    is not the stored one (altered).
+
+    A chain whose newest entries were cut off is still a chain: ``expect`` (a head
+    ``(seq, hash)`` noted earlier, e.g. from a previous run) must still be in it."""
     service = service_of(model)
     prev, expected, count = GENESIS, 1, 0
     last = 0
@@ -360,9 +364,9 @@ def verify(session: Session, model, *, batch: int = 1000) -> Verdict:
             break
         for row in rows:
             count += 1
-            if row.seq != expected:
-                what = (f"entries {expected}–{row.seq - 1} are missing (deleted)"
-                        if row.seq > expected else f"sequence goes back to {row.seq}")
+            if row.seq != expected:   # rows come in seq order: some are missing
+                what = (f"entry {expected} is missing (deleted)" if row.seq == expected + 1
+                        else f"entries {expected}–{row.seq - 1} are missing (deleted)")
                 return Verdict(service, False, count, expected - 1, prev, expected, what)
             if row.prev_hash != prev:
                 return Verdict(service, False, count, expected - 1, prev, row.seq,
@@ -374,9 +378,17 @@ def verify(session: Session, model, *, batch: int = 1000) -> Verdict:
             if entry_hash(prev, service, fields) != row.hash:
                 return Verdict(service, False, count, expected - 1, prev, row.seq,
                                "its content does not match its hash (altered)")
+            if expect is not None and row.seq == expect[0] and row.hash != expect[1]:
+                return Verdict(service, False, count, expected - 1, prev, row.seq,
+                               f"its hash is not the one noted ({expect[1][:16]}…): the log "
+                               "was rewritten from here on")
             prev, expected = row.hash, expected + 1
         last = rows[-1].seq
         session.expunge_all()
+    if expect is not None and expect[0] > expected - 1:
+        return Verdict(service, False, count, expected - 1, prev, expected,
+                       f"the log ends at entry {expected - 1}, before the noted head "
+                       f"{expect[0]}: its newest entries were deleted")
     return Verdict(service, True, count, expected - 1, prev)
 
 

@@ -190,6 +190,22 @@ def test_verify_finds_reordered_entries(five):
     assert not v.ok and v.broken_seq == 2
 
 
+def test_a_cut_off_tail_is_found_against_a_head_noted_before(five):
+    noted = (5, rows(five)[-1].hash)
+    assert verdict(five).ok
+    with five.transaction() as session:
+        assert audit.verify(session, AuditLog, expect=noted).ok
+    tamper(five, "DELETE FROM chain_audit_log WHERE seq >= 4")
+    assert verdict(five).ok    # what is left is a chain
+    with five.transaction() as session:
+        v = audit.verify(session, AuditLog, expect=noted)
+    assert not v.ok and "ends at entry 3" in v.reason
+    add(five, "a.new4", "a.new5")   # a new tail with the noted numbers
+    with five.transaction() as session:
+        v = audit.verify(session, AuditLog, expect=noted)
+    assert not v.ok and v.broken_seq == 5 and "rewritten" in v.reason
+
+
 def test_appending_continues_the_chain_from_the_head(five):
     add(five, "a.n6")
     assert verdict(five).ok and verdict(five).head_seq == 6
