@@ -553,7 +553,12 @@ def _noted_head(value: str) -> tuple[str, int, str]:
 @click.option("--expect", "expected", multiple=True, metavar="SERVICE:SEQ:HASH",
               help="A head noted from an earlier run: it must still be in the chain "
                    "(finds a log whose newest entries were cut off). Repeatable.")
-def audit_verify(services: tuple[str, ...], expected: tuple[str, ...]) -> None:
+@click.option("--since", "since", multiple=True, metavar="SERVICE:SEQ:HASH",
+              help="Start that service's walk at a head noted earlier instead of the first "
+                   "entry (what was appended since; the chain after an investigated "
+                   "break). Repeatable.")
+def audit_verify(services: tuple[str, ...], expected: tuple[str, ...],
+                 since: tuple[str, ...]) -> None:
     """Walk each service's hash chain from its first entry: OK with the number of
     entries and the head (SERVICE:SEQ:HASH, worth noting down elsewhere: a cut-off tail
     is found only against a head noted before, --expect), or the first entry that does
@@ -561,6 +566,7 @@ def audit_verify(services: tuple[str, ...], expected: tuple[str, ...]) -> None:
     from shared import audit as audit_log
 
     heads = {service: (seq, digest) for service, seq, digest in map(_noted_head, expected)}
+    starts = {service: (seq, digest) for service, seq, digest in map(_noted_head, since)}
     runtime = _runtime(services or ALL_SERVICES, embedded=_embedded_default())
     broken = False
     try:
@@ -568,7 +574,8 @@ def audit_verify(services: tuple[str, ...], expected: tuple[str, ...]) -> None:
             if ctx.Audit is None:
                 continue
             with ctx.db.transaction() as session:
-                verdict = audit_log.verify(session, ctx.Audit, expect=heads.get(name))
+                verdict = audit_log.verify(session, ctx.Audit, expect=heads.get(name),
+                                           since=starts.get(name))
             click.echo(verdict.describe())
             broken = broken or not verdict.ok
     finally:

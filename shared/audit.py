@@ -346,17 +346,25 @@ class Verdict:
 
 
 def verify(session: Session, model, *, expect: tuple[int, str] | None = None,
-           batch: int = 1000) -> Verdict:
+           since: tuple[int, str] | None = None, batch: int = 1000) -> Verdict:
     """Walk ``model``'s chain from the first entry; stop at the first that does not
     verify: a missing sequence number (deleted, or reordered), a ``prev_hash`` that is
     not the previous entry's hash (deleted, reordered or forged), or content whose hash
     is not the stored one (altered).
 
     A chain whose newest entries were cut off is still a chain: ``expect`` (a head
-    ``(seq, hash)`` noted earlier, e.g. from a previous run) must still be in it."""
+    ``(seq, hash)`` noted earlier, e.g. from a previous run) must still be in it.
+    ``since`` (a head noted earlier) starts the walk at that entry instead of the first:
+    what was appended since (and, after an investigated break, the chain after it)."""
     service = service_of(model)
     prev, expected, count = GENESIS, 1, 0
     last = 0
+    if since is not None:
+        start = session.get(model, since[0])
+        if start is None or start.hash != since[1]:
+            return Verdict(service, False, 0, since[0] - 1, "", since[0],
+                           "the noted head to start from is not in the log as noted")
+        prev, expected, last = start.prev_hash, since[0], since[0] - 1
     while True:
         rows = session.scalars(select(model).where(model.seq > last).order_by(model.seq)
                                .limit(batch)).all()
@@ -385,7 +393,8 @@ def verify(session: Session, model, *, expect: tuple[int, str] | None = None,
             prev, expected = row.hash, expected + 1
         last = rows[-1].seq
         session.expunge_all()
-    if expect is not None and expect[0] > expected - 1:
+    if expect is not None and expect[0] > expected - 1 and (since is None
+                                                             or expect[0] >= since[0]):
         return Verdict(service, False, count, expected - 1, prev, expected,
                        f"the log ends at entry {expected - 1}, before the noted head "
                        f"{expect[0]}: its newest entries were deleted")

@@ -384,3 +384,14 @@ def test_audit_verify_fails_on_an_entry_deleted_in_the_middle(tmp_path):
     out = run(tmp_path, "audit", "verify", "--service", "identity", check=False)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "identity: BROKEN at entry 2: entry 2 is missing (deleted)" in out.stdout
+    # After the break was investigated, the walk starts at a head noted after it.
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "var" / "identity.db")
+    (digest,) = conn.execute("SELECT hash FROM identity_audit_log WHERE seq = 3").fetchone()
+    conn.close()
+    after = run(tmp_path, "audit", "verify", "--service", "identity", "--since",
+                f"identity:3:{digest}")
+    assert "identity: OK, 2 entries, head identity:4:" in after.stdout
+    bad = run(tmp_path, "audit", "verify", "--since", "identity:3", check=False)
+    assert bad.returncode == 2 and "SERVICE:SEQ:HASH" in bad.stderr

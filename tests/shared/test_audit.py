@@ -206,6 +206,21 @@ def test_a_cut_off_tail_is_found_against_a_head_noted_before(five):
     assert not v.ok and v.broken_seq == 5 and "rewritten" in v.reason
 
 
+def test_a_walk_can_start_at_a_noted_head_after_an_investigated_break(five):
+    noted = (4, rows(five)[3].hash)
+    tamper(five, "UPDATE chain_audit_log SET address = '10.0.0.1' WHERE seq = 2")
+    assert verdict(five).broken_seq == 2
+    add(five, "a.n6")
+    with five.transaction() as session:
+        v = audit.verify(session, AuditLog, since=noted)
+        assert v.ok and v.entries == 3 and v.head_seq == 6
+        assert not audit.verify(session, AuditLog, since=(4, "0" * 64)).ok
+    tamper(five, "UPDATE chain_audit_log SET address = '10.0.0.1' WHERE seq = 5")
+    with five.transaction() as session:
+        v = audit.verify(session, AuditLog, since=noted)
+    assert not v.ok and v.broken_seq == 5
+
+
 def test_appending_continues_the_chain_from_the_head(five):
     add(five, "a.n6")
     assert verdict(five).ok and verdict(five).head_seq == 6
