@@ -140,11 +140,6 @@ def _request_state() -> tuple[Any, str | None]:
     return g.get("principal") or g.get("page_principal"), request.remote_addr
 
 
-def client_address() -> str | None:
-    """The client address of the current request (None outside a request)."""
-    return _request_state()[1]
-
-
 # --- the table ------------------------------------------------------------------------------
 
 class AuditLogMixin:
@@ -413,11 +408,6 @@ class Filters:
     until: dt.datetime | None = None  # exclusive
     before: int | None = None        # seq: entries older than this one (the next page)
     limit: int = 50
-
-    def query_args(self, raw: Mapping[str, str]) -> dict[str, str]:
-        """The request arguments that select the same entries (for the next page)."""
-        return {k: v for k, v in raw.items()
-                if k in ("action", "actor", "org", "target", "from", "to", "limit") and v}
 
 
 MAX_LIMIT = 200

@@ -21,7 +21,7 @@ bp = Blueprint("identity_api", __name__, url_prefix="/api/auth")
 def client_address() -> str:
     """The client's address: the peer's, or the one the trusted proxy forwarded
     (`nws web` applies X-Forwarded-For only from NWS_TRUSTED_PROXY). The audit log
-    takes the same (shared.audit.client_address)."""
+    (shared.audit) takes the same request.remote_addr."""
     return request.remote_addr or "-"
 
 
