@@ -228,10 +228,13 @@ def bind(factory: sessionmaker, service: str, model) -> None:
     """Give every session of ``factory`` (a service's) its audit log: :func:`record`
     queues entries there and the commit appends them to the chain."""
     factory.configure(info={_MODEL: model, _SERVICE: service})
-    if not event.contains(factory, "before_commit", _before_commit):
+    # Marked on the factory itself: SQLAlchemy's event.contains() can answer True for a
+    # new factory that took the id() of a collected one, and the hooks would be missing.
+    if not getattr(factory, "_nws_audit_bound", False):
         event.listen(factory, "before_commit", _before_commit)
         event.listen(factory, "after_commit", _after_commit)
         event.listen(factory, "after_soft_rollback", _after_soft_rollback)
+        factory._nws_audit_bound = True
 
 
 def record(session: Session, action: str, target: str, detail: Mapping[str, Any] | None = None,

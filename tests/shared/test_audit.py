@@ -132,6 +132,24 @@ def test_detail_is_stored_as_hashed_long_values_are_cut_before_hashing(db):
     assert verdict(db).ok
 
 
+def test_every_new_session_factory_gets_the_hooks(db):
+    """A process that builds runtimes again and again (the tests, a reloading server)
+    binds new session factories; one that takes the id() of a collected one must still
+    get the hooks (SQLAlchemy's event.contains() answered yes for it)."""
+    import gc
+
+    from sqlalchemy.orm import sessionmaker
+
+    for _ in range(40):
+        factory = sessionmaker(db.engine)
+        audit.bind(factory, "chain", AuditLog)
+        with factory() as session, session.begin():
+            audit.record(session, "a.each", "thing:1")
+        del factory
+        gc.collect(1)
+    assert len(rows(db)) == 40 and verdict(db).ok
+
+
 def test_a_session_without_an_audit_log_refuses_to_record(tmp_path):
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
     with pytest.raises(RuntimeError, match="no audit log"):
