@@ -1,5 +1,6 @@
 """The ``nws`` command line (DESIGN §7: serve, web, worker, db upgrade, refdata load,
-users add/disable/enable/set-role/set-password/end-sessions/unlock, plugins)."""
+users add/disable/enable/set-role/set-password/end-sessions/unlock, plugins,
+dead-letters, audit verify)."""
 from __future__ import annotations
 
 import logging
@@ -273,12 +274,14 @@ def refdata_load(provided_info: str | None, procedures: str | None) -> None:
     from services.intake.catalog import CatalogError, load_refdata
     from services.intake.registry import RefdataError, announce_directory
 
+    from shared.audit import acting_as, cli_actor
+
     runtime = _runtime(["intake"], embedded=_embedded_default())
     click.echo("loading the organisation registry and the legal catalog "
                "(one transaction: interrupting it changes nothing) …", err=True)
     started = time.monotonic()
     try:
-        with runtime.services["intake"].transaction() as session:
+        with acting_as(*cli_actor()), runtime.services["intake"].transaction() as session:
             result = load_refdata(session, Path(provided_info) if provided_info else None,
                                   Path(procedures) if procedures else None)
             announce_directory(runtime.services["intake"], session)
@@ -306,15 +309,20 @@ def refdata_load(provided_info: str | None, procedures: str | None) -> None:
 @click.option("--prefecture", "prefecture_code", required=True, help="取りまとめ都道府県, e.g. 130001")
 @click.option("--member", "members", multiple=True, required=True, help="Member organisation id (repeat)")
 @click.option("--operator", "operator_login", default="cli", show_default=True,
-              help="Recorded in the registry's audit trail")
+              help="Recorded in the registry's audit trail and the audit log "
+                   "(default: cli:<OS user> in the audit log)")
 def refdata_union_add(union_id, name, kind, prefecture_code, members, operator_login) -> None:
     """Register a 一部事務組合・広域連合 with its members."""
     from services.intake.registry import RegistryError, announce_directory, register_union
+    from shared.audit import Actor, acting_as, cli_actor
 
     runtime = _runtime(["intake"], embedded=_embedded_default())
     actor = {"org_id": "MIC", "login": operator_login, "name": "", "department": "nws refdata"}
+    user, address = cli_actor()
+    if operator_login != "cli":
+        user = Actor(operator_login, "cli", "MIC")
     try:
-        with runtime.services["intake"].transaction() as session:
+        with acting_as(user, address), runtime.services["intake"].transaction() as session:
             org = register_union(session, actor, {
                 "id": union_id, "name": name, "kind": kind, "prefecture_code": prefecture_code,
                 "members": list(members)})
@@ -419,10 +427,12 @@ def users_add(login, password, password_stdin, org_id, role, name, department) -
     (hidden, twice)."""
     from services.identity.accounts import AccountError, create_account
 
+    from shared.audit import acting_as, cli_actor
+
     password = _new_password(password, password_stdin)
     runtime = _runtime(["identity"], embedded=_embedded_default())
     try:
-        with runtime.services["identity"].transaction() as session:
+        with acting_as(*cli_actor()), runtime.services["identity"].transaction() as session:
             account = create_account(session, login=login, password=password, org_id=org_id,
                                      role=role, name=name, department=department)
             click.echo(f"created account {account.login} ({account.role}, {account.org_id})")
@@ -432,13 +442,15 @@ def users_add(login, password, password_stdin, org_id, role, name, department) -
 
 def _change_account(login: str, change) -> None:
     """Apply ``change(session, account)`` to an account; it ends in a message. Web
-    processes see a change that ends tokens within NWS_AUTH_REFRESH seconds (≤ 60)."""
+    processes see a change that ends tokens within NWS_AUTH_REFRESH seconds (≤ 60).
+    The audit log names the command's user (``cli:<OS user>``) as the actor."""
     from services.identity import admin
     from services.identity.accounts import AccountError
+    from shared.audit import acting_as, cli_actor
 
     runtime = _runtime(["identity"], embedded=_embedded_default())
     try:
-        with runtime.services["identity"].transaction() as session:
+        with acting_as(*cli_actor()), runtime.services["identity"].transaction() as session:
             message = change(session, admin.find(session, login))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -681,6 +693,56 @@ def _plugin_sets(runtime, timeout: float) -> None:
             fewer = ", ".join(f"{n} {v}" for n, v in sorted(mine - other)) or "-"
             click.echo(f"  {node}: DIFFERS ({theirs['digest']}): only there: {more}; "
                        f"missing there: {fewer}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log of every service (docs/runbook.md, "Audit log")."""
+
+
+def _noted_head(value: str) -> tuple[str, int, str]:
+    service, _, rest = value.partition(":")
+    seq, _, digest = rest.partition(":")
+    if service not in ALL_SERVICES or not seq.isdigit() or len(digest) != 64:
+        raise click.BadParameter(f"{value!r}: give SERVICE:SEQ:HASH, as verify prints a head")
+    return service, int(seq), digest
+
+
+@audit.command("verify")
+@click.option("--service", "services", multiple=True, type=SERVICE_CHOICE,
+              help="Only these services (default: all).")
+@click.option("--expect", "expected", multiple=True, metavar="SERVICE:SEQ:HASH",
+              help="A head noted from an earlier run: it must still be in the chain "
+                   "(finds a log whose newest entries were cut off). Repeatable.")
+@click.option("--since", "since", multiple=True, metavar="SERVICE:SEQ:HASH",
+              help="Start that service's walk at a head noted earlier instead of the first "
+                   "entry (what was appended since; the chain after an investigated "
+                   "break). Repeatable.")
+def audit_verify(services: tuple[str, ...], expected: tuple[str, ...],
+                 since: tuple[str, ...]) -> None:
+    """Walk each service's hash chain from its first entry: OK with the number of
+    entries and the head (SERVICE:SEQ:HASH, worth noting down elsewhere: a cut-off tail
+    is found only against a head noted before, --expect), or the first entry that does
+    not verify (altered, deleted or reordered). Exit status 1 if any chain is broken."""
+    from shared import audit as audit_log
+
+    heads = {service: (seq, digest) for service, seq, digest in map(_noted_head, expected)}
+    starts = {service: (seq, digest) for service, seq, digest in map(_noted_head, since)}
+    runtime = _read_only_runtime(services or ALL_SERVICES)
+    broken = False
+    try:
+        for name, ctx in runtime.services.items():
+            if ctx.Audit is None:
+                continue
+            with ctx.db.transaction() as session:
+                verdict = audit_log.verify(session, ctx.Audit, expect=heads.get(name),
+                                           since=starts.get(name))
+            click.echo(verdict.describe())
+            broken = broken or not verdict.ok
+    finally:
+        runtime.close()
+    if broken:
+        raise click.ClickException('an audit log is BROKEN: see docs/runbook.md, "Audit log"')
 
 
 def _storage(runtime) -> None:

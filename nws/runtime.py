@@ -49,7 +49,8 @@ class Runtime:
             self.services[name] = ServiceContext(name, db, definition.outbox_model,
                                                  definition.inbox_model, self.celery,
                                                  settings, self.plugins,
-                                                 definition.dead_letter_model)
+                                                 definition.dead_letter_model,
+                                                 definition.audit_model)
         self.celery.nws_settings = settings
         self.celery.nws_services = self.services
         self.celery.nws_plugins = self.plugins

@@ -29,7 +29,7 @@ from sqlalchemy import Integer, String, Text, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared import fsbroker
+from shared import audit, fsbroker
 from shared.config import Settings
 from shared.db import Database, utcnow
 from shared.observability import correlation_id as current_correlation
@@ -181,9 +181,12 @@ class ServiceContext:
 
     def __init__(self, name: str, db: Database, outbox_model, inbox_model,
                  celery: Celery, settings: Settings, plugins=None,
-                 dead_letter_model=None) -> None:
+                 dead_letter_model=None, audit_model=None) -> None:
         self.name = name
         self.DeadLetter = dead_letter_model
+        self.Audit = audit_model
+        if audit_model is not None:
+            audit.bind(db.Session, name, audit_model)
         self.plugins = plugins
         self.db = db
         self.Outbox = outbox_model

@@ -24,6 +24,8 @@ class ServiceDefinition:
     seed: Callable[[ServiceContext], None] | None = None
     # Its dead-letter table (shared.messaging.DeadLetterMixin)
     dead_letter_model: type | None = None
+    # Its audit log (shared.audit.AuditLogMixin): sessions of its database record into it
+    audit_model: type | None = None
     # The identity service's revocation state (shared.auth.AuthState.from_json's input),
     # read in-process by web processes that run it.
     auth_state: Callable[[ServiceContext], dict] | None = None

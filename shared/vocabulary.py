@@ -29,3 +29,67 @@ def status_name(status: str | None) -> str:
 
 def kind_name(kind: str | None) -> str:
     return KIND.get(kind or "", kind or "")
+
+
+# The actions each service's audit log records (shared.audit; docs/runbook.md "Audit
+# log"), with the names the audit pages show.
+AUDIT_ACTIONS = {
+    "intake": {
+        "application.created": "申請の作成",
+        "application.selection_saved": "申請前情報選択の保存",
+        "application.form_saved": "様式の保存",
+        "application.workbook_uploaded": "Excel ファイルのアップロード",
+        "application.attachment_added": "添付資料の登録",
+        "application.submitted": "申請の提出",
+        "application.withdrawal_requested": "取下げの依頼",
+        "application.withdrawn": "申請の取下げ",
+        "account_request.filed": "アカウント発行申請の受付",
+        "account_request.resubmitted": "アカウント発行申請の再提出",
+        "organisation.registered": "機関の登録（一部事務組合・広域連合）",
+        "organisation.updated": "機関情報の変更",
+        "refdata.loaded": "参照データの読込み",
+    },
+    "review": {
+        "decision.approved": "審査 承認",
+        "decision.rejected": "審査 否認（差戻し）",
+        "withdrawal.received": "取下げ依頼の受付",
+        "withdrawal.completed": "取下げの完了",
+        "withdrawal.refused": "取下げ不可（判定が先に確定）",
+        "schedule.changed": "スケジュールの変更",
+        "webhook.created": "Webhook の登録",
+        "webhook.deleted": "Webhook の削除",
+        "webhook.secret_added": "Webhook シークレットの追加",
+        "webhook.secret_retired": "Webhook シークレットの廃止",
+        "webhook.redelivered": "Webhook の再送",
+    },
+    "matching": {
+        "confirmation.answered": "委任情報確認依頼への回答",
+    },
+    "master": {
+        "publication.mode_changed": "公開方式の変更",
+        "master.published": "配信（整備済み登録のマスタ反映）",
+        "master.version_created": "マスタ版の作成（即時公開）",
+        "master.prepared": "マスタデータ整備への登録",
+        "subscription.created": "購読の登録",
+        "subscription.deleted": "購読の停止",
+        "subscription.acknowledged": "購読者の反映確認",
+    },
+    "identity": {
+        "login.succeeded": "ログイン成功",
+        "login.failed": "ログイン失敗",
+        "logout": "ログアウト",
+        "password.changed": "パスワード変更（本人）",
+        "account.created": "アカウント作成",
+        "account.issued": "アカウント発行（発行申請の承認）",
+        "account.activated": "アカウントの有効化（初回パスワード設定）",
+        "account.disabled": "アカウントの無効化",
+        "account.enabled": "アカウントの再有効化",
+        "account.role_changed": "役割の変更",
+        "account.password_set": "パスワードの再設定（運用者）",
+        "account.sessions_ended": "セッションの終了",
+        "account.unlocked": "ログイン制限の解除",
+    },
+}
+# Who else than an account's role may appear as the actor of an audit entry.
+AUDIT_ACTOR_ROLES = {"system": "システム", "cli": "コマンド（nws）", "subscriber": "購読者",
+                     "anonymous": "未ログイン"}

@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests import factories
 from tests.conftest import wait_for
 
@@ -459,3 +461,83 @@ def _listening(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+# --- nws audit verify ------------------------------------------------------------------------
+
+def _audited_accounts(tmp_path) -> None:
+    """Three accounts and a disabled one, by `nws users`: four entries in identity's log."""
+    run(tmp_path, "db", "upgrade")
+    for login in ("audit-a", "audit-b", "audit-c"):
+        run(tmp_path, "users", "add", "--login", login, "--password-stdin", "--org", "131016",
+            "--role", "applicant", input="Kawa-semi 2026 natsu\n")
+    run(tmp_path, "users", "disable", "audit-b")
+
+
+def _tamper(tmp_path, *statements: str) -> None:
+    """What someone with the database file can do: drop the append-only triggers, edit."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "var" / "identity.db")
+    try:
+        for verb in ("update", "delete"):
+            conn.execute(f"DROP TRIGGER identity_audit_log_no_{verb}")
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_audit_verify_passes_an_untouched_log_and_names_the_command_line_user(tmp_path):
+    import getpass
+    import sqlite3
+
+    _audited_accounts(tmp_path)
+    out = run(tmp_path, "audit", "verify")
+    assert "identity: OK, 4 entries, head identity:4:" in out.stdout
+    assert "intake: OK, 0 entries" in out.stdout and "master: OK" in out.stdout
+    assert run(tmp_path, "audit", "verify", "--service", "identity").stdout.count("OK") == 1
+    conn = sqlite3.connect(tmp_path / "var" / "identity.db")
+    rows = conn.execute("SELECT action, target, actor_login, actor_role, address "
+                        "FROM identity_audit_log ORDER BY seq").fetchall()
+    conn.close()
+    assert [(a, t) for a, t, *_ in rows] == [
+        ("account.created", "account:audit-a"), ("account.created", "account:audit-b"),
+        ("account.created", "account:audit-c"), ("account.disabled", "account:audit-b")]
+    assert {(login, role) for _, _, login, role, _ in rows} == {(f"cli:{getpass.getuser()}",
+                                                                 "cli")}
+    assert all(address.startswith("cli@") for *_, address in rows)
+    # The log refuses edits as it is.
+    conn = sqlite3.connect(tmp_path / "var" / "identity.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE identity_audit_log SET actor_login = 'x' WHERE seq = 2")
+    conn.close()
+
+
+def test_audit_verify_fails_on_an_edited_entry(tmp_path):
+    _audited_accounts(tmp_path)
+    _tamper(tmp_path, "UPDATE identity_audit_log SET actor_login = 'someone-else' WHERE seq = 2")
+    out = run(tmp_path, "audit", "verify", check=False)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "identity: BROKEN at entry 2: its content does not match its hash" in out.stdout
+    assert "review: OK" in out.stdout and "BROKEN" in out.stderr
+
+
+def test_audit_verify_fails_on_an_entry_deleted_in_the_middle(tmp_path):
+    _audited_accounts(tmp_path)
+    _tamper(tmp_path, "DELETE FROM identity_audit_log WHERE seq = 2")
+    out = run(tmp_path, "audit", "verify", "--service", "identity", check=False)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "identity: BROKEN at entry 2: entry 2 is missing (deleted)" in out.stdout
+    # After the break was investigated, the walk starts at a head noted after it.
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "var" / "identity.db")
+    (digest,) = conn.execute("SELECT hash FROM identity_audit_log WHERE seq = 3").fetchone()
+    conn.close()
+    after = run(tmp_path, "audit", "verify", "--service", "identity", "--since",
+                f"identity:3:{digest}")
+    assert "identity: OK, 2 entries, head identity:4:" in after.stdout
+    bad = run(tmp_path, "audit", "verify", "--since", "identity:3", check=False)
+    assert bad.returncode == 2 and "SERVICE:SEQ:HASH" in bad.stderr

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.auth import ROLES, Principal
 from services.identity.models import Account
 
@@ -77,6 +78,8 @@ def create_account(session: Session, *, login: str, password: str, org_id: str, 
                       role=role, name=name or login, department=department)
     session.add(account)
     session.flush()
+    audit.record(session, "account.created", f"account:{login}",
+                 {"role": role, "org": org_id}, subject_org=org_id)
     return account
 
 

@@ -10,6 +10,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError
@@ -50,6 +51,9 @@ def issue(ctx: ServiceContext, session: Session, payload: dict) -> None:
     expires = utcnow() + ACTIVATION_TTL
     session.add(Activation(account_id=account.id, request_id=payload["request_id"],
                            token_hash=token_hash(token), expires_at=expires))
+    audit.record(session, "account.issued", f"account:{account.login}",
+                 {"request_id": payload["request_id"], "number": payload.get("number"),
+                  "role": account.role}, subject_org=account.org_id)
     ctx.emit(session, "intake", "account.issued", {
         "request_id": payload["request_id"], "login": account.login,
         "activation_token": token, "expires_at": expires.isoformat()})
@@ -76,4 +80,7 @@ def activate(session: Session, token: str, password: str) -> Account:
         raise ApiError(409, "activation_used", "この有効化リンクは既に使用されています。")
     account.password_hash = _hasher.hash(password)
     account.active = True
+    audit.record(session, "account.activated", f"account:{account.login}",
+                 actor=audit.Actor(account.login, account.role, account.org_id),
+                 subject_org=account.org_id)
     return account

@@ -1,7 +1,8 @@
 """What operators do to accounts (API under /api/auth/accounts and ``nws users``):
 disable and enable, change the role, set a new password, end every session, lift a
 login lock. Each change that takes rights away ends the account's tokens on every
-service (services.identity.sessions)."""
+service (services.identity.sessions). Every change is recorded in the audit log (by
+the operator of the request, or the ``nws users`` command's user)."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
+from shared import audit
 from shared.auth import ROLES
 from shared.db import utcnow
 from services.identity import sessions, throttle
@@ -36,6 +38,7 @@ def set_active(account: Account, active: bool) -> bool:
     if not active and _cancel_activation(account):
         sessions.end_all(account)
         account.active = False
+        _record(account, "account.disabled", {"activation_cancelled": True})
         return True
     if account.active == active:
         return False
@@ -45,7 +48,13 @@ def set_active(account: Account, active: bool) -> bool:
         raise AccountError("パスワードが未設定のアカウント（有効化リンクの使用前）は有効にできません。")
     account.active = active
     log.info("account %s", "enabled" if active else "disabled", extra={"account_id": account.id})
+    _record(account, "account.enabled" if active else "account.disabled")
     return True
+
+
+def _record(account: Account, action: str, detail: dict | None = None) -> None:
+    audit.record(object_session(account), action, f"account:{account.login}", detail,
+                 subject_org=account.org_id)
 
 
 def _cancel_activation(account: Account) -> bool:
@@ -62,28 +71,37 @@ def set_role(account: Account, role: str) -> bool:
         raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。")
     if account.role == role:
         return False
-    account.role = role
+    previous, account.role = account.role, role
     sessions.end_all(account)
     log.info("account role changed", extra={"account_id": account.id})
+    _record(account, "account.role_changed", {"from": previous, "to": role})
     return True
 
 
-def set_password(account: Account, password: str) -> None:
-    """A new password (policy-checked); ends every token."""
+def set_password(account: Account, password: str, *, own: bool = False) -> None:
+    """A new password (policy-checked); ends every token. ``own``: the account's holder
+    changes it (``password.changed``), else an operator sets it."""
     check_password(password, account.login)
     account.password_hash = _hasher.hash(password)
     sessions.end_all(account)
     log.info("account password changed", extra={"account_id": account.id})
+    _record(account, "password.changed" if own else "account.password_set")
 
 
 def end_sessions(account: Account) -> None:
     sessions.end_all(account)
     log.info("account sessions ended", extra={"account_id": account.id})
+    _record(account, "account.sessions_ended")
 
 
 def unlock(session: Session, login: str) -> bool:
     """Forget the login name's failed logins (not the addresses')."""
-    return throttle.unlock(session, throttle.account_key(login))
+    done = throttle.unlock(session, throttle.account_key(login))
+    if done:
+        account = session.scalar(select(Account).where(Account.login == login))
+        audit.record(session, "account.unlocked", f"account:{login}",
+                     subject_org=account.org_id if account is not None else None)
+    return done
 
 
 def describe(session: Session, account: Account) -> dict:

@@ -20,7 +20,8 @@ bp = Blueprint("identity_api", __name__, url_prefix="/api/auth")
 
 def client_address() -> str:
     """The client's address: the peer's, or the one the trusted proxy forwarded
-    (`nws web` applies X-Forwarded-For only from NWS_TRUSTED_PROXY)."""
+    (`nws web` applies X-Forwarded-For only from NWS_TRUSTED_PROXY). The audit log
+    (shared.audit) takes the same request.remote_addr."""
     return request.remote_addr or "-"
 
 
@@ -64,7 +65,8 @@ def change_password():
                                  address=client_address())
     try:
         with ctx.transaction() as session:
-            admin.set_password(session.get(Account, p.account_id), body["new_password"])
+            admin.set_password(session.get(Account, p.account_id), body["new_password"],
+                               own=True)
     except AccountError as exc:
         raise ApiError(422, "bad_password", str(exc)) from None
     revocation_changed()

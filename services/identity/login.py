@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit as shared_audit
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.messaging import ServiceContext
@@ -70,9 +71,20 @@ def policies(ctx: ServiceContext) -> tuple[throttle.Policy, throttle.Policy]:
 
 
 def audit(session: Session, *, login: str, outcome: str, address: str, channel: str,
-          account_id: int | None = None, at=None) -> None:
+          account_id: int | None = None, at=None, account: Account | None = None) -> None:
+    """Write the attempt to ``identity_login_audit`` (the login history the throttle
+    tests and operators read) and to the chained audit log (``login.succeeded`` by the
+    account, ``login.failed`` by an anonymous caller naming ``login``)."""
     session.add(LoginAudit(login=login[:100], outcome=outcome, address=address[:64],
                            channel=channel, account_id=account_id, at=at or utcnow()))
+    if outcome == "success" and account is not None:
+        actor = shared_audit.Actor(account.login, account.role, account.org_id)
+    else:
+        actor = shared_audit.Actor(login, "anonymous", "")
+    shared_audit.record(session, "login.succeeded" if outcome == "success" else "login.failed",
+                        f"account:{login}", {"outcome": outcome, "channel": channel},
+                        actor=actor, address=address,
+                        subject_org=account.org_id if account is not None else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +156,8 @@ def _attempt(ctx: ServiceContext, login: str, password: str, *, address: str,
         else:
             outcome = "success"
         audit(session, login=login, outcome=outcome, address=address, channel=channel,
-              account_id=found.id if found else None)
+              account_id=found.id if found else None,
+              account=session.get(Account, found.id) if found else None)
         if outcome != "success":
             principal = None
         else:

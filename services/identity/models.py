@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
+from shared.audit import AuditLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("identity")
@@ -97,3 +98,9 @@ class Inbox(InboxMixin, Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     __tablename__ = "identity_dead_letters"
+
+
+class AuditLog(AuditLogMixin, Base):
+    """Every state-changing action in identity, chained by hash (shared.audit)."""
+
+    __tablename__ = "identity_audit_log"

@@ -18,6 +18,7 @@ import datetime as dt
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.messaging import ServiceContext
@@ -40,6 +41,8 @@ def revoke_token(session: Session, principal: Principal) -> None:
     now = utcnow()
     if not principal.token_id:
         return
+    audit.record(session, "logout", f"account:{principal.login}", actor=principal,
+                 subject_org=principal.org_id)
     if session.get(RevokedToken, principal.token_id) is None:
         expires = principal.token_expires_at or now + dt.timedelta(days=1)
         session.add(RevokedToken(token_id=principal.token_id,

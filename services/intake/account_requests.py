@@ -17,6 +17,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.config import Settings
 from shared.db import utcnow
 from shared.ratelimit import RateLimits
@@ -80,6 +81,7 @@ def create(ctx: ServiceContext, session: Session, body: dict,
     token = secrets.token_urlsafe(24)
     session.add(AccountRequest(application_id=app.id, receipt_token_hash=_hash(token)))
     _submit(ctx, session, app, body)
+    _record(session, app, "account_request.filed", body)
     return app, token
 
 
@@ -90,6 +92,16 @@ def resubmit(ctx: ServiceContext, session: Session, app: Application, body: dict
         raise ApiError(409, "not_returned",
                        f"この申請は現在「{app.status}」のため再申請できません（否認された申請のみ再申請できます）。")
     _submit(ctx, session, app, body)
+    _record(session, app, "account_request.resubmitted", body)
+
+
+def _record(session: Session, app: Application, action: str, body: dict) -> None:
+    """The audit log names the requester as an anonymous caller (no account yet): the
+    login it asks for, its organisation, the address it came from."""
+    audit.record(session, action, f"application:{app.id}",
+                 {"number": app.number, "round": app.round, "login": body["login"]},
+                 actor=audit.Actor(str(body["login"]), "anonymous", app.org_id),
+                 subject_org=app.org_id)
 
 
 def _submit(ctx: ServiceContext, session: Session, app: Application, body: dict) -> None:

@@ -10,6 +10,7 @@ import pluggy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.forms import ERROR, Finding, FormContext
@@ -47,6 +48,15 @@ def history(session: Session, app: Application, event: str, *, actor: dict | Non
                              comment=comment, at=at or utcnow()))
 
 
+def record(session: Session, app: Application, action: str, detail: dict | None = None, *,
+           actor: Any = None) -> None:
+    """An entry of intake's audit log about ``app`` (shared.audit: by the caller of the
+    request unless ``actor`` says otherwise, from its address)."""
+    audit.record(session, action, f"application:{app.id}",
+                 {"number": app.number, **(detail or {})}, actor=actor,
+                 subject_org=app.org_id)
+
+
 def create_application(session: Session, principal: Principal, kind: str) -> Application:
     from services.intake import registered
 
@@ -60,6 +70,7 @@ def create_application(session: Session, principal: Principal, kind: str) -> App
     session.flush()
     app.number = f"{utcnow():%Y}-{app.id:06d}"
     history(session, app, "created", actor=principal.actor(), org_id=org.id)
+    record(session, app, "application.created", {"kind": kind}, actor=principal)
     if kind == "change":
         registered.start_change(session, app, principal.actor())
     return app
@@ -117,6 +128,8 @@ def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     entry.status, entry.findings, entry.source = "validating", [], "json"
     history(session, app, "form_saved", actor=principal.actor(), org_id=principal.org_id,
             comment=f"様{code}")
+    record(session, app, "application.form_saved", {"form": code, "revision": entry.revision},
+           actor=principal)
     session.flush()
     ctx.emit(session, "intake", "form.validation_requested",
              {"application_id": app.id, "code": code, "revision": entry.revision})
@@ -214,6 +227,8 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     app.round += 1
     app.status, app.stage, app.findings = "validating", None, []
     history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id)
+    record(session, app, "application.submitted", {"round": app.round, "kind": app.kind},
+           actor=principal)
     session.flush()
     ctx.emit(session, "intake", "application.validation_requested",
              {"application_id": app.id, "round": app.round, "actor": principal.actor()})
@@ -281,11 +296,17 @@ def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
         app.withdrawal_requested_at = utcnow()
         history(session, app, "withdrawal_requested", actor=actor, org_id=principal.org_id,
                 comment=comment)
+        record(session, app, "application.withdrawal_requested",
+               {"round": app.round, "status": app.status, "reason": (comment or "")[:200]},
+               actor=principal)
         ctx.emit(session, "review", "application.withdrawn", {
             "application_id": app.id, "round": app.round, "actor": actor,
             "at": utcnow().isoformat(), "reason": comment})
         return False
     was_reviewed = app.round > 0
+    record(session, app, "application.withdrawn",
+           {"round": app.round, "status": app.status, "reason": (comment or "")[:200]},
+           actor=principal)
     _withdrawn(ctx, session, app, actor=actor, org_id=principal.org_id, comment=comment)
     if was_reviewed:  # review keeps the request on record (its case is closed already)
         ctx.emit(session, "review", "application.withdrawn", {
@@ -318,6 +339,10 @@ def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
     current = payload["round"] == app.round and app.status != "withdrawn"
     if current and payload["status"] == "withdrawn":
         if app.status not in ("approved", "registered"):
+            actor = payload.get("actor")
+            record(session, app, "application.withdrawn",
+                   {"round": app.round, "status": app.status, "decided_by": "review"},
+                   actor={**actor, "role": "applicant"} if actor else None)
             _withdrawn(ctx, session, app, actor=payload.get("actor"),
                        org_id=(payload.get("actor") or {}).get("org_id"),
                        comment=payload.get("comment"), at=at)

@@ -26,6 +26,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.db import utcnow
 from services.intake.models import CatalogAffair, CatalogInfo, CatalogVersion, Organisation
 from services.intake.registry import (ATTRIBUTES, MUNICIPAL_KINDS, REFDATA, UNION_KINDS,
@@ -410,4 +411,11 @@ def load_refdata(session: Session, provided_info: Path | None = None,
     files = {"provided_info": provided_info} if provided_info is not None else {}
     if procedures is not None:
         files["procedures"] = procedures
-    return {"organisations": load_registry(session), "catalog": load_catalog(session, **files)}
+    result = {"organisations": load_registry(session), "catalog": load_catalog(session, **files)}
+    orgs = result["organisations"]
+    if orgs.get("inserted") or orgs.get("updated") or result["catalog"]["status"] != "unchanged":
+        audit.record(session, "refdata.loaded", "refdata", {
+            "organisations": orgs,
+            "catalog": {k: result["catalog"].get(k) for k in ("version", "status")},
+            "files": {k: Path(v).name for k, v in files.items()}})
+    return result

@@ -9,6 +9,7 @@ from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
+from shared.audit import AuditLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("intake")
@@ -300,3 +301,9 @@ class RegisteredContent(Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     __tablename__ = "intake_dead_letters"
+
+
+class AuditLog(AuditLogMixin, Base):
+    """Every state-changing action in intake, chained by hash (shared.audit)."""
+
+    __tablename__ = "intake_audit_log"

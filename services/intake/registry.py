@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.db import utcnow
 
 from services.intake.models import Organisation, OrganisationAudit, OrganisationMember
@@ -267,8 +268,33 @@ REGISTERED_SOURCE = "運用者登録"
 
 def _audit(session: Session, org_id: str, action: str, actor: dict, before: dict | None,
            after: dict) -> None:
+    """Keep the change twice: whole before and after in ``intake_org_audit`` (the
+    organisation's own trail, ``GET /api/intake/organisations/ID/audit``), and what
+    changed in the chained audit log (shared.audit), by the caller of the request or the
+    command."""
     session.add(OrganisationAudit(org_id=org_id, action=action, actor=actor, before=before,
                                   after=after))
+    audit.record(session, f"organisation.{action}", f"organisation:{org_id}",
+                 _changes(before, after), subject_org=org_id)
+
+
+def _changes(before: dict | None, after: dict) -> dict:
+    """What changed, small: changed fields from/to, members added and removed."""
+    if before is None:
+        return {"name": after.get("name"), "kind": after.get("kind"),
+                "prefecture_code": after.get("prefecture_code"),
+                "members": len(after.get("members") or [])}
+    out: dict[str, Any] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new or key == "effective_attributes":
+            continue
+        if key == "members":
+            out["members_added"] = sorted(set(new or []) - set(old or []))
+            out["members_removed"] = sorted(set(old or []) - set(new or []))
+        else:
+            out[key] = {"from": old, "to": new}
+    return out
 
 
 def _check_attributes(org: Organisation | None, kind: str, branch: str,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.web import ApiError
 from services.intake.catalog import OrgCatalog, catalog_for, current_version, parse_condition
 from services.intake.models import Application, Organisation, Selection
@@ -260,6 +261,10 @@ def save_selection(session: Session, app: Application, actor: dict, body: Any) -
             sel.independent_affairs = independent
         sel.updated_by = actor
     session.flush()
+    audit.record(session, "application.selection_saved", f"application:{app.id}",
+                 {"number": app.number, "catalog_version": version,
+                  "query_affairs": len(affairs), "provided_info": len(infos)},
+                 subject_org=app.org_id)
     return sel
 
 

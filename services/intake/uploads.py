@@ -85,6 +85,9 @@ def receive_upload(ctx: ServiceContext, pm: pluggy.PluginManager, session: Sessi
     apps.history(session, app, "upload_received", actor=principal.actor(),
                  org_id=principal.org_id, comment=filename[:200])
     session.flush()
+    apps.record(session, app, "application.workbook_uploaded",
+                {"upload": upload.id, "filename": upload.filename[:100], "size": upload.size,
+                 "sha256": upload.sha256, "forms": upload.forms}, actor=principal)
     ctx.emit(session, "intake", "upload.received",
              {"application_id": app.id, "upload_id": upload.id})
     return upload
@@ -185,6 +188,9 @@ def add_attachment(session: Session, principal: Principal, app: Application, fil
     apps.history(session, app, "attachment_added", actor=principal.actor(),
                  org_id=principal.org_id, comment=f"{att.ref} {filename[:200]}")
     session.flush()
+    apps.record(session, app, "application.attachment_added",
+                {"attachment": att.ref, "filename": att.filename[:100], "size": att.size,
+                 "sha256": att.sha256}, actor=principal)
     return att
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from shared import webhooks
 from shared.auth import current_principal, require
-from shared.db import utcnow
 from shared.service import context
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.master import distribution, exports, registry
@@ -262,7 +261,7 @@ def delete_subscription(sub_id: int):
     """Stop a subscription: nothing more is delivered (pending deliveries are
     cancelled when their turn comes)."""
     with context("master").transaction() as session:
-        _subscriber(session, sub_id).active = False
+        distribution.unsubscribe(session, _subscriber(session, sub_id))
     return "", 204
 
 
@@ -300,7 +299,8 @@ def acknowledge(sub_id: int):
                            f"checksum がマスタ版 {version.number} のものと一致しません。"
                            "反映した内容を確認し、全体（snapshot）を取得し直してください。",
                            expected=version.checksum)
-        sub.acked_version, sub.acked_at = version.number, utcnow()
+        distribution.acknowledge(session, sub, version,
+                                 by_subscriber=g.master_subscriber is not None)
         return jsonify(distribution.describe_subscriber(sub))
 
 

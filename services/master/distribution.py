@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import outbound, webhooks
+from shared import audit, outbound, webhooks
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from services.master import registry
@@ -189,10 +189,32 @@ def subscribe(ctx: ServiceContext, session: Session, url: str, mode: str,
                      created_at=utcnow(), created_by=created_by)
     session.add(sub)
     session.flush()
+    audit.record(session, "subscription.created", f"subscription:{sub.id}",
+                 {"url": url[:200], "mode": mode})
     current = registry.head(session).number
     if current:
         schedule(ctx, session, current, [sub])
     return sub
+
+
+def unsubscribe(session: Session, sub: Subscriber) -> None:
+    """Stop a subscription: nothing more is delivered (pending deliveries are cancelled
+    when their turn comes)."""
+    sub.active = False
+    audit.record(session, "subscription.deleted", f"subscription:{sub.id}",
+                 {"url": sub.url[:200]})
+
+
+def acknowledge(session: Session, sub: Subscriber, version: MasterVersion, *,
+                by_subscriber: bool) -> None:
+    """The subscriber has applied ``version``: diff deliveries start from it. Recorded
+    as the subscriber's (a signed request) or the operator's action."""
+    previous = sub.acked_version
+    sub.acked_version, sub.acked_at = version.number, utcnow()
+    audit.record(session, "subscription.acknowledged", f"subscription:{sub.id}",
+                 {"version": version.number, "previous": previous},
+                 actor=audit.Actor(f"subscription:{sub.id}", "subscriber", "")
+                 if by_subscriber else None)
 
 
 def describe_subscriber(sub: Subscriber) -> dict:

@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
+from shared.audit import AuditLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("master")
@@ -200,3 +201,9 @@ class Inbox(InboxMixin, Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     __tablename__ = "master_dead_letters"
+
+
+class AuditLog(AuditLogMixin, Base):
+    """Every state-changing action in master, chained by hash (shared.audit)."""
+
+    __tablename__ = "master_audit_log"

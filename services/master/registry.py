@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import Text, cast, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from shared import plugincalls
+from shared import audit, plugincalls
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from services.master.content import (emergency_contacts, matching_keys, row_hash, rows_from,
@@ -95,6 +95,9 @@ def register(ctx: ServiceContext, session: Session, payload: dict) -> MasterVers
         session.add(PendingRegistration(
             application_id=payload["application_id"], round=payload["round"],
             number=payload["number"], org_id=payload["org"]["id"], payload=payload))
+        audit.record(session, "master.prepared", f"application:{payload['application_id']}",
+                     {"number": payload["number"], "round": payload["round"]},
+                     subject_org=payload["org"]["id"])
         ctx.emit(session, "intake", "application.status_changed", {
             "application_id": payload["application_id"], "round": payload["round"],
             "status": "approved", "event": "master_prepared", "stage": None,
@@ -102,7 +105,12 @@ def register(ctx: ServiceContext, session: Session, payload: dict) -> MasterVers
             "comment": "マスタデータ整備に登録されました。次回の配信でマスタに反映されます。",
             "at": utcnow().isoformat()})
         return None
-    return _make_version(ctx, session, head_row, [payload])
+    version = _make_version(ctx, session, head_row, [payload])
+    audit.record(session, "master.version_created", f"version:{version.number}",
+                 {"version": version.number, "checksum": version.checksum,
+                  "application_id": payload["application_id"], "number": payload["number"],
+                  "round": payload["round"]}, subject_org=payload["org"]["id"])
+    return version
 
 
 def publish_prepared(ctx: ServiceContext, session: Session) -> MasterVersion:
@@ -116,6 +124,9 @@ def publish_prepared(ctx: ServiceContext, session: Session) -> MasterVersion:
     with bulk_work():
         version = _make_version(ctx, session, head_row, _pending_payloads(session, upto))
     session.execute(delete(PendingRegistration).where(PendingRegistration.id <= upto))
+    audit.record(session, "master.published", f"version:{version.number}",
+                 {"version": version.number, "checksum": version.checksum,
+                  "applications": len(version.sources)})
     return version
 
 
@@ -147,6 +158,9 @@ def set_mode(session: Session, mode: str) -> MasterHead:
     if mode == "immediate" and head_row.mode == "batched" and session.scalar(
             select(PendingRegistration.id).limit(1)) is not None:
         raise NotEmpty()
+    if head_row.mode != mode:
+        audit.record(session, "publication.mode_changed", "publication",
+                     {"from": head_row.mode, "to": mode})
     head_row.mode = mode
     return head_row
 

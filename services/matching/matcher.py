@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError
@@ -471,6 +472,11 @@ def answer(ctx: ServiceContext, session: Session, confirmation: Confirmation, st
     confirmation.answered_by = actor
     confirmation.answered_at = utcnow()
     session.flush()
+    audit.record(session, "confirmation.answered", f"confirmation:{confirmation.id}",
+                 {"answer": status, "application_id": confirmation.application_id,
+                  "item": confirmation.item, "delegator": confirmation.delegator_org,
+                  "reason": (reason or "")[:200]},
+                 subject_org=confirmation.delegatee_org)
     record = session.get(DelegationRecord, confirmation.record_id)
     touched = Touched()
     touched.add([record])

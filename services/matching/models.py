@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
+from shared.audit import AuditLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("matching")
@@ -119,3 +120,9 @@ class Inbox(InboxMixin, Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     __tablename__ = "matching_dead_letters"
+
+
+class AuditLog(AuditLogMixin, Base):
+    """Every state-changing action in matching, chained by hash (shared.audit)."""
+
+    __tablename__ = "matching_audit_log"

@@ -190,7 +190,7 @@ def list_webhooks():
 def delete_webhook(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
-        endpoint.active = False
+        webhooks.remove_endpoint(session, endpoint)
     return "", 204
 
 

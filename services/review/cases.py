@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared import audit
 from shared.auth import Principal
 from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
@@ -280,6 +281,12 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
         session.flush()
     except IntegrityError:
         raise ApiError(409, "already_decided", "この段階は既に判定されています。") from None
+    audit.record(session, "decision.approved" if result == "承認" else "decision.rejected",
+                 f"application:{application_id}",
+                 {"number": case.number, "kind": case.kind, "round": case.round,
+                  "stage": stage, "result": result, "comment": decision.comment[:200],
+                  "acknowledged_matching": len(acknowledged or [])},
+                 actor=principal, subject_org=case.org_id)
     actor = principal.actor()
     decided = {"decision": {"stage": stage, "result": result, "comment": decision.comment,
                             "reviewer": actor}}
@@ -387,6 +394,16 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     actor = payload.get("actor")
     reason = payload.get("reason")
     at = dt.datetime.fromisoformat(payload["at"])
+
+    def record(action: str, **detail) -> None:
+        """Review's audit log: the request, then its outcome, by the applicant who asked
+        (at intake, whose log holds the request's address)."""
+        audit.record(session, action, f"application:{payload['application_id']}",
+                     {"round": payload["round"], **detail},
+                     actor={**actor, "role": "applicant"} if actor else None,
+                     subject_org=(actor or {}).get("org_id"))
+
+    record("withdrawal.received", requested_at=payload["at"], reason=(reason or "")[:200])
     if case is not None and case.round == payload["round"] and (
             case.status in WAITING or case.status in ("returned", UNROUTABLE)):
         # Under review, or returned (the applicant's again; intake withdrew it already
@@ -394,6 +411,7 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
         stage = case.stage
         involved = _involved(case)
         case.status, case.reviewer_org_id = "withdrawn", None
+        record("withdrawal.completed", stage=stage, number=case.number)
         _report(ctx, session, case, "withdrawn", actor=actor, comment=reason)
         webhooks.notify(ctx, session, "withdrawn", involved, {**_hook_data(case), "stage": stage})
         return
@@ -405,6 +423,7 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     if case is None or case.round < payload["round"]:
         # The submission of this round has not reached review yet: it will not open a
         # case (receive_submission sees this event), so the application is withdrawn.
+        record("withdrawal.completed", stage=None, before_review=True)
         ctx.emit(session, "intake", "application.status_changed", {
             "application_id": payload["application_id"], "round": payload["round"],
             "status": "withdrawn", "event": "withdrawn", "stage": None,
@@ -413,6 +432,7 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
     elif case.round == payload["round"] and case.status != "withdrawn":
         # A decision closed the case first: the withdrawal is refused.
         done = {"approved": "承認が確定"}.get(case.status, "審査が完了")
+        record("withdrawal.refused", status=case.status, number=case.number)
         ctx.emit(session, "intake", "application.status_changed", {
             "application_id": case.application_id, "round": case.round,
             "status": case.status, "event": "withdrawal_refused", "stage": case.stage,

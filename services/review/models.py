@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
+from shared.audit import AuditLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = make_base("review")
@@ -217,3 +218,9 @@ class Inbox(InboxMixin, Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     __tablename__ = "review_dead_letters"
+
+
+class AuditLog(AuditLogMixin, Base):
+    """Every state-changing action in review, chained by hash (shared.audit)."""
+
+    __tablename__ = "review_audit_log"

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import audit
 from services.review.models import ReviewCase, SchedulePhase
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -75,9 +76,15 @@ def describe(session: Session) -> list[dict]:
 
 def replace(session: Session, phases: list[dict], login: str) -> None:
     """Set the given phases (others stay as they are). The caller validated them."""
+    changes = {}
     for item in phases:
         row = session.get(SchedulePhase, item["phase"])
+        before = [row.starts_on, row.ends_on] if row is not None else [None, None]
         if row is None:
             row = SchedulePhase(phase=item["phase"], ends_on=item["ends_on"], updated_by=login)
             session.add(row)
         row.starts_on, row.ends_on, row.updated_by = item.get("starts_on"), item["ends_on"], login
+        if before != [row.starts_on, row.ends_on]:
+            changes[item["phase"]] = {"from": before, "to": [row.starts_on, row.ends_on]}
+    if changes:
+        audit.record(session, "schedule.changed", "schedule", changes)

@@ -20,7 +20,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import outbound
+from shared import audit, outbound
 from shared import webhooks as signing
 from shared.db import utcnow
 from shared.messaging import ServiceContext
@@ -49,7 +49,22 @@ def create_endpoint(session: Session, org_id: str, login: str, url: str,
                                created_by=login)
     session.add(endpoint)
     session.flush()
-    return endpoint, add_secret(session, endpoint)
+    secret = _new_secret(session, endpoint)
+    _record(session, endpoint, "webhook.created",
+            {"url": url[:200], "events": endpoint.events, "secret_id": secret.id})
+    return endpoint, secret
+
+
+def _record(session: Session, endpoint: WebhookEndpoint, action: str, detail: dict) -> None:
+    """Review's audit log (never a secret: only its id)."""
+    audit.record(session, action, f"webhook:{endpoint.id}", detail,
+                 subject_org=endpoint.org_id)
+
+
+def remove_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    """Stop an endpoint: no more deliveries (its log stays)."""
+    endpoint.active = False
+    _record(session, endpoint, "webhook.deleted", {"url": endpoint.url[:200]})
 
 
 def owned_endpoint(session: Session, org_id: str, endpoint_id: int) -> WebhookEndpoint:
@@ -61,6 +76,13 @@ def owned_endpoint(session: Session, org_id: str, endpoint_id: int) -> WebhookEn
 
 
 def add_secret(session: Session, endpoint: WebhookEndpoint) -> WebhookSecret:
+    """A further signing secret (rotation: both sign until the old one is retired)."""
+    secret = _new_secret(session, endpoint)
+    _record(session, endpoint, "webhook.secret_added", {"secret_id": secret.id})
+    return secret
+
+
+def _new_secret(session: Session, endpoint: WebhookEndpoint) -> WebhookSecret:
     secret = WebhookSecret(endpoint=endpoint, secret=signing.generate_secret())
     session.add(secret)
     session.flush()
@@ -75,6 +97,7 @@ def retire_secret(session: Session, endpoint: WebhookEndpoint, secret_id: int) -
         raise ApiError(409, "last_secret",
                        "最後の有効なシークレットは廃止できません。先に新しいシークレットを追加してください。")
     secret.retired_at = utcnow()
+    _record(session, endpoint, "webhook.secret_retired", {"secret_id": secret.id})
 
 
 def active_secrets(endpoint: WebhookEndpoint) -> list[str]:
@@ -139,8 +162,10 @@ def redeliver(ctx: ServiceContext, session: Session, delivery: WebhookDelivery) 
     """Send a delivery again on demand (same webhook-id, so receivers may deduplicate)."""
     if delivery.status in ("sending", "pending", "queued"):
         raise ApiError(409, "delivery_in_progress", "この配信は現在送信中です。完了後に再送してください。")
-    delivery.status = "queued"
+    previous, delivery.status = delivery.status, "queued"
     delivery.next_attempt_at = utcnow() + dt.timedelta(seconds=LEASE_SECONDS)
+    audit.record(session, "webhook.redelivered", f"webhook:{delivery.endpoint_id}",
+                 {"delivery": delivery.id, "event": delivery.event, "status": previous})
     ctx.emit(session, "review", "webhook.delivery_requested", {"delivery_id": delivery.id})
 
 

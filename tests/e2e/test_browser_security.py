@@ -7,7 +7,7 @@ from tests import factories
 from tests.e2e.conftest import VIEWPORT
 
 PAGES = {"demo-operator": ["/", "/master/", "/review/", "/review/progress", "/matching/graph",
-                           "/refdata", "/auth/account"],
+                           "/refdata", "/auth/account", "/intake/audit", "/auth/audit"],
          "demo-applicant": ["/applicant/"]}
 
 

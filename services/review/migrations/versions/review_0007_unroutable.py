@@ -1,8 +1,8 @@
 """unroutable cases: why a case could not be routed, and the organisation ids of
 intake's registry that a router may name
 
-Revision ID: review_0006_unroutable
-Revises: review_0005
+Revision ID: review_0007
+Revises: review_0006
 Create Date: 2026-12-10 10:00:00
 """
 from alembic import op
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision = 'review_0006_unroutable'
-down_revision = 'review_0005'
+revision = 'review_0007'
+down_revision = 'review_0006'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,105 @@
+"""The audit log on the web, for operators: one JSON endpoint and one page per service
+(each service reads only its own log, so each serves its own), built here the same
+way for all five.
+
+==========  ==================  ====================
+service     API                 page
+==========  ==================  ====================
+intake      /api/intake/audit   /intake/audit
+review      /api/review/audit   /review/audit
+matching    /api/matching/audit /matching/audit
+master      /api/master/audit   /master/audit
+identity    /api/auth/audit     /auth/audit
+==========  ==================  ====================
+
+Filters (query string, API and page alike): ``action`` (exact, or a prefix ending in
+``*``: ``decision.*``), ``actor`` (login), ``org`` (the actor's organisation or the
+one acted on), ``target`` (``application:42``), ``from`` and ``to`` (dates, JST days,
+both inclusive; or ISO 8601 date-times), ``limit`` (≤ 200, default 50) and ``before``
+(the ``next_before`` of the previous page). Newest first.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, jsonify, render_template, request, url_for
+
+from shared import audit, vocabulary
+from shared.auth import require
+from shared.pages import html_errors, require_page
+from shared.service import context
+from shared.web import ApiError
+
+# service -> (API prefix, page prefix, the page's tab label); the order of the tabs
+PLACES = {
+    "intake": ("/api/intake", "/intake", "申請"),
+    "review": ("/api/review", "/review", "審査"),
+    "matching": ("/api/matching", "/matching", "突合"),
+    "master": ("/api/master", "/master", "マスタ"),
+    "identity": ("/api/auth", "/auth", "アカウント・ログイン"),
+}
+
+
+def page_path(service: str) -> str:
+    return PLACES[service][1] + "/audit"
+
+
+def _filters():
+    """The request's filters, or 422 naming the bad ones."""
+    try:
+        return audit.parse_filters(request.args)
+    except audit.FilterError as exc:
+        details = [{"location": key, "message": message} for key, message in exc.problems]
+        raise ApiError(422, "bad_filter", f"検索条件に誤りがあります: {exc.problems[0][1]}",
+                       details=details) from None
+
+
+def blueprints(service: str, model) -> list[Blueprint]:
+    """The API endpoint and the page of ``service``'s audit log (operators only)."""
+    api_prefix, page_prefix, _label = PLACES[service]
+    api = Blueprint(f"{service}_audit_api", __name__, url_prefix=api_prefix)
+    page = Blueprint(f"{service}_audit_pages", __name__, url_prefix=page_prefix)
+
+    @api.get("/audit")
+    @require("operator")
+    def audit_log():
+        """The service's audit log, newest first (filters: see shared/audit_web.py)."""
+        filters = _filters()
+        with context(service).db.transaction() as session:
+            items, next_before = audit.query(session, model, filters)
+        return jsonify({"service": service, "items": items, "next_before": next_before})
+
+    @page.get("/audit")
+    @require_page("operator")
+    def audit_page():
+        raw = {k: request.args.get(k, "").strip()
+               for k in ("action", "actor", "org", "target", "from", "to", "limit")}
+        problems: list[tuple[str, str]] = []
+        try:
+            filters = audit.parse_filters(request.args)
+        except audit.FilterError as exc:
+            problems, filters = exc.problems, None
+        items, next_url = [], None
+        if filters is not None:
+            with context(service).db.transaction() as session:
+                items, next_before = audit.query(session, model, filters)
+            if next_before is not None:
+                next_url = url_for(request.endpoint,
+                                   **{k: v for k, v in raw.items() if v}, before=next_before)
+        for item in items:
+            item["at_jst"] = audit.jst(item["at"])
+            item["detail_text"] = json.dumps(item["detail"], ensure_ascii=False,
+                                             sort_keys=True, separators=(", ", ": "))
+        tabs = [(name, label, page_path(name), name == service)
+                for name, (_a, _p, label) in PLACES.items()]
+        return render_template(
+            "audit.html", service=service, service_label=PLACES[service][2], tabs=tabs,
+            items=items, raw=raw, problems=problems, next_url=next_url,
+            paged=bool(request.args.get("before")),
+            actions=vocabulary.AUDIT_ACTIONS.get(service, {}),
+            all_actions={a: l for acts in vocabulary.AUDIT_ACTIONS.values()
+                         for a, l in acts.items()},
+            actor_roles=vocabulary.AUDIT_ACTOR_ROLES), 422 if problems else 200
+
+    html_errors(page)
+    return [api, page]
