@@ -223,21 +223,22 @@ def writer_choice(repeat: int = 200) -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orgs", type=int, default=0, help="only the first N organisations")
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--skip-floor", action="store_true")
-    args = parser.parse_args()
+def measure(orgs: int = 0, processes: int = 2, skip_floor: bool = False, repeat: int = 200,
+            out=print) -> dict:
+    """Run the benchmark, report each step through ``out`` as it goes and return the
+    figures: ``writer_choice`` (ms per synthetic workbook) and ``runs`` (per mode: forms,
+    bytes, CPU seconds of prepare and write, wall seconds, peak RSS, the machine's load
+    average when it ended, and the whole country projected from CPU and from wall time)."""
+    out("writer choice, one synthetic form-sized workbook (ms, best of 3):")
+    choice = writer_choice(repeat)
+    for name, ms in choice.items():
+        out(f"  {name:20s} {ms:6.2f}")
 
-    print("writer choice, one synthetic form-sized workbook (ms, best of 3):")
-    for name, ms in writer_choice().items():
-        print(f"  {name:20s} {ms:6.2f}")
-
+    runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         url = setup_database(Path(tmp))
-        print(f"registry and catalog loaded in {time.perf_counter() - t:.1f} s (not timed below)")
+        out(f"registry and catalog loaded in {time.perf_counter() - t:.1f} s (not timed below)")
         from sqlalchemy import create_engine, select
         from sqlalchemy.orm import Session
 
@@ -246,22 +247,36 @@ def main() -> None:
         with Session(create_engine(url)) as session:
             org_ids = list(session.scalars(select(Organisation.id).where(
                 Organisation.can_apply.is_(True)).order_by(Organisation.id)))
-        if args.orgs:
-            org_ids = org_ids[:args.orgs]
-        modes = ["styled"] + ([] if args.skip_floor else [FLOOR_KEY])
+        if orgs:
+            org_ids = org_ids[:orgs]
+        modes = ["styled"] + ([] if skip_floor else [FLOOR_KEY])
         for mode in modes:
-            r = run(url, org_ids, args.processes, mode)
+            r = run(url, org_ids, processes, mode)
             cpu = r["prepare"] + r["write"]
-            print(f"{mode:7s}: {r['orgs']} orgs, {r['forms']} forms in {r['wall']:.1f} s wall "
-                  f"with {r['processes']} process(es) = {r['forms'] / r['wall']:.0f} forms/s "
-                  f"(machine load {os.getloadavg()[0]:.1f}); CPU {cpu:.1f} s = "
-                  f"{r['forms'] / cpu:.0f} forms/s per core: prepare {r['prepare'] / r['forms'] * 1000:.2f}"
-                  f" + write {r['write'] / r['forms'] * 1000:.2f} ms per form; "
-                  f"avg {r['bytes'] / r['forms'] / 1024:.1f} KiB per form; "
-                  f"peak RSS per process {r['maxrss_mb']:.0f} MB; "
-                  f"{TARGET_ORGS} orgs x 7 on 2 idle cores: "
-                  f"{cpu / r['orgs'] * TARGET_ORGS / 2:.0f} s (CPU / 2), at this run's wall rate "
-                  f"{r['wall'] / r['orgs'] * TARGET_ORGS:.0f} s")
+            r.update(cpu=cpu, load=os.getloadavg()[0],
+                     nation_cpu_s=cpu / r["orgs"] * TARGET_ORGS / 2,
+                     nation_wall_s=r["wall"] / r["orgs"] * TARGET_ORGS)
+            runs[mode] = r
+            out(f"{mode:7s}: {r['orgs']} orgs, {r['forms']} forms in {r['wall']:.1f} s wall "
+                f"with {r['processes']} process(es) = {r['forms'] / r['wall']:.0f} forms/s "
+                f"(machine load {r['load']:.1f}); CPU {cpu:.1f} s = "
+                f"{r['forms'] / cpu:.0f} forms/s per core: prepare {r['prepare'] / r['forms'] * 1000:.2f}"
+                f" + write {r['write'] / r['forms'] * 1000:.2f} ms per form; "
+                f"avg {r['bytes'] / r['forms'] / 1024:.1f} KiB per form; "
+                f"peak RSS per process {r['maxrss_mb']:.0f} MB; "
+                f"{TARGET_ORGS} orgs x 7 on 2 idle cores: "
+                f"{r['nation_cpu_s']:.0f} s (CPU / 2), at this run's wall rate "
+                f"{r['nation_wall_s']:.0f} s")
+    return {"writer_choice": choice, "runs": runs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orgs", type=int, default=0, help="only the first N organisations")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--skip-floor", action="store_true")
+    args = parser.parse_args()
+    measure(args.orgs, args.processes, args.skip_floor)
 
 
 if __name__ == "__main__":

@@ -133,51 +133,66 @@ def peak(fn, books) -> int:
     return top
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--per-form", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3, help="best of N passes")
-    args = parser.parse_args()
-    pm, layouts, forms, books = build(args.per_form)
+FLOOR = "floor: scan + calamine load + iterate"
+OPENPYXL_FLOOR = "floor: openpyxl load + iterate"
+DOOR = "door checks only"
+END_TO_END = "end to end (door + read + validate)"
+END_TO_END_OPENPYXL = "end to end, reader on openpyxl"
+
+
+def measure(per_form: int = 100, rounds: int = 3, out=print) -> dict:
+    """Run the benchmark, report each pass through ``out`` as it goes and return the
+    figures: ``workbooks`` (how many), ``passes`` (per pass: best wall and CPU seconds
+    over all workbooks, tracemalloc peak bytes of a sample) and ``max_rss_mb``."""
+    pm, layouts, forms, books = build(per_form)
     sheets = [lay.sheet for lay in layouts.values()]
     ctx = context(forms)
     sizes = sorted(len(c) for _, c in books)
     # every workbook reads and validates without errors (so no pass stops early)
     assert all(end_to_end(c, pm, layouts, sheets, ctx) == 0 for _, c in books)
     passes = {
-        "floor: scan + calamine load + iterate": floor_calamine,
-        "floor: openpyxl load + iterate": floor,
-        "door checks only": lambda c: door(c, sheets),
-        "end to end (door + read + validate)": lambda c: end_to_end(c, pm, layouts, sheets, ctx),
-        "end to end, reader on openpyxl": lambda c: end_to_end(c, pm, layouts, sheets, ctx,
-                                                               "openpyxl"),
+        FLOOR: floor_calamine,
+        OPENPYXL_FLOOR: floor,
+        DOOR: lambda c: door(c, sheets),
+        END_TO_END: lambda c: end_to_end(c, pm, layouts, sheets, ctx),
+        END_TO_END_OPENPYXL: lambda c: end_to_end(c, pm, layouts, sheets, ctx, "openpyxl"),
     }
     n = len(books)
-    print(f"{n} workbooks ({args.per_form} per form x {len(forms)} forms), "
-          f"{sizes[0]:,}-{sizes[-1]:,} bytes (median {sizes[n // 2]:,})")
+    out(f"{n} workbooks ({per_form} per form x {len(forms)} forms), "
+        f"{sizes[0]:,}-{sizes[-1]:,} bytes (median {sizes[n // 2]:,})")
     results = {}
     for name, fn in passes.items():
-        best = min((timed(fn, books) for _ in range(args.rounds)), key=lambda t: t[1])
+        best = min((timed(fn, books) for _ in range(rounds)), key=lambda t: t[1])
         top = peak(fn, books[:: max(1, n // 70)])
-        results[name] = best
         wall, cpu = best
-        print(f"{name:42s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  "
-              f"{n / cpu:7.1f} wb/s/worker (cpu)  {n / wall:7.1f} (wall)  "
-              f"{1000 * cpu / n:6.2f} ms/wb  peak py alloc {top / 1e6:6.1f} MB")
-    floor_cpu = results["floor: scan + calamine load + iterate"][1]
-    e2e_cpu = results["end to end (door + read + validate)"][1]
-    door_cpu = results["door checks only"][1]
-    print(f"end to end / calamine floor (cpu): {e2e_cpu / floor_cpu:.2f}; "
-          f"reading and validating beyond door and floor: "
-          f"{1000 * (e2e_cpu - door_cpu - floor_cpu) / n:.2f} ms/wb "
-          f"against {1000 * floor_cpu / n:.2f} ms/wb of loading")
-    old = results["end to end, reader on openpyxl"][1]
-    print(f"openpyxl floor / calamine floor: {results['floor: openpyxl load + iterate'][1] / floor_cpu:.1f}x; "
-          f"end to end openpyxl / calamine: {old / e2e_cpu:.1f}x")
+        results[name] = {"wall": wall, "cpu": cpu, "peak_bytes": top}
+        out(f"{name:42s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  "
+            f"{n / cpu:7.1f} wb/s/worker (cpu)  {n / wall:7.1f} (wall)  "
+            f"{1000 * cpu / n:6.2f} ms/wb  peak py alloc {top / 1e6:6.1f} MB")
+    floor_cpu = results[FLOOR]["cpu"]
+    e2e_cpu = results[END_TO_END]["cpu"]
+    door_cpu = results[DOOR]["cpu"]
+    out(f"end to end / calamine floor (cpu): {e2e_cpu / floor_cpu:.2f}; "
+        f"reading and validating beyond door and floor: "
+        f"{1000 * (e2e_cpu - door_cpu - floor_cpu) / n:.2f} ms/wb "
+        f"against {1000 * floor_cpu / n:.2f} ms/wb of loading")
+    old = results[END_TO_END_OPENPYXL]["cpu"]
+    out(f"openpyxl floor / calamine floor: {results[OPENPYXL_FLOOR]['cpu'] / floor_cpu:.1f}x; "
+        f"end to end openpyxl / calamine: {old / e2e_cpu:.1f}x")
     per_wb = e2e_cpu / n
-    print(f"35,000 workbooks at {1000 * per_wb:.2f} ms: {35000 * per_wb:.0f} s cpu on one worker, "
-          f"{35000 * per_wb / 2:.0f} s on two")
-    print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    out(f"35,000 workbooks at {1000 * per_wb:.2f} ms: {35000 * per_wb:.0f} s cpu on one worker, "
+        f"{35000 * per_wb / 2:.0f} s on two")
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out(f"max RSS {max_rss:.0f} MB")
+    return {"workbooks": n, "passes": results, "max_rss_mb": max_rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--per-form", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="best of N passes")
+    args = parser.parse_args()
+    measure(args.per_form, args.rounds)
 
 
 if __name__ == "__main__":

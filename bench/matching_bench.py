@@ -137,7 +137,9 @@ def traced(fn):
         tracemalloc.stop()
 
 
-def run(scale: float, samples: int, folder: Path) -> dict:
+def run(scale: float, samples: int, folder: Path, trace: bool = True) -> dict:
+    """One scale: the figures as a dict. ``trace=False`` leaves out the second, traced
+    run of each phase (its peaks are then None), for a quicker look."""
     settings = Settings.from_env({"NWS_DATA_DIR": str(folder)}, embedded=True)
     runtime = Runtime(settings, services=("matching",))
     runtime.migrate()
@@ -177,8 +179,10 @@ def run(scale: float, samples: int, folder: Path) -> dict:
     with ctx.transaction() as session:
         outcome = dict(session.execute(select(DelegationRecord.status, func.count())
                                        .group_by(DelegationRecord.status)).all())
-    reset()
-    full_peak = traced(full)
+    full_peak = None
+    if trace:
+        reset()
+        full_peak = traced(full)
 
     rnd = random.Random(7)
     filers = sorted(by_org)
@@ -205,9 +209,11 @@ def run(scale: float, samples: int, folder: Path) -> dict:
         timings.append(seconds)
         cpu.append(cpu_s)
         evaluated.append(n)
-    incr_peak = 0
-    for org in picked:
-        incr_peak = max(incr_peak, traced(lambda: resubmit(org, 3)))
+    incr_peak = None
+    if trace:
+        incr_peak = 0
+        for org in picked:
+            incr_peak = max(incr_peak, traced(lambda: resubmit(org, 3)))
     runtime.close()
     return {
         "scale": scale, "organisations": len(orgs), "filing_organisations": len(by_org),
@@ -216,7 +222,8 @@ def run(scale: float, samples: int, folder: Path) -> dict:
         "full_s": round(full_s, 2), "full_cpu_s": round(full_cpu, 2),
         "full_changed": changed,
         "full_us_per_record": round(full_s / n_records * 1e6, 1),
-        "full_peak_mib": round(full_peak / 2**20, 1), "outcome": outcome,
+        "full_peak_mib": None if full_peak is None else round(full_peak / 2**20, 1),
+        "outcome": outcome,
         "incremental_samples": len(timings),
         "incremental_median_ms": round(statistics.median(timings) * 1000, 1),
         "incremental_p95_ms": round(sorted(timings)[int(0.95 * (len(timings) - 1))] * 1000, 1),
@@ -224,7 +231,7 @@ def run(scale: float, samples: int, folder: Path) -> dict:
         "incremental_cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
         "incremental_records_evaluated_median": statistics.median(evaluated),
         "incremental_records_evaluated_max": max(evaluated),
-        "incremental_peak_mib": round(incr_peak / 2**20, 2),
+        "incremental_peak_mib": None if incr_peak is None else round(incr_peak / 2**20, 2),
     }
 
 
