@@ -8,13 +8,18 @@ from sqlalchemy import select
 
 from shared.auth import current_principal, require
 from shared.db import utcnow
+from shared.openapi import operation
 from shared.service import context
 from shared.ratelimit import rate_limits
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.review import cases, schedule, webhooks
 from services.review.models import MatchingSnapshot, ReviewCase, WebhookDelivery
 from services.review.routing import ROLE_OF, STATUS_OF
-from services.review.schemas import DecisionPostSchema, SchedulePutSchema, WebhookPostSchema
+from services.review.schemas import (CaseSchema, DecisionPostSchema, DecisionSchema,
+                                     QueueQuerySchema, QueueSchema, RedeliverySchema,
+                                     SchedulePutSchema, ScheduleSchema, WebhookCreatedSchema,
+                                     WebhookDeliveryListSchema, WebhookListSchema,
+                                     WebhookPostSchema, WebhookSecretSchema)
 
 bp = Blueprint("review_api", __name__, url_prefix="/api/review")
 
@@ -34,6 +39,7 @@ def _int_arg(name: str) -> int | None:
 
 @bp.get("/queue")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+@operation("審査待ちの一覧", query=QueueQuerySchema, responses={200: QueueSchema}, errors=(422,))
 def queue():
     """The caller's queue. Filters: status, org, prefecture, form (a form code the
     application includes), kind, min_age_days (days waiting at the current stage),
@@ -83,6 +89,7 @@ def queue():
 
 @bp.get("/applications/<int:app_id>")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+@operation("審査する申請", responses={200: CaseSchema})
 def get_case(app_id: int):
     principal = current_principal()
     with context("review").transaction() as session:
@@ -96,8 +103,10 @@ def get_case(app_id: int):
 
 @bp.post("/applications/<int:app_id>/decisions")
 @require("forwarder", "primary_reviewer", "secondary_reviewer")
+@operation("審査の結果（承認・否認）を登録する", body=DecisionPostSchema,
+           responses={201: DecisionSchema}, errors=(409,))
 def decide(app_id: int):
-    body = json_body(DecisionPostSchema())
+    body = json_body()
     principal = current_principal()
     ctx = context("review")
     with ctx.transaction() as session:
@@ -112,6 +121,7 @@ def decide(app_id: int):
 
 @bp.get("/schedule")
 @require()
+@operation("工程と期限", responses={200: ScheduleSchema})
 def get_schedule():
     with context("review").transaction() as session:
         return jsonify({"phases": schedule.describe(session)})
@@ -119,8 +129,9 @@ def get_schedule():
 
 @bp.put("/schedule")
 @require("operator")
+@operation("工程と期限を設定する（運用者）", body=SchedulePutSchema, responses={200: ScheduleSchema})
 def put_schedule():
-    body = json_body(SchedulePutSchema())
+    body = json_body()
     seen = [p["phase"] for p in body["phases"]]
     if len(seen) != len(set(seen)):
         raise ApiError(422, "duplicate_phase", "同じ工程（phase）が複数回指定されています。")
@@ -136,8 +147,10 @@ REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 
 @bp.post("/webhooks")
 @require(*REVIEWER_ROLES)
+@operation("Webhook を登録する（審査機関）", body=WebhookPostSchema,
+           responses={201: WebhookCreatedSchema}, errors=(409,))
 def create_webhook():
-    body = json_body(WebhookPostSchema())
+    body = json_body()
     principal = current_principal()
     ctx = context("review")
     url = checked_outbound_url(body["url"], ctx.settings)   # resolved, every address checked
@@ -151,6 +164,7 @@ def create_webhook():
 
 @bp.get("/webhooks")
 @require(*REVIEWER_ROLES)
+@operation("自機関の Webhook の一覧", responses={200: WebhookListSchema})
 def list_webhooks():
     from services.review.models import WebhookEndpoint
 
@@ -164,6 +178,7 @@ def list_webhooks():
 
 @bp.delete("/webhooks/<int:hook_id>")
 @require(*REVIEWER_ROLES)
+@operation("Webhook を削除する", responses={204: None})
 def delete_webhook(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -173,6 +188,8 @@ def delete_webhook(hook_id: int):
 
 @bp.post("/webhooks/<int:hook_id>/secrets")
 @require(*REVIEWER_ROLES)
+@operation("Webhook の新しいシークレットを作る（ローテーション）", responses={201: WebhookSecretSchema},
+           errors=(409,))
 def add_webhook_secret(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -183,6 +200,7 @@ def add_webhook_secret(hook_id: int):
 
 @bp.delete("/webhooks/<int:hook_id>/secrets/<int:secret_id>")
 @require(*REVIEWER_ROLES)
+@operation("Webhook のシークレットを廃止する", responses={204: None}, errors=(409,))
 def retire_webhook_secret(hook_id: int, secret_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -192,6 +210,7 @@ def retire_webhook_secret(hook_id: int, secret_id: int):
 
 @bp.get("/webhooks/<int:hook_id>/deliveries")
 @require(*REVIEWER_ROLES)
+@operation("Webhook の配信記録", responses={200: WebhookDeliveryListSchema})
 def list_deliveries(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -201,6 +220,7 @@ def list_deliveries(hook_id: int):
 
 @bp.post("/webhooks/<int:hook_id>/deliveries/<delivery_id>/redeliver")
 @require(*REVIEWER_ROLES)
+@operation("Webhook の配信をやり直す", responses={202: RedeliverySchema}, errors=(409, 429))
 def redeliver(hook_id: int, delivery_id: str):
     """Send a delivery again; at most ``webhooks.REDELIVER_LIMIT`` per endpoint (429
     with Retry-After beyond)."""
