@@ -67,6 +67,8 @@ def check_json(data: Any) -> None:
 def _guard() -> None:
     for source, values in (("URL のパラメータ", request.args), ("フォーム", request.form)):
         for key, value in values.items(multi=True):
+            if key is None:     # a multipart part whose name could not be read: no field
+                continue
             bad = _bad_text(key) or _bad_text(value)
             if bad:
                 raise _refuse(f"{source} {key[:40]!r}", bad)

@@ -50,6 +50,21 @@ def test_nul_in_a_query_string_or_page_form_is_refused(idle_suite):
     assert res.status_code == 400
 
 
+def test_a_multipart_part_without_a_name_is_no_server_error(idle_suite):
+    # found by the schemathesis run: werkzeug files a nameless part under the key None
+    s = idle_suite
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nab\r\n"
+            b'--b\r\nContent-Disposition: form-data; name="a\\"\r\n\r\ncd\r\n--b--\r\n')
+    for path in (f"/api/intake/applications/{app_id}/attachments",
+                 f"/api/intake/applications/{app_id}/uploads"):
+        res = s.client.post(path, data=body, content_type="multipart/form-data; boundary=b",
+                            headers=h)
+        assert res.status_code == 400, (path, res.get_json())
+        assert JAPANESE.search(res.get_json()["error"]["message"])
+
+
 def test_an_id_beyond_the_integer_range_is_404(idle_suite):
     s = idle_suite
     h = s.headers("demo-applicant")
