@@ -96,7 +96,8 @@ class File:
 class Reply:
     """An answer with its own description (and headers)."""
 
-    #: a Schema class, a File (or a tuple of them: one of these), a JSON Schema dict, or None
+    #: a Schema class or a JSON Schema dict (JSON), a File, a tuple of these (one of
+    #: them, by media type), or None
     body: Any = None
     description: str = ""
     headers: Mapping[str, dict] = dataclasses.field(default_factory=dict)
@@ -298,15 +299,20 @@ def _success(status: int, reply: Any) -> dict:
     if reply.headers:
         out["headers"] = dict(reply.headers)
     body = reply.body
-    files = body if isinstance(body, tuple) else (body,) if isinstance(body, File) else ()
-    if files:
-        out["description"] = reply.description or files[0].description
-        out["content"] = {f.media_type: {"schema": {"type": "string",
-                                                    "contentMediaType": f.media_type}}
-                          for f in files}
+    if isinstance(body, tuple):             # one of several media types
+        out["content"] = dict(item for b in body for item in _content(b).items())
     elif body is not None:
-        out["content"] = {"application/json": {"schema": body}}
+        out["content"] = _content(body)
+    if reply.description == "" and isinstance(body, File):
+        out["description"] = body.description
     return out
+
+
+def _content(body: Any) -> dict:
+    if isinstance(body, File):
+        return {body.media_type: {"schema": {"type": "string",
+                                             "contentMediaType": body.media_type}}}
+    return {"application/json": {"schema": body}}
 
 
 # --- serving it --------------------------------------------------------------------------

@@ -95,7 +95,7 @@ EXPORTS = {
 @bp.get("/versions/<int:number>/export.<fmt>")
 @require(*READERS)
 @operation("マスタの版をファイルで出力する", path={"fmt": {"enum": list(EXPORTS)}},
-           responses={200: Reply((File("application/json"), File(ZIP), File(XLSX)),
+           responses={200: Reply((VersionContentSchema, File(ZIP), File(XLSX)),
                                  "export.json: JSON, export.zip: 表ごとの CSV の zip, "
                                  "export.xlsx: ブック")})
 def version_export(number: int, fmt: str):
