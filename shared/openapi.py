@@ -69,7 +69,8 @@ SIGNED = {"webhookId": [], "webhookTimestamp": [], "webhookSignature": []}
 
 
 class ErrorDetailSchema(Schema):
-    code = fields.String(required=True, metadata={"description": "機械向けの誤りの種類（例: validation_failed）"})
+    code = fields.String(required=True,
+                         metadata={"description": "機械向けの誤りの種類（例: validation_failed）"})
     message = fields.String(required=True, metadata={"description": "日本語の説明"})
     details = fields.Raw(allow_none=True, metadata={
         "description": "項目ごとの誤り（例: {\"項目名\": [\"メッセージ\"]}）や指摘の一覧"})

@@ -17,7 +17,8 @@ class TokenPostSchema(BaseSchema):
 
 
 class TokenResponseSchema(ResponseSchema):
-    token = fields.String(required=True, metadata={"description": "Authorization: Bearer に付けるトークン（JWT）"})
+    token = fields.String(required=True,
+                          metadata={"description": "Authorization: Bearer に付けるトークン（JWT）"})
     expires_at = fields.DateTime(required=True, metadata={"description": "有効期限"})
 
 

@@ -282,12 +282,14 @@ class CatalogVersionListSchema(ResponseSchema):
 SELECTION_BODY = {
     "type": "object", "description": "DESIGN §3 の選択（automatic の行は指定がなければ 照会する / 提供する）",
     "properties": {
-        "query_affairs": {"type": "array", "items": {"type": "object", "required": ["item_no", "choice"],
+        "query_affairs": {"type": "array", "items": {
+                          "type": "object", "required": ["item_no", "choice"],
                           "properties": {
                               "item_no": {"type": "string"},
                               "choice": {"enum": ["照会する", "情報照会を行わない", "受任事務"]},
                               "delegators": {"type": "array", "items": {"type": "string"}}}}},
-        "provided_info": {"type": "array", "items": {"type": "object", "required": ["info_no", "choice"],
+        "provided_info": {"type": "array", "items": {
+                          "type": "object", "required": ["info_no", "choice"],
                           "properties": {
                               "info_no": {"type": "string"},
                               "choice": {"enum": ["提供する", "情報提供を行わない",

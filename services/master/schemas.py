@@ -97,7 +97,8 @@ class SubscriptionSchema(ResponseSchema):
 
 
 class SubscriptionCreatedSchema(SubscriptionSchema):
-    secret = fields.String(required=True, metadata={"description": "署名のシークレット（whsec_…）。この応答でだけ返します"})
+    secret = fields.String(required=True, metadata={
+        "description": "署名のシークレット（whsec_…）。この応答でだけ返します"})
 
 
 class SubscriptionListSchema(ResponseSchema):

@@ -72,7 +72,8 @@ class QueueItemSchema(ResponseSchema):
     status = fields.String(required=True)
     round = fields.Integer(required=True)
     since = fields.DateTime(required=True, metadata={"description": "現在の段階に入った時刻"})
-    due = fields.String(required=True, allow_none=True, metadata={"description": "段階の期限（YYYY-MM-DD）"})
+    due = fields.String(required=True, allow_none=True,
+                        metadata={"description": "段階の期限（YYYY-MM-DD）"})
     overdue = fields.Boolean(required=True)
 
 
@@ -124,7 +125,8 @@ class ScheduleSchema(ResponseSchema):
 
 class WebhookCreatedSchema(ResponseSchema):
     id = fields.Integer(required=True)
-    secret = fields.String(required=True, metadata={"description": "署名のシークレット（whsec_…）。この応答でだけ返します"})
+    secret = fields.String(required=True, metadata={
+        "description": "署名のシークレット（whsec_…）。この応答でだけ返します"})
     secret_id = fields.Integer(required=True)
     url = fields.String(required=True)
     events = fields.List(fields.String(), required=True)
