@@ -20,6 +20,7 @@ from services.intake.schemas import (ORGANISATION_PATCH_BODY, SELECTION_BODY, UN
 bp = Blueprint("intake_catalog_api", __name__, url_prefix="/api/intake")
 
 OWN_ORG_ROLES = ("applicant", "forwarder")
+MAX_OFFSET = 2 ** 31 - 1
 
 
 def _json() -> object:
@@ -132,6 +133,9 @@ def list_organisations():
         offset = max(int(request.args.get("offset", 0)), 0)
     except ValueError:
         raise ApiError(422, "validation_failed", "limit と offset は整数で指定してください。") from None
+    if offset > MAX_OFFSET:     # beyond any registry, and beyond what the database takes
+        raise ApiError(422, "validation_failed",
+                       f"offset は 0 以上 {MAX_OFFSET} 以下の整数で指定してください。")
     stmt = select(Organisation)
     if q := request.args.get("q", "").strip():
         stmt = stmt.where(or_(Organisation.id == q, Organisation.name.contains(q)))

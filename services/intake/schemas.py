@@ -202,8 +202,9 @@ class OrganisationQuerySchema(BaseSchema):
     kind = fields.String(metadata={"description": "種別"})
     branch = fields.String(metadata={"description": "部局"})
     prefecture = fields.String(metadata={"description": "都道府県コード（6 桁）"})
-    limit = fields.Integer(metadata={"description": "件数（1〜500、既定 100）"})
-    offset = fields.Integer(metadata={"description": "先頭から飛ばす件数（既定 0）"})
+    limit = fields.Integer(metadata={"description": "件数（1〜500 に丸める。既定 100）"})
+    offset = fields.Integer(validate=validate.Range(max=2 ** 31 - 1), metadata={
+        "description": "先頭から飛ばす件数（既定 0。負の値は 0）"})
 
 
 class AuditEntrySchema(ResponseSchema):
