@@ -37,6 +37,12 @@ def _int_arg(name: str) -> int | None:
     return int(raw)
 
 
+def _days_ago(days: int) -> dt.datetime:
+    """The time ``days`` ago; the earliest time there is for more days than that."""
+    now, earliest = utcnow(), dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return now - dt.timedelta(days=days) if days < (now - earliest).days else earliest
+
+
 @bp.get("/queue")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 @operation("審査待ちの一覧", query=QueueQuerySchema, responses={200: QueueSchema}, errors=(422,))
@@ -69,8 +75,7 @@ def queue():
         if kind:
             stmt = stmt.where(ReviewCase.kind == kind)
         if min_age is not None:
-            stmt = stmt.where(ReviewCase.stage_started_at
-                              <= utcnow() - dt.timedelta(days=min_age))
+            stmt = stmt.where(ReviewCase.stage_started_at <= _days_ago(min_age))
         ends = schedule.deadlines(session)
         items = []
         for c in session.scalars(stmt.limit(1000)):
