@@ -8,6 +8,7 @@ import logging
 import re
 
 from flask import Flask, Response, g, jsonify, request
+from marshmallow import fields
 from sqlalchemy import text
 
 from nws.runtime import Runtime
@@ -19,6 +20,8 @@ from shared.ratelimit import RateLimits
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
 from shared.inputguard import init_input_guard
+from shared.openapi import File, Reply, init_openapi, operation
+from shared.schemas import ResponseSchema
 from shared.web import register_error_handlers
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -49,6 +52,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     init_pages(app)
     _observe(app, runtime)
     _health(app, runtime)
+    init_openapi(app)
     return app
 
 
@@ -120,6 +124,18 @@ def _observe(app: Flask, runtime: Runtime) -> None:
                 var.reset(token)
 
 
+class HealthSchema(ResponseSchema):
+    status = fields.String(required=True, metadata={"description": "ok"})
+    services = fields.List(fields.String(), required=True,
+                           metadata={"description": "このプロセスが提供するサービス"})
+
+
+class ReadySchema(ResponseSchema):
+    status = fields.String(required=True, metadata={"description": "ready または not_ready"})
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "確認ごとの結果（ok, pending, error: …）"})
+
+
 def _health(app: Flask, runtime: Runtime) -> None:
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client import REGISTRY
@@ -130,12 +146,15 @@ def _health(app: Flask, runtime: Runtime) -> None:
 
     @app.get("/healthz")
     @public
+    @operation("稼働確認", responses={200: HealthSchema})
     def healthz():
         """Alive: the process answers."""
         return jsonify({"status": "ok", "services": sorted(runtime.definitions)})
 
     @app.get("/readyz")
     @public
+    @operation("準備完了の確認（データベース、マイグレーション、ブローカー）", responses={
+        200: ReadySchema, 503: Reply(ReadySchema, "準備ができていない（checks に理由）")})
     def readyz():
         """Ready while every database is reachable at its newest migration: 200, else
         503. The broker is reported but does not decide: while it is down the API keeps
@@ -165,6 +184,8 @@ def _health(app: Flask, runtime: Runtime) -> None:
 
     @app.get("/metrics")
     @public
+    @operation("Prometheus のメトリクス",
+               responses={200: File("text/plain", "Prometheus のテキスト形式")})
     def metrics_view():
         """Prometheus text format: this process's metrics and the suite's gauges."""
         body = generate_latest(REGISTRY) + generate_latest(scrape)

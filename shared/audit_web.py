@@ -24,8 +24,12 @@ import json
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
+from marshmallow import fields, validate
+
 from shared import audit, vocabulary
 from shared.auth import require
+from shared.openapi import operation
+from shared.schemas import BaseSchema, ResponseSchema
 from shared.pages import html_errors, require_page
 from shared.service import context
 from shared.web import ApiError
@@ -38,6 +42,44 @@ PLACES = {
     "master": ("/api/master", "/master", "マスタ"),
     "identity": ("/api/auth", "/auth", "アカウント・ログイン"),
 }
+
+
+class AuditQuerySchema(BaseSchema):
+    action = fields.String(metadata={"description": "操作（末尾の * で前方一致）"})
+    actor = fields.String(metadata={"description": "操作者のログイン名"})
+    org = fields.String(metadata={"description": "操作者の機関または対象の機関の ID"})
+    target = fields.String(metadata={"description": "対象（例 application:42）"})
+    from_ = fields.Date(data_key="from", metadata={"description": "期間の開始日（日本時間）"})
+    to_ = fields.Date(data_key="to", metadata={"description": "期間の終了日（日本時間、含む）"})
+    before = fields.Integer(validate=validate.Range(min=1, max=2 ** 62),
+                            metadata={"description": "この番号より前の記録（次のページ）"})
+    limit = fields.Integer(validate=validate.Range(min=1, max=audit.MAX_LIMIT))
+
+
+class AuditActorSchema(ResponseSchema):
+    login = fields.String(required=True, allow_none=True)
+    role = fields.String(required=True, allow_none=True)
+    org = fields.String(required=True, allow_none=True)
+
+
+class AuditEntrySchema(ResponseSchema):
+    seq = fields.Integer(required=True, metadata={"description": "連番（チェーン上の位置）"})
+    at = fields.DateTime(required=True)
+    action = fields.String(required=True)
+    target = fields.String(required=True, allow_none=True)
+    actor = fields.Nested(AuditActorSchema, required=True)
+    subject_org = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    detail = fields.Raw(required=True, allow_none=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class AuditLogSchema(ResponseSchema):
+    service = fields.String(required=True)
+    items = fields.List(fields.Nested(AuditEntrySchema), required=True)
+    next_before = fields.Integer(required=True, allow_none=True,
+                                 metadata={"description": "次のページの before（最後なら null）"})
 
 
 def page_path(service: str) -> str:
@@ -62,6 +104,8 @@ def blueprints(service: str, model) -> list[Blueprint]:
 
     @api.get("/audit")
     @require("operator")
+    @operation("監査ログ（新しい順、運用者のみ）", query=AuditQuerySchema,
+               responses={200: AuditLogSchema}, errors=(422,))
     def audit_log():
         """The service's audit log, newest first (filters: see shared/audit_web.py)."""
         filters = _filters()

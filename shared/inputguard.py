@@ -19,8 +19,27 @@ MAX_DEPTH = 32              # the forms nest a few levels; anything deeper is ho
 PG_INT_MAX = 2 ** 31 - 1
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 0..``limit`` (leading zeros allowed)."""
+    text = str(limit)
+    alternatives = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 and len(text) > 1 else 0   # shorter numbers: the first alternative
+        if int(digit) > low:
+            rest = len(text) - i - 1
+            alternatives.append(f"{text[:i]}[{low}-{int(digit) - 1}]"
+                                + (f"[0-9]{{{rest}}}" if rest else ""))
+    alternatives.append(text)
+    return "0*(?:" + "|".join(alternatives) + ")"
+
+
 class BoundedIntConverter(IntegerConverter):
-    """``<int:…>`` within PostgreSQL's integer: a larger id matches no route (404)."""
+    """``<int:…>`` within PostgreSQL's integer: a larger id matches no route (404). The
+    bound is in the converter's pattern, not only in its conversion: werkzeug answers 405
+    when a rule with another method matched the path before the conversion refused it
+    (``GET …/applications/2147483648/selection`` would be 405 "use PUT")."""
+
+    regex = digits_up_to(PG_INT_MAX)
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", PG_INT_MAX)
@@ -67,6 +86,8 @@ def check_json(data: Any) -> None:
 def _guard() -> None:
     for source, values in (("URL のパラメータ", request.args), ("フォーム", request.form)):
         for key, value in values.items(multi=True):
+            if key is None:     # a multipart part whose name could not be read: no field
+                continue
             bad = _bad_text(key) or _bad_text(value)
             if bad:
                 raise _refuse(f"{source} {key[:40]!r}", bad)

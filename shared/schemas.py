@@ -2,7 +2,7 @@
 (:mod:`shared.text`), messages in Japanese."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from shared import text
 
@@ -152,6 +152,15 @@ class BaseSchema(Schema):
                      for name, f in self.load_fields.items()}
             self.__dict__["_text_kinds_cache"] = kinds
         return kinds
+
+
+class ResponseSchema(Schema):
+    """What an endpoint answers, as its OpenAPI document shows it (never loaded). Keys
+    every answer has are ``required``; an answer may gain keys later (extend, don't
+    rename), so the document does not refuse unknown ones."""
+
+    class Meta:
+        unknown = EXCLUDE
 
 
 def outbound_url(value: str) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -60,8 +60,22 @@ def checked_outbound_url(url: str, settings) -> str:
                        details={"url": [exc.message]}) from None
 
 
-def json_body(schema: Schema) -> dict:
-    """Load the request's JSON body through ``schema`` (415 / 400 / 422 otherwise)."""
+def declared_body() -> Schema:
+    """An instance of the request schema the current endpoint declares
+    (``@shared.openapi.operation(body=...)``), the one its OpenAPI document shows."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    schema = getattr(getattr(view, "nws_openapi", None), "body", None)
+    if schema is None:
+        raise RuntimeError(f"{request.endpoint} declares no request body schema "
+                           "(shared.openapi.operation(body=...))")
+    return schema()
+
+
+def json_body() -> dict:
+    """Load the request's JSON body through the schema the endpoint declares with
+    ``@shared.openapi.operation(body=...)`` (415 / 413 / 400 / 422 otherwise): what the
+    OpenAPI document says the endpoint takes is what it checks."""
+    schema = declared_body()
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "Content-Type: application/json で JSON を送ってください。")

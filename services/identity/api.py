@@ -7,13 +7,17 @@ from flask import Blueprint, current_app, jsonify, request
 
 from shared.auth import (current_principal, issue_token, public, require, require_service,
                          revocation_changed)
+from shared.openapi import operation
 from shared.service import context
 from shared.web import ApiError, json_body, not_found
 from services.identity import activation, admin, login, sessions
 from services.identity.accounts import AccountError
 from services.identity.models import Account
-from services.identity.schemas import (AccountPatchSchema, ActivatePostSchema,
-                                       PasswordChangeSchema, TokenPostSchema)
+from services.identity.schemas import (AccountPatchSchema, AccountResponseSchema,
+                                       ActivatedResponseSchema, ActivatePostSchema,
+                                       MeResponseSchema, PasswordChangeSchema,
+                                       RevocationsResponseSchema, TokenPostSchema,
+                                       TokenResponseSchema)
 
 bp = Blueprint("identity_api", __name__, url_prefix="/api/auth")
 
@@ -27,8 +31,10 @@ def client_address() -> str:
 
 @bp.post("/token")
 @public
+@operation("トークンを発行する（ログイン）", body=TokenPostSchema,
+           responses={200: TokenResponseSchema}, errors=(401, 403, 429))
 def token():
-    body = json_body(TokenPostSchema())
+    body = json_body()
     principal = login.attempt(context("identity"), body["login"], body["password"],
                               address=client_address(), channel="api")
     token, expires = issue_token(principal, current_app.config["SECRET_KEY"],
@@ -38,6 +44,7 @@ def token():
 
 @bp.post("/logout")
 @require()
+@operation("呼び出したトークンを失効させる（ログアウト）", responses={204: None})
 def logout():
     """End the caller's token (on every service within the revocation refresh)."""
     with context("identity").transaction() as session:
@@ -48,6 +55,7 @@ def logout():
 
 @bp.get("/me")
 @require()
+@operation("自分のアカウント", responses={200: MeResponseSchema})
 def me():
     p = current_principal()
     return jsonify({"login": p.login, "org": p.org_id, "role": p.role, "name": p.name,
@@ -56,9 +64,11 @@ def me():
 
 @bp.put("/password")
 @require()
+@operation("自分のパスワードを変更する", body=PasswordChangeSchema, responses={204: None},
+           errors=(403, 429))
 def change_password():
     """Change the caller's password. Every token of the account ends, this one too."""
-    body = json_body(PasswordChangeSchema())
+    body = json_body()
     p = current_principal()
     ctx = context("identity")
     login.check_current_password(ctx, p.account_id, body["current_password"],
@@ -75,9 +85,11 @@ def change_password():
 
 @bp.post("/activate")
 @public
+@operation("有効化リンクでアカウントのパスワードを設定する", body=ActivatePostSchema,
+           responses={200: ActivatedResponseSchema}, errors=(404, 409, 410))
 def activate():
     """Set the password of an issued account through its one-time activation link."""
-    body = json_body(ActivatePostSchema())
+    body = json_body()
     try:
         with context("identity").transaction() as session:
             account = activation.activate(session, body["token"], body["password"])
@@ -98,6 +110,7 @@ def _account(session, login_name: str) -> Account:
 
 @bp.get("/accounts/<login_name>")
 @require("operator")
+@operation("アカウントの状態（運用者）", responses={200: AccountResponseSchema})
 def get_account(login_name: str):
     with context("identity").transaction() as session:
         return jsonify(admin.describe(session, _account(session, login_name)))
@@ -105,10 +118,12 @@ def get_account(login_name: str):
 
 @bp.patch("/accounts/<login_name>")
 @require("operator")
+@operation("アカウントの無効化・有効化・役割変更（運用者）", body=AccountPatchSchema,
+           responses={200: AccountResponseSchema}, errors=(409,))
 def patch_account(login_name: str):
     """Disable or enable an account (``active``), change its role (``role``). Both end
     the account's tokens on every service within a minute."""
-    body = json_body(AccountPatchSchema())
+    body = json_body()
     me_ = current_principal()
     try:
         with context("identity").transaction() as session:
@@ -129,6 +144,7 @@ def patch_account(login_name: str):
 
 @bp.delete("/accounts/<login_name>/sessions")
 @require("operator")
+@operation("アカウントのすべてのセッションとトークンを終了する（運用者）", responses={204: None})
 def end_sessions(login_name: str):
     """End every session and token of an account (e.g. a token thought stolen)."""
     with context("identity").transaction() as session:
@@ -139,6 +155,7 @@ def end_sessions(login_name: str):
 
 @bp.delete("/accounts/<login_name>/lock")
 @require("operator")
+@operation("ログインの一時ロックを解除する（運用者）", responses={204: None})
 def unlock(login_name: str):
     """Lift the temporary login lock of a login name (its failed logins are forgotten)."""
     with context("identity").transaction() as session:
@@ -151,6 +168,7 @@ def unlock(login_name: str):
 
 @bp.get("/revocations")
 @require_service
+@operation("失効状態（スイート内部のプロセス向け）", responses={200: RevocationsResponseSchema})
 def revocations():
     """The revocation state (shared.auth.AuthState) for other services' web processes."""
     return jsonify(sessions.snapshot(context("identity"))), 200

@@ -2,7 +2,7 @@ from marshmallow import fields, validate, validates_schema, ValidationError
 
 from shared import text
 from shared.auth import ROLES
-from shared.schemas import BaseSchema
+from shared.schemas import BaseSchema, ResponseSchema
 
 # Passwords are taken exactly as typed (not normalised, not trimmed), as the login page
 # and the command line take them.
@@ -16,9 +16,10 @@ class TokenPostSchema(BaseSchema):
                              metadata={"description": "パスワード", **EXACT})
 
 
-class TokenResponseSchema(BaseSchema):
-    token = fields.String(required=True)
-    expires_at = fields.DateTime(required=True)
+class TokenResponseSchema(ResponseSchema):
+    token = fields.String(required=True,
+                          metadata={"description": "Authorization: Bearer に付けるトークン（JWT）"})
+    expires_at = fields.DateTime(required=True, metadata={"description": "有効期限"})
 
 
 class ActivatePostSchema(BaseSchema):
@@ -44,3 +45,46 @@ class AccountPatchSchema(BaseSchema):
     def _something(self, data, **_kwargs):
         if not data:
             raise ValidationError("active か role を指定してください。")
+
+
+ROLE = fields.String(required=True, validate=validate.OneOf(ROLES), metadata={"description": "役割"})
+
+
+class MeResponseSchema(ResponseSchema):
+    login = fields.String(required=True)
+    org = fields.String(required=True, metadata={"description": "機関 ID"})
+    role = ROLE
+    name = fields.String(required=True)
+    department = fields.String(required=True)
+
+
+class ActivatedResponseSchema(ResponseSchema):
+    login = fields.String(required=True)
+    org = fields.String(required=True, metadata={"description": "機関 ID"})
+    role = ROLE
+
+
+class AccountResponseSchema(ResponseSchema):
+    login = fields.String(required=True)
+    org = fields.String(required=True, metadata={"description": "機関 ID"})
+    role = ROLE
+    name = fields.String(required=True)
+    department = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    last_login_at = fields.DateTime(required=True, allow_none=True)
+    sessions_ended_at = fields.DateTime(required=True, allow_none=True)
+    failed_logins = fields.Integer(required=True, metadata={"description": "連続したログイン失敗の回数"})
+    login_blocked_until = fields.DateTime(required=True, allow_none=True,
+                                          metadata={"description": "ログインの一時ロックの終わり"})
+
+
+class RevokedAccountSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    generation = fields.Integer(required=True)
+    active = fields.Boolean(required=True)
+
+
+class RevocationsResponseSchema(ResponseSchema):
+    as_of = fields.DateTime(required=True)
+    accounts = fields.List(fields.Nested(RevokedAccountSchema), required=True)
+    revoked_tokens = fields.List(fields.String(), required=True)

@@ -7,22 +7,43 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import current_principal, public, require
+from shared.openapi import operation
+from shared.pluginmanager import form_specs
 from shared.ratelimit import rate_limits
 from shared.service import context, plugins
 from shared.web import ApiError, json_body
 from services.intake import account_requests
 from services.intake import applications as apps
 from services.intake.models import Application
-from services.intake.schemas import (AccountRequestPostSchema, AccountRequestPutSchema,
-                                     ApplicationPostSchema)
+from services.intake.schemas import (RECEIPT_TOKEN_HEADER, WITHDRAW_BODY,
+                                     AccountRequestCreatedSchema, AccountRequestPostSchema,
+                                     AccountRequestPutSchema, AccountRequestReceiptSchema,
+                                     AccountRequestResubmittedSchema, ApplicationCreatedSchema,
+                                     ApplicationListSchema, ApplicationPostSchema,
+                                     ApplicationResponseSchema, FormListSchema, FormSavedSchema,
+                                     SubmittedSchema, WithdrawnSchema)
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/intake")
 
 
+def form_codes(app) -> dict:
+    """The ``code`` path parameter of the OpenAPI document: the forms the app's plugins
+    provide."""
+    return {"enum": list(form_specs(app.extensions["nws.plugins"]))}
+
+
+def form_bodies(app) -> dict:
+    """A form's JSON twin: the schema of the form the path names (its plugin's)."""
+    return {"anyOf": [spec.schema for spec in form_specs(app.extensions["nws.plugins"]).values()],
+            "description": "path の様式コードの様式のデータ（様式ごとの schema）"}
+
+
 @bp.post("/applications")
 @require("applicant")
+@operation("申請を作成する", body=ApplicationPostSchema, responses={201: ApplicationCreatedSchema},
+           errors=(409,))
 def create_application():
-    body = json_body(ApplicationPostSchema())
+    body = json_body()
     principal = current_principal()
     with context("intake").transaction() as session:
         app = apps.create_application(session, principal, body["kind"])
@@ -32,6 +53,7 @@ def create_application():
 
 @bp.get("/applications")
 @require("applicant")
+@operation("自機関の申請の一覧", responses={200: ApplicationListSchema})
 def list_applications():
     principal = current_principal()
     with context("intake").transaction() as session:
@@ -44,6 +66,7 @@ def list_applications():
 
 @bp.get("/applications/<int:app_id>")
 @require("applicant")
+@operation("申請の状態・様式・指摘・履歴", responses={200: ApplicationResponseSchema})
 def get_application(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, current_principal(), app_id)
@@ -52,6 +75,8 @@ def get_application(app_id: int):
 
 @bp.put("/applications/<int:app_id>/forms/<code>")
 @require("applicant")
+@operation("様式のデータを保存する（検証は非同期）", json=form_bodies, path={"code": form_codes},
+           responses={202: FormSavedSchema}, errors=(409,))
 def put_form(app_id: int, code: str):
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
@@ -70,6 +95,7 @@ def put_form(app_id: int, code: str):
 
 @bp.post("/applications/<int:app_id>/submit")
 @require("applicant")
+@operation("申請を提出する", responses={202: SubmittedSchema}, errors=(409, 422))
 def submit(app_id: int):
     ctx = context("intake")
     principal = current_principal()
@@ -83,6 +109,9 @@ def submit(app_id: int):
 
 @bp.post("/applications/<int:app_id>/withdraw")
 @require("applicant")
+@operation("申請を取り下げる（審査中は審査側の判断を待つ: 202）", json=WITHDRAW_BODY,
+           body_required=False, responses={200: WithdrawnSchema, 202: WithdrawnSchema},
+           errors=(409,))
 def withdraw(app_id: int):
     ctx = context("intake")
     principal = current_principal()
@@ -99,6 +128,7 @@ def withdraw(app_id: int):
 
 @bp.get("/forms")
 @require()
+@operation("様式の一覧", responses={200: FormListSchema})
 def list_forms():
     from shared.pluginmanager import form_specs
 
@@ -129,11 +159,13 @@ def _receipt_token() -> str | None:
 
 @bp.post("/account-requests")
 @public
+@operation("アカウント発行を申請する（ログイン不要）", body=AccountRequestPostSchema,
+           responses={201: AccountRequestCreatedSchema}, errors=(403, 404, 409, 429))
 def create_account_request():
     ctx = context("intake")
     limits, address = rate_limits(), _client_address()
     account_requests.check_address(limits, ctx.settings, address)
-    body = json_body(AccountRequestPostSchema())
+    body = json_body()
     with ctx.transaction() as session:
         app, token = account_requests.create(ctx, session, body, admit=partial(
             account_requests.admit, limits, ctx.settings, address))
@@ -144,6 +176,9 @@ def create_account_request():
 
 @bp.get("/account-requests/<number>")
 @public
+@operation("アカウント発行申請の受付票（受付トークンは X-Receipt-Token ヘッダーで。URL の "
+           "?token= は 400）", parameters=(RECEIPT_TOKEN_HEADER,),
+           responses={200: AccountRequestReceiptSchema}, errors=(400,))
 def get_account_request(number: str):
     token = _receipt_token()
     with context("intake").transaction() as session:
@@ -153,10 +188,13 @@ def get_account_request(number: str):
 
 @bp.put("/account-requests/<number>")
 @public
+@operation("差し戻されたアカウント発行申請を修正して再申請する", body=AccountRequestPutSchema,
+           parameters=(RECEIPT_TOKEN_HEADER,),
+           responses={202: AccountRequestResubmittedSchema}, errors=(400, 409))
 def resubmit_account_request(number: str):
     """Correct a rejected request and submit it again (both stages run again)."""
     token = _receipt_token()
-    body = json_body(AccountRequestPutSchema())
+    body = json_body()
     ctx = context("intake")
     with ctx.transaction() as session:
         app = account_requests.by_receipt(session, number, token)

@@ -6,15 +6,21 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import func, or_, select
 
 from shared.auth import current_principal, require
+from shared.openapi import operation
 from shared.service import context
 from shared.web import ApiError
 from services.intake import applications as apps
 from services.intake import catalog, registry, selection
 from services.intake.models import CatalogVersion, Organisation
+from services.intake.schemas import (ORGANISATION_PATCH_BODY, SELECTION_BODY, UNION_BODY,
+                                     AuditSchema, CatalogQuerySchema, CatalogSchema,
+                                     CatalogVersionListSchema, OrganisationListSchema,
+                                     OrganisationQuerySchema, OrganisationSchema, SelectionSchema)
 
 bp = Blueprint("intake_catalog_api", __name__, url_prefix="/api/intake")
 
 OWN_ORG_ROLES = ("applicant", "forwarder")
+MAX_OFFSET = 2 ** 31 - 1
 
 
 def _json() -> object:
@@ -47,6 +53,8 @@ def _org(session, org_id: str) -> Organisation:
 
 @bp.get("/catalog")
 @require()
+@operation("機関が選択できる事務と特定個人情報（法令カタログ）", query=CatalogQuerySchema,
+           responses={200: CatalogSchema}, errors=(403, 409, 422))
 def get_catalog():
     """The affairs and information the organisation may select (DESIGN §7)."""
     principal = current_principal()
@@ -72,6 +80,7 @@ def get_catalog():
 
 @bp.get("/catalog/versions")
 @require()
+@operation("法令カタログの版の一覧", responses={200: CatalogVersionListSchema})
 def catalog_versions():
     with context("intake").transaction() as session:
         current = catalog.current_version(session)
@@ -87,6 +96,8 @@ def catalog_versions():
 
 @bp.put("/applications/<int:app_id>/selection")
 @require("applicant")
+@operation("申請の選択（照会する事務・提供する情報）を保存する", json=SELECTION_BODY,
+           responses={200: SelectionSchema}, errors=(409,))
 def put_selection(app_id: int):
     body = _json()
     principal = current_principal()
@@ -101,6 +112,7 @@ def put_selection(app_id: int):
 
 @bp.get("/applications/<int:app_id>/selection")
 @require("applicant")
+@operation("申請の選択", responses={200: SelectionSchema}, errors=(409,))
 def get_selection(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, current_principal(), app_id)
@@ -111,6 +123,8 @@ def get_selection(app_id: int):
 
 @bp.get("/organisations")
 @require()
+@operation("機関マスタを検索する", query=OrganisationQuerySchema,
+           responses={200: OrganisationListSchema}, errors=(422,))
 def list_organisations():
     """Search the registry: ?q= (id or name), kind=, branch=, prefecture=, limit= (≤500),
     offset=."""
@@ -119,6 +133,9 @@ def list_organisations():
         offset = max(int(request.args.get("offset", 0)), 0)
     except ValueError:
         raise ApiError(422, "validation_failed", "limit と offset は整数で指定してください。") from None
+    if offset > MAX_OFFSET:     # beyond any registry, and beyond what the database takes
+        raise ApiError(422, "validation_failed",
+                       f"offset は 0 以上 {MAX_OFFSET} 以下の整数で指定してください。")
     stmt = select(Organisation)
     if q := request.args.get("q", "").strip():
         stmt = stmt.where(or_(Organisation.id == q, Organisation.name.contains(q)))
@@ -139,6 +156,7 @@ def list_organisations():
 
 @bp.get("/organisations/<org_id>")
 @require()
+@operation("機関", responses={200: OrganisationSchema})
 def get_organisation(org_id: str):
     with context("intake").transaction() as session:
         return jsonify(registry.describe_org(session, _org(session, org_id)))
@@ -146,6 +164,8 @@ def get_organisation(org_id: str):
 
 @bp.post("/organisations")
 @require("operator")
+@operation("一部事務組合・広域連合を構成団体とともに登録する（運用者）", json=UNION_BODY,
+           responses={201: OrganisationSchema}, errors=(409,))
 def register_organisation():
     """Register a 一部事務組合・広域連合 with its members."""
     body = _json()
@@ -162,6 +182,8 @@ def register_organisation():
 
 @bp.patch("/organisations/<org_id>")
 @require("operator")
+@operation("機関の属性を変更する（運用者）", json=ORGANISATION_PATCH_BODY,
+           responses={200: OrganisationSchema})
 def patch_organisation(org_id: str):
     body = _json()
     with context("intake").transaction() as session:
@@ -175,6 +197,7 @@ def patch_organisation(org_id: str):
 
 @bp.get("/organisations/<org_id>/audit")
 @require("operator")
+@operation("機関の変更履歴（運用者）", responses={200: AuditSchema})
 def organisation_audit(org_id: str):
     with context("intake").transaction() as session:
         _org(session, org_id)

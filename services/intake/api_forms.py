@@ -8,15 +8,20 @@ import io
 from flask import Blueprint, jsonify, send_file
 
 from shared.auth import current_principal, require
+from shared.openapi import XLSX, ZIP, File, operation
 from shared.service import context, plugins
 from services.intake import applications as apps
 from services.intake import registered, workbooks
+from services.intake.api import form_codes
+from services.intake.schemas import FormDataSchema, RegisteredSchema
 
 bp = Blueprint("intake_forms_api", __name__, url_prefix="/api/intake")
 
 
 @bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
 @require("applicant")
+@operation("様式のブック（.xlsx）: 事前記入したもの、指摘があれば注記したもの",
+           path={"code": form_codes}, responses={200: File(XLSX, "様式のブック")})
 def form_workbook(app_id: int, code: str):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, current_principal(), app_id)
@@ -27,6 +32,7 @@ def form_workbook(app_id: int, code: str):
 
 @bp.get("/applications/<int:app_id>/forms.zip")
 @require("applicant")
+@operation("申請のすべての様式のブック（zip）", responses={200: File(ZIP, "様式のブックの zip")})
 def forms_zip(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, current_principal(), app_id)
@@ -37,6 +43,8 @@ def forms_zip(app_id: int):
 
 @bp.get("/applications/<int:app_id>/forms/<code>")
 @require("applicant")
+@operation("様式のデータ（保存したもの、なければ事前記入したもの）", path={"code": form_codes},
+           responses={200: FormDataSchema})
 def form_data(app_id: int, code: str):
     """The JSON twin of 様式作成: the saved form, else the pre-filled one (registry,
     selection and, in a 変更申請, the registered rows marked 変更なし)."""
@@ -52,6 +60,7 @@ def form_data(app_id: int, code: str):
 
 @bp.get("/registered")
 @require("applicant")
+@operation("自機関の登録内容（変更申請の出発点）", responses={200: RegisteredSchema}, errors=(409,))
 def registered_content():
     """What the caller's organisation has registered (the start of its 変更申請)."""
     principal = current_principal()

@@ -19,11 +19,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from shared.auth import current_principal, require
+from shared.openapi import operation
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
 from services.intake import applications as apps
 from services.intake import uploads
+from services.intake.schemas import AttachmentAddedSchema, UploadAcceptedSchema, multipart_file
 
 bp = Blueprint("intake_uploads_api", __name__, url_prefix="/api/intake")
 
@@ -47,6 +49,9 @@ def _file(limit: int) -> tuple[str, bytes]:
 
 @bp.post("/applications/<int:app_id>/uploads")
 @require("applicant")
+@operation("様式のブック（.xlsx）をアップロードする（読み取りと検証は非同期）",
+           multipart=multipart_file("様式のブック（.xlsx）"), responses={202: UploadAcceptedSchema},
+           errors=(409, 413, 415, 422, 429))
 def upload_workbook(app_id: int):
     filename, content = _file(MAX_UPLOAD_BYTES)
     ctx = context("intake")
@@ -61,6 +66,8 @@ def upload_workbook(app_id: int):
 
 @bp.post("/applications/<int:app_id>/attachments")
 @require("applicant")
+@operation("添付資料（PDF）を追加する", multipart=multipart_file("添付資料（PDF）", title=True),
+           responses={201: AttachmentAddedSchema}, errors=(409, 413, 415, 422, 429))
 def add_attachment(app_id: int):
     filename, content = _file(MAX_ATTACHMENT_BYTES)
     ctx = context("intake")

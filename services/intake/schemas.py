@@ -1,7 +1,7 @@
 """Request and response schemas of the intake API."""
 from marshmallow import fields, validate
 
-from shared.schemas import BaseSchema
+from shared.schemas import BaseSchema, ResponseSchema
 
 
 class ApplicationPostSchema(BaseSchema):
@@ -10,44 +10,304 @@ class ApplicationPostSchema(BaseSchema):
         metadata={"description": "connection（接続申請）または change（変更申請）"})
 
 
-class FindingSchema(BaseSchema):
-    rule = fields.String()
-    severity = fields.String()
-    location = fields.String()
-    message = fields.String()
+class FindingSchema(ResponseSchema):
+    rule = fields.String(required=True, metadata={"description": "規則の ID（例: 02-01.required）"})
+    severity = fields.String(required=True, metadata={"description": "error または warning"})
+    location = fields.String(required=True, metadata={"description": "項目の位置（例: writer.name）"})
+    message = fields.String(required=True, metadata={"description": "日本語の説明"})
 
 
-class FormStatusSchema(BaseSchema):
-    status = fields.String()
-    revision = fields.Integer()
-    findings = fields.List(fields.Nested(FindingSchema))
+class FormStatusSchema(ResponseSchema):
+    status = fields.String(required=True, metadata={"description": "validating, valid, invalid など"})
+    revision = fields.Integer(required=True)
+    findings = fields.List(fields.Nested(FindingSchema), required=True)
 
 
-class HistorySchema(BaseSchema):
-    at = fields.String()
+class HistorySchema(ResponseSchema):
+    at = fields.DateTime(required=True)
     round = fields.Integer()
-    event = fields.String()
-    status = fields.String()
+    event = fields.String(required=True)
+    status = fields.String(required=True, allow_none=True)
     stage = fields.String(allow_none=True)
     org_id = fields.String(allow_none=True)
     actor = fields.Dict(allow_none=True)
     comment = fields.String(allow_none=True)
 
 
-class ApplicationResponseSchema(BaseSchema):
-    id = fields.Integer()
-    number = fields.String()
-    kind = fields.String()
-    org = fields.String()
-    status = fields.String()
-    round = fields.Integer()
-    stage = fields.String(allow_none=True)
-    catalog_version = fields.String(allow_none=True)
-    master_version = fields.Integer(allow_none=True)
-    forms = fields.Dict(keys=fields.String(), values=fields.Nested(FormStatusSchema))
-    findings = fields.List(fields.Nested(FindingSchema))
-    history = fields.List(fields.Nested(HistorySchema))
+class UploadSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    size = fields.Integer(required=True)
+    status = fields.String(required=True)
+    forms = fields.Raw(allow_none=True, metadata={"description": "ブックから読み取った様式"})
+    findings = fields.Raw(allow_none=True)
+    at = fields.DateTime(required=True)
 
+
+class AttachmentSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"description": "添付資料ID（様式から参照する）"})
+    filename = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    at = fields.DateTime()
+
+
+class ApplicationResponseSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "申請番号"})
+    kind = fields.String(required=True, metadata={"description": "connection, change, account"})
+    org = fields.String(required=True, metadata={"description": "機関 ID"})
+    status = fields.String(required=True)
+    round = fields.Integer(required=True)
+    stage = fields.String(required=True, allow_none=True)
+    withdrawal_requested = fields.Boolean(required=True)
+    catalog_version = fields.String(required=True, allow_none=True)
+    master_version = fields.Integer(required=True, allow_none=True)
+    forms = fields.Dict(keys=fields.String(), values=fields.Nested(FormStatusSchema), required=True,
+                        metadata={"description": "様式コードごとの状態と指摘"})
+    findings = fields.List(fields.Nested(FindingSchema), required=True, allow_none=True)
+    history = fields.List(fields.Nested(HistorySchema), required=True)
+    uploads = fields.List(fields.Nested(UploadSchema), required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    processing_problem = fields.Boolean(required=True, metadata={
+        "description": "この申請の処理が止まっている（運用者の対応が必要）"})
+
+
+class ApplicationCreatedSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class ApplicationSummarySchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    round = fields.Integer(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ApplicationListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(ApplicationSummarySchema), required=True)
+
+
+class FormSavedSchema(ResponseSchema):
+    code = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    status = fields.String(required=True)
+
+
+class SubmittedSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    round = fields.Integer(required=True)
+
+
+class WithdrawnSchema(SubmittedSchema):
+    withdrawal_requested = fields.Boolean(required=True, metadata={
+        "description": "審査側の判断を待っている（202）"})
+
+
+WITHDRAW_BODY = {"type": "object", "properties": {
+    "reason": {"type": "string", "description": "取下げの理由（任意）"}}}
+
+
+class FormTitleSchema(ResponseSchema):
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class FormListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(FormTitleSchema), required=True)
+
+
+class FormDataSchema(ResponseSchema):
+    code = fields.String(required=True)
+    saved = fields.Boolean(required=True, metadata={"description": "false: 保存されておらず、事前記入したもの"})
+    data = fields.Dict(required=True, metadata={"description": "様式のデータ（PUT と同じ形）"})
+    status = fields.String(required=True, allow_none=True)
+    findings = fields.List(fields.Nested(FindingSchema), required=True, allow_none=True)
+
+
+class RegisteredSchema(ResponseSchema):
+    org = fields.String(required=True)
+    registered = fields.Boolean(required=True)
+    application_id = fields.Integer()
+    master_version = fields.Integer(allow_none=True)
+    forms = fields.Dict(required=True, metadata={"description": "様式コードごとの登録内容"})
+    selection = fields.Dict(required=True, allow_none=True)
+
+
+class UploadAcceptedSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    forms = fields.Raw(allow_none=True)
+
+
+class AttachmentAddedSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"description": "添付資料ID"})
+    filename = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+
+
+def multipart_file(description: str, *, title: bool = False) -> dict:
+    """The multipart/form-data body of an upload (field ``file``)."""
+    props: dict = {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                            "description": description}}
+    if title:
+        props["title"] = {"type": "string", "description": "資料の表題（任意）"}
+    return {"type": "object", "properties": props, "required": ["file"]}
+
+
+# --- the organisation registry, the catalog, the selection ------------------------------
+
+class OrganisationSchema(ResponseSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    branch = fields.String(required=True, allow_none=True)
+    lg_code = fields.String(required=True, allow_none=True)
+    prefecture_code = fields.String(required=True, allow_none=True)
+    parent_id = fields.String(required=True, allow_none=True)
+    can_apply = fields.Boolean(required=True)
+    source = fields.String(required=True, allow_none=True)
+    attributes = fields.Dict(required=True)
+    reference_attributes = fields.Dict(required=True)
+    effective_attributes = fields.Dict(required=True)
+    members = fields.List(fields.String(), metadata={"description": "一部事務組合・広域連合の構成団体"})
+
+
+class OrganisationRowSchema(ResponseSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    branch = fields.String(required=True, allow_none=True)
+    prefecture_code = fields.String(required=True, allow_none=True)
+    can_apply = fields.Boolean(required=True)
+
+
+class OrganisationListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(OrganisationRowSchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+
+
+class OrganisationQuerySchema(BaseSchema):
+    q = fields.String(metadata={"description": "機関 ID（完全一致）または名称の一部"})
+    kind = fields.String(metadata={"description": "種別"})
+    branch = fields.String(metadata={"description": "部局"})
+    prefecture = fields.String(metadata={"description": "都道府県コード（6 桁）"})
+    limit = fields.Integer(metadata={"description": "件数（1〜500 に丸める。既定 100）"})
+    offset = fields.Integer(validate=validate.Range(max=2 ** 31 - 1), metadata={
+        "description": "先頭から飛ばす件数（既定 0。負の値は 0）"})
+
+
+class RegistryAuditEntrySchema(ResponseSchema):
+    at = fields.DateTime(required=True)
+    action = fields.String(required=True)
+    actor = fields.Dict(required=True, allow_none=True)
+    before = fields.Raw(required=True, allow_none=True)
+    after = fields.Raw(required=True, allow_none=True)
+
+
+class AuditSchema(ResponseSchema):
+    items = fields.List(fields.Nested(RegistryAuditEntrySchema), required=True)
+
+
+UNION_BODY = {"type": "object", "required": ["id", "name", "kind", "prefecture_code", "members"],
+              "properties": {
+                  "id": {"type": "string", "description": "運用者が割り当てる機関 ID"},
+                  "name": {"type": "string"},
+                  "kind": {"type": "string", "description": "一部事務組合 または 広域連合 の種別"},
+                  "prefecture_code": {"type": "string"},
+                  "members": {"type": "array", "items": {"type": "string"},
+                              "description": "構成団体の機関 ID"},
+                  "attributes": {"type": "object"}}}
+ORGANISATION_PATCH_BODY = {"type": "object", "properties": {
+    "name": {"type": "string"}, "prefecture_code": {"type": "string"},
+    "members": {"type": "array", "items": {"type": "string"}},
+    "can_apply": {"type": "boolean"}, "attributes": {"type": "object"}}}
+
+
+class CatalogQuerySchema(BaseSchema):
+    org = fields.String(metadata={"description": "機関 ID（申請者・経由機関は省略時に自機関）"})
+
+
+class AffairSchema(ResponseSchema):
+    item_no = fields.String(required=True, metadata={"description": "別表の項番"})
+    affair = fields.String(required=True)
+    reason = fields.String(metadata={"description": "選択が必要な理由"})
+
+
+class InfoSchema(ResponseSchema):
+    info_no = fields.String(required=True)
+    info_name = fields.String(required=True)
+    reason = fields.String()
+
+
+class AffairGroupsSchema(ResponseSchema):
+    automatic = fields.List(fields.Nested(AffairSchema), required=True)
+    needs_choice = fields.List(fields.Nested(AffairSchema), required=True)
+
+
+class InfoGroupsSchema(ResponseSchema):
+    automatic = fields.List(fields.Nested(InfoSchema), required=True)
+    needs_choice = fields.List(fields.Nested(InfoSchema), required=True)
+
+
+class CatalogSchema(ResponseSchema):
+    org = fields.Nested(OrganisationSchema, required=True)
+    catalog_version = fields.String(required=True)
+    query_affairs = fields.Nested(AffairGroupsSchema, required=True)
+    provided_info = fields.Nested(InfoGroupsSchema, required=True)
+
+
+class CatalogVersionSchema(ResponseSchema):
+    version = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    activated_at = fields.DateTime(required=True)
+    checksum = fields.String(required=True)
+    sources = fields.Raw(required=True, allow_none=True)
+    current = fields.Boolean(required=True)
+
+
+class CatalogVersionListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(CatalogVersionSchema), required=True)
+
+
+SELECTION_BODY = {
+    "type": "object", "description": "DESIGN §3 の選択（automatic の行は指定がなければ 照会する / 提供する）",
+    "properties": {
+        "query_affairs": {"type": "array", "items": {
+                          "type": "object", "required": ["item_no", "choice"],
+                          "properties": {
+                              "item_no": {"type": "string"},
+                              "choice": {"enum": ["照会する", "情報照会を行わない", "受任事務"]},
+                              "delegators": {"type": "array", "items": {"type": "string"}}}}},
+        "provided_info": {"type": "array", "items": {
+                          "type": "object", "required": ["info_no", "choice"],
+                          "properties": {
+                              "info_no": {"type": "string"},
+                              "choice": {"enum": ["提供する", "情報提供を行わない",
+                                                  "受任により情報提供を行う", "委任した"]},
+                              "counterpart": {"type": "string"}}}},
+        "independent_affairs": {"type": "array", "items": {"type": "object"}}}}
+
+
+class SelectionSchema(ResponseSchema):
+    application_id = fields.Integer(required=True)
+    catalog_version = fields.String(required=True, allow_none=True)
+    saved = fields.Boolean(required=True)
+    selection = fields.Dict(required=True, allow_none=True, metadata={"description": "保存された選択"})
+    effective = fields.Dict(required=True, metadata={"description": "既定の行を含めた、申請が宣言する行"})
+
+
+# --- アカウント発行申請 -------------------------------------------------------------------
 
 class RequesterSchema(BaseSchema):
     department = fields.String(required=True, validate=validate.Length(min=1, max=100),
@@ -80,3 +340,53 @@ class AccountRequestPutSchema(BaseSchema):
         metadata={"description": "希望するログイン名"})
     requester = fields.Nested(RequesterSchema, required=True,
                               metadata={"description": "申請担当者"})
+
+
+class AccountRequestCreatedSchema(ResponseSchema):
+    number = fields.String(required=True, metadata={"description": "受付番号"})
+    receipt_token = fields.String(required=True, metadata={
+        "description": "受付トークン（受付票の参照・再申請の X-Receipt-Token に使う）"})
+    status = fields.String(required=True)
+    receipt_url = fields.String(required=True)
+
+
+class IssuedAccountSchema(ResponseSchema):
+    login = fields.String(required=True)
+    activation_token = fields.String(required=True)
+    activation_page = fields.String(required=True, metadata={
+        "description": "有効化の画面（トークンはフォームで送る。URL には含めない）"})
+    activation_api = fields.String(required=True, metadata={
+        "description": "有効化の API（POST {\"token\", \"password\"}）"})
+    expires_at = fields.DateTime(required=True)
+    expired = fields.Boolean(required=True)
+
+
+class ReceiptHistorySchema(ResponseSchema):
+    at = fields.DateTime(required=True)
+    event = fields.String(required=True)
+    status = fields.String(required=True, allow_none=True)
+    stage = fields.String(required=True, allow_none=True)
+    org_id = fields.String(required=True, allow_none=True)
+    comment = fields.String(required=True, allow_none=True)
+
+
+class AccountRequestReceiptSchema(ResponseSchema):
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    stage = fields.String(required=True, allow_none=True)
+    org = fields.String(required=True)
+    login_requested = fields.String(required=True, allow_none=True)
+    history = fields.List(fields.Nested(ReceiptHistorySchema), required=True)
+    account = fields.Nested(IssuedAccountSchema, required=True, allow_none=True,
+                            metadata={"description": "発行されたアカウント（発行前は null）"})
+
+
+class AccountRequestResubmittedSchema(ResponseSchema):
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    round = fields.Integer(required=True)
+
+
+RECEIPT_TOKEN_HEADER = {"in": "header", "name": "X-Receipt-Token", "required": False,
+                        "schema": {"type": "string"},
+                        "description": "受付トークン（受付時に返されたもの）"}

@@ -17,12 +17,19 @@ from sqlalchemy import select
 
 from shared import webhooks
 from shared.auth import current_principal, require
+from shared.db import utcnow
+from shared.openapi import XLSX, ZIP, File, Reply, operation
 from shared.service import context
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.master import distribution, exports, registry
 from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
-from services.master.schemas import (AckPostSchema, PublicationPutSchema,
-                                     SubscriptionPostSchema)
+from services.master.schemas import (AckPostSchema, ContactsSchema, DeliveryListSchema,
+                                     DiffQuerySchema, PublicationPutSchema, PublicationSchema,
+                                     PullQuerySchema, PullSchema, SelfCheckSchema,
+                                     SubscriptionCreatedSchema, SubscriptionListSchema,
+                                     SubscriptionPostSchema, SubscriptionSchema,
+                                     VersionContentSchema, VersionDiffSchema, VersionListSchema,
+                                     VersionSchema)
 
 bp = Blueprint("master_api", __name__, url_prefix="/api/master")
 
@@ -31,6 +38,7 @@ READERS = ("secondary_reviewer", "operator")
 
 @bp.get("/versions")
 @require(*READERS)
+@operation("マスタの版の一覧（新しい順）", responses={200: VersionListSchema})
 def versions():
     with context("master").transaction() as session:
         rows = session.scalars(select(MasterVersion).order_by(MasterVersion.number.desc())
@@ -49,6 +57,7 @@ def _version(session, number: int) -> MasterVersion:
 
 @bp.get("/versions/<int:number>")
 @require(*READERS)
+@operation("マスタの版の内容", responses={200: VersionContentSchema})
 def version(number: int):
     with context("master").transaction() as session:
         v = _version(session, number)
@@ -59,6 +68,8 @@ def version(number: int):
 
 @bp.get("/versions/<int:number>/diff")
 @require(*READERS)
+@operation("マスタの版の差分", query=DiffQuerySchema, responses={200: VersionDiffSchema},
+           errors=(422,))
 def version_diff(number: int):
     raw = request.args.get("from")
     if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
@@ -83,6 +94,10 @@ EXPORTS = {
 
 @bp.get("/versions/<int:number>/export.<fmt>")
 @require(*READERS)
+@operation("マスタの版をファイルで出力する", path={"fmt": {"enum": list(EXPORTS)}},
+           responses={200: Reply((VersionContentSchema, File(ZIP), File(XLSX)),
+                                 "export.json: JSON, export.zip: 表ごとの CSV の zip, "
+                                 "export.xlsx: ブック")})
 def version_export(number: int, fmt: str):
     """The version as a file: ``export.json``, ``export.zip`` (one CSV per table) or
     ``export.xlsx``."""
@@ -99,6 +114,7 @@ def version_export(number: int, fmt: str):
 
 @bp.get("/contacts")
 @require()
+@operation("通常連絡先の一覧（最新の公開版）", responses={200: ContactsSchema})
 def contacts():
     """The directory: 通常連絡先 of every registered organisation in the newest published
     version, with the organisation's name (緊急連絡先 never appear here)."""
@@ -115,6 +131,7 @@ def contacts():
 
 @bp.get("/self-checks/<org_id>")
 @require(*READERS)
+@operation("様02-06 安全管理措置確認結果（総務省・運用者）", responses={200: SelfCheckSchema})
 def self_check(org_id: str):
     """様02-06 安全管理措置確認結果 of an organisation as last approved: for 総務省 and
     operators only (never published, exported or delivered)."""
@@ -144,6 +161,7 @@ def _publication(session) -> dict:
 
 @bp.get("/publication")
 @require("operator")
+@operation("公開方式と配信待ちの登録（運用者）", responses={200: PublicationSchema})
 def publication():
     with context("master").transaction() as session:
         return jsonify(_publication(session))
@@ -151,10 +169,12 @@ def publication():
 
 @bp.put("/publication")
 @require("operator")
+@operation("公開方式を切り替える（運用者）", body=PublicationPutSchema,
+           responses={200: PublicationSchema}, errors=(409,))
 def set_publication():
     """Switch between ``immediate`` (each approved application is a version at once)
     and ``batched`` (approved applications are prepared until an operator publishes)."""
-    body = json_body(PublicationPutSchema())
+    body = json_body()
     with context("master").transaction() as session:
         try:
             registry.set_mode(session, body["mode"])
@@ -167,6 +187,7 @@ def set_publication():
 
 @bp.post("/publications")
 @require("operator")
+@operation("整備済みの登録を配信する（運用者）", responses={201: VersionSchema}, errors=(409,))
 def publish():
     """配信: every prepared registration becomes one new version, delivered to every
     subscriber."""
@@ -227,8 +248,10 @@ def _subscriber(session, sub_id: int, *, stopped: bool = False) -> Subscriber:
 
 @bp.post("/subscriptions")
 @require("operator")
+@operation("購読（マスタの配信先）を登録する（運用者）", body=SubscriptionPostSchema,
+           responses={201: SubscriptionCreatedSchema})
 def create_subscription():
-    body = json_body(SubscriptionPostSchema())
+    body = json_body()
     ctx = context("master")
     principal = current_principal()
     url = checked_outbound_url(body["url"], ctx.settings)   # resolved, every address checked
@@ -240,6 +263,7 @@ def create_subscription():
 
 @bp.get("/subscriptions")
 @require("operator")
+@operation("購読の一覧（運用者）", responses={200: SubscriptionListSchema})
 def list_subscriptions():
     with context("master").transaction() as session:
         rows = session.scalars(select(Subscriber).where(Subscriber.active)
@@ -249,6 +273,8 @@ def list_subscriptions():
 
 @bp.get("/subscriptions/<int:sub_id>")
 @subscriber_or_operator
+@operation("購読（運用者、または購読のシークレットで署名した購読者）",
+           responses={200: SubscriptionSchema})
 def get_subscription(sub_id: int):
     with context("master").transaction() as session:
         return jsonify(distribution.describe_subscriber(
@@ -257,6 +283,7 @@ def get_subscription(sub_id: int):
 
 @bp.delete("/subscriptions/<int:sub_id>")
 @require("operator")
+@operation("購読を停止する（運用者）", responses={204: None})
 def delete_subscription(sub_id: int):
     """Stop a subscription: nothing more is delivered (pending deliveries are
     cancelled when their turn comes)."""
@@ -267,6 +294,7 @@ def delete_subscription(sub_id: int):
 
 @bp.get("/subscriptions/<int:sub_id>/deliveries")
 @subscriber_or_operator
+@operation("購読への配信記録", responses={200: DeliveryListSchema})
 def list_deliveries(sub_id: int):
     """The delivery log: each version owed to the subscriber and every attempt."""
     with context("master").transaction() as session:
@@ -284,10 +312,12 @@ def list_deliveries(sub_id: int):
 
 @bp.post("/subscriptions/<int:sub_id>/ack")
 @subscriber_or_operator
+@operation("反映を終えた版を受領確認する", body=AckPostSchema, responses={200: SubscriptionSchema},
+           errors=(409,))
 def acknowledge(sub_id: int):
     """The subscriber has applied ``version`` (and, if given, its content has this
     checksum): diff deliveries start from it from now on."""
-    body = json_body(AckPostSchema())
+    body = json_body()
     with context("master").transaction() as session:
         sub = _subscriber(session, sub_id)
         version = session.get(MasterVersion, body["version"])
@@ -315,6 +345,11 @@ def _int_arg(name: str) -> int | None:
 
 @bp.get("/subscriptions/<int:sub_id>/pull")
 @subscriber_or_operator
+@operation("配信される文書をその場で取得する（配信と同じく署名付き）", query=PullQuerySchema,
+           responses={200: Reply(PullSchema, "配信と同じ文書", headers={
+               name: {"schema": {"type": "string"}, "description": "Standard Webhooks の署名"}
+               for name in ("webhook-id", "webhook-timestamp", "webhook-signature")})},
+           errors=(422,))
 def pull(sub_id: int):
     """What a delivery would carry, on demand: the newest version (or ``version``) as a
     snapshot or as the diff from ``from`` (default: the last acknowledged version), per

@@ -14,11 +14,14 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import Principal, current_principal, require
+from shared.openapi import operation
 from shared.service import context
 from shared.web import ApiError, json_body, not_found
 from services.matching import matcher
 from services.matching.models import Confirmation, DelegationRecord, MatchedApplication
-from services.matching.schemas import ANSWERS, STATUS_FILTERS, ConfirmationAnswerSchema
+from services.matching.schemas import (ANSWERS, STATUS_FILTERS, ApplicationRecordsSchema,
+                                       ConfirmationAnswerSchema, ConfirmationListSchema,
+                                       ConfirmationQuerySchema, ConfirmationRequestSchema)
 
 bp = Blueprint("matching_api", __name__, url_prefix="/api/matching")
 
@@ -40,6 +43,7 @@ def _may_see(principal: Principal, known: MatchedApplication) -> bool:
 
 @bp.get("/applications/<int:app_id>")
 @require()
+@operation("申請の委任情報と突合の結果", responses={200: ApplicationRecordsSchema})
 def application_records(app_id: int):
     principal = current_principal()
     with context("matching").transaction() as session:
@@ -62,6 +66,8 @@ def _request_view(c: Confirmation, record: DelegationRecord) -> dict:
 
 @bp.get("/confirmations")
 @require(*APPLICANT_ROLES)
+@operation("自機関あての委任情報確認依頼", query=ConfirmationQuerySchema,
+           responses={200: ConfirmationListSchema}, errors=(422,))
 def list_confirmations():
     principal = current_principal()
     status = request.args.get("status", "pending")
@@ -81,9 +87,11 @@ def list_confirmations():
 
 @bp.post("/confirmations/<int:confirmation_id>")
 @require(*APPLICANT_ROLES)
+@operation("委任情報確認依頼に回答する（確認・異議）", body=ConfirmationAnswerSchema,
+           responses={200: ConfirmationRequestSchema}, errors=(409,))
 def answer_confirmation(confirmation_id: int):
     principal = current_principal()
-    body = json_body(ConfirmationAnswerSchema())
+    body = json_body()
     ctx = context("matching")
     with ctx.transaction() as session:
         c = session.get(Confirmation, confirmation_id)

@@ -8,13 +8,18 @@ from sqlalchemy import select
 
 from shared.auth import current_principal, require
 from shared.db import utcnow
+from shared.openapi import operation
 from shared.service import context
 from shared.ratelimit import rate_limits
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.review import cases, schedule, webhooks
 from services.review.models import MatchingSnapshot, ReviewCase, WebhookDelivery
 from services.review.routing import ROLE_OF, STATUS_OF
-from services.review.schemas import DecisionPostSchema, SchedulePutSchema, WebhookPostSchema
+from services.review.schemas import (CaseSchema, DecisionPostSchema, DecisionSchema,
+                                     QueueQuerySchema, QueueSchema, RedeliverySchema, RerouteSchema,
+                                     SchedulePutSchema, ScheduleSchema, WebhookCreatedSchema,
+                                     WebhookDeliveryListSchema, WebhookListSchema,
+                                     WebhookPostSchema, WebhookSecretSchema)
 
 bp = Blueprint("review_api", __name__, url_prefix="/api/review")
 
@@ -32,8 +37,15 @@ def _int_arg(name: str) -> int | None:
     return int(raw)
 
 
+def _days_ago(days: int) -> dt.datetime:
+    """The time ``days`` ago; the earliest time there is for more days than that."""
+    now, earliest = utcnow(), dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return now - dt.timedelta(days=days) if days < (now - earliest).days else earliest
+
+
 @bp.get("/queue")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+@operation("審査待ちの一覧", query=QueueQuerySchema, responses={200: QueueSchema}, errors=(422,))
 def queue():
     """The caller's queue. Filters: status, org, prefecture, form (a form code the
     application includes), kind, min_age_days (days waiting at the current stage),
@@ -63,8 +75,7 @@ def queue():
         if kind:
             stmt = stmt.where(ReviewCase.kind == kind)
         if min_age is not None:
-            stmt = stmt.where(ReviewCase.stage_started_at
-                              <= utcnow() - dt.timedelta(days=min_age))
+            stmt = stmt.where(ReviewCase.stage_started_at <= _days_ago(min_age))
         ends = schedule.deadlines(session)
         items = []
         for c in session.scalars(stmt.limit(1000)):
@@ -84,6 +95,7 @@ def queue():
 
 @bp.get("/applications/<int:app_id>")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+@operation("審査する申請", responses={200: CaseSchema})
 def get_case(app_id: int):
     principal = current_principal()
     with context("review").transaction() as session:
@@ -97,8 +109,10 @@ def get_case(app_id: int):
 
 @bp.post("/applications/<int:app_id>/decisions")
 @require("forwarder", "primary_reviewer", "secondary_reviewer")
+@operation("審査の結果（承認・否認）を登録する", body=DecisionPostSchema,
+           responses={201: DecisionSchema}, errors=(409,))
 def decide(app_id: int):
-    body = json_body(DecisionPostSchema())
+    body = json_body()
     principal = current_principal()
     ctx = context("review")
     with ctx.transaction() as session:
@@ -111,6 +125,8 @@ def decide(app_id: int):
 
 @bp.post("/applications/<int:app_id>/reroute")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+@operation("振分けできなかった申請を振り分け直す（運用者）", responses={200: RerouteSchema},
+           body_required=False, errors=(404, 409))
 def reroute(app_id: int):
     """Route an unroutable case (振分けできません) again, once its router was fixed or
     disabled (operators; a reviewer gets 404 as for any case not routed to it, else
@@ -135,6 +151,7 @@ def reroute(app_id: int):
 
 @bp.get("/schedule")
 @require()
+@operation("工程と期限", responses={200: ScheduleSchema})
 def get_schedule():
     with context("review").transaction() as session:
         return jsonify({"phases": schedule.describe(session)})
@@ -142,8 +159,9 @@ def get_schedule():
 
 @bp.put("/schedule")
 @require("operator")
+@operation("工程と期限を設定する（運用者）", body=SchedulePutSchema, responses={200: ScheduleSchema})
 def put_schedule():
-    body = json_body(SchedulePutSchema())
+    body = json_body()
     seen = [p["phase"] for p in body["phases"]]
     if len(seen) != len(set(seen)):
         raise ApiError(422, "duplicate_phase", "同じ工程（phase）が複数回指定されています。")
@@ -159,8 +177,10 @@ REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 
 @bp.post("/webhooks")
 @require(*REVIEWER_ROLES)
+@operation("Webhook を登録する（審査機関）", body=WebhookPostSchema,
+           responses={201: WebhookCreatedSchema}, errors=(409,))
 def create_webhook():
-    body = json_body(WebhookPostSchema())
+    body = json_body()
     principal = current_principal()
     ctx = context("review")
     url = checked_outbound_url(body["url"], ctx.settings)   # resolved, every address checked
@@ -174,6 +194,7 @@ def create_webhook():
 
 @bp.get("/webhooks")
 @require(*REVIEWER_ROLES)
+@operation("自機関の Webhook の一覧", responses={200: WebhookListSchema})
 def list_webhooks():
     from services.review.models import WebhookEndpoint
 
@@ -187,6 +208,7 @@ def list_webhooks():
 
 @bp.delete("/webhooks/<int:hook_id>")
 @require(*REVIEWER_ROLES)
+@operation("Webhook を削除する", responses={204: None})
 def delete_webhook(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -196,6 +218,8 @@ def delete_webhook(hook_id: int):
 
 @bp.post("/webhooks/<int:hook_id>/secrets")
 @require(*REVIEWER_ROLES)
+@operation("Webhook の新しいシークレットを作る（ローテーション）", responses={201: WebhookSecretSchema},
+           errors=(409,))
 def add_webhook_secret(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -206,6 +230,7 @@ def add_webhook_secret(hook_id: int):
 
 @bp.delete("/webhooks/<int:hook_id>/secrets/<int:secret_id>")
 @require(*REVIEWER_ROLES)
+@operation("Webhook のシークレットを廃止する", responses={204: None}, errors=(409,))
 def retire_webhook_secret(hook_id: int, secret_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -215,6 +240,7 @@ def retire_webhook_secret(hook_id: int, secret_id: int):
 
 @bp.get("/webhooks/<int:hook_id>/deliveries")
 @require(*REVIEWER_ROLES)
+@operation("Webhook の配信記録", responses={200: WebhookDeliveryListSchema})
 def list_deliveries(hook_id: int):
     with context("review").transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
@@ -224,6 +250,7 @@ def list_deliveries(hook_id: int):
 
 @bp.post("/webhooks/<int:hook_id>/deliveries/<delivery_id>/redeliver")
 @require(*REVIEWER_ROLES)
+@operation("Webhook の配信をやり直す", responses={202: RedeliverySchema}, errors=(409, 429))
 def redeliver(hook_id: int, delivery_id: str):
     """Send a delivery again; at most ``webhooks.REDELIVER_LIMIT`` per endpoint (429
     with Retry-After beyond)."""

@@ -1,6 +1,6 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from shared.schemas import BaseSchema, outbound_url
+from shared.schemas import BaseSchema, ResponseSchema, outbound_url
 from services.review.schedule import PHASES
 from services.review.webhooks import EVENTS
 
@@ -49,3 +49,154 @@ class PhaseSchema(BaseSchema):
 class SchedulePutSchema(BaseSchema):
     phases = fields.List(fields.Nested(PhaseSchema), required=True,
                          validate=validate.Length(min=1, error="phases を 1 つ以上指定してください。"))
+
+
+class QueueQuerySchema(BaseSchema):
+    status = fields.String(metadata={"description": "状態"})
+    org = fields.String(metadata={"description": "申請した機関の ID"})
+    prefecture = fields.String(metadata={"description": "都道府県コード"})
+    form = fields.String(metadata={"description": "申請が含む様式のコード"})
+    kind = fields.String(metadata={"description": "connection, change, account"})
+    min_age_days = fields.Integer(validate=validate.Range(min=0, max=999999),
+                                  metadata={"description": "現在の段階で待っている日数の下限"})
+    overdue = fields.String(validate=validate.OneOf(["true", "false"]),
+                            metadata={"description": "true: 期限を過ぎたものだけ"})
+
+
+class QueueItemSchema(ResponseSchema):
+    application_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True)
+    org = fields.Dict(required=True, metadata={"description": "申請した機関"})
+    stage = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True)
+    round = fields.Integer(required=True)
+    since = fields.DateTime(required=True, metadata={"description": "現在の段階に入った時刻"})
+    due = fields.String(required=True, allow_none=True,
+                        metadata={"description": "段階の期限（YYYY-MM-DD）"})
+    overdue = fields.Boolean(required=True)
+
+
+class QueueSchema(ResponseSchema):
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+
+
+class CaseSchema(ResponseSchema):
+    application_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True)
+    round = fields.Integer(required=True)
+    org = fields.Dict(required=True)
+    status = fields.String(required=True)
+    stage = fields.String(required=True, allow_none=True)
+    reviewer_org_id = fields.String(required=True, allow_none=True)
+    routes = fields.Dict(required=True, metadata={"description": "段階ごとの審査機関"})
+    catalog_version = fields.String(required=True, allow_none=True)
+    forms = fields.Dict(required=True, metadata={"description": "提出された様式のデータ"})
+    findings = fields.Raw(required=True, allow_none=True)
+    submitted_by = fields.Dict(required=True, allow_none=True)
+    submitted_at = fields.DateTime(required=True)
+    decisions = fields.List(fields.Dict(), required=True)
+    due = fields.String(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True)
+    history = fields.List(fields.Dict())
+    rounds = fields.List(fields.Dict())
+    other_requests = fields.List(fields.Dict(), metadata={"description": "同じ機関の他のアカウント発行申請"})
+    matching = fields.List(fields.Dict(), metadata={"description": "委任情報の突合（総務省・運用者）"})
+    unresolved_matching = fields.List(fields.Dict())
+
+
+class DecisionSchema(ResponseSchema):
+    stage = fields.String(required=True)
+    result = fields.String(required=True)
+    decided_at = fields.DateTime(required=True)
+
+
+class PhaseResponseSchema(ResponseSchema):
+    phase = fields.String(required=True)
+    name = fields.String(required=True)
+    starts_on = fields.Date(required=True, allow_none=True)
+    ends_on = fields.Date(required=True, allow_none=True)
+
+
+class ScheduleSchema(ResponseSchema):
+    phases = fields.List(fields.Nested(PhaseResponseSchema), required=True)
+
+
+class WebhookCreatedSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    secret = fields.String(required=True, metadata={
+        "description": "署名のシークレット（whsec_…）。この応答でだけ返します"})
+    secret_id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+
+
+class WebhookSecretInfoSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    active = fields.Boolean(required=True)
+
+
+class WebhookSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    org_id = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    secrets = fields.List(fields.Nested(WebhookSecretInfoSchema), required=True)
+
+
+class WebhookListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(WebhookSchema), required=True)
+
+
+class WebhookSecretSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    secret = fields.String(required=True)
+
+
+class WebhookAttemptSchema(ResponseSchema):
+    at = fields.DateTime(required=True)
+    ok = fields.Boolean(required=True)
+    status_class = fields.String(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    duration_ms = fields.Integer(required=True, allow_none=True)
+
+
+class WebhookDeliverySchema(ResponseSchema):
+    id = fields.String(required=True)
+    event = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_status_class = fields.String(required=True, allow_none=True)
+    last_error = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    delivered_at = fields.DateTime(required=True, allow_none=True)
+    next_attempt_at = fields.DateTime(required=True, allow_none=True)
+    payload = fields.Dict(required=True)
+    log = fields.List(fields.Nested(WebhookAttemptSchema), required=True)
+
+
+class WebhookDeliveryListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(WebhookDeliverySchema), required=True)
+
+
+class RedeliverySchema(ResponseSchema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class RoutingProblemSchema(ResponseSchema):
+    stage = fields.String(required=True, allow_none=True)
+    plugin = fields.String(required=True, allow_none=True)
+    problem = fields.String(required=True)
+
+
+class RerouteSchema(ResponseSchema):
+    application_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    stage = fields.String(required=True, allow_none=True)
+    reviewer_org_id = fields.String(required=True, allow_none=True)
+    routing_problem = fields.Raw(required=True, allow_none=True, metadata={
+        "description": "振り分けできなかった理由（振り分けられたら null）"})

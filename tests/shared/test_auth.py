@@ -74,9 +74,10 @@ def test_every_api_endpoint_but_login_refuses_anonymous_calls(idle_suite):
     app = idle_suite.app
     public = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")
               and getattr(app.view_functions[r.endpoint], "nws_public", False)]
-    # The only doors without a token: login, account activation, account requests.
+    # The only doors without a token: login, account activation, account requests, and
+    # the OpenAPI document (what the API is, never what it holds).
     assert set(public) <= {"/api/auth/token", "/api/auth/activate",
-                           "/api/intake/account-requests",
+                           "/api/openapi.json", "/api/intake/account-requests",
                            "/api/intake/account-requests/<number>"}, public
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule in public:

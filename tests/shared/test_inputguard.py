@@ -50,6 +50,54 @@ def test_nul_in_a_query_string_or_page_form_is_refused(idle_suite):
     assert res.status_code == 400
 
 
+def test_a_multipart_part_without_a_name_is_no_server_error(idle_suite):
+    # found by the schemathesis run: werkzeug files a nameless part under the key None
+    s = idle_suite
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    body = (b"--b\r\nContent-Disposition: form-data\r\n\r\nab\r\n"
+            b'--b\r\nContent-Disposition: form-data; name="a\\"\r\n\r\ncd\r\n--b--\r\n')
+    for path in (f"/api/intake/applications/{app_id}/attachments",
+                 f"/api/intake/applications/{app_id}/uploads"):
+        res = s.client.post(path, data=body, content_type="multipart/form-data; boundary=b",
+                            headers=h)
+        assert res.status_code == 400, (path, res.get_json())
+        assert JAPANESE.search(res.get_json()["error"]["message"])
+
+
+@pytest.mark.parametrize("limit", [0, 7, 10, 99, 100, 305, 1000, 2024])
+def test_the_id_pattern_takes_exactly_the_numbers_up_to_its_limit(limit):
+    from shared.inputguard import digits_up_to
+
+    pattern = re.compile(digits_up_to(limit) + r"\Z")
+    assert [n for n in range(limit * 3 + 20) if pattern.match(str(n))] == list(range(limit + 1))
+    assert pattern.match("000" + str(limit))
+
+
+def test_the_id_pattern_stops_at_the_database_integer():
+    from shared.inputguard import PG_INT_MAX, digits_up_to
+
+    pattern = re.compile(digits_up_to(PG_INT_MAX) + r"\Z")
+    for n in (0, 999_999_999, 1_999_999_999, 2_147_483_639, PG_INT_MAX):
+        assert pattern.match(str(n)), n
+    for n in (PG_INT_MAX + 1, 2_147_483_650, 2_147_483_700, 2_200_000_000, 10 ** 10, 2 ** 64):
+        assert not pattern.match(str(n)), n
+
+
+def test_an_id_beyond_the_integer_range_is_404_where_another_method_exists(idle_suite):
+    # found by the schemathesis run: werkzeug answered 405 (Allow: PUT) when the GET
+    # rule's converter refused the id after the PUT rule had matched the path
+    s = idle_suite
+    for method, path, login in (
+            ("GET", "/api/intake/applications/2147483648/selection", "demo-applicant"),
+            ("PUT", "/api/intake/applications/2147483648/selection", "demo-applicant"),
+            ("DELETE", "/api/master/subscriptions/99999999999999999999", "demo-operator"),
+            ("GET", "/api/master/subscriptions/99999999999999999999", "demo-operator")):
+        res = s.client.open(path, method=method, json={}, headers=s.headers(login))
+        assert res.status_code == 404, (method, path, res.status_code)
+        assert JAPANESE.search(res.get_json()["error"]["message"])
+
+
 def test_an_id_beyond_the_integer_range_is_404(idle_suite):
     s = idle_suite
     h = s.headers("demo-applicant")
