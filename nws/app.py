@@ -52,8 +52,21 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     init_pages(app)
     _observe(app, runtime)
     _health(app, runtime)
-    init_openapi(app)
+    init_openapi(app, whole_suite=_whole_suite)
     return app
+
+
+def _whole_suite(app: Flask) -> Flask:
+    """Every service's routes on an app that never serves (the OpenAPI document of any
+    process covers the whole API the gateway offers, not only its own services)."""
+    from nws.runtime import ALL_SERVICES, definitions
+
+    whole = Flask("nws_whole_suite")
+    whole.extensions.update(app.extensions)     # plugins: the form codes in the paths
+    for definition in definitions(ALL_SERVICES):
+        for bp in definition.blueprints():
+            whole.register_blueprint(bp)
+    return whole
 
 
 def auth_state_cache(runtime: Runtime) -> AuthStateCache:

@@ -179,8 +179,9 @@ def methods_of(rule: Rule) -> list[str]:
 
 
 def build(app: Flask, *, title: str = "情報提供ネットワークシステム 申請処理機能 API",
-          version: str = "0.1.0") -> dict:
-    """The OpenAPI 3.1 document of ``app``'s HTTP API, as a dict."""
+          version: str = "0.1.0", also: Iterable[Flask] = ()) -> dict:
+    """The OpenAPI 3.1 document of ``app``'s HTTP API, as a dict; with the routes of the
+    apps in ``also`` that ``app`` does not serve itself (the rest of the suite)."""
     spec = APISpec(
         title=title, version=version, openapi_version=OPENAPI_VERSION,
         plugins=[FlaskPlugin(), MarshmallowPlugin(schema_name_resolver=_schema_name)],
@@ -198,14 +199,19 @@ def build(app: Flask, *, title: str = "情報提供ネットワークシステ�
                 "description": "再試行できるまでの秒数", "schema": {"type": "integer"}}}
         spec.components.response(f"Error{status}", response)
     tags: set[str] = set()
-    for rule in documented_rules(app):
-        view = app.view_functions[rule.endpoint]
-        op = declared(view) or Operation(rule.endpoint, {200: None})
-        tag = _tag(rule)
-        tags.add(tag)
-        operations = {method.lower(): _operation(app, rule, view, op, tag, method)
-                      for method in methods_of(rule)}
-        spec.path(view=view, app=app, operations=operations)
+    seen: set[str] = set()
+    for source in (app, *also):
+        for rule in documented_rules(source):
+            if rule.rule in seen and source is not app:
+                continue
+            seen.add(rule.rule)
+            view = source.view_functions[rule.endpoint]
+            op = declared(view) or Operation(rule.endpoint, {200: None})
+            tag = _tag(rule)
+            tags.add(tag)
+            operations = {method.lower(): _operation(source, rule, view, op, tag, method)
+                          for method in methods_of(rule)}
+            spec.path(view=view, app=source, operations=operations)
     for tag in sorted(tags):
         spec.tag({"name": tag})
     return spec.to_dict()
@@ -319,16 +325,25 @@ def _content(body: Any) -> dict:
 # --- serving it --------------------------------------------------------------------------
 
 @operation("この API の OpenAPI 3.1 文書", responses={200: Reply(
-    {"type": "object"}, "このプロセスが提供するサービスの API を記述した OpenAPI 3.1 文書")})
+    {"type": "object"}, "スイート全体（ゲートウェイが提供するすべてのサービス）の API と、"
+    "このプロセスの /healthz・/readyz・/metrics を記述した OpenAPI 3.1 文書")})
 def openapi_document():
-    """The OpenAPI 3.1 document of the services this process serves."""
+    """The OpenAPI 3.1 document of the whole suite's API as the gateway serves it, from
+    whichever process answers (the gateway sends /api/openapi.json to one of them), and
+    this process's own probes."""
     doc = current_app.extensions.get("nws.openapi")
     if doc is None:
-        doc = current_app.extensions["nws.openapi"] = build(current_app)
+        whole = current_app.extensions.get("nws.openapi.whole_suite")
+        doc = current_app.extensions["nws.openapi"] = build(
+            current_app, also=[whole(current_app)] if whole is not None else [])
     return jsonify(doc)
 
 
-def init_openapi(app: Flask) -> None:
-    """Serve the document at ``GET /api/openapi.json`` (built on first request)."""
+def init_openapi(app: Flask, whole_suite: Callable[[Flask], Flask] | None = None) -> None:
+    """Serve the document at ``GET /api/openapi.json`` (built on first request).
+    ``whole_suite(app)`` gives an app holding every service's routes (never served), so
+    that a process running some services documents them all."""
+    if whole_suite is not None:
+        app.extensions["nws.openapi.whole_suite"] = whole_suite
     app.add_url_rule(PATH, endpoint="openapi", view_func=public(openapi_document),
                      methods=["GET"])

@@ -113,14 +113,16 @@ def test_hsts_only_over_tls(suite):
 def test_nws_web_trusts_the_gateways_scheme_only_when_told(suite, monkeypatch, trusted):
     """`nws web` with NWS_TRUSTED_PROXY takes X-Forwarded-Proto from that proxy (so HSTS
     follows the gateway's TLS); without it the header is ignored."""
-    import waitress
     from click.testing import CliRunner
 
     from nws import cli
 
     served = {}
     monkeypatch.setattr(cli, "_runtime", lambda services=(), embedded=False: suite.runtime)
-    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(app=app, kw=kw))
+    import nws.webserver
+
+    monkeypatch.setattr(nws.webserver, "serve", lambda app, **kw: served.update(app=app, kw=kw))
+    monkeypatch.setattr(suite.runtime, "close", lambda: None)    # the fixture's to close
     import dataclasses
 
     # NWS_TRUSTED_PROXY as the settings read it
@@ -133,7 +135,8 @@ def test_nws_web_trusts_the_gateways_scheme_only_when_told(suite, monkeypatch, t
     from waitress.proxy_headers import proxy_headers_middleware
     from werkzeug.test import Client
 
-    kw = {k: v for k, v in served["kw"].items() if k not in ("host", "port", "threads")}
+    kw = {k: v for k, v in served["kw"].items()
+          if k not in ("host", "port", "threads", "grace", "on_listen")}
     adj = Adjustments(**kw)
     app = served["app"]
     if adj.trusted_proxy or adj.clear_untrusted_proxy_headers:

@@ -30,9 +30,11 @@ NWS = str(Path(sys.executable).with_name("nws"))
 
 
 def settings(url: str, tmp_path) -> Settings:
+    # A login slot for each simultaneous attempt: the chain, not the slots, is under test.
     return Settings.from_env({"NWS_DATABASE_URL": url, "NWS_SECRET_KEY": "a" * 48,
                               "NWS_DATA_DIR": str(tmp_path),
-                              "NWS_BROKER_URL": "filesystem://localhost/"})
+                              "NWS_BROKER_URL": "filesystem://localhost/",
+                              "NWS_LOGIN_SLOTS": "16", "NWS_LOGIN_SLOT_WAIT": "10"})
 
 
 @pytest.fixture

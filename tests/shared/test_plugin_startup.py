@@ -192,6 +192,8 @@ def test_nws_status_flags_a_worker_whose_plugin_set_differs(idle_suite, monkeypa
     replies = [{"intake@a": own}, {"review@b": other}]
     monkeypatch.setattr(runtime.celery.control, "broadcast",
                         lambda command, **kw: replies if command == "nws_plugins" else [])
+    # (this suite's embedded worker never started: say workers may answer)
+    monkeypatch.setattr(cli, "_workers_may_answer", lambda runtime: True)
     cli._plugin_sets(runtime, timeout=0.1)
     out = capsys.readouterr().out
     assert f"plugins: {own['digest']}" in out
