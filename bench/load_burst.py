@@ -141,31 +141,41 @@ class Cluster:
                                            stderr=subprocess.STDOUT, start_new_session=True))
 
     def _wait_http(self, port, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"web on {port} did not start")
+        wait_http(port, timeout)
 
     def url(self, service):
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def close(self):
-        for p in self.procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-        self.admin.close()
+        stop_cluster(self.procs, self.admin, self.db)
+
+
+def wait_http(port: int, timeout: float = 60) -> None:
+    """Until the web process on ``port`` answers /healthz."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"web on {port} did not start")
+
+
+def stop_cluster(procs: list, admin, db: str) -> None:
+    """SIGTERM every process group (SIGKILL after 30 s), then drop the run's database."""
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    admin.close()
 
 
 def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdir: Path,

@@ -39,7 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.load_burst import NWS, PG_ADMIN, REDIS, free_port, pct  # noqa: E402
+from bench.load_burst import (NWS, PG_ADMIN, REDIS, free_port, pct, stop_cluster,  # noqa: E402
+                              wait_http)
 
 PASSWORD = "flood-bench-passphrase-2026"
 CLERKS = 4
@@ -75,7 +76,7 @@ class Cluster:
         self._spawn("identity", self.identity, 8)
         self._spawn("intake", self.intake, 8)
         for port in (self.identity, self.intake):
-            self._wait(port)
+            wait_http(port)
 
     def _spawn(self, service: str, port: int, threads: int) -> None:
         log = open(self.workdir / f"web-{service}.log", "ab")
@@ -84,32 +85,8 @@ class Cluster:
              "--threads", str(threads)], env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True))
 
-    @staticmethod
-    def _wait(port: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"web on {port} did not start")
-
     def close(self) -> None:
-        import signal
-
-        for p in self.procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-        self.admin.close()
+        stop_cluster(self.procs, self.admin, self.db)
 
 
 def request(url: str, body: dict | None = None, headers: dict | None = None) -> int:

@@ -187,12 +187,6 @@ class RedeliverySchema(ResponseSchema):
     status = fields.String(required=True)
 
 
-class RoutingProblemSchema(ResponseSchema):
-    stage = fields.String(required=True, allow_none=True)
-    plugin = fields.String(required=True, allow_none=True)
-    problem = fields.String(required=True)
-
-
 class RerouteSchema(ResponseSchema):
     application_id = fields.Integer(required=True)
     status = fields.String(required=True)
