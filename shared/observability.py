@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from typing import Callable, Iterable
@@ -35,7 +36,8 @@ _STANDARD = (set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
              | {"message", "asctime", "nws_context", "data"})
 # Celery's "Task … received" line is written by the worker's main process before the task
 # runs; its arguments' repr (``argsrepr``, set by the outbox) names the message.
-_ARGSREPR = re.compile(r"cid=(?P<cid>[A-Za-z0-9._-]+)(?: app=(?P<app>\d+))?")
+_ARGSREPR = re.compile(r"envelope (?P<id>\S+) \S+ cid=(?P<cid>[A-Za-z0-9._-]+)"
+                       r"(?: app=(?P<app>\d+))?")
 
 
 def log_context() -> dict:
@@ -103,6 +105,7 @@ class JsonFormatter(logging.Formatter):
             found = _ARGSREPR.search(str(data.get("args") or ""))
             if found:
                 context["correlation_id"] = found["cid"]
+                context.setdefault("message_id", found["id"])   # the envelope's id
                 if found["app"]:
                     context["application_id"] = int(found["app"])
             context.setdefault("task", data.get("name"))
@@ -174,13 +177,18 @@ class Metrics:
 
 
 _metrics: Metrics | None = None
+_metrics_lock = threading.Lock()
 
 
 def metrics() -> Metrics:
-    """This process's metrics (created on first use)."""
+    """This process's metrics (created on first use, once: the embedded worker's thread
+    and the web app's set-up may ask at the same moment, and registering the same metric
+    twice is prometheus_client's DuplicateTimeseries)."""
     global _metrics
     if _metrics is None:
-        _metrics = Metrics()
+        with _metrics_lock:
+            if _metrics is None:
+                _metrics = Metrics()
     return _metrics
 
 

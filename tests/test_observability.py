@@ -273,3 +273,30 @@ def test_one_application_is_followed_through_every_service_in_the_logs(suite):
              and line.get("application_id") == app_id]
     assert {t["task"].split(".")[1] for t in tasks} >= {"intake", "review", "master"}
     assert all(t.get("message_id") for t in tasks)
+
+
+def test_metrics_are_made_once_when_threads_ask_at_the_same_moment():
+    """`nws serve` starts its embedded worker before the web app: both may ask for the
+    metrics at once, which must not register them twice (DuplicateTimeseries)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from shared import observability\n"
+        "start = threading.Barrier(16); got = []; errors = []\n"
+        "def ask():\n"
+        "    start.wait()\n"
+        "    try:\n"
+        "        got.append(observability.metrics())\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=ask) for _ in range(16)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "assert not errors, errors\n"
+        "assert len(got) == 16 and len({id(m) for m in got}) == 1\n"
+        "print('ok')\n")
+    for _ in range(5):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
