@@ -35,13 +35,12 @@ def upgrade(service: str, migrations: Path, url: str, revision: str = "head") ->
 
 
 def is_current(service: str, migrations: Path, url: str) -> bool:
-    """Whether the database is at the newest revision of the service's history."""
-    script = ScriptDirectory.from_config(alembic_config(service, migrations, url))
+    """Whether the database at ``url`` is at the newest revision of the service's
+    history (a connection of its own; see :func:`migrations_current`)."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"version_table": version_table(service)})
-            return set(ctx.get_current_heads()) == set(script.get_heads())
+            return migrations_current(service, migrations, conn)
     finally:
         engine.dispose()
 
