@@ -54,6 +54,7 @@ from sqlalchemy import Integer, String, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared.db import utcnow
+from shared.jst import JST, jst  # noqa: F401  (jst: what the audit pages show)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ HASH_VERSION = 1
 GENESIS = "0" * 64
 # pg_advisory_xact_lock(AUDIT_LOCK, crc32(table)): one lock per service's log ("nwsa").
 AUDIT_LOCK = 0x6E777361
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 _MODEL = "nws_audit_model"
 _SERVICE = "nws_audit_service"
@@ -500,11 +500,3 @@ def describe(row) -> dict:
             "subject_org": row.subject_org, "address": row.address, "detail": row.detail,
             "prev_hash": row.prev_hash, "hash": row.hash}
 
-
-def jst(moment: dt.datetime | str | None) -> str:
-    """``2026-04-01 09:30:00`` in Japan time (pages label the column "(JST)")."""
-    if moment is None:
-        return ""
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S")

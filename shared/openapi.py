@@ -42,6 +42,7 @@ PATH = "/api/openapi.json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP = "application/zip"
 PDF = "application/pdf"
+CSV = "text/csv"
 
 #: what the document says of a success answer that names no description
 SUCCESS = {200: "成功", 201: "作成しました", 202: "受け付けました（処理は非同期に続きます）",

@@ -110,8 +110,11 @@ def init_pages(app) -> None:
             csrf.protect()
 
     from shared import vocabulary
+    from shared.jst import jst_minutes
 
     app.jinja_env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
+    # {{ moment|jst }} → 2026/04/01 09:30 in Japan time (label the column 「（日本時間）」)
+    app.jinja_env.filters.update(jst=jst_minutes)
 
     @app.context_processor
     def _globals():

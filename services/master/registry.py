@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit, plugincalls
 from shared.db import utcnow
+from shared.jst import JST
 from shared.messaging import ServiceContext
 from services.master.content import (emergency_contacts, matching_keys, row_hash, rows_from,
                                      self_check)
@@ -31,7 +32,6 @@ from services.master.models import (MasterHead, MasterRow, MasterVersion, Matchi
                                     RestrictedSelfCheck)
 
 CHUNK = 2000           # rows per bulk INSERT / ids per bulk UPDATE
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 PENDING_CHUNK = 200    # prepared registrations read at a time during a 配信
 
 

@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from shared.auth import current_principal, require
 from shared.db import utcnow
-from shared.openapi import operation
+from shared.openapi import CSV, File, operation
 from shared.service import context
 from shared.ratelimit import rate_limits
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.review import cases, schedule, webhooks
+from services.review import queue as review_queue
 from services.review.models import MatchingSnapshot, ReviewCase, WebhookDelivery
-from services.review.routing import ROLE_OF, STATUS_OF
 from services.review.schemas import (CaseSchema, DecisionPostSchema, DecisionSchema,
                                      QueueQuerySchema, QueueSchema, RedeliverySchema, RerouteSchema,
                                      SchedulePutSchema, ScheduleSchema, WebhookCreatedSchema,
@@ -24,73 +24,35 @@ from services.review.schemas import (CaseSchema, DecisionPostSchema, DecisionSch
 bp = Blueprint("review_api", __name__, url_prefix="/api/review")
 
 
-QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn", cases.UNROUTABLE)
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
-        raise ApiError(422, "bad_filter",
-                       f"{name} は 0 以上 999999 以下の整数（半角数字）で指定してください（「{raw[:20]}」）。")
-    return int(raw)
-
-
-def _days_ago(days: int) -> dt.datetime:
-    """The time ``days`` ago; the earliest time there is for more days than that."""
-    now, earliest = utcnow(), dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-    return now - dt.timedelta(days=days) if days < (now - earliest).days else earliest
-
-
 @bp.get("/queue")
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 @operation("審査待ちの一覧", query=QueueQuerySchema, responses={200: QueueSchema}, errors=(422,))
 def queue():
-    """The caller's queue. Filters: status, org, prefecture, form (a form code the
-    application includes), kind, min_age_days (days waiting at the current stage),
-    overdue=true. Each item has ``due`` (the phase deadline of its stage) and
-    ``overdue``."""
-    principal = current_principal()
-    args = request.args
-    status, org, prefecture = args.get("status"), args.get("org"), args.get("prefecture")
-    form, kind, overdue_only = args.get("form"), args.get("kind"), args.get("overdue")
-    min_age = _int_arg("min_age_days")
-    if overdue_only not in (None, "", "true", "false"):
-        raise ApiError(422, "bad_filter", "overdue は true または false で指定してください。")
+    """The caller's queue, a page at a time (services.review.queue). Filters: status,
+    org, prefecture, form (a form code the application includes), kind, min_age_days
+    (days waiting at the current stage), overdue=true, q (part of the 申請番号, the
+    organisation's code or name), scope (mine | decided | all); sort and order; page
+    and per_page (50 by default, at most 200). Each item has ``due`` (the phase deadline
+    of its stage) and ``overdue``."""
+    query, problems = review_queue.parse(request.args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
     with context("review").transaction() as session:
-        stmt = select(ReviewCase).order_by(ReviewCase.stage_started_at)
-        if principal.role != "operator":
-            stages = [s for s, role in ROLE_OF.items() if role == principal.role]
-            stmt = stmt.where(ReviewCase.reviewer_org_id == principal.org_id,
-                              ReviewCase.stage.in_(stages))
-        if status:
-            if status not in QUEUE_STATUSES:
-                raise ApiError(422, "bad_filter", f"status「{status}」は指定できません。")
-            stmt = stmt.where(ReviewCase.status == status)
-        if org:
-            stmt = stmt.where(ReviewCase.org_id == org)
-        if prefecture:
-            stmt = stmt.where(ReviewCase.prefecture_code == prefecture)
-        if kind:
-            stmt = stmt.where(ReviewCase.kind == kind)
-        if min_age is not None:
-            stmt = stmt.where(ReviewCase.stage_started_at <= _days_ago(min_age))
-        ends = schedule.deadlines(session)
-        items = []
-        for c in session.scalars(stmt.limit(1000)):
-            if form and form not in c.forms:
-                continue
-            due = schedule.due_of(c, ends)
-            late = schedule.is_overdue(due)
-            if overdue_only == "true" and not late:
-                continue
-            items.append({"application_id": c.application_id, "number": c.number,
-                          "kind": c.kind, "org": c.org, "stage": c.stage, "status": c.status,
-                          "round": c.round, "since": c.stage_started_at.isoformat(),
-                          "due": due.isoformat() if due else None, "overdue": late,
-                          "routing_problem": c.routing_problem})
-    return jsonify({"items": items})
+        page = review_queue.search(session, current_principal(), query)
+    items = [{**i, "since": i["since"].isoformat(), "submitted_at": i["submitted_at"].isoformat(),
+              "due": i["due"].isoformat() if i["due"] else None} for i in page.items]
+    return jsonify({"items": items, "total": page.total, "page": query.page,
+                    "per_page": query.per_page, "pages": page.pages})
+
+
+@bp.get("/queue.csv")
+@require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+@operation("審査待ちの一覧（CSV、Excel 用）", query=QueueQuerySchema,
+           responses={200: File(CSV, "CSV（UTF-8、BOM 付き。Excel で開けます）")}, errors=(422,))
+def queue_csv():
+    """Every case of the caller's queue that matches (no paging, at most 50,000 rows) as
+    CSV in UTF-8 with a BOM, for Excel."""
+    return review_queue.csv_response(request.args, current_principal())
 
 
 @bp.get("/applications/<int:app_id>")

@@ -173,6 +173,7 @@ def receive_submission(ctx: ServiceContext, session: Session, payload: dict) -> 
         catalog_version=payload.get("catalog_version"), forms=payload["forms"],
         findings=payload.get("findings", []), submitted_by=payload["submitted_by"],
         submitted_at=dt.datetime.fromisoformat(payload["submitted_at"]), routes={})
+    case.search_columns()
     session.add(case)
     routed = _advance(ctx, session, case, None)
     session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import make_base, utcnow
@@ -19,7 +19,14 @@ class ReviewCase(Base):
     """One round of one application under review, with everything reviewers see."""
 
     __tablename__ = "review_cases"
-    __table_args__ = (UniqueConstraint("application_id", "round"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "round"),
+        # the queue's pages (services.review.queue): a reviewer's current cases in
+        # order, and everyone's cases in order
+        Index("ix_review_cases_reviewer_stage_since", "reviewer_org_id", "stage",
+              "stage_started_at"),
+        Index("ix_review_cases_since", "stage_started_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -29,6 +36,10 @@ class ReviewCase(Base):
     org: Mapped[dict]
     org_id: Mapped[str] = mapped_column(String(40), index=True)
     prefecture_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    # what the queue searches and filters in SQL: the organisation's name, and the form
+    # codes of ``forms`` as "|02-01|03-08|" (set with them, ``search_columns``)
+    org_name: Mapped[str] = mapped_column(String(200), default="")
+    form_codes: Mapped[str] = mapped_column(String(400), default="|")
     # forwarding | primary_review | secondary_review | returned | approved | withdrawn,
     # or unroutable (振分けできません: no router could name the reviewer of ``stage``;
     # an operator re-routes it, services.review.cases.reroute)
@@ -51,12 +62,19 @@ class ReviewCase(Base):
     decisions: Mapped[list["Decision"]] = relationship(
         back_populates="case", order_by="Decision.id", lazy="selectin")
 
+    def search_columns(self) -> None:
+        """Fill ``org_name`` and ``form_codes`` from ``org`` and ``forms``."""
+        self.org_name = str((self.org or {}).get("name") or "")[:200]
+        self.form_codes = ("|" + "|".join(sorted(self.forms or {})) + "|")[:400]
+
 
 class Decision(Base):
     """承認 or 否認 at one stage. Never edited: one row per case and stage."""
 
     __tablename__ = "review_decisions"
-    __table_args__ = (UniqueConstraint("case_id", "stage"),)
+    __table_args__ = (UniqueConstraint("case_id", "stage"),
+                      # the queue's "decided by my organisation" scope
+                      Index("ix_review_decisions_reviewer_case", "reviewer_org_id", "case_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id"), index=True)

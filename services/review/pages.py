@@ -21,6 +21,7 @@ from shared.pluginmanager import form_specs
 from shared.service import context, plugins
 from shared.web import ApiError
 from services.review import cases, schedule
+from services.review import queue as review_queue
 from services.review.models import MatchingSnapshot, ReviewCase
 from services.review.routing import ROLE_OF, STATUS_OF
 
@@ -28,7 +29,6 @@ bp = Blueprint("review_pages", __name__, url_prefix="/review", template_folder="
 
 REVIEW_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 OVERSEERS = ("secondary_reviewer", "operator")
-QUEUE_STATUSES = (*STATUS_OF.values(), "returned", "approved", "withdrawn", cases.UNROUTABLE)
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
@@ -55,49 +55,23 @@ html_errors(bp)
 @require_page(*REVIEW_ROLES)
 def queue():
     principal = page_principal()
-    args = {k: request.args.get(k, "").strip() for k in
-            ("status", "org", "prefecture", "form", "kind", "overdue")}
-    problems = []
-    if args["status"] and args["status"] not in QUEUE_STATUSES:
-        problems.append(f"状態「{args['status']}」は指定できません。")
-    if args["kind"] and args["kind"] not in ("connection", "change", "account"):
-        problems.append(f"種類「{args['kind']}」は指定できません。")
-    items = []
+    query, problems = review_queue.parse(request.args)
     unroutable = 0
     with context("review").transaction() as session:
         if principal.role == "operator":
             unroutable = cases.unroutable_count(session)
-        stmt = select(ReviewCase).order_by(ReviewCase.stage_started_at)
-        if principal.role != "operator":
-            stages = [s for s, role in ROLE_OF.items() if role == principal.role]
-            stmt = stmt.where(ReviewCase.reviewer_org_id == principal.org_id,
-                              ReviewCase.stage.in_(stages))
-        if not problems:
-            if args["status"]:
-                stmt = stmt.where(ReviewCase.status == args["status"])
-            if args["org"]:
-                stmt = stmt.where(ReviewCase.org_id == args["org"])
-            if args["prefecture"]:
-                stmt = stmt.where(ReviewCase.prefecture_code == args["prefecture"])
-            if args["kind"]:
-                stmt = stmt.where(ReviewCase.kind == args["kind"])
-            ends = schedule.deadlines(session)
-            for c in session.scalars(stmt.limit(1000)):
-                if args["form"] and args["form"] not in c.forms:
-                    continue
-                due = schedule.due_of(c, ends)
-                late = schedule.is_overdue(due)
-                if args["overdue"] == "true" and not late:
-                    continue
-                items.append({"application_id": c.application_id, "number": c.number,
-                              "kind": c.kind, "org": c.org, "stage": c.stage,
-                              "status": c.status, "round": c.round,
-                              "since": c.stage_started_at, "due": due, "overdue": late,
-                              "routing_problem": c.routing_problem})
+        page = review_queue.search(session, principal, query)
     codes = list(form_specs(plugins()))
-    return render_template("review/queue.html", items=items, args=args, problems=problems,
-                           statuses=QUEUE_STATUSES, codes=codes,
-                           unroutable=unroutable), 422 if problems else 200
+    return render_template("review/queue.html", page=page, query=query, problems=problems,
+                           statuses=review_queue.STATUSES, codes=codes, scopes=review_queue.SCOPES,
+                           sorts=review_queue.SORTS, unroutable=unroutable), 422 if problems else 200
+
+
+@bp.get("/queue.csv")
+@require_page(*REVIEW_ROLES)
+def queue_csv():
+    """The queue as CSV with the page's filters, for the page's session."""
+    return review_queue.csv_response(request.args, page_principal())
 
 
 # --- one application ------------------------------------------------------------------

@@ -30,7 +30,7 @@ PHASES = {
 
 # (case kind is "account"?, stage) -> the phase whose end is the case's due date.
 # 経由 is part of the primary review's time.
-_STAGE_PHASE = {
+STAGE_PHASE = {
     (False, "forwarding"): "primary", (False, "primary"): "primary",
     (False, "secondary"): "secondary",
     (True, "forwarding"): "account_primary", (True, "primary"): "account_primary",
@@ -43,7 +43,7 @@ def today() -> dt.date:
 
 
 def phase_of(kind: str, stage: str | None) -> str | None:
-    return _STAGE_PHASE.get((kind == "account", stage)) if stage else None
+    return STAGE_PHASE.get((kind == "account", stage)) if stage else None
 
 
 def deadlines(session: Session) -> dict[str, dt.date]:

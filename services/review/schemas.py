@@ -61,6 +61,16 @@ class QueueQuerySchema(BaseSchema):
                                   metadata={"description": "現在の段階で待っている日数の下限"})
     overdue = fields.String(validate=validate.OneOf(["true", "false"]),
                             metadata={"description": "true: 期限を過ぎたものだけ"})
+    q = fields.String(metadata={"description": "申請番号・機関コード・機関名の一部（大文字小文字を区別しない）"})
+    scope = fields.String(validate=validate.OneOf(["mine", "decided", "all"]), metadata={
+        "description": "mine: 現在の担当（既定）、decided: 自機関が審査済み、all: その両方（運用者は常にすべて）"})
+    sort = fields.String(validate=validate.OneOf(
+        ["since", "submitted", "number", "org", "org_name", "kind", "stage", "status", "round"]),
+        metadata={"description": "並べ替えの列（既定: since = 段階の開始）"})
+    order = fields.String(validate=validate.OneOf(["asc", "desc"]), metadata={"description": "asc（既定）または desc"})
+    page = fields.Integer(validate=validate.Range(min=1, max=999999), metadata={"description": "ページ（1 から）"})
+    per_page = fields.Integer(validate=validate.Range(min=1, max=200),
+                              metadata={"description": "1 ページの件数（既定 50、最大 200）"})
 
 
 class QueueItemSchema(ResponseSchema):
@@ -75,10 +85,16 @@ class QueueItemSchema(ResponseSchema):
     due = fields.String(required=True, allow_none=True,
                         metadata={"description": "段階の期限（YYYY-MM-DD）"})
     overdue = fields.Boolean(required=True)
+    submitted_at = fields.DateTime(required=True, metadata={"description": "提出された時刻"})
+    routing_problem = fields.Dict(allow_none=True, metadata={"description": "振分けできない理由（運用者向け）"})
 
 
 class QueueSchema(ResponseSchema):
     items = fields.List(fields.Nested(QueueItemSchema), required=True)
+    total = fields.Integer(required=True, metadata={"description": "条件に合う件数（全ページ）"})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
 
 
 class CaseSchema(ResponseSchema):

@@ -95,12 +95,12 @@ def test_queue_filters_and_overdue_marks_against_the_operators_schedule(suite):
 
     pref = client_for(suite, "demo-pref")
     queue = text_of(pref.get("/review/"))
-    row = re.search(rf'<tr class="late">\s*<td><a href="/review/applications/{app_id}">', queue)
+    row = re.search(rf'<tr class="late">\s*<td data-label="申請番号"><a href="/review/applications/{app_id}">', queue)
     assert row and "期限超過" in queue
     assert f"/review/applications/{app_id}\"" in text_of(pref.get("/review/?overdue=true"))
     assert f"/review/applications/{app_id}\"" not in text_of(pref.get("/review/?kind=change"))
     bad = pref.get("/review/?status=nonsense")
-    assert bad.status_code == 422 and "状態「nonsense」は指定できません。" in text_of(bad)
+    assert bad.status_code == 422 and "状態（status）に「nonsense」は指定できません。" in text_of(bad)
 
     html = text_of(operator.get("/review/progress"))
     assert '<svg id="schedule-chart"' in html and '<svg id="progress-chart"' in html
