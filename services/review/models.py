@@ -26,6 +26,10 @@ class ReviewCase(Base):
         Index("ix_review_cases_reviewer_stage_since", "reviewer_org_id", "stage",
               "stage_started_at"),
         Index("ix_review_cases_since", "stage_started_at", "id"),
+        # the queue's other sort orders
+        Index("ix_review_cases_number", "number"),
+        Index("ix_review_cases_org_name", "org_name"),
+        Index("ix_review_cases_submitted", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -39,11 +39,12 @@ SORTS = {
     "number": ("申請番号", ReviewCase.number),
     "org": ("機関コード", ReviewCase.org_id),
     "org_name": ("機関名", ReviewCase.org_name),
-    "kind": ("種類", ReviewCase.kind),
-    "stage": ("段階", ReviewCase.stage),
     "status": ("状態", ReviewCase.status),
-    "round": ("回", ReviewCase.round),
 }
+# what a queue item shows: the case's large columns (forms, findings) stay unread
+ITEM_COLUMNS = (ReviewCase.id, ReviewCase.application_id, ReviewCase.number, ReviewCase.kind,
+                ReviewCase.org, ReviewCase.stage, ReviewCase.status, ReviewCase.round,
+                ReviewCase.stage_started_at, ReviewCase.submitted_at, ReviewCase.routing_problem)
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 CSV_LIMIT = 50_000
@@ -191,13 +192,19 @@ def _conditions(principal: Principal, query: QueueQuery, ends: dict[str, dt.date
     return where
 
 
-def _item(case: ReviewCase, ends: dict[str, dt.date]) -> dict:
+def _item(case, ends: dict[str, dt.date]) -> dict:
     due = schedule.due_of(case, ends)
     return {"application_id": case.application_id, "number": case.number,
             "kind": case.kind, "org": case.org, "stage": case.stage, "status": case.status,
             "round": case.round, "since": case.stage_started_at,
             "submitted_at": case.submitted_at, "due": due,
             "overdue": schedule.is_overdue(due), "routing_problem": case.routing_problem}
+
+
+def _cases(where: list, query: QueueQuery):
+    """The matching cases in the query's order: rows of only the columns an item shows
+    (the case's large columns, forms and findings, stay unread)."""
+    return _ordered(select(*ITEM_COLUMNS).where(*where), query)
 
 
 def _ordered(stmt, query: QueueQuery):
@@ -212,17 +219,16 @@ def search(session: Session, principal: Principal, query: QueueQuery) -> QueuePa
     ends = schedule.deadlines(session)
     where = _conditions(principal, query, ends)
     total = session.scalar(select(func.count()).select_from(ReviewCase).where(*where)) or 0
-    stmt = _ordered(select(ReviewCase).where(*where), query)
-    stmt = stmt.offset((query.page - 1) * query.per_page).limit(query.per_page)
-    items = [_item(c, ends) for c in session.scalars(stmt)]
+    stmt = _cases(where, query).offset((query.page - 1) * query.per_page).limit(query.per_page)
+    items = [_item(c, ends) for c in session.execute(stmt)]
     return QueuePage(items=items, total=total, query=query)
 
 
 def every(session: Session, principal: Principal, query: QueueQuery) -> Iterator[dict]:
     """Every matching case (up to CSV_LIMIT) in the query's order, read in batches."""
     ends = schedule.deadlines(session)
-    stmt = _ordered(select(ReviewCase).where(*_conditions(principal, query, ends)), query)
-    rows = session.scalars(stmt.limit(CSV_LIMIT).execution_options(yield_per=500))
+    stmt = _cases(_conditions(principal, query, ends), query)
+    rows = session.execute(stmt.limit(CSV_LIMIT).execution_options(yield_per=500))
     for case in rows:
         yield _item(case, ends)
 

@@ -65,7 +65,7 @@ class QueueQuerySchema(BaseSchema):
     scope = fields.String(validate=validate.OneOf(["mine", "decided", "all"]), metadata={
         "description": "mine: 現在の担当（既定）、decided: 自機関が審査済み、all: その両方（運用者は常にすべて）"})
     sort = fields.String(validate=validate.OneOf(
-        ["since", "submitted", "number", "org", "org_name", "kind", "stage", "status", "round"]),
+        ["since", "submitted", "number", "org", "org_name", "status"]),
         metadata={"description": "並べ替えの列（既定: since = 段階の開始）"})
     order = fields.String(validate=validate.OneOf(["asc", "desc"]), metadata={"description": "asc（既定）または desc"})
     page = fields.Integer(validate=validate.Range(min=1, max=999999), metadata={"description": "ページ（1 から）"})

@@ -41,13 +41,18 @@ def upgrade() -> None:
     op.create_index('ix_review_cases_reviewer_stage_since', 'review_cases',
                     ['reviewer_org_id', 'stage', 'stage_started_at'])
     op.create_index('ix_review_cases_since', 'review_cases', ['stage_started_at', 'id'])
+    op.create_index('ix_review_cases_number', 'review_cases', ['number'])
+    op.create_index('ix_review_cases_org_name', 'review_cases', ['org_name'])
+    op.create_index('ix_review_cases_submitted', 'review_cases', ['submitted_at'])
     op.create_index('ix_review_decisions_reviewer_case', 'review_decisions',
                     ['reviewer_org_id', 'case_id'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_review_decisions_reviewer_case', table_name='review_decisions')
-    op.drop_index('ix_review_cases_since', table_name='review_cases')
+    for name in ('ix_review_cases_submitted', 'ix_review_cases_org_name',
+                 'ix_review_cases_number', 'ix_review_cases_since'):
+        op.drop_index(name, table_name='review_cases')
     op.drop_index('ix_review_cases_reviewer_stage_since', table_name='review_cases')
     with op.batch_alter_table('review_cases', schema=None) as batch_op:
         batch_op.drop_column('form_codes')
