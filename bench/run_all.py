@@ -452,6 +452,50 @@ def quick_login_flood() -> list[Row]:
     return rows
 
 
+OVERHEAD_MESSAGES = 600
+
+
+def quick_consumer_overhead() -> list[Row]:
+    from bench import consumer_overhead as co
+
+    b = "consumer_overhead"
+    with workdir_kept_on_failure("nws-bench-overhead-") as workdir:
+        r = co.run(OVERHEAD_MESSAGES, workdir)
+    progress(json.dumps(r, indent=2))
+    return [Row(b, "one message through the consumer wrapper (no-op handler)", r["wrapped_ms"],
+                "ms", r["bare_ms"], "bare Celery task",
+                Target("<=", co.TARGET_RATIO, of_floor=True, source="#17"))]
+
+
+LATENCY = {"apps": 2000, "clients": 50, "seconds": 4}
+
+
+def quick_latency() -> list[Row]:
+    from bench import latency as lt
+
+    b = "latency"
+    rows = []
+    for backend, run in (("embedded", lt.run_embedded), ("postgres", lt.run_postgres)):
+        with workdir_kept_on_failure(f"nws-bench-latency-{backend}-") as workdir:
+            figures = run(LATENCY["apps"], LATENCY["clients"], LATENCY["seconds"], workdir)
+        floor = None
+        for f in figures:
+            if f["endpoint"].startswith("healthz"):
+                floor = f
+                continue
+            label = f"/healthz {floor['rps']:.0f}/s" if floor else ""
+            rows.append(Row(b, f"{f['endpoint']}, {backend}, requests per second", f["rps"], "/s",
+                            floor["rps"] if floor else None, label,
+                            Target(">=", lt.RPS_SHARE, of_floor=True, source="#17")))
+            rows.append(Row(b, f"{f['endpoint']}, {backend}, p99", f["p99_ms"], "ms",
+                            floor["p99_ms"] if floor else None, "/healthz p99",
+                            Target("<=", lt.P99_TARGET_MS, source="#17")))
+    rows[-1].note = (f"latency: quick run with {LATENCY['apps']:,} applications "
+                     f"(the full run has 5,000), {LATENCY['clients']} clients, "
+                     f"{LATENCY['seconds']} s per endpoint")
+    return rows
+
+
 @dataclass
 class Bench:
     name: str
@@ -469,6 +513,9 @@ BENCHMARKS = [
                           f"{MASTER_B['probes']} probes (SQLite, PostgreSQL)", quick_master),
     Bench("load_burst", f"--apps {BURST_APPS} --intake-workers 1", quick_load_burst),
     Bench("login_flood", f"--seconds {FLOOD_SECONDS}", quick_login_flood),
+    Bench("consumer_overhead", f"--messages {OVERHEAD_MESSAGES}", quick_consumer_overhead),
+    Bench("latency", f"--apps {LATENCY['apps']} --clients {LATENCY['clients']} "
+                     f"--seconds {LATENCY['seconds']}, embedded and PostgreSQL", quick_latency),
 ]
 
 
