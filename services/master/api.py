@@ -84,32 +84,16 @@ def version_diff(number: int):
     return Response(text, mimetype="application/json")
 
 
-EXPORTS = {
-    "json": (exports.as_json, "application/json"),
-    "zip": (exports.as_csv_zip, "application/zip"),
-    "xlsx": (exports.as_xlsx,
-             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-}
-
-
 @bp.get("/versions/<int:number>/export.<fmt>")
 @require(*READERS)
-@operation("マスタの版をファイルで出力する", path={"fmt": {"enum": list(EXPORTS)}},
+@operation("マスタの版をファイルで出力する", path={"fmt": {"enum": list(exports.FORMATS)}},
            responses={200: Reply((VersionContentSchema, File(ZIP), File(XLSX)),
                                  "export.json: JSON, export.zip: 表ごとの CSV の zip, "
                                  "export.xlsx: ブック")})
 def version_export(number: int, fmt: str):
     """The version as a file: ``export.json``, ``export.zip`` (one CSV per table) or
     ``export.xlsx``."""
-    if fmt not in EXPORTS:
-        raise ApiError(404, "not_found",
-                       "出力形式は export.json, export.zip（CSV）, export.xlsx のいずれかです。")
-    make, mimetype = EXPORTS[fmt]
-    with context("master").transaction() as session:
-        data = make(session, _version(session, number))
-    name = f"nws-master-v{number}.{fmt}"
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return exports.download(number, fmt)
 
 
 @bp.get("/contacts")

@@ -139,3 +139,33 @@ def as_xlsx(session: Session, version: MasterVersion, progress: Progress = _quie
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+FORMATS = {
+    "json": (as_json, "application/json"),
+    "zip": (as_csv_zip, "application/zip"),
+    "xlsx": (as_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def download(number: int, fmt: str):
+    """Version ``number`` as a file to download, for the API (bearer token) and the
+    pages (page session) alike."""
+    from flask import Response
+
+    from shared.service import context
+    from shared.web import ApiError, not_found
+    from services.master.models import MasterVersion
+
+    if fmt not in FORMATS:
+        raise ApiError(404, "not_found",
+                       "出力形式は export.json, export.zip（CSV）, export.xlsx のいずれかです。")
+    make, mimetype = FORMATS[fmt]
+    with context("master").transaction() as session:
+        version = session.get(MasterVersion, number)
+        if version is None:
+            raise not_found(f"マスタ版 {number} ")
+        data = make(session, version)
+    name = f"nws-master-v{number}.{fmt}"
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

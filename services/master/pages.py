@@ -9,7 +9,7 @@ from sqlalchemy import select
 from shared.pages import html_errors, require_page
 from shared.service import context
 from shared.web import ApiError, not_found
-from services.master import distribution, registry
+from services.master import distribution, exports, registry
 from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
 
 bp = Blueprint("master_pages", __name__, url_prefix="/master", template_folder="templates")
@@ -60,6 +60,13 @@ def version(number: int):
         tables = registry.content(session, number)
     return render_template("master/version.html", version=v, tables=tables,
                            labels=TABLE_LABELS, limit=MAX_ROWS_SHOWN)
+
+
+@bp.get("/versions/<int:number>/export.<fmt>")
+@require_page(*READERS)
+def version_export(number: int, fmt: str):
+    """The version as a file, with the page session (the API's export, no token)."""
+    return exports.download(number, fmt)
 
 
 @bp.get("/versions/<int:number>/diff")

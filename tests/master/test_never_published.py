@@ -139,6 +139,13 @@ def outputs(tmp_path_factory):
             res = pages.get(path)
             assert res.status_code == 200, (path, res.status_code)
             answers[f"page {path}"] = res.get_data(as_text=True)
+        for n in (1, 2):
+            for fmt in ("json", "zip", "xlsx"):
+                path = f"/master/versions/{n}/export.{fmt}"
+                endpoints.add(adapter.match(path, method="GET")[0])
+                res = pages.get(path)
+                assert res.status_code == 200, (path, res.status_code)
+                answers[f"page {path}"] = text_of(res)
         call("unsubscribe", "delete", f"/api/master/subscriptions/{subs['snapshot']['id']}")
         for name, receiver in (("snapshot", snapshot), ("diff", diff)):
             for i, req in enumerate(receiver.requests):

@@ -5,7 +5,10 @@ the master pages."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+
+import openpyxl
 
 import pytest
 
@@ -153,6 +156,15 @@ def test_mic_sees_matching_results_approves_and_reads_the_master(suite):
     assert "<td>追加</td>" in diff
     assert mic.get(f"/master/versions/{number}/diff?from=x").status_code == 422
     assert mic.get("/master/versions/999").status_code == 404
+    # every download on the version page works with the page session (no bearer token)
+    links = re.findall(r'href="(/master/versions/\d+/export\.\w+)"', version)
+    assert sorted(link.rsplit(".", 1)[1] for link in links) == ["json", "xlsx", "zip"]
+    for link in links:
+        res = mic.get(link)
+        assert res.status_code == 200 and "attachment" in res.headers["Content-Disposition"]
+    xlsx = next(link for link in links if link.endswith(".xlsx"))
+    assert openpyxl.load_workbook(io.BytesIO(mic.get(xlsx).data)).sheetnames
+    assert client_for(suite, "demo-applicant").get(links[0]).status_code == 403
 
     graph = text_of(mic.get("/matching/graph?org=131016"))
     assert '<svg id="graph"' in graph and ">132012</text>" in graph and "照会:九" in graph
