@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-## Install, migrate, seed and start the embedded suite on http://127.0.0.1:8000
+## Install, migrate, seed and start the embedded suite on http://127.0.0.1:8000 (PORT=8080 for another port)
+PORT ?= 8000
 run: install
-	$(VENV)/bin/nws serve
+	$(VENV)/bin/nws serve --port $(PORT)
 
 ## Install and run the whole test suite
 test: install

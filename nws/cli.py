@@ -80,6 +80,37 @@ def main(log_level: str) -> None:
     configure_logging(log_level)
 
 
+def start_up_block(runtime, seeded: dict, host: str, port: int) -> str:
+    """What `nws serve` prints last at start-up, in Japanese: where the suite is, the
+    demo accounts with their roles and organisations by name, and what to try first."""
+    from services.identity.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from services.intake.models import Organisation
+    from shared.pages import ROLE_LABELS
+
+    url = f"http://{host}:{port}/"
+    lines = ["", "=" * 72, f"申請処理機能（組込み構成）を起動しました: {url}",
+             f"データの保存先: {runtime.settings.data_dir}"]
+    demo = {login for login, _org, _role in seeded.get("identity", [])}
+    if demo:
+        with runtime.services["intake"].transaction() as session:
+            names = {org: (o.name if (o := session.get(Organisation, org)) else org)
+                     for _l, org, *_ in DEMO_ACCOUNTS}
+        lines += ["", f"デモ用アカウント（パスワードはすべて {DEMO_PASSWORD}）:"]
+        width = max(len(login) for login, *_ in DEMO_ACCOUNTS)
+        for login, org, role, _name, _dept in DEMO_ACCOUNTS:
+            if login in demo:
+                lines.append(f"  {login:{width}}  {ROLE_LABELS.get(role, role)}："
+                             f"{names[org]}（{org}）")
+        lines += ["", "まず試すこと:",
+                  f"  1. {url} を開き、demo-applicant でログインして「新しい申請」を作る",
+                  "  2. 申請前情報選択 → 様式の入力（またはExcelをダウンロードして記入・アップロード）→ 提出",
+                  "  3. demo-pref（東京都）でログインして一次審査、demo-mic（総務省）で二次審査",
+                  "  4. demo-operator で全申請の一覧・マスタの版・監査ログを見る"]
+    lines += ["", "停止するには Ctrl+C を押してください。別のポートで起動するには "
+                  "nws serve --port 8080（make run PORT=8080）。", "=" * 72]
+    return "\n".join(lines)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -96,14 +127,7 @@ def serve(host: str, port: int) -> None:
     app = create_app(runtime)
 
     def announce() -> None:
-        click.echo(f"\n申請処理機能 embedded suite on http://{host}:{port}/  "
-                   f"(data in {runtime.settings.data_dir})")
-        from services.identity.seed import DEMO_PASSWORD
-
-        if seeded.get("identity"):
-            click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
-        for login, org, role in seeded.get("identity", []):
-            click.echo(f"  {login:16} {role:20} {org}")
+        click.echo(start_up_block(runtime, seeded, host, port))
 
     try:
         serve_http(app, host=host, port=port, threads=8, on_listen=announce,

@@ -180,8 +180,13 @@ def test_serve_runs_the_suite_and_loses_nothing_when_killed(tmp_path):
     port = free_port()
     proc = start_serve(tmp_path, port)
     try:
-        log = (tmp_path / "serve.log").read_text()
-        assert "demo-applicant" in log and "primary_reviewer" in log
+        log = wait_for(lambda: (lambda t: t if "まず試すこと" in t else None)(
+            (tmp_path / "serve.log").read_text()), what="the start-up block")
+        block = log[log.index("申請処理機能（組込み構成）を起動しました"):]
+        # the demo accounts with their roles and organisations in Japanese, by name
+        assert "demo-applicant" in block and "申請者：東京都千代田区（131016）" in block
+        assert "demo-pref" in block and "一次審査者：東京都（130001）" in block
+        assert f"http://127.0.0.1:{port}/" in block and "--port" in block
         applicant = Http(port).login("demo-applicant")
         status, created = applicant.call("POST", "/api/intake/applications", {"kind": "connection"})
         assert status == 201
