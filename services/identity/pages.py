@@ -20,7 +20,10 @@ bp = Blueprint("identity_pages", __name__, url_prefix="/auth", template_folder="
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    next_url = safe_next(request.values.get("next"), "/auth/account")
+    # no page asked for (or the login page itself): "/" sends each role to its home
+    next_url = safe_next(request.values.get("next"), "/")
+    if next_url.startswith(("/auth/login", "/auth/logout")):
+        next_url = "/"
     if request.method == "GET":
         return render_template("identity/login.html", next=next_url, login="", error=None)
     login_name = (request.form.get("login") or "").strip()

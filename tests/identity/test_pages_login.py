@@ -50,7 +50,18 @@ def test_login_without_csrf_token_is_refused(idle_suite):
 
 def test_next_never_leaves_the_site(idle_suite):
     res = login(idle_suite.app.test_client(), "demo-pref", next_url="https://evil.example/")
-    assert res.headers["Location"] == "/auth/account"
+    assert res.headers["Location"] == "/"
+
+
+def test_logging_in_from_anywhere_lands_on_the_roles_home(idle_suite):
+    homes = {"demo-applicant": "/applicant/", "demo-forwarder": "/review/",
+             "demo-pref": "/review/", "demo-mic": "/review/", "demo-operator": "/master/"}
+    for who, home in homes.items():
+        for next_url in ("", "/", "/auth/login", "/auth/logout"):
+            client = idle_suite.app.test_client()
+            res = login(client, who, next_url=next_url)
+            assert res.status_code == 302 and res.headers["Location"] == "/", (who, next_url)
+            assert client.get("/").headers["Location"] == home, who
 
 
 def test_logout_clears_the_cookie(idle_suite):
