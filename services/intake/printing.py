@@ -202,6 +202,10 @@ def request_pdf(ctx: ServiceContext, session: Session, app: Application) -> int:
     elif row.status == FAILED and (row.finished_at or utcnow()) < utcnow() - RETRY_FAILED_AFTER:
         row.status, row.error, row.finished_at = PENDING, None, None
         _emit(ctx, session, row)
+    elif row.status == PENDING and row.requested_at < utcnow() - dt.timedelta(
+            seconds=ctx.settings.task_time_limit):
+        row.requested_at = utcnow()     # its message was lost to an operator (dead letter)
+        _emit(ctx, session, row)
     return row.id
 
 

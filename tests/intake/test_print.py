@@ -15,7 +15,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from services.intake import pdf, printing
 from services.intake.models import PrintPdf
+from shared.config import Settings
 from shared.formview import location_label
 from shared.pluginmanager import form_specs
 from tests import factories
@@ -197,6 +199,45 @@ def test_pdf_without_a_converter_is_503_in_japanese(tmp_path):
         assert page.status_code == 503 and "PDF 変換ソフト" in text_of(page)
     finally:
         s.close()
+
+
+def test_a_conversion_that_fails_is_503_in_japanese_and_tried_again_later(tmp_path):
+    # a "Chromium" that runs and makes no PDF
+    s = Suite(tmp_path / "var", env={"NWS_PDF_CONVERTER": "chromium",
+                                     "NWS_PDF_CHROMIUM": shutil.which("false"),
+                                     "NWS_PDF_WAIT": "0"})
+    try:
+        h = s.headers("demo-applicant")
+        app_id = factories.create_application(s.client, h)
+        url = f"/api/intake/applications/{app_id}.pdf"
+        assert s.client.get(url, headers=h).status_code == 202
+        res = wait_for(lambda: (lambda r: r if r.status_code != 202 else None)(
+            s.client.get(url, headers=h)), what="the conversion to fail")
+        assert res.status_code == 503 and res.headers["Retry-After"] == "60"
+        assert res.get_json()["error"]["message"] == printing.FAILED_MESSAGE
+        with s.ctx("intake").transaction() as session:
+            row = session.scalar(select(PrintPdf).where(PrintPdf.application_id == app_id))
+            assert row.status == "failed" and "made no PDF" in row.error
+            row.finished_at -= printing.RETRY_FAILED_AFTER      # a minute later …
+        assert s.client.get(url, headers=h).status_code == 202  # … asked again
+    finally:
+        s.close()
+
+
+def test_the_converter_is_the_one_forced_or_the_first_installed(tmp_path):
+    def find(**env):
+        return pdf.find_converter(Settings.from_env({"NWS_DATA_DIR": str(tmp_path), **env},
+                                                    embedded=True))
+
+    chromium, soffice = shutil.which("chromium"), shutil.which("soffice")
+    if chromium:
+        assert find() == pdf.Converter("chromium", chromium)
+    if soffice:
+        assert find(NWS_PDF_CONVERTER="libreoffice") == pdf.Converter("libreoffice", soffice)
+        assert find(NWS_PDF_CHROMIUM="") == pdf.Converter("libreoffice", soffice)
+    assert find(NWS_PDF_CONVERTER="libreoffice", NWS_PDF_SOFFICE="") is None
+    assert find(NWS_PDF_CHROMIUM="", NWS_PDF_SOFFICE="") is None
+    assert find(NWS_PDF_CHROMIUM=str(tmp_path / "no-such-program"), NWS_PDF_SOFFICE="") is None
 
 
 def test_finding_locations_are_japanese_labels(suite):
