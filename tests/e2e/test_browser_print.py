@@ -3,18 +3,7 @@ on one page, no navigation when printed, and no horizontal overflow at 375 px.""
 from __future__ import annotations
 
 from tests import factories
-from tests.e2e.conftest import VIEWPORT
-
-
-def _login(browser, live, login: str, viewport: dict):
-    context = browser.new_context(viewport=viewport, locale="ja-JP")
-    page = context.new_page()
-    page.goto(f"{live.url}/auth/login?next=/")
-    page.fill("#login", login)
-    page.fill("#password", factories.DEMO_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
-    return page
+from tests.e2e.conftest import logged_in
 
 
 def test_print_view_opens_from_the_application_page_and_prints_without_navigation(
@@ -25,7 +14,7 @@ def test_print_view_opens_from_the_application_page_and_prints_without_navigatio
     factories.put_forms(suite.client, h, app_id, {"02-01": factories.form_02_01()})
     number = suite.get_app(app_id)["number"]
 
-    page = _login(browser, live, "demo-applicant", VIEWPORT)
+    page = logged_in(browser, live, "demo-applicant")
     page.goto(f"{live.url}/applicant/applications/{app_id}")
     page.get_by_role("link", name="印刷用表示（A4）").click()
     page.wait_for_load_state()
@@ -45,7 +34,7 @@ def test_print_view_opens_from_the_application_page_and_prints_without_navigatio
         "e => getComputedStyle(e).breakInside") == "avoid"
     page.context.close()
 
-    narrow = _login(browser, live, "demo-applicant", {"width": 375, "height": 740})
+    narrow = logged_in(browser, live, "demo-applicant", {"width": 375, "height": 740})
     narrow.goto(f"{live.url}/intake/applications/{app_id}/print")
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 375
     narrow.screenshot(path=str(screenshots / "print_view_375.png"), full_page=True)
