@@ -118,6 +118,12 @@ def test_print_view_is_for_the_owner_its_reviewers_and_operators(suite, app_id):
     for login in ("demo-applicant", "demo-pref", "demo-operator"):
         res = client_for(suite, login).get(f"/intake/applications/{app_id}/print")
         assert res.status_code == 200, login
+    # linked from the application's page of each side
+    own = text_of(client_for(suite, "demo-applicant").get(f"/applicant/applications/{app_id}"))
+    case = text_of(client_for(suite, "demo-pref").get(f"/review/applications/{app_id}"))
+    for page in (own, case):
+        assert f'href="/intake/applications/{app_id}/print">印刷用表示（A4）</a>' in page
+        assert f'href="/intake/applications/{app_id}/print.pdf">申請全体の PDF</a>' in page
     # not routed to them (yet), or another organisation: as if it did not exist
     for login in ("demo-jlis", "demo-boe", "demo-forwarder"):
         res = client_for(suite, login).get(f"/intake/applications/{app_id}/print")
@@ -173,6 +179,10 @@ def test_pdf_is_made_by_the_intake_task_and_made_again_when_the_application_chan
     with suite.ctx("intake").transaction() as session:     # the old revision is gone
         assert session.scalar(select(func.count(PrintPdf.id)).where(
             PrintPdf.application_id == app_id)) == 1
+    # the page twin, with the page's login: the same PDF
+    page = client_for(suite, "demo-applicant").get(f"/intake/applications/{app_id}/print.pdf")
+    assert page.status_code == 200 and page.mimetype == "application/pdf"
+    assert page.data == res.data
 
 
 def test_pdf_of_another_organisations_application_is_404(suite, app_id):
