@@ -172,8 +172,12 @@ def test_pdf_is_made_by_the_intake_task_and_made_again_when_the_application_chan
     assert decide(suite, "demo-mic", app_id, "否認", "様02-02 の連絡先を直通番号にしてください。"
                   ).status_code == 201
     suite.wait_status(app_id, "returned")
-    first, res = get_pdf(suite, app_id, "demo-applicant")
-    assert first.status_code == 202 and res.status_code == 200
+    # the page asks for the new revision's PDF and reloads itself while it is made
+    waiting = client_for(suite, "demo-applicant").get(f"/intake/applications/{app_id}/print.pdf")
+    assert waiting.status_code == 202 and "PDF を作成しています" in text_of(waiting)
+    assert f'<meta http-equiv="refresh" content="{printing.RETRY_SECONDS}">' in text_of(waiting)
+    _, res = get_pdf(suite, app_id, "demo-applicant")
+    assert res.status_code == 200
     _, text, _ = pdf_text(res.data)
     assert "二次審査否認" in text and "直通番号にしてください" in text
     with suite.ctx("intake").transaction() as session:     # the old revision is gone
