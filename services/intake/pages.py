@@ -1,8 +1,9 @@
 """Pages of the intake service: the applicant's dashboard, 申請前情報選択, 様式作成 (the
 workbooks), form entry, upload of filled workbooks and PDF attachments (through
 ``uploads``, the same door checks as ``api_uploads``), submission, withdrawal; the public アカウント発行申請 with its
-receipt; the operator's reference-data load; and the home page that sends each role to
-its own pages.
+receipt; the operator's reference-data load; the print view of an application and its
+PDF (``printing``: owner, forwarder, reviewers, operators); and the home page that sends
+each role to its own pages.
 
 Every page reads and changes intake's data through the same domain functions as
 ``api.py``; another organisation's application is a 404 on every route (``get_owned``).
