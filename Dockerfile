@@ -25,6 +25,15 @@ RUN groupadd --system --gid 10001 nws \
  && useradd --system --uid 10001 --gid nws --home-dir /data --no-create-home \
             --shell /usr/sbin/nologin nws \
  && mkdir -p /data && chown nws:nws /data
+# The intake worker converts an application's print view to PDF (GET
+# /api/intake/applications/ID.pdf) with headless Chromium; the CJK fonts print the
+# Japanese. `--build-arg PDF_PACKAGES=` builds an image without them (the PDF endpoint
+# then answers 503 in Japanese; the print view still prints from the browser).
+ARG PDF_PACKAGES="chromium fonts-noto-cjk"
+RUN if [ -n "$PDF_PACKAGES" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends $PDF_PACKAGES \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 COPY --from=build /opt/nws /opt/nws
 WORKDIR /data
 USER nws

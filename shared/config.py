@@ -146,6 +146,14 @@ class Settings:
     attachments_max_count: int = 30
     attachments_max_bytes: int = 100 * 1024 * 1024
     upload_rate_limit: str = "10/minute"
+    # The PDF of an application (services/intake/pdf.py): which converter ("chromium",
+    # "libreoffice"; empty: the first one found), the programs' paths (None: looked up
+    # on PATH; empty: not installed), and how long GET .pdf waits for the task before
+    # it answers 202.
+    pdf_converter: str = ""
+    pdf_chromium: str | None = None
+    pdf_soffice: str | None = None
+    pdf_wait_seconds: float = 3.0
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -197,6 +205,10 @@ class Settings:
             attachments_max_count=_int(env, "NWS_ATTACHMENTS_MAX_COUNT", 30),
             attachments_max_bytes=_int(env, "NWS_ATTACHMENTS_MAX_BYTES", 100 * 1024 * 1024),
             upload_rate_limit=_rate(env, "NWS_UPLOAD_RATE_LIMIT", "10/minute"),
+            pdf_converter=env.get("NWS_PDF_CONVERTER", "").strip().lower(),
+            pdf_chromium=env.get("NWS_PDF_CHROMIUM"),
+            pdf_soffice=env.get("NWS_PDF_SOFFICE"),
+            pdf_wait_seconds=_float(env, "NWS_PDF_WAIT", 3.0),
         )
         values.update(overrides)
         settings = cls(**values)
@@ -216,6 +228,11 @@ class Settings:
         if settings.login_slots < 1 or not 0 <= settings.login_slot_wait <= 30:
             raise ConfigError("NWS_LOGIN_SLOTS must be at least 1 and NWS_LOGIN_SLOT_WAIT "
                              "between 0 and 30 seconds")
+        if settings.pdf_converter not in ("", "chromium", "libreoffice"):
+            raise ConfigError("NWS_PDF_CONVERTER must be chromium or libreoffice (or empty: "
+                              "the first one installed)")
+        if not 0 <= settings.pdf_wait_seconds <= 30:
+            raise ConfigError("NWS_PDF_WAIT must be between 0 and 30 seconds")
         return settings
 
 

@@ -43,6 +43,14 @@ class FormValidationRequested(Payload):
     revision = fields.Integer(required=True)
 
 
+class PrintPdfRequested(Payload):
+    """intake → intake: make the PDF of an application's print view (its ``revision``:
+    the sha256 of the document the request saw)."""
+
+    application_id = fields.Integer(required=True)
+    revision = fields.String(required=True)
+
+
 class ApplicationValidationRequested(Payload):
     application_id = fields.Integer(required=True)
     round = fields.Integer(required=True)
@@ -126,6 +134,7 @@ CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     ("outbox.ack", 1): OutboxAck,
     ("form.validation_requested", 1): FormValidationRequested,
     ("application.validation_requested", 1): ApplicationValidationRequested,
+    ("print.pdf_requested", 1): PrintPdfRequested,
     ("application.submitted", 1): ApplicationSubmitted,
     ("delegations.submitted", 1): DelegationsSubmitted,
     ("matching.results", 1): MatchingResults,

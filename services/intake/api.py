@@ -7,12 +7,12 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import current_principal, public, require
-from shared.openapi import operation
+from shared.openapi import PDF, File, Reply, operation
 from shared.pluginmanager import form_specs
 from shared.ratelimit import rate_limits
 from shared.service import context, plugins
 from shared.web import ApiError, json_body
-from services.intake import account_requests
+from services.intake import account_requests, printing
 from services.intake import applications as apps
 from services.intake.models import Application
 from services.intake.schemas import (RECEIPT_TOKEN_HEADER, WITHDRAW_BODY,
@@ -21,7 +21,7 @@ from services.intake.schemas import (RECEIPT_TOKEN_HEADER, WITHDRAW_BODY,
                                      AccountRequestResubmittedSchema, ApplicationCreatedSchema,
                                      ApplicationListSchema, ApplicationPostSchema,
                                      ApplicationResponseSchema, FormListSchema, FormSavedSchema,
-                                     SubmittedSchema, WithdrawnSchema)
+                                     PdfPendingSchema, SubmittedSchema, WithdrawnSchema)
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/intake")
 
@@ -71,6 +71,28 @@ def get_application(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_owned(session, current_principal(), app_id)
         return jsonify(apps.describe(app, context("intake")))
+
+
+@bp.get("/applications/<int:app_id>.pdf")
+@require()
+@operation("申請全体の PDF（印刷用表示を変換したもの。作成中は 202: Retry-After 秒後に同じ URL を"
+           "取得し直す）", responses={
+               200: File(PDF, "申請全体の PDF"),
+               202: Reply(PdfPendingSchema, "PDF を作成中です", headers={
+                   "Retry-After": {"description": "もう一度取得するまでの秒数",
+                                   "schema": {"type": "integer"}},
+                   "Location": {"description": "取得し直す URL", "schema": {"type": "string"}}})},
+           errors=(503,))
+def application_pdf(app_id: int):
+    """Owner, forwarder, reviewers and operators (404 for anyone else)."""
+    location = f"/api/intake/applications/{app_id}.pdf"
+    made = printing.pdf_for(context("intake"), current_principal(), app_id)
+    if made is not None:
+        return printing.send_pdf(*made)
+    wait = printing.RETRY_SECONDS
+    return jsonify({"status": "pending", "message": printing.PENDING_MESSAGE,
+                    "retry_after": wait, "location": location}), 202, {
+        "Retry-After": str(wait), "Location": location}
 
 
 @bp.put("/applications/<int:app_id>/forms/<code>")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, sees_routed
 from shared.db import utcnow
 from shared.forms import ERROR, Finding, FormContext
 from shared.messaging import ServiceContext
@@ -84,7 +84,31 @@ def get_owned(session: Session, principal: Principal, app_id: int, *,
     if for_update:
         stmt = stmt.with_for_update()
     app = session.scalar(stmt)
-    if app is None or app.org_id != principal.org_id or principal.role != "applicant":
+    if app is None or not owns(principal, app):
+        raise not_found("申請")
+    return app
+
+
+def owns(principal: Principal, app: Application) -> bool:
+    """The caller is an applicant account of the organisation the application is of."""
+    return app.org_id == principal.org_id and principal.role == "applicant"
+
+
+def routed_orgs(app: Application) -> set[str]:
+    """The organisations review routed the current round to, as its status reports
+    (history entries of a stage, and the reviewer of the current stage) told intake."""
+    orgs = {h.org_id for h in app.history
+            if h.round == app.round and h.stage and h.org_id}
+    return orgs | ({app.reviewer_org_id} if app.reviewer_org_id else set())
+
+
+def get_readable(session: Session, principal: Principal, app_id: int) -> Application:
+    """The application if the caller owns it, or sees it under review (the case's
+    forwarder and reviewers this round, operators: ``shared.auth.sees_routed``); 404
+    otherwise, as for ids that do not exist."""
+    app = session.scalar(select(Application).where(Application.id == app_id))
+    if app is None or not (owns(principal, app) or (
+            app.kind != "account" and sees_routed(principal, routed_orgs(app)))):
         raise not_found("申請")
     return app
 

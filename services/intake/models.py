@@ -281,6 +281,25 @@ class Attachment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class PrintPdf(Base):
+    """The PDF of an application's print view, made by an intake task (services/intake/
+    printing.py), one per ``revision``: the sha256 of the document it was made from, so
+    any change to what the print view shows makes a new one."""
+
+    __tablename__ = "intake_print_pdfs"
+    __table_args__ = (UniqueConstraint("application_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"), index=True)
+    revision: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
+    converter: Mapped[str | None] = mapped_column(String(20))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
 # --- What each organisation has registered (change applications, issue 12) -------------
 
 class RegisteredContent(Base):

@@ -1,8 +1,9 @@
 """Pages of the intake service: the applicant's dashboard, 申請前情報選択, 様式作成 (the
 workbooks), form entry, upload of filled workbooks and PDF attachments (through
 ``uploads``, the same door checks as ``api_uploads``), submission, withdrawal; the public アカウント発行申請 with its
-receipt; the operator's reference-data load; and the home page that sends each role to
-its own pages.
+receipt; the operator's reference-data load; the print view of an application and its
+PDF (``printing``: owner, forwarder, reviewers, operators); and the home page that sends
+each role to its own pages.
 
 Every page reads and changes intake's data through the same domain functions as
 ``api.py``; another organisation's application is a 404 on every route (``get_owned``).
@@ -16,8 +17,8 @@ import zipfile
 from functools import partial
 from pathlib import Path
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   send_file, url_for)
 from limits import parse
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -29,9 +30,8 @@ from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
-from services.intake import (account_requests, catalog, registered, registry, selection,
-                             uploads,
-                             validation, workbooks)
+from services.intake import (account_requests, catalog, printing, registered, registry,
+                             selection, uploads, validation, workbooks)
 from services.intake import applications as apps
 from services.intake.models import Application, CatalogVersion, Organisation
 from services.intake.schemas import AccountRequestPostSchema
@@ -452,6 +452,38 @@ def form_entry(app_id: int, code: str):
             "intake/form_entry.html", app=app, code=code, spec=specs[code], text=text,
             problems=problems, entry=entry, editable=app.status in apps.EDITABLE,
         ), 422 if problems else 200
+
+
+# --- the print view and its PDF (owner, forwarder, reviewers, operators) ------------------
+
+@home.get("/intake/applications/<int:app_id>/print")
+@require_page()
+def print_view(app_id: int):
+    """The whole application on one page, laid out for A4 when printed."""
+    principal = page_principal()
+    with context("intake").transaction() as session:
+        app = apps.get_readable(session, principal, app_id)
+        doc = printing.document(session, plugins(), app)
+        owner = apps.owns(principal, app)
+    back = (url_for("intake_pages.application", app_id=app_id) if owner
+            else f"/review/applications/{app_id}")
+    html = printing.render(doc, for_pdf=False,
+                           css_href=url_for("static", filename="print.css"),
+                           links={"back": back, "pdf": url_for(".print_pdf", app_id=app_id)})
+    return Response(html, mimetype="text/html")
+
+
+@home.get("/intake/applications/<int:app_id>/print.pdf")
+@require_page()
+def print_pdf(app_id: int):
+    """The PDF of the print view (as GET /api/intake/applications/ID.pdf, with the
+    page's login); while it is being made, a page that looks again by itself."""
+    made = printing.pdf_for(context("intake"), page_principal(), app_id)
+    if made is not None:
+        return printing.send_pdf(*made)
+    wait = printing.RETRY_SECONDS
+    return render_template("intake/pdf_pending.html", app_id=app_id, wait=wait), 202, {
+        "Retry-After": str(wait)}
 
 
 # --- アカウント発行申請 (public) ------------------------------------------------------------

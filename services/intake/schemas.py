@@ -106,6 +106,16 @@ class SubmittedSchema(ResponseSchema):
     round = fields.Integer(required=True)
 
 
+class PdfPendingSchema(ResponseSchema):
+    """GET .pdf while the PDF is being made (202)."""
+
+    status = fields.String(required=True, metadata={"description": "pending（作成中）"})
+    message = fields.String(required=True, metadata={"description": "利用者向けの説明（日本語）"})
+    retry_after = fields.Integer(required=True, metadata={
+        "description": "もう一度取得するまでの秒数（Retry-After ヘッダーと同じ）"})
+    location = fields.String(required=True, metadata={"description": "取得し直す URL"})
+
+
 class WithdrawnSchema(SubmittedSchema):
     withdrawal_requested = fields.Boolean(required=True, metadata={
         "description": "審査側の判断を待っている（202）"})

@@ -32,3 +32,10 @@ def upload_received(ctx, session, payload, envelope):
     from services.intake import uploads
 
     uploads.process_upload(ctx.plugins, session, payload)
+
+
+@consumer("intake", "print.pdf_requested")
+def make_print_pdf(ctx, session, payload, envelope):
+    from services.intake import printing
+
+    printing.make_pdf(ctx, session, payload)

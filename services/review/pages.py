@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from shared import workbook
+from shared.formview import form_view
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.service import context, plugins
@@ -75,41 +75,6 @@ def queue_csv():
 
 
 # --- one application ------------------------------------------------------------------
-
-def form_view(spec, data: dict, header: dict) -> dict:
-    """A form's data as label/value rows and tables, laid out as its workbook is (a form
-    without a workbook layout: its labels, else its keys)."""
-    layout = spec.layout if spec is not None else None
-    if layout is None:
-        labels = spec.labels if spec is not None else {}
-        return {"fields": [(labels.get(k, k), v) for k, v in data.items()], "tables": []}
-    fields = []
-    for f in layout.fields:
-        if f.kind == workbook.REVIEWER:
-            continue
-        if f.member is not None:
-            value = "✓" if f.member in (workbook.get_path(data, f.path) or []) else ""
-        elif f.path is not None:
-            value = workbook.get_path(data, f.path)
-        elif f.source is not None:
-            value = header.get(f.source)
-        else:
-            continue
-        fields.append((f.label, value))
-    tables = []
-    for t in layout.tables:
-        columns = [t.key_label] + [c.label for c in t.columns]
-        rows = []
-        if t.parent is None:
-            for n, row in enumerate(workbook.get_path(data, t.path) or [], start=1):
-                rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
-        else:
-            for n, parent in enumerate(workbook.get_path(data, t.parent) or [], start=1):
-                for row in workbook.get_path(parent, t.path) or []:
-                    rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
-        tables.append({"title": t.title, "columns": columns, "rows": rows})
-    return {"fields": fields, "tables": tables}
-
 
 def _may_decide(principal, case: ReviewCase) -> bool:
     return (case.status in STATUS_OF.values() and case.stage is not None

@@ -56,6 +56,20 @@ class LiveSuite:
         self.suite.close()
 
 
+def logged_in(browser, live, login: str, viewport: dict | None = None):
+    """A new page of ``browser``, logged in as ``login`` through the login page."""
+    from tests import factories
+
+    context = browser.new_context(viewport=viewport or VIEWPORT, locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{live.url}/auth/login?next=/")
+    page.fill("#login", login)
+    page.fill("#password", factories.DEMO_PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+    return page
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     s = LiveSuite(tmp_path_factory.mktemp("e2e") / "var")

@@ -10,20 +10,13 @@ import time
 
 from tests import factories
 from tests.form_data import form_03_08, query_delegation
-from tests.e2e.conftest import VIEWPORT
+from tests.e2e.conftest import VIEWPORT, logged_in
 
 ORG = "131016-BOE"
 
 
 def _login(browser, live, login: str):
-    context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
-    page = context.new_page()
-    page.goto(f"{live.url}/auth/login?next=/")
-    page.fill("#login", login)
-    page.fill("#password", factories.DEMO_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
-    return page
+    return logged_in(browser, live, login)
 
 
 def _reload_until(page, check, what: str, timeout: float = 40.0) -> None:
