@@ -54,7 +54,7 @@ from sqlalchemy import Integer, String, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shared.db import utcnow
-from shared.jst import JST, jst  # noqa: F401  (jst: what the audit pages show)
+from shared.jst import JST
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from marshmallow import fields, validate
 
 from shared import audit, vocabulary
 from shared.auth import require
+from shared.jst import jst
 from shared.openapi import operation
 from shared.schemas import BaseSchema, ResponseSchema
 from shared.pages import html_errors, require_page
@@ -131,7 +132,7 @@ def blueprints(service: str, model) -> list[Blueprint]:
                 next_url = url_for(request.endpoint,
                                    **{k: v for k, v in raw.items() if v}, before=next_before)
         for item in items:
-            item["at_jst"] = audit.jst(item["at"])
+            item["at_jst"] = jst(item["at"])
             item["detail_text"] = json.dumps(item["detail"], ensure_ascii=False,
                                              sort_keys=True, separators=(", ", ": "))
         tabs = [(name, label, page_path(name), name == service)

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from shared import audit
+from shared.jst import jst
 from tests import factories
 from tests.conftest import Suite, wait_for
 from tests.master import approved
@@ -366,9 +367,9 @@ def test_the_api_filters_and_pages_newest_first(suite):
     assert by_org and all("MIC" in (e["actor"]["org"], e["subject_org"]) for e in by_org)
     assert [e["address"] for e in entries(suite, "identity", target="account:demo-mic",
                                           action="login.failed")][:1] == ["203.0.113.90"]
-    today = audit.jst(dt.datetime.now(dt.timezone.utc))[:10]
+    today = jst(dt.datetime.now(dt.timezone.utc))[:10]
     assert len(entries(suite, "identity", limit="200", **{"from": today, "to": today})) == len(
-        [e for e in everything if audit.jst(e["at"])[:10] == today])
+        [e for e in everything if jst(e["at"])[:10] == today])
     assert entries(suite, "identity", to="2001-01-01") == []
     bad = suite.client.get(API["identity"], query_string={"from": "yesterday"},
                            headers=suite.headers("demo-operator"))
@@ -384,7 +385,7 @@ def test_the_page_shows_the_log_in_japan_time_to_operators_only(suite):
     html = text_of(res)
     assert "監査ログ（審査）" in html and "日時 (JST)" in html and "審査 承認" in html
     newest = entries(suite, "review", action="decision.approved")[0]
-    assert audit.jst(newest["at"]) in html and newest["target"] in html
+    assert jst(newest["at"]) in html and newest["target"] in html
     for path in ("/intake/audit", "/matching/audit", "/master/audit", "/auth/audit"):
         assert ops.get(path).status_code == 200, path
         assert f'href="{path}"' in html

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import vocabulary
-from shared.audit import jst
+from shared.jst import jst
 from shared.auth import Principal
 from shared.config import Settings
 from shared.db import utcnow

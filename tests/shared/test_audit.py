@@ -16,6 +16,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.db import Database, make_base
 from shared.migration_ops import append_only_triggers
+from shared.jst import jst
 
 Base = make_base("chain")
 
@@ -274,7 +275,7 @@ def test_filters_and_pages_newest_first(db):
         assert by(actor="pref") == [4]
         assert by(org="131016") == [4] and by(org="130001") == [4] and by(org="MIC") == [3, 2, 1]
         assert by(target="thing:webhook.created") == [3]
-        today = audit.jst(dt.datetime.now(dt.timezone.utc))[:10]
+        today = jst(dt.datetime.now(dt.timezone.utc))[:10]
         assert by(**{"from": today, "to": today}) == [4, 3, 2, 1]
         assert by(**{"to": "2000-01-01"}) == []
 
@@ -288,4 +289,4 @@ def test_bad_filters_are_named(args):
 
 
 def test_jst_shows_japan_time():
-    assert audit.jst(dt.datetime(2026, 3, 31, 15, 30, tzinfo=dt.timezone.utc)) == "2026-04-01 00:30:00"
+    assert jst(dt.datetime(2026, 3, 31, 15, 30, tzinfo=dt.timezone.utc)) == "2026-04-01 00:30:00"
