@@ -11,6 +11,7 @@ import socket
 import subprocess
 import urllib.request
 
+from shared.observability import SUITE_GAUGES
 from tests import factories
 from tests.conftest import wait_for
 from tests.distributed.conftest import NWS, REPO
@@ -107,6 +108,9 @@ def test_a_worker_reports_workers_broker_unacked_and_a_plugin_crash_as_a_failure
     assert sample(after, "nws_plugin_failures_total", plugin="crashing_validator_plugin",
                   hook="nws_validate_form") == 1
     assert sample(after, "nws_broker_unacked_messages", queue="intake") == 0
+    # every scrape-time gauge the alert rules may name is there (tests/test_alerts.py)
+    for name in SUITE_GAUGES:
+        assert f"# TYPE {name} gauge" in after, name
 
     # the worker stopped: it is no longer online
     d.stop_worker("intake")
