@@ -183,10 +183,25 @@ class HealthSchema(ResponseSchema):
                            metadata={"description": "このプロセスが提供するサービス"})
 
 
+class RegisteredProcessSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"description": "プロセスの名前"})
+    role = fields.String(required=True, metadata={"description": "web または worker"})
+    services = fields.List(fields.String(), required=True,
+                           metadata={"description": "そのプロセスが提供するサービス"})
+    digest = fields.String(required=True, metadata={"description": "プラグイン構成のダイジェスト"})
+    differs = fields.Boolean(required=True, metadata={
+        "description": "多くのプロセスと異なるプラグイン構成で動いているか"})
+
+
 class ReadySchema(ResponseSchema):
     status = fields.String(required=True, metadata={"description": "ready または not_ready"})
     checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                          metadata={"description": "確認ごとの結果（ok, pending, error: …）"})
+    degraded = fields.List(fields.String(), metadata={
+        "description": "動作は続けるが注意が必要な確認（broker, plugin_set）"})
+    processes = fields.List(fields.Nested(RegisteredProcessSchema), metadata={
+        "description": "Redis に登録されたほかの web・worker プロセス（ブローカーが Redis "
+                       "のときのみ）"})
 
 
 def _health(app: Flask, runtime: Runtime) -> None:

@@ -116,3 +116,38 @@ def test_a_worker_reports_workers_broker_unacked_and_a_plugin_crash_as_a_failure
     d.stop_worker("intake")
     web = d.start_web("intake")
     assert sample(get(web, "/metrics"), "nws_workers_online", service="intake") == 0
+
+
+def test_a_process_registers_while_it_runs_and_withdraws_when_it_stops(redis_client):
+    import uuid
+
+    from shared.processes import Heartbeat, ProcessRegistry, entry
+    from tests.distributed.conftest import REDIS_URL
+
+    registry = ProcessRegistry(REDIS_URL, f"nws-test-{uuid.uuid4().hex[:8]}:")
+    plugins = {"digest": "d1", "plugins": [{"name": "a", "version": "1"}]}
+    beat = Heartbeat(registry, lambda: entry("web:intake@h:1", "web", ["intake"], plugins),
+                     interval=0.1).start()
+    try:
+        [found] = wait_for(lambda: registry.processes("web"), timeout=5)
+        assert found["id"] == "web:intake@h:1" and found["digest"] == "d1"
+        assert registry.client.ttl(registry._key(found["id"])) > 0    # expires if killed
+        assert registry.processes("worker") == []
+    finally:
+        beat.stop()
+    assert registry.processes() == []
+
+
+def test_the_plugin_set_most_processes_run_decides_which_differ():
+    from shared.processes import difference, mismatched
+
+    def proc(name, digest):
+        return {"id": name, "digest": digest}
+
+    assert mismatched([proc("a", "x"), proc("b", "x")]) == []
+    assert [p["id"] for p in mismatched([proc("a", "x"), proc("b", "y"), proc("c", "x")])] == ["b"]
+    # split evenly: nothing says which set is meant, every one is named
+    assert len(mismatched([proc("a", "x"), proc("b", "y")])) == 2
+    assert difference({"plugins": [{"name": "p", "version": "1"}]},
+                      {"plugins": [{"name": "q", "version": "2"}]}) == (
+        "only there: q 2; missing there: p 1")
