@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
+import socket
 
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import fields
@@ -137,16 +139,69 @@ def _observe(app: Flask, runtime: Runtime) -> None:
                 var.reset(token)
 
 
+# Checks reported by /readyz that do not make the process unready: while the broker is
+# down the outbox keeps what is to be sent; a process with another plugin set than the
+# others still works (during a rolling upgrade that is expected) but is named.
+DEGRADING = frozenset({"broker", "plugin_set"})
+
+
+def _plugin_set_check(runtime: Runtime, own: dict, checks: dict) -> list[dict] | None:
+    """Compare this process's plugin set with the other registered processes'
+    (:mod:`shared.processes`): ``checks["plugin_set"]`` is "ok", or says that this
+    process runs another set than most (or that the sets are split evenly) and how.
+    Returns the registered processes (id, role, services, digest, ``differs``), None
+    where nothing registers (no Redis broker)."""
+    if runtime.processes is None or checks.get("broker") != "ok":
+        return None             # nothing registers, or Redis is down (said already)
+    from shared.processes import difference, mismatched
+
+    try:
+        entries = runtime.processes.processes()
+    except Exception as exc:  # noqa: BLE001 - the broker check says more
+        checks["plugin_set"] = f"unknown: {type(exc).__name__}"
+        return None
+    others = [e for e in entries if e.get("pid") != os.getpid()
+              or e.get("host") != socket.gethostname()]
+    me = {"id": "(this process)", "digest": own["digest"], "plugins": own["plugins"]}
+    odd = {e["id"] for e in mismatched([*others, me])}
+    if "(this process)" in odd:
+        majority = [e for e in others if e["id"] not in odd]
+        checks["plugin_set"] = (
+            f"differs: this process runs plugin set {own['digest']}, "
+            + (f"{len(majority)} other processes run {majority[0]['digest']} "
+               f"({difference(majority[0], own, where='here')})" if majority
+               else "the registered processes are split between plugin sets"))
+    else:
+        checks["plugin_set"] = "ok"        # any other that differs is named below
+    return [{"id": e["id"], "role": e["role"], "services": e["services"],
+             "digest": e["digest"], "differs": e["id"] in odd} for e in others]
+
+
 class HealthSchema(ResponseSchema):
     status = fields.String(required=True, metadata={"description": "ok"})
     services = fields.List(fields.String(), required=True,
                            metadata={"description": "このプロセスが提供するサービス"})
 
 
+class RegisteredProcessSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"description": "プロセスの名前"})
+    role = fields.String(required=True, metadata={"description": "web または worker"})
+    services = fields.List(fields.String(), required=True,
+                           metadata={"description": "そのプロセスが提供するサービス"})
+    digest = fields.String(required=True, metadata={"description": "プラグイン構成のダイジェスト"})
+    differs = fields.Boolean(required=True, metadata={
+        "description": "多くのプロセスと異なるプラグイン構成で動いているか"})
+
+
 class ReadySchema(ResponseSchema):
     status = fields.String(required=True, metadata={"description": "ready または not_ready"})
     checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                          metadata={"description": "確認ごとの結果（ok, pending, error: …）"})
+    degraded = fields.List(fields.String(), metadata={
+        "description": "動作は続けるが注意が必要な確認（broker, plugin_set）"})
+    processes = fields.List(fields.Nested(RegisteredProcessSchema), metadata={
+        "description": "Redis に登録されたほかの web・worker プロセス（ブローカーが Redis "
+                       "のときのみ）"})
 
 
 def _health(app: Flask, runtime: Runtime) -> None:
@@ -155,7 +210,7 @@ def _health(app: Flask, runtime: Runtime) -> None:
 
     scrape = CollectorRegistry()
     scrape.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions,
-                                   runtime.plugin_set))
+                                   runtime.plugin_set, runtime.processes))
 
     @app.get("/healthz")
     @public
@@ -189,10 +244,14 @@ def _health(app: Flask, runtime: Runtime) -> None:
             checks["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"error: {type(exc).__name__}"
-        ready = all(v == "ok" for k, v in checks.items() if k != "broker")
-        degraded = [k for k, v in checks.items() if k == "broker" and v != "ok"]
+        own = runtime.plugin_set()
+        processes = _plugin_set_check(runtime, own, checks)
+        ready = all(v == "ok" for k, v in checks.items() if k not in DEGRADING)
+        degraded = [k for k, v in checks.items() if k in DEGRADING and v != "ok"]
         body = {"status": ("degraded" if degraded else "ready") if ready else "not_ready",
-                "checks": checks, "degraded": degraded, "plugins": runtime.plugin_set()}
+                "checks": checks, "degraded": degraded, "plugins": own}
+        if processes is not None:
+            body["processes"] = processes
         return jsonify(body), 200 if ready else 503
 
     @app.get("/metrics")

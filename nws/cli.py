@@ -151,11 +151,19 @@ def web(service: str, host: str, port: int, threads: int, grace: float) -> None:
     from nws.app import create_app
     from nws.webserver import serve as serve_http
 
+    from shared.processes import web_heartbeat
+
     runtime = _runtime([service])
+    heartbeat = web_heartbeat(runtime)      # registered in Redis while it serves
     try:
-        serve_http(create_app(runtime), host=host, port=port, threads=threads, grace=grace,
+        app = create_app(runtime)
+        if heartbeat is not None:
+            heartbeat.start()
+        serve_http(app, host=host, port=port, threads=threads, grace=grace,
                    **proxy_options(runtime.settings))
     finally:
+        if heartbeat is not None:
+            heartbeat.stop()
         runtime.close()
 
 
@@ -255,7 +263,7 @@ def _serve_worker_metrics(runtime: Runtime, port: int) -> None:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(SuiteCollector(runtime.celery, runtime.services, runtime.definitions,
-                                     runtime.plugin_set))
+                                     runtime.plugin_set, runtime.processes))
 
     @worker_process_shutdown.connect(weak=False)
     def _dead(pid=None, **_kw):
@@ -691,32 +699,43 @@ def _workers_may_answer(runtime) -> bool:
 
 
 def _plugin_sets(runtime, timeout: float) -> None:
-    """This command's plugin set and every worker's (celery inspect nws_plugins); a
-    worker whose set differs is flagged with what differs."""
+    """This command's plugin set, every worker's (celery inspect nws_plugins) and every
+    registered web process's (shared.processes); one whose set differs is flagged with
+    what differs."""
     own = runtime.plugin_set()
     click.echo(f"plugins: {own['digest']} ({len(own['plugins'])} loaded by this command)")
-    if not _workers_may_answer(runtime):
+    if _workers_may_answer(runtime):
+        try:
+            replies = runtime.celery.control.broadcast("nws_plugins", reply=True,
+                                                       timeout=timeout) or []
+        except Exception as exc:  # noqa: BLE001 - broker down: said above
+            click.echo(f"  workers not asked: {type(exc).__name__}")
+            replies = []
+        for reply in replies:
+            for node, theirs in reply.items():
+                _compare_plugin_set(node, own, theirs)
+    if runtime.processes is None:
         return
     try:
-        replies = runtime.celery.control.broadcast("nws_plugins", reply=True,
-                                                   timeout=timeout) or []
-    except Exception as exc:  # noqa: BLE001 - broker down: said above
-        click.echo(f"  workers not asked: {type(exc).__name__}")
+        webs = runtime.processes.processes("web")
+    except Exception as exc:  # noqa: BLE001 - Redis down: said above
+        click.echo(f"  web processes not read: {type(exc).__name__}")
         return
-    mine = {(p["name"], p["version"]) for p in own["plugins"]}
-    for reply in replies:
-        for node, theirs in reply.items():
-            if not isinstance(theirs, dict) or "digest" not in theirs:
-                click.echo(f"  {node}: plugin set unknown (an older worker?)")
-                continue
-            if theirs["digest"] == own["digest"]:
-                click.echo(f"  {node}: same")
-                continue
-            other = {(p["name"], p["version"]) for p in theirs["plugins"]}
-            more = ", ".join(f"{n} {v}" for n, v in sorted(other - mine)) or "-"
-            fewer = ", ".join(f"{n} {v}" for n, v in sorted(mine - other)) or "-"
-            click.echo(f"  {node}: DIFFERS ({theirs['digest']}): only there: {more}; "
-                       f"missing there: {fewer}")
+    if not webs:
+        click.echo("  web processes: none registered")
+    for entry in webs:
+        _compare_plugin_set(f"{entry['id']} ({', '.join(entry['services'])})", own, entry)
+
+
+def _compare_plugin_set(name: str, own: dict, theirs) -> None:
+    from shared.processes import difference
+
+    if not isinstance(theirs, dict) or "digest" not in theirs:
+        click.echo(f"  {name}: plugin set unknown (an older worker?)")
+    elif theirs["digest"] == own["digest"]:
+        click.echo(f"  {name}: same")
+    else:
+        click.echo(f"  {name}: DIFFERS ({theirs['digest']}): {difference(own, theirs)}")
 
 
 @main.group()

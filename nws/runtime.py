@@ -17,6 +17,7 @@ from shared.db import Database
 from shared.messaging import OutboxSweeper, ServiceContext, make_celery
 from shared.migrate import upgrade
 from shared.pluginmanager import build_plugin_manager, plugin_set
+from shared.processes import WorkerPresence, registry
 from shared.service import ServiceDefinition
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class Runtime:
         self.celery.nws_plugins = self.plugins
         self.celery.nws_sweep_services = tuple(self.services)
         self.celery.steps["worker"].add(OutboxSweeper)
+        self.celery.steps["worker"].add(WorkerPresence)
+        # The web and worker processes' entries in Redis (None with another broker).
+        self.processes = registry(settings)
         if "review" in self.services:  # reminders and webhook retries of review workers
             from services.review.periodic import ReviewPeriodic
 

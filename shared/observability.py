@@ -192,26 +192,45 @@ def metrics() -> Metrics:
     return _metrics
 
 
+# The gauges :class:`SuiteCollector` exports (the Prometheus alert rules of
+# deploy/prometheus-alerts.yml may name these and the metrics of :class:`Metrics`).
+SUITE_GAUGES = (
+    "nws_queue_depth", "nws_broker_up", "nws_broker_unacked_messages",
+    "nws_outbox_backlog", "nws_outbox_oldest_age_seconds", "nws_dead_letters",
+    "nws_plugin_set_info", "nws_workers_online", "nws_web_processes_online",
+    "nws_plugin_set_mismatched_processes",
+)
+
+
 class SuiteCollector:
-    """Gauges read at scrape time: queue depth per service queue, outbox backlog and the
-    age of its oldest unacknowledged message per service."""
+    """Gauges read at scrape time: the broker (up, queue depth and unacknowledged
+    messages per queue of this process's services), outbox backlog, the age of its
+    oldest unacknowledged message and dead letters per service of this process, this
+    process's plugin set, and — from the processes registered in Redis
+    (:mod:`shared.processes`) — workers and web processes online per service and how many
+    processes run another plugin set than most."""
 
     def __init__(self, celery, services: dict, queues: Iterable[str],
-                 plugin_set: Callable[[], dict] | None = None) -> None:
+                 plugin_set: Callable[[], dict] | None = None, processes=None) -> None:
         self.celery = celery
         self.services = services
         self.queues = tuple(queues)
         self.plugin_set = plugin_set
+        self.processes = processes
 
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
         depth = GaugeMetricFamily("nws_queue_depth", "Messages waiting per service queue",
                                   labels=["queue"])
-        for queue, count in queue_depths(self.celery, self.queues).items():
+        depths = queue_depths(self.celery, self.queues)
+        for queue, count in depths.items():
             if count is not None:
                 depth.add_metric([queue], count)
         yield depth
+        up = not depths or any(count is not None for count in depths.values())
+        yield GaugeMetricFamily("nws_broker_up", "1 while the broker answers, 0 while it "
+                                "does not", value=1 if up else 0)
         backlog = GaugeMetricFamily("nws_outbox_backlog",
                                     "Outbox messages not yet acknowledged", labels=["service"])
         oldest = GaugeMetricFamily("nws_outbox_oldest_age_seconds",
@@ -236,6 +255,40 @@ class SuiteCollector:
                 labels=["digest", "plugins"])
             info.add_metric([loaded["digest"], str(len(loaded["plugins"]))], 1)
             yield info
+        if self.processes is not None and up:
+            yield from self._registered()
+
+    def _registered(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from shared.messaging import QUEUES
+        from shared.processes import mismatched
+
+        try:
+            unacked = self.processes.unacked()
+            entries = self.processes.processes()
+        except Exception as exc:  # noqa: BLE001 - Redis went away meanwhile: no values
+            logging.getLogger(__name__).warning("cannot read the processes registered in "
+                                                "Redis: %s", type(exc).__name__)
+            return
+        taken = GaugeMetricFamily(
+            "nws_broker_unacked_messages", "Messages a worker took from the queue and has "
+            "not acknowledged yet (running or reserved)", labels=["queue"])
+        for queue in self.queues:
+            taken.add_metric([queue], unacked.get(queue, 0))
+        yield taken
+        for role, name, text in (
+                ("worker", "nws_workers_online", "Worker processes registered per service"),
+                ("web", "nws_web_processes_online", "Web processes registered per service")):
+            family = GaugeMetricFamily(name, text, labels=["service"])
+            for service in QUEUES:
+                family.add_metric([service], sum(1 for e in entries if e["role"] == role
+                                                 and service in e["services"]))
+            yield family
+        yield GaugeMetricFamily(
+            "nws_plugin_set_mismatched_processes", "Registered web and worker processes "
+            "whose plugin set is not the one most processes run (nws status names them)",
+            value=len(mismatched(entries)))
 
 
 def dead_letter_count(ctx) -> int:

@@ -50,6 +50,19 @@ def test_readyz_is_ready_but_degraded_while_the_broker_is_unreachable(tmp_path):
         runtime.close()
 
 
+def test_metrics_say_the_broker_is_down_while_it_is_unreachable(tmp_path, idle_suite):
+    assert "nws_broker_up 1.0" in idle_suite.client.get("/metrics").get_data(as_text=True)
+    runtime = Runtime(embedded_settings(tmp_path / "down", env={
+        "NWS_BROKER_URL": "redis://127.0.0.1:1/0"}))
+    runtime.migrate()
+    try:
+        text = create_app(runtime).test_client().get("/metrics").get_data(as_text=True)
+        assert "nws_broker_up 0.0" in text
+        assert "nws_workers_online{" not in text     # no value rather than a wrong 0
+    finally:
+        runtime.close()
+
+
 def test_readyz_is_503_when_a_database_is_unreachable(tmp_path):
     runtime = Runtime(embedded_settings(tmp_path / "var", env={
         "NWS_REVIEW_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}))

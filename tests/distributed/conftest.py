@@ -1,5 +1,6 @@
 """The distributed suite on this machine: real Redis, real PostgreSQL, one Celery worker
-process per service queue (``nws worker --service S``), web APIs in the test process.
+process per service queue (``nws worker --service S``), web APIs in the test process
+(and ``nws web`` processes where a test needs real ones).
 
 Under CI=true a missing Redis or PostgreSQL fails these tests instead of skipping them.
 """
@@ -98,6 +99,7 @@ class Distributed:
         self.app = create_app(self.runtime, {"TESTING": True})
         self.client = self.app.test_client()
         self.workers: dict[str, subprocess.Popen] = {}
+        self.webs: list[subprocess.Popen] = []
         self._tokens: dict[str, str] = {}
 
     def start_worker(self, service: str, extra_env: dict | None = None,
@@ -112,6 +114,38 @@ class Distributed:
                  timeout=90, what=f"{service} worker ready")
         assert proc.poll() is None, (self.tmp / log.name).read_text()
         return proc
+
+    def start_web(self, service: str, extra_env: dict | None = None) -> int:
+        """``nws web --service SERVICE`` on a free port, once its /readyz answers; its
+        port. Stopped (SIGTERM) by :meth:`close`."""
+        import json
+        import socket
+        import urllib.error
+        import urllib.request
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        path = self.tmp / f"web-{service}-{port}.log"
+        proc = subprocess.Popen(
+            [NWS, "web", "--service", service, "--host", "127.0.0.1", "--port", str(port)],
+            env={"NWS_IDENTITY_URL": "http://127.0.0.1:9", **self.env, **(extra_env or {})},
+            stdout=open(path, "ab"), stderr=subprocess.STDOUT, cwd=REPO,
+            start_new_session=True)
+        self.webs.append(proc)
+
+        def ready():
+            assert proc.poll() is None, path.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    return json.loads(r.read())
+            except urllib.error.HTTPError as exc:
+                return json.loads(exc.read())
+            except OSError:
+                return None
+
+        wait_for(ready, timeout=90, interval=0.3, what=f"nws web --service {service} ready")
+        return port
 
     def stop_worker(self, service: str, sig=signal.SIGTERM) -> None:
         proc = self.workers.pop(service, None)
@@ -156,6 +190,14 @@ class Distributed:
     def close(self) -> None:
         for service in list(self.workers):
             self.stop_worker(service)
+        for proc in self.webs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.webs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
         self.runtime.close()
         for key in self.redis.scan_iter(match=self.prefix + "*"):
             self.redis.delete(key)
