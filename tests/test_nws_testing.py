@@ -73,3 +73,19 @@ def test_nws_route_asks_the_installed_routers(nws_route):
 def test_the_fixtures_come_with_the_suite_for_pytest(pytestconfig):
     assert pytestconfig.pluginmanager.has_plugin("nws.testing") or \
         pytestconfig.pluginmanager.has_plugin("nws")
+
+
+def test_every_fixture_and_hook_type_is_in_the_plugin_guide():
+    import typing
+    from pathlib import Path
+
+    import nws.testing
+    from shared import hooktypes
+
+    guide = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+    fixtures = [name for name in dir(nws.testing) if name.startswith("nws_")]
+    assert fixtures and [f for f in fixtures if f"`{f}`" not in guide] == []
+    types = [name for name, value in vars(hooktypes).items() if typing.is_typeddict(value)
+             and name not in ("HookResult", "RowChanges", "VersionSource",
+                              "SelectedIndependentAffair")]
+    assert [t for t in types if f"`{t}`" not in guide] == []
