@@ -47,10 +47,16 @@ def free_code(taken: Iterable[str], sheets: Iterable[str]) -> str:
 def loaded_forms() -> tuple[set[str], set[str]]:
     """The form codes and workbook sheet names of the suite as installed here (built-in
     plugins and every installed ``nws`` plugin)."""
-    import plugins
-    from shared.pluginmanager import build_plugin_manager, form_specs
+    from pluggy import PluginValidationError
 
-    specs = form_specs(build_plugin_manager(plugins.BUILTIN))
+    import plugins
+    from shared.pluginmanager import PluginError, build_plugin_manager, form_specs
+
+    try:
+        specs = form_specs(build_plugin_manager(plugins.BUILTIN))
+    except (PluginError, PluginValidationError) as exc:
+        raise ScaffoldError(f"the installed plugins cannot be loaded, so a free form code "
+                            f"cannot be chosen: {exc}") from None
     sheets = {s for spec in specs.values() if spec.layout is not None
               for s in spec.layout.sheets}
     return set(specs), sheets

@@ -49,6 +49,17 @@ def test_a_taken_or_malformed_form_code_is_refused(tmp_path):
     assert result.exit_code == 2 and "NN-NN" in result.output
 
 
+def test_installed_plugins_the_suite_refuses_are_named_in_one_line(tmp_path, monkeypatch):
+    import plugins
+
+    monkeypatch.setattr(plugins, "BUILTIN", (*plugins.BUILTIN, "no_such_plugin_module"))
+    result = new("my_checks", "--dir", str(tmp_path / "a"))
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    assert line.startswith("nws: the installed plugins cannot be loaded") and \
+        "no_such_plugin_module" in line
+
+
 def test_the_form_code_is_one_no_loaded_form_uses():
     assert free_code({"02-01", "99-01"}, {"様02-01"}) == "99-02"
     assert free_code({"02-01"}, {"様99-01一覧"}) == "99-02"
