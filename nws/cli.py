@@ -806,9 +806,13 @@ def _storage(runtime) -> None:
                f"{up['held_bytes'] + att['bytes']:>15,}")
 
 
-@main.command("plugins")
-def plugins_cmd() -> None:
-    """List loaded plugins and the hooks each implements."""
+@main.group("plugins", invoke_without_command=True)
+@click.pass_context
+def plugins_cmd(ctx: click.Context) -> None:
+    """List loaded plugins and the hooks each implements (``nws plugins new NAME``: make
+    a plugin package)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from shared.pluginmanager import describe, form_specs
 
     runtime = _read_only_runtime([])
@@ -817,6 +821,27 @@ def plugins_cmd() -> None:
         click.echo(f"{'':24}   hooks: {', '.join(row['hooks'])}")
     click.echo("forms: " + ", ".join(f"{c} {s.title}" for c, s in form_specs(runtime.plugins).items()))
     click.echo(f"plugin set digest: {runtime.plugin_set()['digest']}")
+
+
+@plugins_cmd.command("new")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the package (default: ./NAME).")
+@click.option("--code", default=None,
+              help="The form code (default: the first of 99-01, 99-02, … no loaded form uses).")
+def plugins_new(name: str, directory: Path | None, code: str | None) -> None:
+    """Make a plugin package NAME: an entry point, a form with a workbook and a
+    validator, a router, and tests using nws.testing that pass as generated."""
+    from nws.scaffold import ScaffoldError, new_plugin
+
+    target = directory if directory is not None else Path(name)
+    try:
+        written = new_plugin(name, target, code)
+    except ScaffoldError as exc:
+        click.echo(f"nws: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"plugin {name} written to {target}/ ({len(written)} files). Next:\n"
+               f"  cd {target} && pip install -e . && pytest")
 
 
 def _embedded_default() -> bool:

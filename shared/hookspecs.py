@@ -14,16 +14,21 @@ which declare an entry point in the ``nws`` group of their package metadata.
 The suite calls every hook through :mod:`shared.plugincalls`: an implementation that
 raises or returns something of the wrong shape is at fault, and its fault becomes a
 visible outcome (a blocking finding, a case parked as 振分けできません) instead of a
-stuck application. Hook wrappers are refused.
+stuck application (``HOOK_RESULTS`` sums it up per hook). Hook wrappers are refused.
+
+Every argument's exact shape is declared in :mod:`shared.hooktypes` (TypedDicts and the
+dataclasses of :mod:`shared.forms`), re-exported here.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import pluggy
 
-if TYPE_CHECKING:
-    from shared.forms import Finding, FormContext, FormSpec, Route
+# The types of every hook's arguments and results, re-exported so that a plugin imports
+# what it needs from one place: ``from shared.hookspecs import hookimpl, OrgRef, Route``.
+from shared.hooktypes import (  # noqa: F401  (re-exported for plugin authors)
+    ERROR, HOOK_RESULTS, WARNING, ApplicationRef, ContextApplication, Finding,
+    FindingsResult, FormContext, FormData, Forms, FormSpec, MasterChanges, MasterVersion,
+    OrgRef, Route, RoutedApplication, RouteResult, Selection, Stage)
 
 PROJECT = "nws"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -31,7 +36,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def nws_form_specs() -> list["FormSpec"]:
+def nws_form_specs() -> list[FormSpec] | None:
     """Return the form specifications this plugin provides (schema, ``required_for``,
     which every FormSpec must state, validators). Called when a plugin manager is built
     and whenever the suite lists its forms; every result is collected. Raising,
@@ -40,7 +45,7 @@ def nws_form_specs() -> list["FormSpec"]:
 
 
 @hookspec
-def nws_validate_form(code: str, data: dict, context: "FormContext") -> list["Finding"]:
+def nws_validate_form(code: str, data: FormData, context: FormContext) -> FindingsResult:
     """Extra checks of one form's data, after its own schema and validators passed.
 
     Runs in the intake worker each time a form is validated; return a list of Finding
@@ -50,8 +55,8 @@ def nws_validate_form(code: str, data: dict, context: "FormContext") -> list["Fi
 
 
 @hookspec
-def nws_validate_application(application: dict, forms: dict[str, dict],
-                             context: "FormContext") -> list["Finding"]:
+def nws_validate_application(application: ApplicationRef, forms: Forms,
+                             context: FormContext) -> FindingsResult:
     """Whole-application checks across forms (e.g. the same person on 02-01 and 02-06).
 
     Runs in the intake worker when an application is submitted; return a list of
@@ -61,7 +66,7 @@ def nws_validate_application(application: dict, forms: dict[str, dict],
 
 
 @hookspec(firstresult=True)
-def nws_review_route(application: dict, stage: str) -> "Route | None":
+def nws_review_route(application: RoutedApplication, stage: Stage) -> RouteResult:
     """Decide who reviews ``application`` at ``stage`` ("forwarding", "primary" or
     "secondary"). Return a Route naming the reviewing organisation (one intake's
     registry knows), or ``Route(None, reason)`` to skip the stage; return None to leave
@@ -71,7 +76,7 @@ def nws_review_route(application: dict, stage: str) -> "Route | None":
 
 
 @hookspec
-def nws_master_published(version: dict[str, Any], changes: dict[str, Any]) -> None:
+def nws_master_published(version: MasterVersion, changes: MasterChanges) -> None:
     """A new master version was made. Runs inside the transaction that makes it: in the
     master worker for a registration in immediate mode, in the operator's request for a
     配信 in batched mode (raising rolls it back; the task is retried).

@@ -9,6 +9,19 @@ from typing import Callable
 
 import pytest
 
+
+def _nws_testing_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "nws.testing" for ep in entry_points(group="pytest11"))
+
+
+# nws.testing's fixtures come with the suite's installation (its pytest11 entry point);
+# an environment installed before that entry point existed loads them from here.
+if not _nws_testing_installed():
+    pytest.register_assert_rewrite("nws.testing")  # imported below, before pytest_plugins
+    pytest_plugins = ["nws.testing"]
+
 from nws.app import create_app
 from nws.embedded import EmbeddedWorker
 from nws.runtime import Runtime

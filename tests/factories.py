@@ -1,38 +1,13 @@
 """Test data in one place: form payloads and the steps of an application."""
 from __future__ import annotations
 
-import copy
-
+from nws.testing import WRITER, form_02_01, form_02_02  # noqa: F401  (re-exported for tests)
 from services.identity.seed import DEMO_PASSWORD  # noqa: F401  (re-exported for tests)
-
-WRITER = {"department": "情報政策課", "title": "主任", "name": "申請 太郎"}
-
-
-def form_02_01(org: str = "131016", **changes) -> dict:
-    data = {"org": org, "application_date": "2026/11/26", "request_type": "登録申請",
-            "writer": dict(WRITER),
-            "system_chief": {"title": "情報政策担当部長", "name": "山田 一郎"},
-            "system_manager": {"title": "情報政策課長", "name": "佐藤 二郎"},
-            "staff": {"section": "情報政策課", "unit": "システム係"}}
-    data.update(copy.deepcopy(changes))
-    return data
-
-
-def form_02_02(org: str = "131016", **changes) -> dict:
-    data = {"org": org, "application_date": "2026/11/26", "request_type": "登録申請",
-            "writer": dict(WRITER),
-            "contact_chief": {"title": "情報政策担当部長", "name": "山田 一郎"},
-            "normal_contacts": [{"priority": 1, "department": "情報政策課", "name": "",
-                                 "phone": "03-1234-5678", "email": "joho@example.lg.jp"}],
-            "emergency_contacts": [{"priority": 1, "name": "山田 一郎",
-                                    "phone": "090-1234-5678", "email": "yamada-kinkyu@example.jp"}]}
-    data.update(copy.deepcopy(changes))
-    return data
 
 
 def all_forms(org: str = "131016") -> dict[str, dict]:
-    """Every form a 接続申請 requires (builders of the others in tests/form_data.py)."""
-    from tests.form_data import required_forms
+    """Every form a 接続申請 requires."""
+    from nws.testing import required_forms
 
     return required_forms(org)
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared import audit
+from shared.hooktypes import MUNICIPAL_KINDS, UNION_KINDS  # noqa: F401  (catalog imports them here)
 from shared.db import utcnow
 
 from services.intake.models import Organisation, OrganisationAudit, OrganisationMember
@@ -157,9 +158,8 @@ def load_registry(session: Session) -> dict[str, int]:
 
 # --- Attributes the catalog's conditions need ------------------------------------------
 
-MUNICIPAL_KINDS = ("政令指定都市", "特別区", "市", "町", "村")
+# The kinds plugins see in OrgRef.kind are declared once, in shared.hooktypes.
 CITY_KINDS = ("政令指定都市", "特別区", "市")
-UNION_KINDS = ("一部事務組合", "広域連合", "後期高齢者医療広域連合")
 
 
 @dataclass(frozen=True)

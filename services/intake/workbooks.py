@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from typing import Any
+from typing import Any, Mapping
 
 import pluggy
 from sqlalchemy.orm import Session
@@ -32,10 +32,16 @@ SELECTION_FORMS = ("03-07", "03-08", "03-09")
 def header_values(session: Session, org: Organisation) -> dict[str, str]:
     """The display-only cells of 機関情報 (by shared.workbook.Field.source)."""
     prefecture = session.get(Organisation, org.prefecture_code) if org.prefecture_code else None
-    is_prefecture_exec = org.kind == "都道府県" and org.branch == "executive"
+    return header_of(org.as_ref(), prefecture.name if prefecture else "")
+
+
+def header_of(org: Mapping[str, Any], prefecture_name: str) -> dict[str, str]:
+    """The display-only cells of 機関情報 for ``org`` (an OrgRef) in the prefecture named
+    ``prefecture_name``."""
+    is_prefecture_exec = org["kind"] == "都道府県" and org["branch"] == "executive"
     return {"org_category": "地方公共団体",
-            "prefecture": prefecture.name if prefecture else "",
-            "org_name": org.name,
+            "prefecture": prefecture_name,
+            "org_name": org["name"],
             "org_class": "取りまとめ都道府県" if is_prefecture_exec else "情報照会者等"}
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 import pytest
 
 import plugins
+from nws.testing import EXAMPLE_UNION, form_context, org_ref
 from services.intake import validation
 from shared.forms import FormContext
 from shared.pluginmanager import build_plugin_manager
 from tests import form_data
 
-CHIYODA = {"id": "131016", "name": "東京都千代田区", "kind": "特別区", "branch": "executive",
-           "prefecture_code": "130001", "parent_id": None}
-KOUKI = {"id": "U13-0001", "name": "東京都後期高齢者医療広域連合（例）",
-         "kind": "後期高齢者医療広域連合", "branch": "union", "prefecture_code": "130001",
-         "parent_id": None}
+CHIYODA = org_ref("131016")
+KOUKI = dict(EXAMPLE_UNION)
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +21,8 @@ def pm():
 
 def context(forms=None, org=CHIYODA, attachments=(), selection=None, kind="connection",
             registered=None) -> FormContext:
-    return FormContext(application={"id": 1, "kind": kind, "org_id": org["id"]},
-                       org=org, forms=forms or {}, attachments=list(attachments),
-                       selection=selection, registered=registered or {})
+    return form_context(org, forms, kind=kind, attachments=attachments, selection=selection,
+                        registered=registered)
 
 
 @pytest.fixture
