@@ -18,7 +18,7 @@ from shared.messaging import ServiceContext
 from shared.vocabulary import status_name
 from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
-from services.intake import validation
+from services.intake import reviewed, validation
 from services.intake.models import Application, FormEntry, HistoryEntry, Organisation
 
 log = logging.getLogger(__name__)
@@ -336,6 +336,8 @@ def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
     if app is None:
         return
     at = dt.datetime.fromisoformat(payload["at"])
+    if payload.get("decision"):
+        reviewed.store_decision(session, app, payload["round"], payload["decision"])
     current = payload["round"] == app.round and app.status != "withdrawn"
     if current and payload["status"] == "withdrawn":
         if app.status not in ("approved", "registered"):

@@ -307,3 +307,26 @@ class AuditLog(AuditLogMixin, Base):
     """Every state-changing action in intake, chained by hash (shared.audit)."""
 
     __tablename__ = "intake_audit_log"
+
+
+# --- Review decisions for the workbooks' reviewers' block (issue 13) ----------------------
+
+class ReviewDecisionCopy(Base):
+    """A reviewer's decision of one stage of one round, as review reported it
+    (``application.status_changed`` with its ``decision``): what the reviewers' block
+    (審査者記入欄) of the application's workbooks shows."""
+
+    __tablename__ = "intake_review_decisions"
+    __table_args__ = (UniqueConstraint("application_id", "round", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    result: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_org_id: Mapped[str] = mapped_column(String(40))
+    reviewer_org_name: Mapped[str] = mapped_column(String(200), default="")
+    reviewer_department: Mapped[str] = mapped_column(String(100), default="")
+    reviewer_name: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime]
