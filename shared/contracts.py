@@ -262,3 +262,22 @@ class OrganisationsDirectory(Payload):
 
 
 CONTRACTS[("organisations.directory", 1)] = OrganisationsDirectory
+
+
+class SchedulePhaseRef(Payload):
+    phase = fields.String(required=True)
+    name = fields.String(required=True)
+    starts_on = fields.String(allow_none=True, load_default=None)   # YYYY-MM-DD (Japan)
+    ends_on = fields.String(allow_none=True, load_default=None)
+
+
+class SchedulePublished(Payload):
+    """review → intake: the operator's schedule of phases, whole, after every change.
+    Intake keeps the newest copy (by ``published_at``): the applicants' dashboard shows
+    it and intake refuses acting after the end of a phase it closes."""
+
+    phases = fields.List(fields.Nested(SchedulePhaseRef), required=True)
+    published_at = fields.String(required=True)
+
+
+CONTRACTS[("schedule.published", 1)] = SchedulePublished

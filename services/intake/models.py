@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event,
+from sqlalchemy import (Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event,
                         text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -330,3 +330,34 @@ class ReviewDecisionCopy(Base):
     reviewer_department: Mapped[str] = mapped_column(String(100), default="")
     reviewer_name: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[dt.datetime]
+
+
+# --- Deadlines for applicants (issue 13) -------------------------------------------------
+
+class SchedulePhaseCopy(Base):
+    """A phase of the operator's schedule as review last published it
+    (``schedule.published``): dates are calendar days in Japan."""
+
+    __tablename__ = "intake_schedule"
+
+    phase: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    published_at: Mapped[dt.datetime]
+
+
+class LateAllowance(Base):
+    """An operator lets an organisation, or one application, act after the end of a
+    phase (期限後の受付許可). Exactly one of ``org_id`` and ``application_id``."""
+
+    __tablename__ = "intake_late_allowances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase: Mapped[str] = mapped_column(String(40))
+    org_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("intake_applications.id"),
+                                                       index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[dict]
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -32,3 +32,10 @@ def upload_received(ctx, session, payload, envelope):
     from services.intake import uploads
 
     uploads.process_upload(ctx.plugins, session, payload)
+
+
+@consumer("intake", "schedule.published")
+def schedule_published(ctx, session, payload, envelope):
+    from services.intake import deadlines
+
+    deadlines.store_schedule(session, payload)

@@ -145,3 +145,22 @@ def test_a_resubmitted_round_starts_with_an_empty_block(s):
     assert block_of(download(s, app_id, "02-01"), "02-01") == (None,) * 8
     with s.ctx("intake").transaction() as session:
         assert session.scalar(select(Application.round).where(Application.id == app_id)) == 2
+
+
+def test_the_reviewers_of_the_application_download_the_reviewed_workbooks_others_get_404(s):
+    app_id = prepare_submitted(s)
+    s.wait_status(app_id, "primary_review")
+    assert decide(s, "demo-pref", app_id, "承認", "確認済み").status_code == 201
+    s.wait_status(app_id, "secondary_review")
+    for login in ("demo-pref", "demo-mic", "demo-operator"):
+        res = s.client.get(f"/api/intake/applications/{app_id}/forms/02-01.xlsx",
+                           headers=s.headers(login))
+        assert res.status_code == 200, (login, res.get_json())
+        assert block_of(res.data, "02-01")[4:6] == ("承認", "確認済み"), login
+        res = s.client.get(f"/api/intake/applications/{app_id}/forms.zip",
+                           headers=s.headers(login))
+        assert res.status_code == 200, (login, res.get_json())
+    # J-LIS reviews 都道府県知事部局 only: this application was never routed to it
+    res = s.client.get(f"/api/intake/applications/{app_id}/forms/02-01.xlsx",
+                       headers=s.headers("demo-jlis"))
+    assert res.status_code == 404
