@@ -18,7 +18,7 @@ from shared.messaging import ServiceContext
 from shared.vocabulary import status_name
 from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
-from services.intake import deadlines, reviewed, validation
+from services.intake import reviewed, validation
 from services.intake.models import Application, FormEntry, HistoryEntry, Organisation
 
 log = logging.getLogger(__name__)
@@ -226,6 +226,8 @@ def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict
 
 def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
            principal: Principal, app: Application) -> None:
+    from services.intake import deadlines
+
     require_editable(app)
     late = None
     if app.round == 0 and app.kind in deadlines.PHASE_OF_KIND:

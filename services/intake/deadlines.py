@@ -16,19 +16,18 @@ application's history and the audit log, and so is every late action it lets thr
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import audit
+from shared.audit import JST
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.web import ApiError, not_found
-from services.intake.models import (Application, HistoryEntry, LateAllowance,
-                                    Organisation, SchedulePhaseCopy)
+from services.intake.applications import history
+from services.intake.models import Application, LateAllowance, Organisation, SchedulePhaseCopy
 
-JST = ZoneInfo("Asia/Tokyo")
 # phase -> what it closes, in the words of the refusal
 CLOSES = {"account_request": "アカウント発行申請の受付",
           "connection_request": "接続申請の提出"}
@@ -119,10 +118,8 @@ def note_late(session: Session, app: Application, allowance: LateAllowance,
     audit log (by ``audit_actor``, shared.audit's caller by default)."""
     row = session.get(SchedulePhaseCopy, allowance.phase)
     name = row.name if row is not None else allowance.phase
-    session.add(HistoryEntry(application=app, round=app.round, event="late_accepted",
-                             status=app.status, stage=app.stage, actor=actor,
-                             org_id=app.org_id, at=utcnow(),
-                             comment=f"「{name}」の期限後ですが、運用者の許可（{allowance.id}）により受け付けました。"))
+    history(session, app, "late_accepted", actor=actor, org_id=app.org_id,
+            comment=f"「{name}」の期限後ですが、運用者の許可（{allowance.id}）により受け付けました。")
     audit.record(session, "late_allowance.used", f"application:{app.id}",
                  {"number": app.number, "phase": allowance.phase, "allowance": allowance.id},
                  actor=audit_actor, subject_org=app.org_id)
@@ -167,10 +164,8 @@ def allow(session: Session, principal: Principal, *, phase: str, reason: str,
     row = session.get(SchedulePhaseCopy, phase)
     name = row.name if row is not None else phase
     for app in apps:
-        session.add(HistoryEntry(application=app, round=app.round, event="late_allowed",
-                                 status=app.status, stage=app.stage,
-                                 actor=principal.actor(), org_id=principal.org_id, at=utcnow(),
-                                 comment=f"運用者が「{name}」の期限後の受付を許可しました: {allowance.reason}"))
+        history(session, app, "late_allowed", actor=principal.actor(), org_id=principal.org_id,
+                comment=f"運用者が「{name}」の期限後の受付を許可しました: {allowance.reason}")
     target = f"application:{application_id}" if application_id else f"org:{org_id}"
     audit.record(session, "late_allowance.granted", target,
                  {"allowance": allowance.id, "phase": phase, "reason": allowance.reason[:200],
