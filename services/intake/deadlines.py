@@ -41,9 +41,9 @@ def today() -> dt.date:
     return dt.datetime.now(JST).date()
 
 
-def japanese_date(day: dt.date) -> str:
-    """2026年12月25日（日本時間）"""
-    return f"{day.year}年{day.month}月{day.day}日（日本時間）"
+def japanese_date(day: dt.date, label: bool = True) -> str:
+    """2026年12月25日（日本時間）; without the label where a caption says it."""
+    return f"{day.year}年{day.month}月{day.day}日" + ("（日本時間）" if label else "")
 
 
 def store_schedule(session: Session, payload: dict) -> None:

@@ -79,7 +79,8 @@ def test_the_dashboard_shows_the_current_phase_and_its_deadline_in_japan_time(s)
     html = text_of(client_for(s, "demo-applicant").get("/applicant/"))
     assert (f"現在の工程: <strong>接続申請</strong>（期限 {japanese_date(days(10))}まで）"
             in html)
-    assert re.search(r"<td>一次審査</td><td>[^<]+</td>\s*<td>" + re.escape(japanese_date(days(40)))
+    assert "<caption>工程（日付は日本時間）</caption>" in html
+    assert re.search(r"<td>一次審査</td><td>[^<]+</td>\s*<td>" + re.escape(japanese_date(days(40), False))
                      + r"</td>\s*<td>開始前</td>", html)
 
 
