@@ -18,12 +18,8 @@ from services.intake.schemas import FormDataSchema, RegisteredSchema
 bp = Blueprint("intake_forms_api", __name__, url_prefix="/api/intake")
 
 
-# the owner, the reviewers of the application and operators (applications.get_readable)
-READERS = ("applicant", *apps.REVIEWER_ROLES, "operator")
-
-
 @bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
-@require(*READERS)
+@require(*apps.WORKBOOK_READERS)
 @operation("様式のブック（.xlsx）: 事前記入したもの、指摘があれば注記したもの",
            path={"code": form_codes}, responses={200: File(XLSX, "様式のブック")})
 def form_workbook(app_id: int, code: str):
@@ -35,7 +31,7 @@ def form_workbook(app_id: int, code: str):
 
 
 @bp.get("/applications/<int:app_id>/forms.zip")
-@require(*READERS)
+@require(*apps.WORKBOOK_READERS)
 @operation("申請のすべての様式のブック（zip）", responses={200: File(ZIP, "様式のブックの zip")})
 def forms_zip(app_id: int):
     with context("intake").transaction() as session:

@@ -90,6 +90,8 @@ def get_owned(session: Session, principal: Principal, app_id: int, *,
 
 
 REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
+# who may read an application's workbooks (get_readable says which application)
+WORKBOOK_READERS = ("applicant", *REVIEWER_ROLES, "operator")
 
 
 def get_readable(session: Session, principal: Principal, app_id: int) -> Application:

@@ -381,22 +381,24 @@ def save_selection(app_id: int):
 # --- 様式作成: workbooks --------------------------------------------------------------------
 
 @bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
-@require_page("applicant")
+@require_page(*apps.WORKBOOK_READERS)
 def form_workbook(app_id: int, code: str):
+    """The applicant's, and its reviewers' (linked from review's case page): reviewed
+    workbooks carry the 審査者記入欄."""
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, page_principal(), app_id)
+        app = apps.get_readable(session, page_principal(), app_id)
         body, name = workbooks.form_workbook(session, plugins(), app, code)
     return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
                      download_name=name, max_age=0)
 
 
 @bp.get("/applications/<int:app_id>/forms.zip")
-@require_page("applicant")
+@require_page(*apps.WORKBOOK_READERS)
 def forms_zip(app_id: int):
     """Every form (no ``code``), or the forms chosen on the page (``code`` repeated)."""
     codes = request.args.getlist("code")
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, page_principal(), app_id)
+        app = apps.get_readable(session, page_principal(), app_id)
         if not codes:
             body, name = workbooks.forms_zip(session, plugins(), app)
         else:

@@ -164,3 +164,22 @@ def test_the_reviewers_of_the_application_download_the_reviewed_workbooks_others
     res = s.client.get(f"/api/intake/applications/{app_id}/forms/02-01.xlsx",
                        headers=s.headers("demo-jlis"))
     assert res.status_code == 404
+
+
+def test_the_reviewer_downloads_the_reviewed_workbooks_from_the_case_page(s):
+    from tests.pages.support import client_for, text_of
+
+    app_id = prepare_submitted(s)
+    s.wait_status(app_id, "primary_review")
+    assert decide(s, "demo-pref", app_id, "承認", "確認済み").status_code == 201
+    s.wait_status(app_id, "secondary_review")
+    client = client_for(s, "demo-mic")
+    link = f"/applicant/applications/{app_id}/forms.zip"
+    assert f'href="{link}" id="download-forms"' in text_of(
+        client.get(f"/review/applications/{app_id}"))
+    res = client.get(link)
+    assert res.status_code == 200 and res.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(res.data)) as zf:
+        name = next(n for n in zf.namelist() if n.endswith("様02-01.xlsx"))
+        assert block_of(zf.read(name), "02-01")[4:6] == ("承認", "確認済み")
+    assert client_for(s, "demo-jlis").get(link).status_code == 404
