@@ -99,8 +99,25 @@ class MatchingResults(Payload):
     org_id = fields.String(allow_none=True, load_default=None)
 
 
+class ReviewDecision(Payload):
+    """A reviewer's 承認 or 否認 of one stage, as intake writes it into the reviewers'
+    block (審査者記入欄) of the workbooks. ``reviewer_org_name`` may be left out:
+    intake names the organisation from its own registry."""
+
+    stage = fields.String(required=True, validate=validate.OneOf(["forwarding", "primary", "secondary"]))
+    result = fields.String(required=True, validate=validate.OneOf(["承認", "否認"]))
+    comment = fields.String(load_default="")
+    reviewer_org_id = fields.String(required=True)
+    reviewer_org_name = fields.String(allow_none=True, load_default=None)
+    reviewer_department = fields.String(load_default="")
+    reviewer_name = fields.String(required=True)
+    decided_at = fields.String(required=True)
+
+
 class StatusChanged(Payload):
-    """review or master → intake: the application moved on; intake keeps the history."""
+    """review or master → intake: the application moved on; intake keeps the history.
+    A decision's report carries the ``decision`` (absent from older senders and from
+    every other report)."""
 
     application_id = fields.Integer(required=True)
     round = fields.Integer(required=True)
@@ -112,6 +129,7 @@ class StatusChanged(Payload):
     comment = fields.String(allow_none=True, load_default=None)
     at = fields.String(required=True)
     master_version = fields.Integer(allow_none=True, load_default=None)
+    decision = fields.Nested(ReviewDecision, allow_none=True, load_default=None)
 
 
 class ApplicationApproved(Payload):
@@ -253,3 +271,22 @@ class OrganisationsDirectory(Payload):
 
 
 CONTRACTS[("organisations.directory", 1)] = OrganisationsDirectory
+
+
+class SchedulePhaseRef(Payload):
+    phase = fields.String(required=True)
+    name = fields.String(required=True)
+    starts_on = fields.String(allow_none=True, load_default=None)   # YYYY-MM-DD (Japan)
+    ends_on = fields.String(allow_none=True, load_default=None)
+
+
+class SchedulePublished(Payload):
+    """review → intake: the operator's schedule of phases, whole, after every change.
+    Intake keeps the newest copy (by ``published_at``): the applicants' dashboard shows
+    it and intake refuses acting after the end of a phase it closes."""
+
+    phases = fields.List(fields.Nested(SchedulePhaseRef), required=True)
+    published_at = fields.String(required=True)
+
+
+CONTRACTS[("schedule.published", 1)] = SchedulePublished

@@ -33,7 +33,7 @@ from shared.forms import ERROR, Finding
 INPUT = "input"        # yellow, typed by hand
 CHOICE = "choice"      # blue, pull-down
 AUTO = "auto"          # red, filled by the system, locked
-REVIEWER = "reviewer"  # grey, the reviewers' block: locked, must stay empty
+REVIEWER = "reviewer"  # grey, the reviewers' block: locked, filled by the system only
 
 # Value types.
 TEXT = "text"   # stored as text ('@'): codes and phone numbers keep their leading zeros
@@ -51,6 +51,19 @@ FALSE_MARKS = {"×", "FALSE", "false", "False", "0", "いいえ"}
 DATE_HINT = "西暦 YYYY/MM/DD で入力（例: 2026/11/26）"
 LEGEND = "黄色: 手入力　青: プルダウンから選択　赤: 自動入力（変更不可）　灰色: 審査者記入欄（記入しないでください）"
 LIST_SEPARATOR = "、"
+# The reviewers' block (審査者記入欄) of every form: header value key -> label. The
+# system fills it once a review stage has decided (the header values of these keys);
+# the applicant never does.
+REVIEWER_BLOCK = {
+    "review_number": "申請番号",
+    "primary_org_name": "一次審査者 機関名",
+    "primary_department": "一次審査者 部署名",
+    "primary_name": "一次審査者 氏名",
+    "primary_result": "一次審査結果",
+    "primary_comment": "一次審査コメント",
+    "secondary_result": "二次審査結果",
+    "secondary_comment": "二次審査コメント",
+}
 MAX_ROWS = 5000          # rows read from one sheet at most
 _DEFAULT = object()      # "the type's blank value"
 _BLANKS = {TEXT: "", INT: None, BOOL: False, DATE: "", LIST: []}
@@ -255,7 +268,7 @@ class _Placed:
 
 def _field_value(f: Field, data: Mapping[str, Any], header: Mapping[str, Any]) -> Any:
     if f.kind == REVIEWER:
-        return None
+        return header.get(f.source) if f.source is not None else None
     if f.member is not None:
         return f.member in (get_path(data, f.path) or [])
     if f.path is not None:
@@ -576,12 +589,15 @@ def identify(sheetnames: Iterable[str], layouts: Mapping[str, Layout]) -> list[s
     return [code for code, layout in layouts.items() if layout.sheet in names]
 
 
-def read_workbook(source, layouts: Mapping[str, Layout], engine: str | None = None
-                  ) -> list[ReadResult]:
-    """Every form found in the workbook (by its header sheet)."""
+def read_workbook(source, layouts: Mapping[str, Layout], engine: str | None = None,
+                  reviewer: Mapping[str, Iterable[str]] | None = None) -> list[ReadResult]:
+    """Every form found in the workbook (by its header sheet). ``reviewer`` maps a
+    reviewer cell's source key to the values the system wrote there (see
+    :func:`read_form`)."""
     wb = open_workbook(source, engine)
     try:
-        return [read_form(wb, layouts[code]) for code in identify(wb.sheetnames, layouts)]
+        return [read_form(wb, layouts[code], reviewer)
+                for code in identify(wb.sheetnames, layouts)]
     finally:
         wb.close()
 
@@ -666,8 +682,18 @@ def _width(layout: Layout, sheet: str) -> int:
     return width
 
 
-def read_form(wb, layout: Layout) -> ReadResult:
-    """Read one form from an open workbook (see :func:`open_workbook`)."""
+def _system_wrote(raw: Any, f: Field, reviewer: Mapping[str, Iterable[str]]) -> bool:
+    """Whether a filled reviewer cell holds a value the system wrote there."""
+    written = reviewer.get(f.source or "", ())
+    return str(raw).strip() in {str(v).strip() for v in written if v}
+
+
+def read_form(wb, layout: Layout,
+              reviewer: Mapping[str, Iterable[str]] | None = None) -> ReadResult:
+    """Read one form from an open workbook (see :func:`open_workbook`). The reviewers'
+    block is never read into the data: a cell left empty, or holding a value the system
+    wrote there for this application (``reviewer``: source key -> values), is fine;
+    anything else was typed by the applicant and is refused."""
     code = layout.code
     findings: list[Finding] = []
     data: dict[str, Any] = {}
@@ -711,9 +737,10 @@ def read_form(wb, layout: Layout) -> ReadResult:
         row, col = _ref(f.ref)
         if f.kind == REVIEWER:
             raw, _ = header.cell(row, col)
-            if not _blank(raw):
+            if not _blank(raw) and not _system_wrote(raw, f, reviewer or {}):
                 findings.append(Finding(f"{code}.reviewer_filled", ERROR, f"reviewer.{f.label}",
-                                        f"{address(header.name, row, col)}: 審査者記入欄（{f.label}）は審査者が記入します。申請者は空欄にしてください。"))
+                                        f"{address(header.name, row, col)}: 審査者記入欄（{f.label}）は審査者が記入します。申請者は空欄にしてください"
+                                        "（審査後にダウンロードした様式でシステムが記入した内容は、そのままで構いません）。"))
             continue
         if f.path is None:
             continue

@@ -181,8 +181,7 @@ def required_text(code: str, data: Mapping[str, Any], path: str, label: str) -> 
 # --- workbook layout of the common header ---------------------------------------------
 
 WIDTHS = {"A": 5, "B": 30, "C": 36, "D": 30, "E": 22, "F": 30}
-REVIEWER_LABELS = ("申請番号", "一次審査者 機関名", "一次審査者 部署名", "一次審査者 氏名",
-                   "一次審査結果", "一次審査コメント", "二次審査結果", "二次審査コメント")
+REVIEWER_LABELS = tuple(wbk.REVIEWER_BLOCK.values())
 BODY_ROW = 16   # first row of a form's own fields
 
 
@@ -201,8 +200,8 @@ def header_fields(request_types: Iterable[str] = REQUEST_TYPES) -> tuple[wbk.Fie
         wbk.Field("C11", "記入担当者 部署名", "writer.department"),
         wbk.Field("C12", "記入担当者 職名", "writer.title"),
         wbk.Field("C13", "記入担当者 氏名", "writer.name"),
-        *(wbk.Field(f"F{4 + i}", label, kind=wbk.REVIEWER)
-          for i, label in enumerate(REVIEWER_LABELS)),
+        *(wbk.Field(f"F{4 + i}", label, kind=wbk.REVIEWER, source=key)
+          for i, (key, label) in enumerate(wbk.REVIEWER_BLOCK.items())),
     )
 
 

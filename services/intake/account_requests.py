@@ -23,6 +23,7 @@ from shared.db import utcnow
 from shared.ratelimit import RateLimits
 from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
+from services.intake import deadlines
 from services.intake.applications import history, lock_application, org_of
 from services.intake.models import AccountRequest, Application, FormEntry
 
@@ -68,6 +69,7 @@ def create(ctx: ServiceContext, session: Session, body: dict,
     org = org_of(session, body["org"])
     if not org.can_apply:
         raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
+    late = deadlines.check_open(session, "account_request", org.id)
     admit(org.id)
     # Several open requests of one organisation are each reviewed and decided on their
     # own (a stranger's request must not block the real one); the rate limits below
@@ -82,6 +84,12 @@ def create(ctx: ServiceContext, session: Session, body: dict,
     session.add(AccountRequest(application_id=app.id, receipt_token_hash=_hash(token)))
     _submit(ctx, session, app, body)
     _record(session, app, "account_request.filed", body)
+    if late is not None:
+        requester = body["requester"]
+        deadlines.note_late(session, app, late,
+                            {"org_id": org.id, "login": "(未発行)", "name": requester["name"],
+                             "department": requester["department"]},
+                            audit.Actor(str(body["login"]), "anonymous", app.org_id))
     return app, token
 
 

@@ -19,23 +19,23 @@ bp = Blueprint("intake_forms_api", __name__, url_prefix="/api/intake")
 
 
 @bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
-@require("applicant")
+@require(*apps.WORKBOOK_READERS)
 @operation("様式のブック（.xlsx）: 事前記入したもの、指摘があれば注記したもの",
            path={"code": form_codes}, responses={200: File(XLSX, "様式のブック")})
 def form_workbook(app_id: int, code: str):
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, current_principal(), app_id)
+        app = apps.get_readable(session, current_principal(), app_id)
         body, name = workbooks.form_workbook(session, plugins(), app, code)
     return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
                      download_name=name, max_age=0)
 
 
 @bp.get("/applications/<int:app_id>/forms.zip")
-@require("applicant")
+@require(*apps.WORKBOOK_READERS)
 @operation("申請のすべての様式のブック（zip）", responses={200: File(ZIP, "様式のブックの zip")})
 def forms_zip(app_id: int):
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, current_principal(), app_id)
+        app = apps.get_readable(session, current_principal(), app_id)
         body, name = workbooks.forms_zip(session, plugins(), app)
     return send_file(io.BytesIO(body), mimetype="application/zip", as_attachment=True,
                      download_name=name, max_age=0)

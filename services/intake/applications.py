@@ -18,7 +18,7 @@ from shared.messaging import ServiceContext
 from shared.vocabulary import status_name
 from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
-from services.intake import validation
+from services.intake import reviewed, validation
 from services.intake.models import Application, FormEntry, HistoryEntry, Organisation
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,36 @@ def get_readable(session: Session, principal: Principal, app_id: int) -> Applica
             app.kind != "account" and sees_routed(principal, routed_orgs(app)))):
         raise not_found("申請")
     return app
+
+
+REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
+# who may read an application's workbooks (get_readable says which application)
+WORKBOOK_READERS = ("applicant", *REVIEWER_ROLES, "operator")
+
+
+def get_readable(session: Session, principal: Principal, app_id: int) -> Application:
+    """The application for reading its workbooks: its owner (as :func:`get_owned`), an
+    operator, or a reviewer of an organisation review routed it to or that decided it
+    (as review reported, in the history); 404 otherwise."""
+    if principal.role == "applicant":
+        return get_owned(session, principal, app_id)
+    app = session.get(Application, app_id)
+    if app is None or principal.role not in REVIEWER_ROLES + ("operator",):
+        raise not_found("申請")
+    if principal.role == "operator" or app.reviewer_org_id == principal.org_id:
+        return app
+    reviewed_by = session.scalar(select(HistoryEntry.id).where(
+        HistoryEntry.application_id == app.id, HistoryEntry.org_id == principal.org_id,
+        HistoryEntry.event.in_(REVIEW_EVENTS)).limit(1))
+    if reviewed_by is None:
+        raise not_found("申請")
+    return app
+
+
+# history events that name a reviewing organisation (routed to it, or decided by it)
+REVIEW_EVENTS = ("routed", "rerouted", "forwarding_approved", "forwarding_rejected",
+                 "primary_approved", "primary_rejected", "secondary_approved",
+                 "secondary_rejected")
 
 
 def lock_application(session: Session, app_id: int) -> Application | None:
@@ -222,7 +252,13 @@ def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict
 
 def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
            principal: Principal, app: Application) -> None:
+    from services.intake import deadlines
+
     require_editable(app)
+    late = None
+    if app.round == 0 and app.kind in deadlines.PHASE_OF_KIND:
+        # the first submission, within the phase (or allowed after it)
+        late = deadlines.check_open(session, deadlines.PHASE_OF_KIND[app.kind], app.org_id, app)
     blocking: list[dict] = []
     present = {f.code: f for f in app.forms}
     if app.kind == "change" and not present:
@@ -251,6 +287,8 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     app.round += 1
     app.status, app.stage, app.findings = "validating", None, []
     history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id)
+    if late is not None:
+        deadlines.note_late(session, app, late, principal.actor(), principal)
     record(session, app, "application.submitted", {"round": app.round, "kind": app.kind},
            actor=principal)
     session.flush()
@@ -360,6 +398,8 @@ def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
     if app is None:
         return
     at = dt.datetime.fromisoformat(payload["at"])
+    if payload.get("decision"):
+        reviewed.store_decision(session, app, payload["round"], payload["decision"])
     current = payload["round"] == app.round and app.status != "withdrawn"
     if current and payload["status"] == "withdrawn":
         if app.status not in ("approved", "registered"):

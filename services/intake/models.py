@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event,
+from sqlalchemy import (Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event,
                         text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -326,3 +326,57 @@ class AuditLog(AuditLogMixin, Base):
     """Every state-changing action in intake, chained by hash (shared.audit)."""
 
     __tablename__ = "intake_audit_log"
+
+
+# --- Review decisions for the workbooks' reviewers' block (issue 13) ----------------------
+
+class ReviewDecisionCopy(Base):
+    """A reviewer's decision of one stage of one round, as review reported it
+    (``application.status_changed`` with its ``decision``): what the reviewers' block
+    (審査者記入欄) of the application's workbooks shows."""
+
+    __tablename__ = "intake_review_decisions"
+    __table_args__ = (UniqueConstraint("application_id", "round", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    result: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_org_id: Mapped[str] = mapped_column(String(40))
+    reviewer_org_name: Mapped[str] = mapped_column(String(200), default="")
+    reviewer_department: Mapped[str] = mapped_column(String(100), default="")
+    reviewer_name: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime]
+
+
+# --- Deadlines for applicants (issue 13) -------------------------------------------------
+
+class SchedulePhaseCopy(Base):
+    """A phase of the operator's schedule as review last published it
+    (``schedule.published``): dates are calendar days in Japan."""
+
+    __tablename__ = "intake_schedule"
+
+    phase: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    published_at: Mapped[dt.datetime]
+
+
+class LateAllowance(Base):
+    """An operator lets an organisation, or one application, act after the end of a
+    phase (期限後の受付許可). Exactly one of ``org_id`` and ``application_id``."""
+
+    __tablename__ = "intake_late_allowances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase: Mapped[str] = mapped_column(String(40))
+    org_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("intake_applications.id"),
+                                                       index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[dict]
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,7 @@ from limits import parse
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from shared.audit import jst as audit_jst
 from shared.auth import public
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
@@ -30,8 +31,8 @@ from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
 from shared.web import ApiError
-from services.intake import (account_requests, catalog, printing, registered, registry,
-                             selection, uploads, validation, workbooks)
+from services.intake import (account_requests, catalog, deadlines, printing, registered,
+                             registry, selection, uploads, validation, workbooks)
 from services.intake import applications as apps
 from services.intake.models import Application, CatalogVersion, Organisation
 from services.intake.schemas import AccountRequestPostSchema
@@ -73,7 +74,9 @@ def dashboard():
             .order_by(Application.id.desc())).all()
         items = [{"id": a.id, "number": a.number, "kind": a.kind, "status": a.status,
                   "round": a.round, "updated_at": a.updated_at} for a in rows]
-        return render_template("intake/dashboard.html", org=org, items=items)
+        return render_template("intake/dashboard.html", org=org, items=items,
+                               schedule=deadlines.applicant_schedule(session),
+                               japanese_date=deadlines.japanese_date)
 
 
 @bp.post("/applications")
@@ -212,7 +215,7 @@ def submit(app_id: int):
             app = apps.get_owned(session, principal, app_id, for_update=True)
             apps.submit(ctx, plugins(), session, principal, app)
     except ApiError as exc:
-        if exc.status != 422:
+        if exc.status != 422 and exc.code != "phase_closed":
             raise
         flash(exc.message, "error")
         for f in exc.extra.get("findings", [])[:20]:
@@ -379,22 +382,24 @@ def save_selection(app_id: int):
 # --- 様式作成: workbooks --------------------------------------------------------------------
 
 @bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
-@require_page("applicant")
+@require_page(*apps.WORKBOOK_READERS)
 def form_workbook(app_id: int, code: str):
+    """The applicant's, and its reviewers' (linked from review's case page): reviewed
+    workbooks carry the 審査者記入欄."""
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, page_principal(), app_id)
+        app = apps.get_readable(session, page_principal(), app_id)
         body, name = workbooks.form_workbook(session, plugins(), app, code)
     return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
                      download_name=name, max_age=0)
 
 
 @bp.get("/applications/<int:app_id>/forms.zip")
-@require_page("applicant")
+@require_page(*apps.WORKBOOK_READERS)
 def forms_zip(app_id: int):
     """Every form (no ``code``), or the forms chosen on the page (``code`` repeated)."""
     codes = request.args.getlist("code")
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, page_principal(), app_id)
+        app = apps.get_readable(session, page_principal(), app_id)
         if not codes:
             body, name = workbooks.forms_zip(session, plugins(), app)
         else:
@@ -604,3 +609,44 @@ def refdata():
                                example=(request.method == "POST" and not (
                                    request.files.get("provided_info")
                                    and request.files["provided_info"].filename)))
+
+
+# --- late allowances (operator) ---------------------------------------------------------
+
+@home.route("/late-allowances", methods=["GET", "POST"])
+@require_page("operator")
+def late_allowances():
+    """期限後の受付許可: the operator lets an organisation or one application act after
+    the end of a phase (the same domain function as POST /api/intake/late-allowances)."""
+    error, status = None, 200
+    values = {k: request.form.get(k, "").strip() for k in ("phase", "org", "number", "reason")}
+    if request.method == "POST":
+        try:
+            with context("intake").transaction() as session:
+                scope: dict = {"org_id": values["org"] or None}
+                if values["number"]:
+                    app_id = session.scalar(select(Application.id).where(
+                        Application.number == values["number"]))
+                    if app_id is None:
+                        raise ApiError(422, "unknown_number",
+                                       f"申請番号「{values['number']}」の申請はありません。")
+                    scope["application_id"] = app_id
+                allowance = deadlines.allow(session, page_principal(), phase=values["phase"],
+                                            reason=values["reason"], **scope)
+                allowance_id = allowance.id
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            error, status = exc.message, (422 if exc.status == 404 else exc.status)
+        else:
+            flash(f"期限後の受付を許可しました（許可番号 {allowance_id}）。")
+            return redirect(url_for(".late_allowances"))
+    with context("intake").transaction() as session:
+        items = deadlines.allowances(session)
+        orgs = {o.id: o.name for o in session.scalars(select(Organisation).where(
+            Organisation.id.in_({i["org"] for i in items if i["org"]})))}
+        numbers = {a.id: a.number for a in session.scalars(select(Application).where(
+            Application.id.in_({i["application_id"] for i in items if i["application_id"]})))}
+    return render_template("intake/late_allowances.html", items=items, orgs=orgs,
+                           numbers=numbers, phases=deadlines.CLOSES, values=values,
+                           error=error, jst=audit_jst), status

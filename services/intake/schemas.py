@@ -400,3 +400,48 @@ class AccountRequestResubmittedSchema(ResponseSchema):
 RECEIPT_TOKEN_HEADER = {"in": "header", "name": "X-Receipt-Token", "required": False,
                         "schema": {"type": "string"},
                         "description": "受付トークン（受付時に返されたもの）"}
+
+
+# --- deadlines for applicants (issue 13) ----------------------------------------------
+
+class SchedulePhaseSchema(ResponseSchema):
+    phase = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "工程名"})
+    starts_on = fields.Date(required=True, allow_none=True, metadata={"description": "開始日（日本時間）"})
+    ends_on = fields.Date(required=True, allow_none=True, metadata={"description": "期限（日本時間、この日まで）"})
+    state = fields.String(required=True, metadata={"description": "open（期間中）, upcoming（開始前）, closed（終了）, unset（期限未設定）"})
+
+
+class ApplicantScheduleSchema(ResponseSchema):
+    today = fields.Date(required=True, metadata={"description": "今日（日本時間）"})
+    phases = fields.List(fields.Nested(SchedulePhaseSchema), required=True)
+    current = fields.List(fields.Nested(SchedulePhaseSchema), required=True,
+                          metadata={"description": "今日が期間中の工程"})
+
+
+class LateAllowancePostSchema(BaseSchema):
+    phase = fields.String(required=True, validate=validate.OneOf(
+        ["account_request", "connection_request"],
+        error="phase は account_request（アカウント発行申請）または connection_request（接続申請）です。"),
+        metadata={"description": "期限後の受付を許可する工程"})
+    org = fields.String(load_default=None, validate=validate.Length(min=1, max=40),
+                        metadata={"description": "許可する機関の ID（org と application_id のどちらか一方）"})
+    application_id = fields.Integer(load_default=None, strict=True,
+                                    metadata={"description": "許可する申請の ID"})
+    reason = fields.String(required=True, validate=validate.Length(
+        min=1, max=500, error="reason は 1〜500 文字で記入してください。"),
+        metadata={"description": "許可の理由"})
+
+
+class LateAllowanceSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    phase = fields.String(required=True)
+    org = fields.String(required=True, allow_none=True)
+    application_id = fields.Integer(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    granted_by = fields.Dict(required=True)
+    granted_at = fields.String(required=True)
+
+
+class LateAllowanceListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(LateAllowanceSchema), required=True)

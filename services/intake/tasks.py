@@ -39,3 +39,10 @@ def make_print_pdf(ctx, session, payload, envelope):
     from services.intake import printing
 
     printing.make_pdf(ctx, session, payload)
+
+
+@consumer("intake", "schedule.published")
+def schedule_published(ctx, session, payload, envelope):
+    from services.intake import deadlines
+
+    deadlines.store_schedule(session, payload)

@@ -32,7 +32,7 @@ from shared.ratelimit import UNITS, rate_limits
 from shared.ratelimit import describe as describe_rate
 from shared.web import ApiError
 from services.intake import applications as apps
-from services.intake import validation, workbooks
+from services.intake import reviewed, validation, workbooks
 from services.intake.models import Application, Attachment, Upload
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,8 @@ def process_upload(pm: pluggy.PluginManager, session: Session, payload: dict) ->
         return
     layouts = workbooks.layouts(pm)
     try:
-        results = workbook.read_workbook(content, layouts)
+        results = workbook.read_workbook(content, layouts,
+                                         reviewer=reviewed.written_values(session, app))
     except Exception as exc:  # a hostile or broken file: a finding, not a dead task
         log.info("upload %s unreadable: %r", upload.id, exc)
         upload.status, upload.forms = "failed", []

@@ -18,6 +18,7 @@ from shared import rowops, workbook
 from shared.forms import Finding, FormSpec
 from shared.pluginmanager import form_specs
 from shared.web import ApiError
+from services.intake import reviewed
 from services.intake.models import Application, FormEntry, Organisation
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,6 +44,12 @@ def header_of(org: Mapping[str, Any], prefecture_name: str) -> dict[str, str]:
             "prefecture": prefecture_name,
             "org_name": org["name"],
             "org_class": "取りまとめ都道府県" if is_prefecture_exec else "情報照会者等"}
+
+
+def workbook_header(session: Session, app: Application, org: Organisation) -> dict[str, str]:
+    """Every display-only cell of the application's workbooks: 機関情報 and, once a
+    review stage has decided, the reviewers' block (services.intake.reviewed)."""
+    return {**header_values(session, org), **reviewed.block_values(session, app)}
 
 
 def selection_rows(session: Session, app: Application) -> dict | None:
@@ -238,7 +245,7 @@ def initial_data(session: Session, pm: pluggy.PluginManager, app: Application,
     if spec.layout is None:
         return {"org": app.org_id}
     org = session.get(Organisation, app.org_id)
-    return form_part(session, spec, app, org, header_values(session, org),
+    return form_part(session, spec, app, org, workbook_header(session, app, org),
                      selection_rows(session, app)).data
 
 
@@ -257,7 +264,7 @@ def form_workbook(session: Session, pm: pluggy.PluginManager, app: Application,
     """(.xlsx bytes, file name) of one form of ``app``."""
     spec = _spec(pm, code)
     org = session.get(Organisation, app.org_id)
-    part = form_part(session, spec, app, org, header_values(session, org),
+    part = form_part(session, spec, app, org, workbook_header(session, app, org),
                      selection_rows(session, app) if code in SELECTION_FORMS else None)
     return workbook.write_workbook([part]), file_name(app, code)
 
@@ -266,7 +273,7 @@ def forms_zip(session: Session, pm: pluggy.PluginManager, app: Application
               ) -> tuple[bytes, str]:
     """(.zip bytes, file name) with every form of ``app`` that has a workbook layout."""
     org = session.get(Organisation, app.org_id)
-    header = header_values(session, org)
+    header = workbook_header(session, app, org)
     sel = selection_rows(session, app)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:

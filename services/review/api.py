@@ -127,8 +127,9 @@ def put_schedule():
     seen = [p["phase"] for p in body["phases"]]
     if len(seen) != len(set(seen)):
         raise ApiError(422, "duplicate_phase", "同じ工程（phase）が複数回指定されています。")
-    with context("review").transaction() as session:
-        schedule.replace(session, body["phases"], current_principal().login)
+    ctx = context("review")
+    with ctx.transaction() as session:
+        schedule.replace(ctx, session, body["phases"], current_principal().login)
         return jsonify({"phases": schedule.describe(session)})
 
 

@@ -85,8 +85,10 @@ def _involved(case: ReviewCase) -> set[str]:
 
 
 def _report(ctx: ServiceContext, session: Session, case: ReviewCase, event: str, *,
-            actor: dict | None = None, comment: str | None = None) -> None:
-    """Record ``event`` in review's own history and tell intake (the applicant's side)."""
+            actor: dict | None = None, comment: str | None = None,
+            decision: Decision | None = None) -> None:
+    """Record ``event`` in review's own history and tell intake (the applicant's side);
+    the report of a decision carries it (intake fills the workbooks' reviewers' block)."""
     session.add(ReviewEvent(application_id=case.application_id, round=case.round,
                             event=event, status=case.status, stage=case.stage,
                             org_id=(actor or {}).get("org_id") or case.reviewer_org_id,
@@ -94,7 +96,18 @@ def _report(ctx: ServiceContext, session: Session, case: ReviewCase, event: str,
     ctx.emit(session, "intake", "application.status_changed", {
         "application_id": case.application_id, "round": case.round, "status": case.status,
         "event": event, "stage": case.stage, "reviewer_org_id": case.reviewer_org_id,
-        "actor": actor, "comment": comment, "at": utcnow().isoformat()})
+        "actor": actor, "comment": comment, "at": utcnow().isoformat(),
+        "decision": _decision_message(decision) if decision is not None else None})
+
+
+def _decision_message(d: Decision) -> dict:
+    """A decision as intake receives it (contracts.ReviewDecision). Review knows the
+    deciding account (its name and department), not organisation names: intake names
+    the organisation from its registry."""
+    return {"stage": d.stage, "result": d.result, "comment": d.comment or "",
+            "reviewer_org_id": d.reviewer_org_id, "reviewer_name": d.reviewer_name,
+            "reviewer_department": d.reviewer_department or "",
+            "decided_at": (d.decided_at or utcnow()).isoformat()}
 
 
 def _advance(ctx: ServiceContext, session: Session, case: ReviewCase,
@@ -293,7 +306,8 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
                             "reviewer": actor}}
     if result == "否認":
         case.status, case.reviewer_org_id = "returned", None
-        _report(ctx, session, case, f"{stage}_rejected", actor=actor, comment=decision.comment)
+        _report(ctx, session, case, f"{stage}_rejected", actor=actor, comment=decision.comment,
+                decision=decision)
         webhooks.notify(ctx, session, "decided", _involved(case),
                         {**_hook_data(case), **decided})
         return decision
@@ -302,7 +316,8 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
                 comment=f"突合の未解決 {len(acknowledged)} 件を確認のうえ承認: "
                         f"{describe_unresolved(acknowledged)}")
     routed = _advance(ctx, session, case, stage)
-    _report(ctx, session, case, f"{stage}_approved", actor=actor, comment=decision.comment or None)
+    _report(ctx, session, case, f"{stage}_approved", actor=actor, comment=decision.comment or None,
+            decision=decision)
     if not routed:
         _report(ctx, session, case, "routing_failed", comment=routing_comment(case))
     webhooks.notify(ctx, session, "decided", _involved(case) - {case.reviewer_org_id}

@@ -289,7 +289,8 @@ def save_schedule():
         phases.append({"phase": key, "starts_on": starts, "ends_on": ends})
     if problems:
         raise ApiError(422, "bad_schedule", " ".join(problems))
-    with context("review").transaction() as session:
-        schedule.replace(session, phases, page_principal().login)
+    ctx = context("review")
+    with ctx.transaction() as session:
+        schedule.replace(ctx, session, phases, page_principal().login)
     flash("スケジュールを保存しました。")
     return redirect(url_for(".progress"))

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import audit
+from shared.db import utcnow
+from shared.messaging import ServiceContext
 from services.review.models import ReviewCase, SchedulePhase
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -74,8 +76,16 @@ def describe(session: Session) -> list[dict]:
     return out
 
 
-def replace(session: Session, phases: list[dict], login: str) -> None:
-    """Set the given phases (others stay as they are). The caller validated them."""
+def publish(ctx: ServiceContext, session: Session) -> None:
+    """Send the whole schedule to intake (``schedule.published``), which keeps a copy
+    for the applicants' deadlines."""
+    ctx.emit(session, "intake", "schedule.published",
+             {"phases": describe(session), "published_at": utcnow().isoformat()})
+
+
+def replace(ctx: ServiceContext, session: Session, phases: list[dict], login: str) -> None:
+    """Set the given phases (others stay as they are) and publish the schedule to
+    intake. The caller validated them."""
     changes = {}
     for item in phases:
         row = session.get(SchedulePhase, item["phase"])
@@ -88,3 +98,5 @@ def replace(session: Session, phases: list[dict], login: str) -> None:
             changes[item["phase"]] = {"from": before, "to": [row.starts_on, row.ends_on]}
     if changes:
         audit.record(session, "schedule.changed", "schedule", changes)
+    session.flush()
+    publish(ctx, session)
