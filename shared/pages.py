@@ -109,17 +109,23 @@ def init_pages(app) -> None:
                 request.path.startswith("/api/")):
             csrf.protect()
 
-    from shared import vocabulary
-    from shared.jst import jst_minutes
-
-    app.jinja_env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
-    # {{ moment|jst }} → 2026/04/01 09:30 in Japan time (label the column 「（日本時間）」)
-    app.jinja_env.filters.update(jst=jst_minutes)
+    add_template_vocabulary(app.jinja_env)
 
     @app.context_processor
     def _globals():
         return {"principal": page_principal(), "role_labels": ROLE_LABELS,
                 "logout_path": LOGOUT_PATH}
+
+
+def add_template_vocabulary(env) -> None:
+    """What every template may use: the Japanese names of statuses and kinds, and
+    ``{{ moment|jst }}`` (2026/04/01 09:30 in Japan time; label the column
+    「（日本時間）」). For the pages' environment and the print view's own."""
+    from shared import vocabulary
+    from shared.jst import jst_minutes
+
+    env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
+    env.filters.update(jst=jst_minutes)
 
 
 def html_errors(bp) -> None:

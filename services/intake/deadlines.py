@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.audit import JST
+from shared.jst import JST
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.web import ApiError, not_found

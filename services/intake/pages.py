@@ -23,7 +23,7 @@ from limits import parse
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from shared.audit import jst as audit_jst
+from shared.jst import jst as audit_jst
 from shared.auth import public
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from shared import vocabulary
 from shared.jst import jst
+from shared.pages import add_template_vocabulary
 from shared.auth import Principal
 from shared.config import Settings
 from shared.db import utcnow
@@ -146,7 +147,7 @@ def _environment():
 
     env = Environment(loader=FileSystemLoader([str(TEMPLATE.parent.parent), str(TEMPLATES)]),
                       autoescape=select_autoescape(["html"]), trim_blocks=False)
-    env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
+    add_template_vocabulary(env)
     return env
 
 
