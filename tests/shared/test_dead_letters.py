@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from services.intake import applications
+from services.intake import validation
 from tests import factories
 from tests.conftest import Suite, wait_for
 from tests.pages.support import client_for, text_of
@@ -33,8 +33,8 @@ def test_a_message_that_keeps_failing_becomes_a_dead_letter_and_is_retried(tmp_p
     s = Suite(tmp_path / "var", env={"NWS_OUTBOX_REDELIVER_AFTER": "0.1",
                                      "NWS_SWEEP_INTERVAL": "0.1", "NWS_DEAD_LETTER_AFTER": "3"})
     try:
-        crashing = Crashing(applications.validate_application_task)
-        monkeypatch.setattr(applications, "validate_application_task", crashing)
+        crashing = Crashing(validation.validate_application)
+        monkeypatch.setattr(validation, "validate_application", crashing)
         ctx = s.ctx("intake")
         app_id = prepare_submitted(s)
         dead = wait_for(lambda: ctx.dead_letters(), what="a dead letter")
