@@ -15,6 +15,7 @@ import click
 
 from nws.runtime import ALL_SERVICES, Runtime
 from shared.config import Settings
+from shared.messaging import soft_time_limit
 
 SERVICE_CHOICE = click.Choice(ALL_SERVICES)
 
@@ -183,8 +184,12 @@ def worker(service: str, concurrency: int | None, pool: str, hostname: str | Non
     runtime = _runtime([service])
     if metrics_port:
         _serve_worker_metrics(runtime, int(metrics_port))
+    # This worker's own time limits (NWS_TASK_TIME_LIMIT in its environment): messages
+    # carry none (shared.messaging.NO_TIME_LIMITS), so these apply to every task it runs.
+    limit = runtime.settings.task_time_limit
     argv = ["worker", "-Q", service, "-n", hostname or f"{service}@%h", "--pool", pool, "-E",
-            "--loglevel", logging.getLevelName(logging.getLogger().level)]
+            "--loglevel", logging.getLevelName(logging.getLogger().level),
+            "--time-limit", str(limit), "--soft-time-limit", str(soft_time_limit(limit))]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if autoscale:

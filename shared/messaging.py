@@ -327,10 +327,13 @@ class ServiceContext:
     def current_correlation_id(self) -> str | None:
         return current_correlation.get()
 
-    def consume(self, envelope: dict, handler: "Callable[[ServiceContext, Session, dict, dict], None] | Staged") -> str:
+    def consume(self, envelope: dict,
+                handler: "Callable[[ServiceContext, Session, dict, dict], None] | Staged",
+                *, redelivered: bool = False) -> str:
         """Run ``handler(ctx, session, payload, envelope)`` exactly once per message id
         (a :class:`Staged` handler: its read, its work with no transaction open, its
-        write).
+        write). ``redelivered``: the broker hands the message out again (its worker
+        process was lost).
 
         Returns "done", "duplicate" or "dead". Schema errors are permanent.
         """
@@ -344,7 +347,7 @@ class ServiceContext:
         token = current_correlation.set(env["correlation_id"])
         service_token = current_service.set(self.name)
         try:
-            outcome, write = self._begin(env, payload, handler)
+            outcome, write = self._begin(env, payload, handler, redelivered)
             if outcome is None:
                 with self.transaction() as session:
                     session.add(self.Inbox(id=env["id"], type=env["type"],
@@ -375,7 +378,8 @@ class ServiceContext:
             self._ack(env)
         return outcome
 
-    def _begin(self, env: dict, payload: dict, handler) -> tuple[str | None, Callable]:
+    def _begin(self, env: dict, payload: dict, handler,
+               redelivered: bool) -> tuple[str | None, Callable]:
         """The first short transaction of a delivery: a message already processed is a
         duplicate, a dead one stays dead; otherwise the attempt is marked as started (see
         :meth:`_start_attempt`) and a :class:`Staged` handler reads, then works with no
@@ -384,7 +388,7 @@ class ServiceContext:
         with self.db.transaction() as session:
             if session.get(self.Inbox, env["id"]) is not None:
                 return "duplicate", None
-            dead = self._start_attempt(session, env)
+            dead = self._start_attempt(session, env, redelivered)
             snapshot = (handler.read(self, session, payload)
                         if isinstance(handler, Staged) and not dead else None)
         if dead:
@@ -416,20 +420,24 @@ class ServiceContext:
                                   populate_existing=True)
         return row
 
-    def _start_attempt(self, session: Session, env: dict) -> bool:
+    def _start_attempt(self, session: Session, env: dict, redelivered: bool) -> bool:
         """Mark the delivery as started (``started_at``). A mark left by an earlier
         delivery means that attempt ended with no outcome at all: its worker process was
         killed (the hard time limit, NWS_TASK_TIME_LIMIT, or a crash) and the message came
-        back (Celery's reject-on-worker-lost, or the sender's outbox). That is counted in
-        ``lost``, apart from the handler's failures (``attempts``); after
-        ``lost_delivery_after`` such deliveries the message is a dead letter. True when
-        the message is (now) dead."""
+        back (``redelivered`` by the broker: Celery's reject-on-worker-lost; or
+        published again by the sender's outbox, when the mark is older than the soft time
+        limit: younger, that delivery may still be running, and this is its twin, which
+        the inbox settles). That is counted in ``lost``, apart from the handler's
+        failures (``attempts``); after ``lost_delivery_after`` such deliveries the message
+        is a dead letter. True when the message is (now) dead."""
         if self.DeadLetter is None:
             return False
         row = self._letter(session, env)
         if row.status == "dead":
             return True
-        if row.started_at is not None:
+        limit = soft_time_limit(self.settings.task_time_limit)
+        if row.started_at is not None and (
+                redelivered or (utcnow() - row.started_at).total_seconds() >= limit):
             row.lost = (row.lost or 0) + 1
             row.last_failed_at = utcnow()
             row.error = (f"the worker process ended during {row.lost} attempt(s) with no "
@@ -552,7 +560,9 @@ def consumer(service: str, message_type: str):
                      autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
                      retry_backoff_max=300, retry_jitter=True, max_retries=12)
         def task(self, envelope: dict) -> str:
-            return service_context(self.app, service).consume(envelope, handler)
+            redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+            return service_context(self.app, service).consume(envelope, handler,
+                                                              redelivered=redelivered)
 
         return task
 

@@ -5,13 +5,15 @@ from services.intake import applications as apps
 outbox_ack = ack_task("intake")
 
 # The plugins' validators run with no transaction open (shared.messaging.Staged).
-validate_form = consumer("intake", "form.validation_requested")(Staged(
-    read=apps.read_form_for_validation, work=apps.run_form_validators,
-    write=apps.write_form_findings))
+FORM_VALIDATION = Staged(read=apps.read_form_for_validation, work=apps.run_form_validators,
+                         write=apps.write_form_findings)
+APPLICATION_VALIDATION = Staged(read=apps.read_application_for_validation,
+                                work=apps.run_application_validators,
+                                write=apps.write_application_findings)
 
-validate_application = consumer("intake", "application.validation_requested")(Staged(
-    read=apps.read_application_for_validation, work=apps.run_application_validators,
-    write=apps.write_application_findings))
+validate_form = consumer("intake", "form.validation_requested")(FORM_VALIDATION)
+validate_application = consumer("intake", "application.validation_requested")(
+    APPLICATION_VALIDATION)
 
 
 @consumer("intake", "application.status_changed")
