@@ -190,7 +190,8 @@ class DeadLetterMixin:
     # Deliveries whose worker process ended with no outcome (hard time limit, crash),
     # counted apart from the handler's failures, up to ``lost_delivery_after``; and
     # when the delivery now running started (None between deliveries). A row whose
-    # status is "running" only marks a delivery in progress (deleted when it is done).
+    # status is "running" only marks a delivery in progress (deleted when it is done;
+    # kept as "done" when failures or lost deliveries came before the success).
     lost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     started_at: Mapped[dt.datetime | None]
 
@@ -461,8 +462,10 @@ class ServiceContext:
             return
         if row.status == "running" and not row.attempts and not row.lost:
             session.delete(row)
-        else:
-            row.started_at = None
+            return
+        row.started_at = None
+        if row.status in ("running", "failing"):
+            row.status = "done"     # kept: what happened on the way stays readable
 
     def _attempt_over(self, message_id: str) -> None:
         """End the attempt's mark after a transient error (Celery retries the message:
