@@ -604,7 +604,8 @@ def status(timeout: float) -> None:
 
 @main.group("dead-letters")
 def dead_letters() -> None:
-    """Messages whose handler kept failing (NWS_DEAD_LETTER_AFTER attempts)."""
+    """Messages whose handler kept failing (NWS_DEAD_LETTER_AFTER attempts), or whose
+    worker process kept ending under them (NWS_LOST_DELIVERY_AFTER deliveries)."""
 
 
 @dead_letters.command("list")
@@ -618,7 +619,8 @@ def dead_letters_list() -> None:
     for r in sorted(rows, key=lambda r: r["last_failed_at"]):
         first_line = (r["error"] or "").splitlines()[0] if r["error"] else ""
         click.echo(f"{r['id']}  {r['service']:9} {r['type']:32} from {r['sender']:9} "
-                   f"{r['attempts']} attempts, last {r['last_failed_at']:%Y-%m-%d %H:%M:%S}: "
+                   f"{r['attempts']} attempts, {r['lost']} lost, "
+                   f"last {r['last_failed_at']:%Y-%m-%d %H:%M:%S}: "
                    f"{first_line}")
 
 
