@@ -180,12 +180,20 @@ def set_form_findings(app: Application, code: str, findings: list[Finding]) -> N
 # (its revision) or the application (its round and status) is still what was validated.
 
 
-def read_form_for_validation(ctx: ServiceContext, session: Session,
-                             payload: dict) -> dict | None:
+def _form_to_validate(session: Session, payload: dict) -> FormEntry | None:
+    """The form revision a validation message is about, if it still waits for it."""
     entry = session.scalar(select(FormEntry).where(
         FormEntry.application_id == payload["application_id"],
         FormEntry.code == payload["code"]))
     if entry is None or entry.revision != payload["revision"] or entry.status != "validating":
+        return None
+    return entry
+
+
+def read_form_for_validation(ctx: ServiceContext, session: Session,
+                             payload: dict) -> dict | None:
+    entry = _form_to_validate(session, payload)
+    if entry is None:
         return None  # superseded by a newer revision, or already done
     return {"code": entry.code, "data": entry.data, "application_id": entry.application_id,
             "context": form_context(session, entry.application)}
@@ -209,10 +217,8 @@ def write_form_findings(ctx: ServiceContext, session: Session, payload: dict, en
     # this one and writing its findings.
     if lock_application(session, payload["application_id"]) is None:
         return
-    entry = session.scalar(select(FormEntry).where(
-        FormEntry.application_id == payload["application_id"],
-        FormEntry.code == payload["code"]))
-    if entry is None or entry.revision != payload["revision"] or entry.status != "validating":
+    entry = _form_to_validate(session, payload)
+    if entry is None:
         log.info("findings of form %s revision %s of application %s discarded: the form "
                  "changed while it was validated", payload["code"], payload["revision"],
                  payload["application_id"])
