@@ -15,6 +15,7 @@ import click
 
 from nws.runtime import ALL_SERVICES, Runtime
 from shared.config import Settings
+from shared.messaging import soft_time_limit
 
 SERVICE_CHOICE = click.Choice(ALL_SERVICES)
 
@@ -215,8 +216,12 @@ def worker(service: str, concurrency: int | None, pool: str, hostname: str | Non
     runtime = _runtime([service])
     if metrics_port:
         _serve_worker_metrics(runtime, int(metrics_port))
+    # This worker's own time limits (NWS_TASK_TIME_LIMIT in its environment): messages
+    # carry none (shared.messaging.NO_TIME_LIMITS), so these apply to every task it runs.
+    limit = runtime.settings.task_time_limit
     argv = ["worker", "-Q", service, "-n", hostname or f"{service}@%h", "--pool", pool, "-E",
-            "--loglevel", logging.getLevelName(logging.getLogger().level)]
+            "--loglevel", logging.getLevelName(logging.getLogger().level),
+            "--time-limit", str(limit), "--soft-time-limit", str(soft_time_limit(limit))]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if autoscale:
@@ -631,7 +636,8 @@ def status(timeout: float) -> None:
 
 @main.group("dead-letters")
 def dead_letters() -> None:
-    """Messages whose handler kept failing (NWS_DEAD_LETTER_AFTER attempts)."""
+    """Messages whose handler kept failing (NWS_DEAD_LETTER_AFTER attempts), or whose
+    worker process kept ending under them (NWS_LOST_DELIVERY_AFTER deliveries)."""
 
 
 @dead_letters.command("list")
@@ -645,7 +651,8 @@ def dead_letters_list() -> None:
     for r in sorted(rows, key=lambda r: r["last_failed_at"]):
         first_line = (r["error"] or "").splitlines()[0] if r["error"] else ""
         click.echo(f"{r['id']}  {r['service']:9} {r['type']:32} from {r['sender']:9} "
-                   f"{r['attempts']} attempts, last {r['last_failed_at']:%Y-%m-%d %H:%M:%S}: "
+                   f"{r['attempts']} attempts, {r['lost']} lost, "
+                   f"last {r['last_failed_at']:%Y-%m-%d %H:%M:%S}: "
                    f"{first_line}")
 
 

@@ -99,6 +99,9 @@ class Settings:
     outbox_redeliver_after: float = 120.0
     # failed attempts of a message before it is a dead letter (nws dead-letters)
     dead_letter_after: int = 5
+    # deliveries that ended with their worker process (hard time limit, crash) before
+    # the message is a dead letter (counted apart from dead_letter_after)
+    lost_delivery_after: int = 3
     sweep_interval: float = 5.0
     disabled_plugins: tuple[str, ...] = ()
     extra_plugins: tuple[str, ...] = ()
@@ -181,6 +184,7 @@ class Settings:
             task_time_limit=_int(env, "NWS_TASK_TIME_LIMIT", 900),
             outbox_redeliver_after=_float(env, "NWS_OUTBOX_REDELIVER_AFTER", 120.0),
             dead_letter_after=_int(env, "NWS_DEAD_LETTER_AFTER", 5),
+            lost_delivery_after=_int(env, "NWS_LOST_DELIVERY_AFTER", 3),
             sweep_interval=_float(env, "NWS_SWEEP_INTERVAL", 5.0),
             disabled_plugins=_list(env, "NWS_DISABLE_PLUGINS"),
             extra_plugins=_list(env, "NWS_PLUGINS"),

@@ -34,14 +34,16 @@ class Finding:
         return out
 
 
-def plugin_fault_finding(plugin: str, location: str) -> Finding:
-    """The blocking finding that stands for a fault of ``plugin`` (it raised, or returned
-    something that is not a list of findings). The applicant cannot fix it: an operator
-    fixes or disables the plugin, then saving the form (or submitting the application,
-    for ``location`` "application") again validates it again."""
+def plugin_fault_finding(plugin: str, location: str, timed_out: bool = False) -> Finding:
+    """The blocking finding that stands for a fault of ``plugin`` (it raised, returned
+    something that is not a list of findings, or, ``timed_out``, ran past the worker's
+    time limit). The applicant cannot fix it: an operator fixes or disables the plugin,
+    then saving the form (or submitting the application, for ``location``
+    "application") again validates it again."""
     again = "提出し直す" if location == "application" else "様式を保存（またはアップロード）し直す"
+    slow = "処理に時間がかかりすぎたため中断しました。" if timed_out else ""
     return Finding(PLUGIN_FAULT_RULE, ERROR, location,
-                   f"検証処理で問題が発生しました（プラグイン {plugin}）。運用者が対応するまで提出できません。"
+                   f"検証処理で問題が発生しました（プラグイン {plugin}）。{slow}運用者が対応するまで提出できません。"
                    f"運用者の対応後に{again}と、もう一度検証されます。", plugin=plugin)
 
 

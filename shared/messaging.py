@@ -16,6 +16,7 @@ How a message travels
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -69,6 +70,17 @@ def route_task(name, args, kwargs, options, task=None, **kw):
         return None
 
 
+def soft_time_limit(hard: int) -> int:
+    """The soft limit that goes with a hard task time limit: 30 s before it (a quarter of
+    it for limits under two minutes, at least 1 s), time for a task that ran out of time
+    to record that it did (a validator's timeout finding) before its process is killed."""
+    return max(1, hard - max(1, min(30, hard // 4)))
+
+
+# Sending a task with these leaves its time limits to the worker that runs it.
+NO_TIME_LIMITS = {"time_limit": None, "soft_time_limit": None}
+
+
 def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
     """The one Celery configuration of the suite (web processes, workers, embedded)."""
     app = Celery(main, broker=fsbroker.broker_url(settings.broker_url), set_as_current=False)
@@ -92,8 +104,11 @@ def make_celery(settings: Settings, *, main: str = "nws") -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # The limits of the process's own settings: a worker enforces its own
+        # (NWS_TASK_TIME_LIMIT in its environment); no message carries a sender's limits
+        # (every send_task below passes time_limit=None).
         task_time_limit=settings.task_time_limit,
-        task_soft_time_limit=max(1, settings.task_time_limit - 30),
+        task_soft_time_limit=soft_time_limit(settings.task_time_limit),
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_queues=[Queue(q) for q in QUEUES],
@@ -155,7 +170,8 @@ class InboxMixin:
 
 class DeadLetterMixin:
     """Columns of a service's dead-letter table (``<service>_dead_letters``): a message
-    whose handler kept failing. After ``dead_letter_after`` failed attempts it is
+    whose handler kept failing. After ``dead_letter_after`` failed attempts (or
+    ``lost_delivery_after`` deliveries that ended with their worker process) it is
     ``dead``: its sender is acknowledged (no more republishing) and it waits for an
     operator (``nws dead-letters list|retry ID``)."""
 
@@ -171,6 +187,37 @@ class DeadLetterMixin:
     error: Mapped[str] = mapped_column(Text, default="")
     first_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Deliveries whose worker process ended with no outcome (hard time limit, crash),
+    # counted apart from the handler's failures, up to ``lost_delivery_after``; and
+    # when the delivery now running started (None between deliveries). A row whose
+    # status is "running" only marks a delivery in progress (deleted when it is done;
+    # kept as "done" when failures or lost deliveries came before the success).
+    lost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    started_at: Mapped[dt.datetime | None]
+
+
+# --- handlers ------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Staged:
+    """A message handler in three steps, for work too slow to hold a transaction (the
+    form plugins' validators: a slow plugin must not hold the database, SQLite's one
+    writer in the embedded suite least of all):
+
+    ``read(ctx, session, payload)``
+        in a short transaction: what the work needs, as plain data (None: nothing to do);
+    ``work(ctx, snapshot)``
+        with no transaction open and no lock held: the result;
+    ``write(ctx, session, payload, envelope, snapshot, result)``
+        in the transaction that records the message in the inbox (so it still happens
+        once per message id): first checks that what ``read`` saw has not changed since
+        (a revision, a round) and, if it has, writes nothing (the change sent a newer
+        message).
+    """
+
+    read: Callable[["ServiceContext", Session, dict], Any]
+    work: Callable[["ServiceContext", Any], Any]
+    write: Callable[["ServiceContext", Session, dict, dict, Any, Any], None]
 
 
 # --- per-service context ---------------------------------------------------------------
@@ -241,7 +288,7 @@ class ServiceContext:
             # data (names, phone numbers), so only ids are ever shown.
             self.celery.send_task(row.task_name, args=[row.envelope],
                                   argsrepr=_argsrepr(row.envelope),
-                                  kwargsrepr="{}",
+                                  kwargsrepr="{}", **NO_TIME_LIMITS,
                                   queue=queue_of(row.task_name), retry=True,
                                   retry_policy={"max_retries": 2, "interval_start": 0.2,
                                                 "interval_step": 0.5, "interval_max": 1})
@@ -282,10 +329,14 @@ class ServiceContext:
         return current_correlation.get()
 
     def consume(self, envelope: dict,
-                handler: Callable[["ServiceContext", Session, dict, dict], None]) -> str:
-        """Run ``handler(ctx, session, payload, envelope)`` exactly once per message id.
+                handler: "Callable[[ServiceContext, Session, dict, dict], None] | Staged",
+                *, redelivered: bool = False) -> str:
+        """Run ``handler(ctx, session, payload, envelope)`` exactly once per message id
+        (a :class:`Staged` handler: its read, its work with no transaction open, its
+        write). ``redelivered``: the broker hands the message out again (its worker
+        process was lost).
 
-        Returns "done" or "duplicate". Schema errors are permanent.
+        Returns "done", "duplicate" or "dead". Schema errors are permanent.
         """
         from shared.contracts import load_payload
 
@@ -294,20 +345,17 @@ class ServiceContext:
             payload = load_payload(env["type"], env["version"], env["payload"])
         except (ValidationError, KeyError) as exc:
             raise PermanentMessageError(f"rejected message: {exc}") from exc
-        if self._is_dead(env["id"]):
-            self._ack(env)      # an operator decides; the sender need not send it again
-            return "dead"
         token = current_correlation.set(env["correlation_id"])
         service_token = current_service.set(self.name)
         try:
-            with self.transaction() as session:
-                if session.get(self.Inbox, env["id"]) is not None:
-                    outcome = "duplicate"
-                else:
+            outcome, write = self._begin(env, payload, handler, redelivered)
+            if outcome is None:
+                with self.transaction() as session:
                     session.add(self.Inbox(id=env["id"], type=env["type"],
                                            sender=env["sender"]))
                     session.flush()  # a concurrent twin fails here, before any effect
-                    handler(self, session, payload, env)
+                    write(self, session, payload, env)
+                    self._end_attempt(session, env["id"])
                     outcome = "done"
         except IntegrityError:
             with self.db.transaction() as session:
@@ -315,6 +363,7 @@ class ServiceContext:
                     raise
             outcome = "duplicate"
         except TRANSIENT_ERRORS:
+            self._attempt_over(env["id"])
             raise           # Celery retries these with backoff
         except Exception as exc:
             if self._record_failure(env, exc):
@@ -330,12 +379,103 @@ class ServiceContext:
             self._ack(env)
         return outcome
 
-    def _is_dead(self, message_id: str) -> bool:
+    def _begin(self, env: dict, payload: dict, handler,
+               redelivered: bool) -> tuple[str | None, Callable]:
+        """The first short transaction of a delivery: a message already processed is a
+        duplicate, a dead one stays dead; otherwise the attempt is marked as started (see
+        :meth:`_start_attempt`) and a :class:`Staged` handler reads, then works with no
+        transaction open. Returns (outcome, None) when there is nothing to do, else
+        (None, what to run in the inbox's transaction)."""
+        with self.db.transaction() as session:
+            if session.get(self.Inbox, env["id"]) is not None:
+                return "duplicate", None
+            dead = self._start_attempt(session, env, redelivered)
+            snapshot = (handler.read(self, session, payload)
+                        if isinstance(handler, Staged) and not dead else None)
+        if dead:
+            self._ack(env)      # an operator decides; the sender need not send it again
+            return "dead", None
+        if not isinstance(handler, Staged):
+            return None, handler
+        if snapshot is None:
+            return None, lambda ctx, session, payload, env: None
+        result = handler.work(self, snapshot)
+        return None, lambda ctx, session, payload, env: handler.write(
+            ctx, session, payload, env, snapshot, result)
+
+    def _letter(self, session: Session, env: dict):
+        """The message's row in the dead-letter table, locked (made when missing)."""
+        row = session.get(self.DeadLetter, env["id"], with_for_update=True)
+        if row is None:
+            subject = (env.get("payload") or {}).get("application_id")
+            row = self.DeadLetter(id=env["id"], type=env["type"], sender=env["sender"],
+                                  task_name=task_name(self.name, env["type"]),
+                                  envelope=env, status="running", attempts=0, lost=0,
+                                  error="", application_id=subject
+                                  if isinstance(subject, int) else None)
+            try:
+                with session.begin_nested():    # a concurrent twin may have made it
+                    session.add(row)
+            except IntegrityError:
+                row = session.get(self.DeadLetter, env["id"], with_for_update=True,
+                                  populate_existing=True)
+        return row
+
+    def _start_attempt(self, session: Session, env: dict, redelivered: bool) -> bool:
+        """Mark the delivery as started (``started_at``). A mark left by an earlier
+        delivery means that attempt ended with no outcome at all: its worker process was
+        killed (the hard time limit, NWS_TASK_TIME_LIMIT, or a crash) and the message came
+        back (``redelivered`` by the broker: Celery's reject-on-worker-lost; or
+        published again by the sender's outbox, when the mark is older than the soft time
+        limit: younger, that delivery may still be running, and this is its twin, which
+        the inbox settles). That is counted in ``lost``, apart from the handler's
+        failures (``attempts``); after ``lost_delivery_after`` such deliveries the message
+        is a dead letter. True when the message is (now) dead."""
         if self.DeadLetter is None:
             return False
-        with self.db.transaction() as session:
-            return session.scalar(select(self.DeadLetter.status).where(
-                self.DeadLetter.id == message_id)) == "dead"
+        row = self._letter(session, env)
+        if row.status == "dead":
+            return True
+        limit = soft_time_limit(self.settings.task_time_limit)
+        if row.started_at is not None and (
+                redelivered or (utcnow() - row.started_at).total_seconds() >= limit):
+            row.lost = (row.lost or 0) + 1
+            row.last_failed_at = utcnow()
+            row.error = (f"the worker process ended during {row.lost} attempt(s) with no "
+                         "outcome (hard time limit NWS_TASK_TIME_LIMIT, or the process died)")
+            log.error("message %s (%s): an earlier delivery ended with its worker process "
+                      "(%s of %s)", env["id"], env["type"], row.lost,
+                      self.settings.lost_delivery_after)
+            if row.lost >= self.settings.lost_delivery_after:
+                row.status, row.started_at = "dead", None
+                return True
+        row.started_at = utcnow()
+        return False
+
+    def _end_attempt(self, session: Session, message_id: str) -> None:
+        """The attempt has an outcome: its mark goes (with its row, when nothing else
+        was recorded about the message)."""
+        if self.DeadLetter is None:
+            return
+        row = session.get(self.DeadLetter, message_id, with_for_update=True)
+        if row is None:
+            return
+        if row.status == "running" and not row.attempts and not row.lost:
+            session.delete(row)
+            return
+        row.started_at = None
+        if row.status in ("running", "failing"):
+            row.status = "done"     # kept: what happened on the way stays readable
+
+    def _attempt_over(self, message_id: str) -> None:
+        """End the attempt's mark after a transient error (Celery retries the message:
+        that is no lost delivery). Best effort: with the database away, the retry counts
+        as one lost delivery, within its bound."""
+        try:
+            with self.db.transaction() as session:
+                self._end_attempt(session, message_id)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("could not end the attempt mark of %s: %s", message_id, exc)
 
     def _record_failure(self, env: dict, exc: Exception) -> bool:
         """Count a failed attempt of ``env``; True when it is now a dead letter."""
@@ -343,19 +483,10 @@ class ServiceContext:
             return False
         error = f"{type(exc).__name__}: {exc}"[:4000]
         with self.db.transaction() as session:
-            row = session.get(self.DeadLetter, env["id"], with_for_update=True)
-            if row is None:
-                subject = (env.get("payload") or {}).get("application_id")
-                row = self.DeadLetter(id=env["id"], type=env["type"], sender=env["sender"],
-                                      task_name=task_name(self.name, env["type"]),
-                                      envelope=env, status="failing", attempts=0,
-                                      application_id=subject if isinstance(subject, int)
-                                      else None)
-                session.add(row)
+            row = self._letter(session, env)
             row.attempts = (row.attempts or 0) + 1
-            row.error, row.last_failed_at = error, utcnow()
-            if row.attempts >= self.settings.dead_letter_after:
-                row.status = "dead"
+            row.error, row.last_failed_at, row.started_at = error, utcnow(), None
+            row.status = "dead" if row.attempts >= self.settings.dead_letter_after else "failing"
             return row.status == "dead"
 
     def has_dead_letter(self, session: Session, application_id: int) -> bool:
@@ -374,7 +505,7 @@ class ServiceContext:
             rows = session.scalars(select(self.DeadLetter).where(
                 self.DeadLetter.status == "dead").order_by(self.DeadLetter.last_failed_at))
             return [{"id": r.id, "service": self.name, "type": r.type, "sender": r.sender,
-                     "attempts": r.attempts, "error": r.error,
+                     "attempts": r.attempts, "lost": r.lost, "error": r.error,
                      "last_failed_at": r.last_failed_at} for r in rows]
 
     def retry_dead_letter(self, message_id: str) -> bool:
@@ -385,11 +516,11 @@ class ServiceContext:
             row = session.get(self.DeadLetter, message_id, with_for_update=True)
             if row is None or row.status != "dead":
                 return False
-            row.status, row.attempts = "retried", 0
+            row.status, row.attempts, row.lost, row.started_at = "retried", 0, 0, None
             envelope, name = row.envelope, row.task_name
         self.celery.send_task(name, args=[envelope], queue=self.name,
                               argsrepr=f"[envelope {message_id} {envelope.get('type')}]",
-                              kwargsrepr="{}")
+                              kwargsrepr="{}", **NO_TIME_LIMITS)
         return True
 
     def _ack(self, env: dict) -> None:
@@ -398,7 +529,7 @@ class ServiceContext:
         try:
             self.celery.send_task(task_name(env["sender"], "outbox.ack"),
                                   args=[{"message_id": env["id"]}],
-                                  queue=env["sender"], retry=False)
+                                  queue=env["sender"], retry=False, **NO_TIME_LIMITS)
         except Exception as exc:
             log.warning("ack of %s to %s failed: %s", env["id"], env["sender"], exc)
 
@@ -421,7 +552,7 @@ def consumer(service: str, message_type: str):
     """Declare the task that handles ``message_type`` in ``service``.
 
     The decorated function is ``handler(ctx, session, payload, envelope)`` (``ctx`` is the
-    service's :class:`ServiceContext`) and runs inside the
+    service's :class:`ServiceContext`), or a :class:`Staged` handler, and runs inside the
     service's transaction, exactly once per message id; messages it emits are published
     after that transaction commits. Transient database and broker errors are retried with
     backoff; schema errors are not.
@@ -432,7 +563,9 @@ def consumer(service: str, message_type: str):
                      autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
                      retry_backoff_max=300, retry_jitter=True, max_retries=12)
         def task(self, envelope: dict) -> str:
-            return service_context(self.app, service).consume(envelope, handler)
+            redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+            return service_context(self.app, service).consume(envelope, handler,
+                                                              redelivered=redelivered)
 
         return task
 

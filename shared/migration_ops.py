@@ -34,6 +34,22 @@ def drop_dead_letters(op, service: str) -> None:
     op.drop_table(f"{service}_dead_letters")
 
 
+def add_lost_deliveries(op, service: str) -> None:
+    """``lost`` and ``started_at`` of ``<service>_dead_letters``: deliveries that ended
+    with their worker process, counted apart from the handler's failures."""
+    with op.batch_alter_table(f"{service}_dead_letters", schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lost', sa.Integer(), nullable=False,
+                                      server_default='0'))
+        batch_op.add_column(sa.Column('started_at', shared.db.UTCDateTime(timezone=True),
+                                      nullable=True))
+
+
+def drop_lost_deliveries(op, service: str) -> None:
+    with op.batch_alter_table(f"{service}_dead_letters", schema=None) as batch_op:
+        batch_op.drop_column('started_at')
+        batch_op.drop_column('lost')
+
+
 def create_audit_log(op, service: str) -> None:
     """``<service>_audit_log`` (shared.audit.AuditLogMixin), append-only in the database
     too: a trigger refuses UPDATE and DELETE (and TRUNCATE on PostgreSQL). Whoever owns

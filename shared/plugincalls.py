@@ -2,7 +2,9 @@
 validators, its ``required_for``), goes through here, so a plugin's fault stays the
 plugin's.
 
-A plugin that raises, or returns something of the wrong shape (not a list of
+A plugin that raises, runs past the task's soft time limit (the worker's
+``NWS_TASK_TIME_LIMIT``: Celery raises ``SoftTimeLimitExceeded`` in it), or returns
+something of the wrong shape (not a list of
 :class:`~shared.forms.Finding`, a severity other than ``error`` / ``warning``, not a
 :class:`~shared.forms.Route`), is at fault. The fault is logged with the plugin's name, the
 hook and the correlation id, counted in ``nws_plugin_failures_total{plugin,hook}``, and
@@ -21,6 +23,7 @@ import logging
 from typing import Any, Callable, Iterable, Mapping
 
 import pluggy
+from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.forms import SEVERITIES, Finding, Route
 from shared.observability import correlation_id, metrics, plugin_faults_in_task
@@ -36,6 +39,8 @@ class PluginFault:
     plugin: str
     hook: str
     problem: str
+    # it ran past the task's soft time limit (the worker's NWS_TASK_TIME_LIMIT)
+    timed_out: bool = False
 
     def as_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
@@ -112,6 +117,18 @@ def record(fault: PluginFault, exc: BaseException | None = None) -> PluginFault:
     return fault
 
 
+def fault_of(plugin: str, hook: str, exc: BaseException) -> PluginFault:
+    """The fault of ``plugin`` that raised ``exc`` in ``hook`` (recorded): running past
+    the soft time limit is the plugin's fault too, a timeout."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        fault = PluginFault(plugin, hook, "ran past the task's soft time limit "
+                            "(NWS_TASK_TIME_LIMIT of the worker) and was stopped",
+                            timed_out=True)
+    else:
+        fault = PluginFault(plugin, hook, f"raised {type(exc).__name__}: {exc}"[:1000])
+    return record(fault, exc)
+
+
 def call(plugin: str, hook: str, function: Callable[..., Any], *args: Any,
          check: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
     """``function(*args, **kwargs)`` of ``plugin``, its result through ``check``.
@@ -123,8 +140,7 @@ def call(plugin: str, hook: str, function: Callable[..., Any], *args: Any,
     except WrongResult as exc:
         raise PluginFaultError(record(PluginFault(plugin, hook, str(exc)))) from None
     except Exception as exc:  # noqa: BLE001 - any exception of a plugin is its fault
-        fault = PluginFault(plugin, hook, f"raised {type(exc).__name__}: {exc}"[:1000])
-        raise PluginFaultError(record(fault, exc)) from exc
+        raise PluginFaultError(fault_of(plugin, hook, exc)) from exc
 
 
 def implementations(pm: pluggy.PluginManager, hook: str) -> list:

@@ -228,24 +228,55 @@ def set_form_findings(app: Application, code: str, findings: list[Finding]) -> N
     entry.status = "invalid" if validation.has_errors(findings) else "valid"
 
 
-def validate_form_task(pm: pluggy.PluginManager, session: Session, payload: dict) -> None:
-    # Locked first, as put_form locks it: a new revision cannot land between reading
-    # this one and writing its findings.
-    if lock_application(session, payload["application_id"]) is None:
-        return
+# Validation runs in three steps (shared.messaging.Staged): read what the validators need
+# in a short transaction, run the plugins with no transaction open (a slow plugin holds
+# nothing: other organisations' requests go on), then write the findings only if the form
+# (its revision) or the application (its round and status) is still what was validated.
+
+
+def _form_to_validate(session: Session, payload: dict) -> FormEntry | None:
+    """The form revision a validation message is about, if it still waits for it."""
     entry = session.scalar(select(FormEntry).where(
         FormEntry.application_id == payload["application_id"],
         FormEntry.code == payload["code"]))
     if entry is None or entry.revision != payload["revision"] or entry.status != "validating":
-        return  # superseded by a newer revision, or already done
+        return None
+    return entry
+
+
+def read_form_for_validation(ctx: ServiceContext, session: Session,
+                             payload: dict) -> dict | None:
+    entry = _form_to_validate(session, payload)
+    if entry is None:
+        return None  # superseded by a newer revision, or already done
+    return {"code": entry.code, "data": entry.data, "application_id": entry.application_id,
+            "context": form_context(session, entry.application)}
+
+
+def run_form_validators(ctx: ServiceContext, snapshot: dict) -> list[Finding]:
     try:
-        findings = validation.validate_form(pm, entry.code, entry.data,
-                                            form_context(session, entry.application))
+        return validation.validate_form(ctx.plugins, snapshot["code"], snapshot["data"],
+                                        snapshot["context"])
     except Exception:  # a validator bug must not leave the form validating for ever
-        log.exception("validators of %s failed on application %s", entry.code,
-                      entry.application_id)
-        findings = [Finding("form.validation_crashed", ERROR, entry.code,
-                            f"様{entry.code}の検証中に問題が発生しました。内容を確認して再度保存してください。")]
+        log.exception("validators of %s failed on application %s", snapshot["code"],
+                      snapshot["application_id"])
+        code = snapshot["code"]
+        return [Finding("form.validation_crashed", ERROR, code,
+                        f"様{code}の検証中に問題が発生しました。内容を確認して再度保存してください。")]
+
+
+def write_form_findings(ctx: ServiceContext, session: Session, payload: dict, envelope: dict,
+                        snapshot: dict, findings: list[Finding]) -> None:
+    # Locked first, as put_form locks it: a new revision cannot land between checking
+    # this one and writing its findings.
+    if lock_application(session, payload["application_id"]) is None:
+        return
+    entry = _form_to_validate(session, payload)
+    if entry is None:
+        log.info("findings of form %s revision %s of application %s discarded: the form "
+                 "changed while it was validated", payload["code"], payload["revision"],
+                 payload["application_id"])
+        return
     entry.findings = [f.as_dict() for f in findings]
     entry.status = "invalid" if validation.has_errors(findings) else "valid"
 
@@ -296,15 +327,33 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
              {"application_id": app.id, "round": app.round, "actor": principal.actor()})
 
 
-def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
-                              session: Session, payload: dict) -> None:
-    app = lock_application(session, payload["application_id"])
+def read_application_for_validation(ctx: ServiceContext, session: Session,
+                                    payload: dict) -> dict | None:
+    app = session.get(Application, payload["application_id"])
     if app is None or app.status != "validating" or app.round != payload["round"]:
+        return None
+    return {"application": {"id": app.id, "kind": app.kind, "org_id": app.org_id},
+            "forms": {f.code: f.data for f in app.forms},
+            "revisions": {f.code: f.revision for f in app.forms},
+            "context": form_context(session, app)}
+
+
+def run_application_validators(ctx: ServiceContext, snapshot: dict):
+    return validation.validate_application(ctx.plugins, snapshot["application"],
+                                           snapshot["forms"], snapshot["context"])
+
+
+def write_application_findings(ctx: ServiceContext, session: Session, payload: dict,
+                               envelope: dict, snapshot: dict, result) -> None:
+    per_form, overall = result
+    pm = ctx.plugins
+    app = lock_application(session, payload["application_id"])
+    if app is None or app.status != "validating" or app.round != payload["round"] \
+            or {f.code: f.revision for f in app.forms} != snapshot["revisions"]:
+        log.info("validation of application %s round %s discarded: the application "
+                 "changed while it was validated", payload["application_id"], payload["round"])
         return
-    fctx = form_context(session, app)
-    forms = {f.code: f.data for f in app.forms}
-    per_form, overall = validation.validate_application(
-        pm, {"id": app.id, "kind": app.kind, "org_id": app.org_id}, forms, fctx)
+    forms = snapshot["forms"]
     for entry in app.forms:
         found = per_form.get(entry.code, [])
         entry.findings = [f.as_dict() for f in found]

@@ -1,18 +1,19 @@
 """Tasks of the intake service (queue ``intake``)."""
-from shared.messaging import ack_task, consumer
+from shared.messaging import Staged, ack_task, consumer
 from services.intake import applications as apps
 
 outbox_ack = ack_task("intake")
 
+# The plugins' validators run with no transaction open (shared.messaging.Staged).
+FORM_VALIDATION = Staged(read=apps.read_form_for_validation, work=apps.run_form_validators,
+                         write=apps.write_form_findings)
+APPLICATION_VALIDATION = Staged(read=apps.read_application_for_validation,
+                                work=apps.run_application_validators,
+                                write=apps.write_application_findings)
 
-@consumer("intake", "form.validation_requested")
-def validate_form(ctx, session, payload, envelope):
-    apps.validate_form_task(ctx.plugins, session, payload)
-
-
-@consumer("intake", "application.validation_requested")
-def validate_application(ctx, session, payload, envelope):
-    apps.validate_application_task(ctx, ctx.plugins, session, payload)
+validate_form = consumer("intake", "form.validation_requested")(FORM_VALIDATION)
+validate_application = consumer("intake", "application.validation_requested")(
+    APPLICATION_VALIDATION)
 
 
 @consumer("intake", "application.status_changed")

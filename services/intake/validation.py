@@ -31,10 +31,16 @@ def load_form(spec: FormSpec, data: Mapping[str, Any]) -> tuple[dict | None, lis
         messages = exc.messages if isinstance(exc.messages, Mapping) else {"_": exc.messages}
         return None, schema_findings(messages, spec.code, schema=_schema(spec.schema))
     except Exception as exc:  # noqa: BLE001 - the plugin's fault: recorded, then a finding
-        plugincalls.record(plugincalls.PluginFault(
-            spec.plugin or "?", f"schema of {spec.code}", f"raised {type(exc).__name__}: {exc}"),
-            exc)
-        return None, [plugin_fault_finding(spec.plugin or "?", spec.code)]
+        fault = plugincalls.fault_of(spec.plugin or "?", f"schema of {spec.code}", exc)
+        return None, fault_findings([fault], spec.code)
+
+
+def fault_findings(faults, location: str) -> list[Finding]:
+    """One blocking finding per plugin at fault (a timeout when any of its faults was)."""
+    timed_out: dict[str, bool] = {}
+    for fault in faults:
+        timed_out[fault.plugin] = timed_out.get(fault.plugin, False) or fault.timed_out
+    return [plugin_fault_finding(name, location, slow) for name, slow in timed_out.items()]
 
 
 def validate_form(pm: pluggy.PluginManager, code: str, data: Mapping[str, Any],
@@ -47,19 +53,18 @@ def validate_form(pm: pluggy.PluginManager, code: str, data: Mapping[str, Any],
     loaded, findings = load_form(spec, data)
     if loaded is None:
         return findings
-    faulty: list[str] = []
+    faulty: list[plugincalls.PluginFault] = []
     for validator in spec.validators:
         try:
             findings.extend(plugincalls.call(spec.plugin, f"validator of {code}", validator,
                                              loaded, ctx, check=plugincalls.findings))
         except plugincalls.PluginFaultError as exc:
-            faulty.append(exc.fault.plugin)
+            faulty.append(exc.fault)
     results, faults = plugincalls.collect(pm, "nws_validate_form", plugincalls.findings,
                                           code=code, data=loaded, context=ctx)
     for _plugin, extra in results:
         findings.extend(extra)
-    faulty += [f.plugin for f in faults]
-    findings.extend(plugin_fault_finding(name, code) for name in dict.fromkeys(faulty))
+    findings.extend(fault_findings(faulty + faults, code))
     return findings
 
 
@@ -76,7 +81,7 @@ def required_codes(pm: pluggy.PluginManager, kind: str, org: Mapping[str, Any],
         except plugincalls.PluginFaultError as exc:
             required = True
             if faults is not None:
-                faults.append(plugin_fault_finding(exc.fault.plugin, "application"))
+                faults.extend(fault_findings([exc.fault], "application"))
         if required:
             out.append(code)
     return out
@@ -98,8 +103,7 @@ def validate_application(pm: pluggy.PluginManager, application: Mapping[str, Any
                                           forms=forms, context=ctx)
     for _plugin, found in results:
         overall.extend(found)
-    overall.extend(plugin_fault_finding(name, "application")
-                   for name in dict.fromkeys(f.plugin for f in faults))
+    overall.extend(fault_findings(faults, "application"))
     return per_form, overall
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from services.intake import applications
+from services.intake import validation
 from tests import factories
 from tests.conftest import Suite, wait_for
 from tests.pages.support import client_for, text_of
@@ -33,8 +33,8 @@ def test_a_message_that_keeps_failing_becomes_a_dead_letter_and_is_retried(tmp_p
     s = Suite(tmp_path / "var", env={"NWS_OUTBOX_REDELIVER_AFTER": "0.1",
                                      "NWS_SWEEP_INTERVAL": "0.1", "NWS_DEAD_LETTER_AFTER": "3"})
     try:
-        crashing = Crashing(applications.validate_application_task)
-        monkeypatch.setattr(applications, "validate_application_task", crashing)
+        crashing = Crashing(validation.validate_application)
+        monkeypatch.setattr(validation, "validate_application", crashing)
         ctx = s.ctx("intake")
         app_id = prepare_submitted(s)
         dead = wait_for(lambda: ctx.dead_letters(), what="a dead letter")
@@ -73,5 +73,74 @@ def test_a_message_that_keeps_failing_becomes_a_dead_letter_and_is_retried(tmp_p
         assert again.exit_code != 0                                  # once
         s.wait_status(app_id, "primary_review", timeout=60)
         assert ctx.dead_letters() == [] and s.get_app(app_id)["processing_problem"] is False
+    finally:
+        s.close()
+
+
+def _leave_a_start_mark(ctx, envelope: dict, seconds_ago: float) -> None:
+    """What a delivery whose worker process was killed leaves behind: its start mark."""
+    import datetime as dt
+
+    from shared.db import utcnow
+
+    with ctx.transaction() as session:
+        ctx._letter(session, envelope).started_at = utcnow() - dt.timedelta(seconds=seconds_ago)
+
+
+def _validation_envelope(s) -> dict:
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    factories.put_forms(s.client, h, app_id, {"02-01": factories.form_02_01()})
+    ctx = s.ctx("intake")
+    with ctx.transaction() as session:
+        return session.scalars(select(ctx.Outbox.envelope).where(
+            ctx.Outbox.task_name == "nws.intake.form.validation_requested")).one()
+
+
+def test_a_delivery_whose_worker_died_counts_as_lost_not_as_a_handler_failure(tmp_path):
+    from services.intake import tasks
+
+    s = Suite(tmp_path / "var", start_worker=False, env={"NWS_LOST_DELIVERY_AFTER": "2"})
+    try:
+        ctx = s.ctx("intake")
+        envelope = _validation_envelope(s)
+        # a copy published while the first delivery may still run: not counted
+        _leave_a_start_mark(ctx, envelope, seconds_ago=1)
+        with ctx.transaction() as session:
+            assert ctx._start_attempt(session, envelope, redelivered=False) is False
+            assert ctx._letter(session, envelope).lost == 0
+        # redelivered by the broker after its worker process was lost: one lost delivery,
+        # and this delivery does the work
+        assert ctx.consume(envelope, tasks.FORM_VALIDATION, redelivered=True) == "done"
+        with ctx.transaction() as session:
+            row = session.get(ctx.DeadLetter, envelope["id"])
+            assert (row.status, row.lost, row.attempts, row.started_at) == ("done", 1, 0, None)
+        assert ctx.dead_letters() == []
+    finally:
+        s.close()
+
+
+def test_a_message_whose_worker_keeps_dying_becomes_a_dead_letter(tmp_path):
+    from services.intake import tasks
+
+    s = Suite(tmp_path / "var", start_worker=False, env={"NWS_LOST_DELIVERY_AFTER": "2"})
+    try:
+        ctx = s.ctx("intake")
+        envelope = _validation_envelope(s)
+        limit = ctx.settings.task_time_limit
+        for lost in (1, 2):     # marks older than the soft limit: those deliveries died
+            _leave_a_start_mark(ctx, envelope, seconds_ago=limit)
+            with ctx.transaction() as session:
+                dead = ctx._start_attempt(session, envelope, redelivered=False)
+                assert ctx._letter(session, envelope).lost == lost
+            assert dead is (lost == 2)
+        [letter] = ctx.dead_letters()
+        assert (letter["lost"], letter["attempts"]) == (2, 0)
+        assert "worker process ended" in letter["error"]
+        assert ctx.consume(envelope, tasks.FORM_VALIDATION) == "dead"    # skipped now
+        assert ctx.retry_dead_letter(envelope["id"]) is True           # counts start over
+        with ctx.transaction() as session:
+            row = session.get(ctx.DeadLetter, envelope["id"])
+            assert (row.status, row.lost, row.started_at) == ("retried", 0, None)
     finally:
         s.close()

@@ -1,0 +1,24 @@
+"""lost deliveries: a dead letter's count of deliveries that ended with their worker
+process (hard time limit, crash), apart from the handler's failures
+
+Revision ID: matching_0007
+Revises: matching_0006
+Create Date: 2026-12-02 23:45:00
+"""
+from alembic import op
+
+from shared.migration_ops import add_lost_deliveries, drop_lost_deliveries
+
+
+revision = 'matching_0007'
+down_revision = 'matching_0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_lost_deliveries(op, 'matching')
+
+
+def downgrade() -> None:
+    drop_lost_deliveries(op, 'matching')
