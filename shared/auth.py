@@ -38,6 +38,8 @@ from shared.web import ApiError
 log = logging.getLogger(__name__)
 
 ROLES = ("applicant", "forwarder", "primary_reviewer", "secondary_reviewer", "operator")
+# The roles that see an application because it was routed to their organisation.
+REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 ISSUER = "nws-identity"
 ALGORITHM = "HS256"
 # Service-to-service calls (a web process fetching the revocation state from identity).
@@ -64,6 +66,15 @@ class Principal:
         """The account as it travels in messages and history."""
         return {"org_id": self.org_id, "login": self.login, "name": self.name,
                 "department": self.department}
+
+
+def sees_routed(principal: Principal, routed_to: Iterable[str]) -> bool:
+    """The one rule for who besides its owner sees an application under review: an
+    operator, or a forwarder or reviewer whose organisation the application was routed
+    to this round (``routed_to``: the organisations of its stages). Review applies it to
+    its case; intake to the routes review reported (an application's attachments)."""
+    return principal.role == "operator" or (
+        principal.role in REVIEWER_ROLES and principal.org_id in set(routed_to))
 
 
 def issue_token(principal: Principal, secret: str, ttl_seconds: int) -> tuple[str, dt.datetime]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import abort, current_app, g, redirect, request
 
@@ -32,6 +32,22 @@ ROLE_LABELS = {
     "secondary_reviewer": "二次審査者",
     "operator": "運用管理者",
 }
+
+
+def attachment_href(app_id: int, ref: str) -> str:
+    """Where a page visitor downloads an application's attachment (intake serves it to
+    every page, whichever service rendered the link)."""
+    return f"/intake/applications/{int(app_id)}/attachments/{quote(str(ref), safe='')}"
+
+
+def file_size(size: int | None) -> str:
+    """A byte count as pages show it: 「1.2 MB」, 「35.0 KB」, 「512 バイト」."""
+    size = int(size or 0)
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):,.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size:,} バイト"
 
 
 def page_principal() -> Principal | None:
@@ -111,7 +127,11 @@ def init_pages(app) -> None:
 
     from shared import vocabulary
 
-    app.jinja_env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
+    app.jinja_env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND,
+                                 attachment_href=attachment_href)
+    from shared.audit import jst
+
+    app.jinja_env.filters.update(jst=jst, file_size=file_size)
 
     @app.context_processor
     def _globals():

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, sees_routed
 from shared.db import utcnow
 from shared.forms import ERROR, Finding, FormContext
 from shared.messaging import ServiceContext
@@ -84,7 +84,27 @@ def get_owned(session: Session, principal: Principal, app_id: int, *,
     if for_update:
         stmt = stmt.with_for_update()
     app = session.scalar(stmt)
-    if app is None or app.org_id != principal.org_id or principal.role != "applicant":
+    if app is None or not owns(principal, app):
+        raise not_found("申請")
+    return app
+
+
+def owns(principal: Principal, app: Application) -> bool:
+    """The caller is an applicant account of the organisation the application is of."""
+    return app.org_id == principal.org_id and principal.role == "applicant"
+
+
+def get_readable(session: Session, principal: Principal, app_id: int, *,
+                 for_update: bool = False) -> Application:
+    """The application if the caller owns it, or sees it under review (the case's
+    forwarder and reviewers this round, operators: ``shared.auth.sees_routed`` on the
+    routes review reported); 404 otherwise, as for ids that do not exist."""
+    stmt = select(Application).where(Application.id == app_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    app = session.scalar(stmt)
+    if app is None or not (owns(principal, app) or (
+            app.kind != "account" and sees_routed(principal, (app.routes or {}).values()))):
         raise not_found("申請")
     return app
 
@@ -225,7 +245,7 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
         raise ApiError(422, "submission_blocked", "提出できません。指摘事項を修正してください。",
                        findings=blocking)
     app.round += 1
-    app.status, app.stage, app.findings = "validating", None, []
+    app.status, app.stage, app.findings, app.routes = "validating", None, [], {}
     history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id)
     record(session, app, "application.submitted", {"round": app.round, "kind": app.kind},
            actor=principal)
@@ -255,12 +275,15 @@ def validate_application_task(ctx: ServiceContext, pm: pluggy.PluginManager,
         return
     app.status, app.submitted_at = "submitted", utcnow()
     history(session, app, "submitted", actor=payload["actor"])
+    from services.intake import uploads
+
     org = org_of(session, app.org_id).as_ref()
     ctx.emit(session, "review", "application.submitted", {
         "application_id": app.id, "number": app.number, "kind": app.kind, "round": app.round,
         "org": org, "catalog_version": app.catalog_version,
         "submitted_at": app.submitted_at.isoformat(), "submitted_by": payload["actor"],
-        "forms": forms, "findings": app.findings})
+        "forms": forms, "findings": app.findings,
+        "attachments": uploads.list_attachments(pm, session, app)})
     from services.intake import registered
 
     delegations, supersedes = registered.delegations_of(pm, session, app, forms)
@@ -351,6 +374,8 @@ def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
         app.withdrawal_requested_at = None
     if app.status == "withdrawn" and payload["status"] == "withdrawn":
         return   # review confirming a withdrawal intake made itself
+    if current and payload.get("stage") and payload.get("reviewer_org_id"):
+        app.routes = {**(app.routes or {}), payload["stage"]: payload["reviewer_org_id"]}
     if current and (RANK.get(payload["status"], -1) > RANK.get(app.status, -1)):
         app.status = payload["status"]
         app.stage = payload.get("stage")

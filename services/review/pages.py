@@ -8,6 +8,7 @@ goes through ``cases.visible_case``, so another organisation's id is a 404.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
@@ -16,7 +17,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from shared import workbook
-from shared.pages import html_errors, page_principal, require_page
+from shared.pages import attachment_href, html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.service import context, plugins
 from shared.web import ApiError
@@ -102,9 +103,24 @@ def queue():
 
 # --- one application ------------------------------------------------------------------
 
-def form_view(spec, data: dict, header: dict) -> dict:
+@dataclasses.dataclass(frozen=True)
+class AttachmentLink:
+    """A cell's 添付資料ID shown as the link to the file."""
+
+    ref: str
+    attachment_href: str
+
+
+def form_view(spec, data: dict, header: dict, app_id: int | None = None) -> dict:
     """A form's data as label/value rows and tables, laid out as its workbook is (a form
-    without a workbook layout: its labels, else its keys)."""
+    without a workbook layout: its labels, else its keys). With ``app_id``, a cell
+    naming an attachment (添付資料ID) links to its file."""
+    def cell(path, value):
+        if app_id is not None and workbook.names_attachment(path) and isinstance(
+                value, str) and value.strip():
+            return AttachmentLink(value, attachment_href(app_id, value.strip()))
+        return value
+
     layout = spec.layout if spec is not None else None
     if layout is None:
         labels = spec.labels if spec is not None else {}
@@ -116,7 +132,7 @@ def form_view(spec, data: dict, header: dict) -> dict:
         if f.member is not None:
             value = "✓" if f.member in (workbook.get_path(data, f.path) or []) else ""
         elif f.path is not None:
-            value = workbook.get_path(data, f.path)
+            value = cell(f.path, workbook.get_path(data, f.path))
         elif f.source is not None:
             value = header.get(f.source)
         else:
@@ -128,11 +144,13 @@ def form_view(spec, data: dict, header: dict) -> dict:
         rows = []
         if t.parent is None:
             for n, row in enumerate(workbook.get_path(data, t.path) or [], start=1):
-                rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
+                rows.append([n] + [cell(c.path, workbook.get_path(row, c.path))
+                                   for c in t.columns])
         else:
             for n, parent in enumerate(workbook.get_path(data, t.parent) or [], start=1):
                 for row in workbook.get_path(parent, t.path) or []:
-                    rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
+                    rows.append([n] + [cell(c.path, workbook.get_path(row, c.path))
+                                       for c in t.columns])
         tables.append({"title": t.title, "columns": columns, "rows": rows})
     return {"fields": fields, "tables": tables}
 
@@ -156,7 +174,7 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
     header = {"org_name": case.org.get("name", ""), "prefecture": prefecture_name(
         case.prefecture_code), "org_category": "地方公共団体", "org_class": ""}
     forms = [{"code": code, "title": specs[code].title if code in specs else code,
-              "view": form_view(specs.get(code), data or {}, header),
+              "view": form_view(specs.get(code), data or {}, header, case.application_id),
               "findings": [f for f in case.findings or []
                            if str(f.get("location", "")).startswith(code)]}
              for code, data in sorted(case.forms.items())]
