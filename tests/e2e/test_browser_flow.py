@@ -69,6 +69,14 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     number = boe.locator("h1").inner_text().split()[1].split("（")[0]
     forms = factories.all_forms(ORG)
     forms["03-08"] = form_03_08(ORG, query_delegations=[query_delegation()])
+    # The 規約 its delegation rests on is attached (添付資料ID A001) and 様03-06 says so.
+    boe.set_input_files("#attachment-file", files=[{
+        "name": "事務の委託に関する規約.pdf", "mimeType": "application/pdf",
+        "buffer": factories.PDF}])
+    boe.fill("#attachment-title", "事務の委託に関する規約")
+    boe.click("#attach")
+    assert boe.get_by_text("添付資料ID は A001 です。").is_visible()
+    forms["03-06"]["attached_forms"] = forms["03-06"]["attached_forms"] + ["other"]
     for code, data in forms.items():
         boe.locator(f"#form-{code}").get_by_role("link", name="入力").click()
         boe.fill("#data", json.dumps(data, ensure_ascii=False))

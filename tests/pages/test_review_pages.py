@@ -37,6 +37,7 @@ def _submitted_with_delegation(suite) -> int:
     forms = factories.all_forms()
     forms["03-08"] = form_03_08(query_delegations=[query_delegation()])
     put_selection_for(suite.client, h, app_id, forms["03-08"])
+    forms = factories.attach_evidence(suite.client, h, app_id, forms)
     factories.put_forms(suite.client, h, app_id, forms)
     wait_for(lambda: all(f["status"] == "valid"
                          for f in suite.get_app(app_id)["forms"].values()), what="valid")
