@@ -15,8 +15,8 @@ from tests.e2e.conftest import VIEWPORT
 ORG = "131016-BOE"
 
 
-def _login(browser, live, login: str):
-    context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
+def _login(browser, live, login: str, viewport: dict = VIEWPORT):
+    context = browser.new_context(viewport=viewport, locale="ja-JP", accept_downloads=True)
     page = context.new_page()
     page.goto(f"{live.url}/auth/login?next=/")
     page.fill("#login", login)
@@ -39,6 +39,28 @@ def _shot(page, screenshots, name: str) -> None:
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
     # Usable at 1366×768: nothing forces the page wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], name
+
+
+def _attachments_download(page, screenshots, name: str, width: int = VIEWPORT["width"]) -> None:
+    """On a reviewer's case page, the list of attachments and the 添付資料ID in 様03-08
+    both download the attached PDF (under its Japanese file name)."""
+    listed = page.locator("#attachment-list")
+    text = listed.inner_text()
+    assert "事務の委託に関する規約.pdf" in text and "登録日時（日本時間）" in text
+    assert f"{len(factories.PDF)} バイト" in text and "東京都千代田区教育委員会" in text
+    for link in (listed.locator("a.attachment-link").first,
+                 page.locator("#form-03-08 a.attachment-ref").first):
+        assert link.is_visible()
+        link.scroll_into_view_if_needed()
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "事務の委託に関する規約.pdf"
+        with open(download.value.path(), "rb") as f:
+            assert f.read() == factories.PDF
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    # Usable at this width: the page itself never scrolls sideways (wide tables scroll
+    # inside their own box).
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
 
 
 def test_one_application_from_selection_to_master_registration(live, browser, screenshots):
@@ -108,6 +130,11 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     pref.get_by_role("link", name=number).click()
     # Each form is shown as readable tables, not only as a download.
     assert pref.locator("table.form-fields").count() == len(forms)
+    _attachments_download(pref, screenshots, "06a_prefecture_attachments")
+    narrow = _login(browser, live, "demo-pref", {"width": 375, "height": 800})
+    narrow.goto(pref.url)
+    _attachments_download(narrow, screenshots, "06b_prefecture_attachments_375px", 375)
+    narrow.context.close()
     pref.check("#result-ng")
     pref.click("#decide")
     assert pref.locator("#decision-error").inner_text() == \

@@ -6,6 +6,7 @@ read; anyone else gets 404."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -174,3 +175,30 @@ def test_corrupted_stored_content_is_an_error_never_the_bytes(s, caplog):
     assert res.get_json()["error"]["message"].startswith(
         f"添付資料「A001」（{NAME}）の保存内容が登録時のチェックサムと一致しないため")
     assert any("does not match its sha256" in r.getMessage() for r in caplog.records)
+
+
+def test_the_migration_gives_applications_under_review_their_current_route(tmp_path):
+    """intake_0011 on an application already at the prefecture: the prefecture still
+    reads its attachments after the upgrade."""
+    from sqlalchemy import create_engine, text
+
+    from services.intake import models
+    from shared.migrate import upgrade
+
+    migrations = Path(models.__file__).parent / "migrations"
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    upgrade("intake", migrations, url, "intake_0010")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for app_id, stage, org in ((1, "primary", "130001"), (2, None, None)):
+            conn.execute(text(
+                "INSERT INTO intake_applications (id, org_id, kind, status, round, stage, "
+                "reviewer_org_id, findings, created_by, created_at, updated_at) VALUES "
+                "(:id, '131016', 'connection', 'draft', 1, :stage, :org, '[]', 'x', "
+                "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"),
+                {"id": app_id, "stage": stage, "org": org})
+    upgrade("intake", migrations, url)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, routes FROM intake_applications")).all())
+    engine.dispose()
+    assert rows == {1: '{"primary": "130001"}', 2: None}
