@@ -129,5 +129,5 @@ def delete_attachment(app_id: int, aid: str):
     principal = current_principal()
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
-        uploads.delete_attachment(ctx, session, principal, app, aid)
+        uploads.delete_attachment(ctx, plugins(), session, principal, app, aid)
     return "", 204

@@ -215,7 +215,7 @@ def delete_attachment(app_id: int, aid: str):
         app = apps.get_owned(session, principal, app_id, for_update=True)
         try:
             with session.begin_nested():
-                uploads.delete_attachment(ctx, session, principal, app, aid)
+                uploads.delete_attachment(ctx, plugins(), session, principal, app, aid)
         except ApiError as exc:
             if exc.status != 409:
                 raise

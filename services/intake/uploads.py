@@ -262,12 +262,14 @@ def attachment_file(session: Session, app: Application, ref: str) -> Attachment:
     return att
 
 
-def delete_attachment(ctx: ServiceContext, session: Session, principal: Principal,
-                      app: Application, ref: str) -> None:
-    """Remove an attachment while the application is editable (409 otherwise). Every
-    form is validated again, so a cell still naming it gets its error finding."""
+def delete_attachment(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
+                      principal: Principal, app: Application, ref: str) -> None:
+    """Remove an attachment while the application is editable (409 otherwise). The forms
+    that name it are validated again, so each cell still naming it gets its error
+    finding (the others keep theirs)."""
     apps.require_editable(app)
     att = _attachment(session, app, ref)
+    naming = {r["form"] for r in references(pm, app).get(att.ref, [])}
     detail = {"attachment": att.ref, "filename": att.filename[:100], "size": att.size,
               "sha256": att.sha256}
     session.delete(att)
@@ -276,6 +278,8 @@ def delete_attachment(ctx: ServiceContext, session: Session, principal: Principa
     session.flush()
     apps.record(session, app, "application.attachment_deleted", detail, actor=principal)
     for entry in app.forms:
+        if entry.code not in naming:
+            continue
         entry.status, entry.findings = "validating", []
         ctx.emit(session, "intake", "form.validation_requested",
                  {"application_id": app.id, "code": entry.code, "revision": entry.revision})

@@ -157,6 +157,9 @@ def test_deleting_an_attachment_marks_the_cell_that_still_names_it(s):
     assert form["status"] == "invalid"
     assert [(f["rule"], f["location"]) for f in form["findings"] if f["severity"] == "error"] == [
         ("03-08.basis.attachment_unknown", "query_delegations[0].basis.attachment_id")]
+    # only the form naming it was validated again; the others keep their findings
+    assert {c: f["status"] for c, f in s.get_app(app_id)["forms"].items() if c != "03-08"} == {
+        c: "valid" for c in factories.all_forms() if c != "03-08"}
     history = [e["event"] for e in s.get_app(app_id)["history"]]
     assert "attachment_deleted" in history
     # A new attachment never takes the deleted one's 添付資料ID.
