@@ -80,13 +80,15 @@ def get_owned(session: Session, principal: Principal, app_id: int, *,
               for_update: bool = False) -> Application:
     """The application if the caller's organisation owns it; 404 otherwise (another
     organisation's ids are indistinguishable from ids that do not exist)."""
-    stmt = select(Application).where(Application.id == app_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    app = session.scalar(stmt)
+    app = _load(session, app_id, for_update)
     if app is None or not owns(principal, app):
         raise not_found("申請")
     return app
+
+
+def _load(session: Session, app_id: int, for_update: bool) -> Application | None:
+    stmt = select(Application).where(Application.id == app_id)
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
 def owns(principal: Principal, app: Application) -> bool:
@@ -94,15 +96,11 @@ def owns(principal: Principal, app: Application) -> bool:
     return app.org_id == principal.org_id and principal.role == "applicant"
 
 
-def get_readable(session: Session, principal: Principal, app_id: int, *,
-                 for_update: bool = False) -> Application:
+def get_readable(session: Session, principal: Principal, app_id: int) -> Application:
     """The application if the caller owns it, or sees it under review (the case's
     forwarder and reviewers this round, operators: ``shared.auth.sees_routed`` on the
     routes review reported); 404 otherwise, as for ids that do not exist."""
-    stmt = select(Application).where(Application.id == app_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    app = session.scalar(stmt)
+    app = _load(session, app_id, False)
     if app is None or not (owns(principal, app) or (
             app.kind != "account" and sees_routed(principal, (app.routes or {}).values()))):
         raise not_found("申請")
