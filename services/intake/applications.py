@@ -97,11 +97,13 @@ def owns(principal: Principal, app: Application) -> bool:
 
 
 def get_readable(session: Session, principal: Principal, app_id: int) -> Application:
-    """The application if the caller owns it, or sees it under review (the case's
-    forwarder and reviewers this round, operators: ``shared.auth.sees_routed`` on the
-    routes review reported); 404 otherwise, as for ids that do not exist."""
+    """The application for reading if the caller is an account of its organisation (any
+    role), or sees it under review (the case's forwarder and reviewers this round,
+    operators: ``shared.auth.sees_routed`` on the routes review reported); 404
+    otherwise, as for ids that do not exist. Changing it stays the applicants'
+    (:func:`get_owned`)."""
     app = _load(session, app_id, False)
-    if app is None or not (owns(principal, app) or (
+    if app is None or not (app.org_id == principal.org_id or (
             app.kind != "account" and sees_routed(principal, (app.routes or {}).values()))):
         raise not_found("申請")
     return app

@@ -105,7 +105,7 @@ def test_a_hostile_file_name_is_made_safe_in_the_header(name, plain, encoded):
 
 def test_another_organisation_and_an_unknown_id_get_404(s):
     app_id = draft_with_evidence(s)
-    for login in ("meguro", "demo-pref", "other-pref", "demo-mic", "demo-forwarder"):
+    for login in ("meguro", "demo-pref", "other-pref", "demo-mic", "demo-jlis"):
         h = s.headers(login)
         assert s.client.get(url(app_id), headers=h).status_code == 404, login
         res = s.client.get(url(app_id, "A001"), headers=h)
@@ -115,6 +115,14 @@ def test_another_organisation_and_an_unknown_id_get_404(s):
     assert res.status_code == 404
     assert res.get_json()["error"]["message"] == "添付資料「A999」が見つかりません。"
     assert s.client.get(url(10 ** 6, "A001"), headers=s.headers("demo-applicant")).status_code == 404
+
+
+def test_every_account_of_the_owner_organisation_reads_but_only_applicants_delete(s):
+    app_id = draft_with_evidence(s)
+    res = s.client.get(url(app_id, "A001"), headers=s.headers("demo-forwarder"))  # 131016
+    assert res.status_code == 200 and res.data == factories.PDF
+    assert s.client.delete(url(app_id, "A001"), headers=s.headers("demo-forwarder")).status_code == 403
+    assert s.client.get(url(app_id), headers=s.headers("demo-applicant")).get_json()["items"]
 
 
 def test_the_reviewers_the_case_was_routed_to_and_operators_read_it_others_not(s, under_review):
