@@ -172,8 +172,6 @@ def put_schedule():
 
 # --- webhooks (reviewing organisations) ---------------------------------------------------
 
-
-
 @bp.post("/webhooks")
 @require(*REVIEWER_ROLES)
 @operation("Webhook を登録する（審査機関）", body=WebhookPostSchema,
