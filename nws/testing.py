@@ -162,10 +162,17 @@ def form_03_07(org="131016", **changes) -> dict:
     return _apply(data, changes)
 
 
+# The 添付資料ID the 様03-08 builders name for their bases' 条例・規則・規約: the first
+# attachment of an application (attach a PDF before submitting; the project's tests use
+# tests.factories.attach_evidence).
+EVIDENCE = "A001"
+
+
 def query_delegation(**changes) -> dict:
     data = {"item_no": "九", "affair": beppyo_affair("九"),
             "procedure": "認定請求", "basis": {"article": "地方自治法第252条の14",
-                                         "rule_title": "児童手当事務の委託に関する規約"},
+                                         "rule_title": "児童手当事務の委託に関する規約",
+                                         "attachment_id": EVIDENCE},
             "delegators": ["132012"], "delegator_confirmed": True, "chain": [],
             "request_type": "登録"}
     return _apply(data, changes)
@@ -186,15 +193,18 @@ def form_03_08_full(org="131016", **changes) -> dict:
         query_delegation(item_no="十", affair=beppyo_affair("十"),
                          delegators=["130001", "132012"], chain=[
                              {"from": "130001", "to": "132012", "article": "地方自治法第252条の17の2",
-                              "rule_title": "東京都の事務処理の特例に関する条例"},
+                              "rule_title": "東京都の事務処理の特例に関する条例",
+                              "attachment_id": EVIDENCE},
                              {"from": "132012", "to": org, "article": "地方自治法第252条の14",
-                              "rule_title": "事務の委託に関する規約"}])]
+                              "rule_title": "事務の委託に関する規約",
+                              "attachment_id": EVIDENCE}])]
     data["provision_delegations"] = [{"info_no": "002", "info_name": "地方税関係情報",
                                       "delegatee": "132012", "request_type": "登録"}]
     data["provision_acceptances"] = [{"info_no": "003", "info_name": "児童手当関係情報",
                                       "delegator": "132012",
                                       "basis": {"article": "地方自治法第252条の14",
-                                                "rule_title": "児童手当事務の委託に関する規約"},
+                                                "rule_title": "児童手当事務の委託に関する規約",
+                                                "attachment_id": EVIDENCE},
                                       "request_type": "登録"}]
     return _apply(data, changes)
 

@@ -70,6 +70,9 @@ class ApplicationSubmitted(Payload):
     submitted_by = fields.Nested(Actor, required=True)
     forms = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
     findings = fields.List(fields.Dict(), load_default=list)
+    # The attachments (intake's list: id, filename, title, size, sha256, uploaded_by,
+    # uploaded_at, referenced_by); the files stay in intake. Empty from older senders.
+    attachments = fields.List(fields.Dict(), load_default=list)
 
 
 class DelegationsSubmitted(Payload):

@@ -3,6 +3,7 @@ workbook is, and a finding's location in Japanese. The review pages and intake's
 view show forms through these (never JSON, field paths or rule ids)."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Mapping
 
@@ -15,9 +16,27 @@ PLACES = {"forms": "申請全体", "application": "申請全体", "uploads": "�
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def form_view(spec, data: Mapping[str, Any], header: Mapping[str, Any]) -> dict:
+@dataclasses.dataclass(frozen=True)
+class AttachmentLink:
+    """A cell's 添付資料ID shown as the link to the file."""
+
+    ref: str
+    attachment_href: str
+
+
+def form_view(spec, data: Mapping[str, Any], header: Mapping[str, Any],
+              app_id: int | None = None) -> dict:
     """A form's data as label/value rows and tables, laid out as its workbook is (a form
-    without a workbook layout: its labels, else its keys)."""
+    without a workbook layout: its labels, else its keys). With ``app_id``, a cell
+    naming an attachment (添付資料ID) links to its file."""
+    from shared.pages import attachment_href
+
+    def cell(path, value):
+        if app_id is not None and workbook.names_attachment(path) and isinstance(
+                value, str) and value.strip():
+            return AttachmentLink(value, attachment_href(app_id, value.strip()))
+        return value
+
     layout = spec.layout if spec is not None else None
     if layout is None:
         labels = spec.labels if spec is not None else {}
@@ -29,7 +48,7 @@ def form_view(spec, data: Mapping[str, Any], header: Mapping[str, Any]) -> dict:
         if f.member is not None:
             value = "✓" if f.member in (workbook.get_path(data, f.path) or []) else ""
         elif f.path is not None:
-            value = workbook.get_path(data, f.path)
+            value = cell(f.path, workbook.get_path(data, f.path))
         elif f.source is not None:
             value = header.get(f.source)
         else:
@@ -41,11 +60,13 @@ def form_view(spec, data: Mapping[str, Any], header: Mapping[str, Any]) -> dict:
         rows = []
         if t.parent is None:
             for n, row in enumerate(workbook.get_path(data, t.path) or [], start=1):
-                rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
+                rows.append([n] + [cell(c.path, workbook.get_path(row, c.path))
+                                   for c in t.columns])
         else:
             for n, parent in enumerate(workbook.get_path(data, t.parent) or [], start=1):
                 for row in workbook.get_path(parent, t.path) or []:
-                    rows.append([n] + [workbook.get_path(row, c.path) for c in t.columns])
+                    rows.append([n] + [cell(c.path, workbook.get_path(row, c.path))
+                                       for c in t.columns])
         tables.append({"title": t.title, "columns": columns, "rows": rows})
     return {"fields": fields, "tables": tables}
 

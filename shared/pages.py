@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import abort, current_app, g, redirect, request
 
@@ -32,6 +32,22 @@ ROLE_LABELS = {
     "secondary_reviewer": "二次審査者",
     "operator": "運用管理者",
 }
+
+
+def attachment_href(app_id: int, ref: str) -> str:
+    """Where a page visitor downloads an application's attachment (intake serves it to
+    every page, whichever service rendered the link)."""
+    return f"/intake/applications/{int(app_id)}/attachments/{quote(str(ref), safe='')}"
+
+
+def file_size(size: int | None) -> str:
+    """A byte count as pages show it: 「1.2 MB」, 「35.0 KB」, 「512 バイト」."""
+    size = int(size or 0)
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):,.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size:,} バイト"
 
 
 def page_principal() -> Principal | None:
@@ -120,12 +136,13 @@ def init_pages(app) -> None:
 def add_template_vocabulary(env) -> None:
     """What every template may use: the Japanese names of statuses and kinds, and
     ``{{ moment|jst }}`` (2026/04/01 09:30 in Japan time; label the column
-    「（日本時間）」). For the pages' environment and the print view's own."""
+    「（日本時間）」), ``{{ size|file_size }}`` and ``attachment_href(app_id, ref)``. For the pages' environment and the print view's own."""
     from shared import vocabulary
     from shared.jst import jst_minutes
 
-    env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND)
-    env.filters.update(jst=jst_minutes)
+    env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND,
+                       attachment_href=attachment_href)
+    env.filters.update(jst=jst_minutes, file_size=file_size)
 
 
 def html_errors(bp) -> None:

@@ -40,6 +40,7 @@ AUDIT_ACTIONS = {
         "application.form_saved": "様式の保存",
         "application.workbook_uploaded": "Excel ファイルのアップロード",
         "application.attachment_added": "添付資料の登録",
+        "application.attachment_deleted": "添付資料の削除",
         "application.submitted": "申請の提出",
         "application.withdrawal_requested": "取下げの依頼",
         "application.withdrawn": "申請の取下げ",

@@ -1,7 +1,9 @@
 """HTTP helpers every service uses: JSON errors in Japanese, strict JSON bodies."""
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
@@ -22,6 +24,21 @@ HTTP_MESSAGES = {
     429: "短時間に繰り返し操作されました。しばらく待ってから再度お試しください。",
     500: "サーバーで問題が発生しました。時間をおいて再度お試しください。",
 }
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """``Content-Disposition: attachment`` for a file name a user chose (RFC 6266): the
+    name without directories, control characters, quotes or backslashes, as
+    ``filename*`` (RFC 5987, UTF-8) for Japanese names, with ``filename`` an ASCII
+    fallback (the name itself when it is plain ASCII, else ``fallback`` and its
+    extension)."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C"
+                   and ch not in '"\\;').strip().lstrip(".")[:200] or fallback
+    ext = name.rpartition(".")[2] if "." in name else ""
+    plain = name if name.isascii() else fallback + (f".{ext}" if ext.isascii() and ext else "")
+    plain = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in plain)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class ApiError(Exception):

@@ -182,6 +182,39 @@ class Layout:
         return out
 
 
+ATTACHMENT_KEY = "attachment_id"   # a cell that names an attachment by its 添付資料ID
+
+
+def names_attachment(path: str | None) -> bool:
+    """Whether a field or column at ``path`` holds a 添付資料ID (its last key is
+    ``attachment_id``)."""
+    return bool(path) and path.rsplit(".", 1)[-1] == ATTACHMENT_KEY
+
+
+def attachment_cells(layout: Layout, data: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(field path, Japanese label, value) of every cell of the form that names an
+    attachment, blank ones included, in the order of the workbook."""
+    for f in layout.fields:
+        if f.member is None and names_attachment(f.path):
+            yield f.path, f.label, get_path(data, f.path)
+    for t in layout.tables:
+        columns = [c for c in t.columns if names_attachment(c.path)]
+        if not columns:
+            continue
+        if t.parent is None:
+            for i, row in enumerate(get_path(data, t.path) or []):
+                for c in columns:
+                    yield (f"{t.path}[{i}].{c.path}", f"{t.title} {i + 1} 行目の{c.label}",
+                           get_path(row, c.path))
+            continue
+        for n, parent in enumerate(get_path(data, t.parent) or []):
+            for j, row in enumerate(get_path(parent, t.path) or []):
+                for c in columns:
+                    yield (f"{t.parent}[{n}].{t.path}[{j}].{c.path}",
+                           f"{t.title} {t.key_label} {n + 1} の {j + 1} 件目の{c.label}",
+                           get_path(row, c.path))
+
+
 def address(sheet: str, row: int, col: int) -> str:
     """Where a cell is, for people: 「様02-01」シート C7 (row and col 0-based)."""
     return f"「{sheet}」シート {_col_letter(col)}{row + 1}"

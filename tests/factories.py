@@ -51,3 +51,31 @@ def put_forms(client, headers, app_id: int, forms: dict[str, dict]) -> None:
         res = client.put(f"/api/intake/applications/{app_id}/forms/{code}", json=data,
                          headers=headers)
         assert res.status_code == 202, res.get_json()
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def attach_pdf(client, headers, app_id: int, name: str = "条例.pdf", title: str = "",
+               content: bytes = PDF):
+    """POST an attachment; the response."""
+    import io
+
+    return client.post(f"/api/intake/applications/{app_id}/attachments", headers=headers,
+                       data={"file": (io.BytesIO(content), name), "title": title},
+                       content_type="multipart/form-data")
+
+
+def attach_evidence(client, headers, app_id: int, forms: dict[str, dict]) -> dict[str, dict]:
+    """Attach the 規約 the 様03-08 builders name (form_data.EVIDENCE) and check その他 on
+    様03-06, as an applicant filing delegation rows does; the forms to PUT."""
+    from tests.form_data import EVIDENCE
+
+    res = attach_pdf(client, headers, app_id, "事務の委託に関する規約.pdf", "事務の委託に関する規約")
+    assert res.status_code == 201 and res.get_json()["id"] == EVIDENCE, res.get_json()
+    forms = dict(forms)
+    if "03-06" in forms:
+        listed = forms["03-06"]["attached_forms"]
+        forms["03-06"] = {**forms["03-06"], "attached_forms": [*listed, "other"]
+                          if "other" not in listed else listed}
+    return forms

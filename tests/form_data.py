@@ -3,7 +3,7 @@ plugin authors), re-exported here under the names the tests use."""
 from __future__ import annotations
 
 from nws.testing import (  # noqa: F401  (re-exported)
-    BUILDERS, CHECK_ITEMS, SELECTED_ROWS, WRITER, beppyo_affair, form_02_01, form_02_02,
+    BUILDERS, CHECK_ITEMS, EVIDENCE, SELECTED_ROWS, WRITER, beppyo_affair, form_02_01, form_02_02,
     form_02_06, form_03_06, form_03_07, form_03_07_selected, form_03_08, form_03_08_full,
     form_03_09, pia_done, query_delegation, required_forms, selection_for)
 

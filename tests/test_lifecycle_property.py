@@ -22,7 +22,8 @@ from tests.conftest import Suite, wait_for
 A, B = "131016", "131024"
 LOGINS = {A: "demo-applicant", B: "prop-applicant-b"}
 INFO = {"info_no": "EX0002", "info_name": "【例】住民票関係情報（例示・法令ではない）"}
-BASIS = {"article": "地方自治法第252条の14", "rule_title": "事務の委託に関する規約"}
+BASIS = {"article": "地方自治法第252条の14", "rule_title": "事務の委託に関する規約",
+         "attachment_id": form_data.EVIDENCE}
 KEYS = {"03-08": {"query_delegations": ("item_no",),
                   "provision_delegations": ("info_no", "delegatee"),
                   "provision_acceptances": ("info_no", "delegator")},
@@ -137,6 +138,9 @@ def run(suite, kind, org, forms, selection, fate) -> str:
     res = suite.client.put(f"/api/intake/applications/{app_id}/selection", json=selection,
                            headers=h)
     assert res.status_code == 200, res.get_json()
+    if any(r.get("request_type") == "登録" for r in (forms.get("03-08") or {}).get(
+            "provision_acceptances", [])):   # a new basis: its 規約 is attached
+        forms = factories.attach_evidence(suite.client, h, app_id, forms)
     factories.put_forms(suite.client, h, app_id, forms)
     app = wait_valid(suite, login, app_id)
     errors = {c: [f for f in f_["findings"] if f["severity"] == "error"]

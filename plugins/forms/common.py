@@ -168,6 +168,21 @@ def check_common(code: str, allowed_request_types: Iterable[str] = REQUEST_TYPES
     return validate_common
 
 
+def attachment_findings(rules: tuple[str, str], attachment: Any, attachments: Iterable[str],
+                        where: str, label: str, missing: str | None) -> list[Finding]:
+    """The evidence rule of a cell that names an attachment (添付資料ID): blank while the
+    document must be attached → ``rules[0]`` with the ``missing`` message (None: not
+    needed here); a 添付資料ID the application does not have (never attached, or deleted
+    since) → ``rules[1]``. Both ERROR, located at the cell ``where``."""
+    if blank(attachment):
+        return [] if missing is None else [Finding(rules[0], ERROR, where, f"{label}: {missing}")]
+    if attachment not in set(attachments):
+        return [Finding(rules[1], ERROR, where,
+                        f"{label}: 添付資料「{attachment}」はこの申請に添付されていません"
+                        "（削除された場合は添付し直して、その添付資料IDを記入してください）。")]
+    return []
+
+
 def required_text(code: str, data: Mapping[str, Any], path: str, label: str) -> list[Finding]:
     """A finding if the text at dotted ``path`` is empty."""
     value: Any = data

@@ -104,7 +104,8 @@ def nws_form_specs():
 
 @hookimpl
 def nws_validate_application(application, forms, context):
-    """The check boxes of 様03-06 against the forms and attachments actually filed."""
+    """The check boxes of 様03-06 against the forms and attachments actually filed; その他
+    and the attachments are judged on the その他 box's own cell."""
     summary = forms.get(CODE)
     if summary is None:
         return []
@@ -120,10 +121,10 @@ def nws_validate_application(application, forms, context):
     attachments = list(getattr(context, "attachments", None) or [])
     if OTHER in checked and not attachments:
         out.append(Finding(f"{CODE}.attached_forms.other_without_attachments", ERROR,
-                           f"{CODE}.attached_forms",
+                           f"{CODE}.attached_forms<{OTHER}>",
                            "様03-06で「その他」にチェックがありますが、添付資料がありません。条例・規則や未公表の評価書を添付するか、チェックを外してください。"))
     elif attachments and OTHER not in checked:
         out.append(Finding(f"{CODE}.attached_forms.attachments_without_other", ERROR,
-                           f"{CODE}.attached_forms",
+                           f"{CODE}.attached_forms<{OTHER}>",
                            f"添付資料が {len(attachments)} 件ありますが、様03-06の「その他」にチェックがありません。"))
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import fields, pre_load, validate
 
 from plugins.forms.common import (COMMON_LABELS, ROW_TYPES, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
-                                  FormBaseSchema, blank, check_common, check_row_operations,
+                                  FormBaseSchema, attachment_findings, blank, check_common, check_row_operations,
                                   connection_only, layout, legal_name_findings,
                                   row_type_column)
 from shared import workbook as wbk
@@ -167,13 +167,12 @@ def _check_pia(pia, where, what, attachments):
             if blank(report.get(field)):
                 yield Finding(f"{CODE}.pia.report_incomplete", ERROR, f"{at}.{field}",
                               f"{label}: {name}を入力してください。")
-        attachment = report.get("attachment_id")
-        if not report.get("published") and blank(attachment):
-            yield Finding(f"{CODE}.pia.report_not_attached", ERROR, f"{at}.attachment_id",
-                          f"{label}: 特定個人情報保護評価WEBで公表されていない評価書は添付し、添付資料IDを記入してください。")
-        elif not blank(attachment) and attachment not in attachments:
-            yield Finding(f"{CODE}.pia.attachment_unknown", ERROR, f"{at}.attachment_id",
-                          f"{label}: 添付資料「{attachment}」はこの申請に添付されていません。")
+        yield from attachment_findings(
+            (f"{CODE}.pia.report_not_attached", f"{CODE}.pia.attachment_unknown"),
+            report.get("attachment_id"), attachments,
+            f"{at}.attachment_id", label,
+            None if report.get("published") else
+            "特定個人情報保護評価WEBで公表されていない評価書は添付し、添付資料IDを記入してください。")
 
 
 def check_selection(data, ctx):

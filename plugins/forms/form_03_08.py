@@ -6,8 +6,8 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from plugins.forms.common import (COMMON_LABELS, TEXT_CODE, TEXT_FREE, TEXT_LEGAL,
-                                  FormBaseSchema, ListRowSchema, blank, check_common,
-                                  check_row_operations, connection_only, layout,
+                                  FormBaseSchema, ListRowSchema, attachment_findings, blank,
+                                  check_common, check_row_operations, connection_only, layout,
                                   legal_name_findings, row_type_column)
 from shared import legal
 from shared import workbook as wbk
@@ -22,6 +22,8 @@ TITLE = "情報照会者事務委任情報・情報提供者事務委任情報�
 ARTICLES = ("地方自治法第180条の2", "地方自治法第180条の7", "地方自治法第252条の14",
             "地方自治法第252条の17の2", "地方自治法第284条")
 ORG_LIST = validate.Length(max=200)
+# Rows this application does not file anew need no attached basis.
+EVIDENCE_EXEMPT = ("削除", "変更なし")
 
 
 class BasisSchema(BaseSchema):
@@ -29,6 +31,8 @@ class BasisSchema(BaseSchema):
                             metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL})
     rule_title = fields.String(required=True,
                                metadata={"label": "条例・規則・規約の名称", **TEXT_LEGAL})
+    attachment_id = fields.String(load_default=None, allow_none=True,
+                                  metadata={"label": "条例・規則・規約の添付資料ID", **TEXT_CODE})
 
 
 ChainLinkSchema = BaseSchema.from_dict({
@@ -38,6 +42,8 @@ ChainLinkSchema = BaseSchema.from_dict({
                              metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL}),
     "rule_title": fields.String(required=True,
                                 metadata={"label": "条例・規則・規約の名称", **TEXT_LEGAL}),
+    "attachment_id": fields.String(load_default=None, allow_none=True,
+                                   metadata={"label": "条例・規則・規約の添付資料ID", **TEXT_CODE}),
 }, name="ChainLinkSchema")
 
 
@@ -90,8 +96,12 @@ def _article(path: str) -> wbk.Column:
                       strict=False, width=26)
 
 
-def _rule(path: str) -> wbk.Column:
-    return wbk.Column(path, "条例・規則・規約の名称（添付）", width=36)
+def _rule(path: str) -> tuple[wbk.Column, wbk.Column]:
+    """The instrument's title and the 添付資料ID of its attached copy."""
+    prefix = path.rpartition(".")[0]
+    return (wbk.Column(path, "条例・規則・規約の名称（添付）", width=36),
+            wbk.Column(f"{prefix}.attachment_id" if prefix else "attachment_id",
+                       "条例・規則・規約の添付資料ID", optional=True, width=16))
 
 
 LAYOUT = layout(CODE, TITLE, tables=(
@@ -99,7 +109,7 @@ LAYOUT = layout(CODE, TITLE, tables=(
               (wbk.Column("item_no", "別表 項番", kind=wbk.AUTO, width=10),
                wbk.Column("affair", "事務名", kind=wbk.AUTO, width=44),
                wbk.Column("procedure", "手続", width=24),
-               _article("basis.article"), _rule("basis.rule_title"),
+               _article("basis.article"), *_rule("basis.rule_title"),
                wbk.Column("delegators", "委任元機関（すべて。機関コードを「、」区切り）",
                           type=wbk.LIST, width=30),
                wbk.Column("delegator_confirmed", "委任元機関による確認", kind=wbk.CHOICE,
@@ -109,7 +119,7 @@ LAYOUT = layout(CODE, TITLE, tables=(
     wbk.Table(f"様{CODE}(1)委任経路", "chain", "(1) 多段階の委任: 経路上のすべての委任（例: 県A→市B、市B→組合C）",
               (wbk.Column("from", "委任元（機関コード）", width=16),
                wbk.Column("to", "委任先（機関コード）", width=16),
-               _article("article"), _rule("rule_title")),
+               _article("article"), *_rule("rule_title")),
               parent="query_delegations", key_label="(1)のNo.", blank_rows=20),
     wbk.Table(f"様{CODE}(2)", "provision_delegations", "(2) 特定個人情報の情報提供に係る委任情報（委任した機関が記入）",
               (wbk.Column("info_no", "特定個人情報番号", kind=wbk.AUTO, width=12),
@@ -121,16 +131,18 @@ LAYOUT = layout(CODE, TITLE, tables=(
               (wbk.Column("info_no", "特定個人情報番号", kind=wbk.AUTO, width=12),
                wbk.Column("info_name", "特定個人情報名", kind=wbk.AUTO, width=44),
                wbk.Column("delegator", "委任元機関（機関コード）", width=20),
-               _article("basis.article"), _rule("basis.rule_title"), row_type_column()),
+               _article("basis.article"), *_rule("basis.rule_title"), row_type_column()),
               blank_rows=0),
 ), schema=Form0308Schema)
 
 
-def _check_basis(article, rule_title, where_article, where_rule, what):
+def _check_basis(article, rule_title, where_article, where_rule, what, evidence=None):
     """A statutory basis: an article of a law plus the ordinance, rule or 規約 naming the
     affairs. The instrument is judged by its kind, which its title's ending tells
     (shared.legal): 「…通知に関する事務の委任に関する規則」 is a 規則; a 要綱, 通知, 要領 or
-    anything else that is not a 条例, 規則 or 規約 is refused, as is an article of one."""
+    anything else that is not a 条例, 規則 or 規約 is refused, as is an article of one.
+    ``evidence`` (attachment_id, its path, the application's attachments), where the row
+    needs it: the instrument's copy attached and named by its 添付資料ID."""
     if not blank(article) and legal.article_is_non_statutory(article):
         kind = legal.instrument_kind(legal.article_instrument(article))
         yield Finding(f"{CODE}.basis.non_statutory", ERROR, where_article,
@@ -152,6 +164,12 @@ def _check_basis(article, rule_title, where_article, where_rule, what):
     if blank(rule_title):
         yield Finding(f"{CODE}.basis.rule_missing", ERROR, where_rule,
                       f"{what}: 委任の根拠となる条例・規則・規約の名称を記入し、その写しを添付してください。")
+    elif evidence is not None:
+        attachment, where, attachments = evidence
+        yield from attachment_findings(
+            (f"{CODE}.basis.rule_not_attached", f"{CODE}.basis.attachment_unknown"),
+            attachment, attachments, where, what,
+            f"「{rule_title}」の写し（PDF）を添付資料として登録し、その添付資料IDを記入してください。")
 
 
 def check_delegations(data, ctx):
@@ -159,11 +177,21 @@ def check_delegations(data, ctx):
     confirmation checked, a multi-level chain declared whole; (2)(3) the counterpart
     named."""
     me = (ctx.org or {}).get("id")
+    attachments = list(ctx.attachments or [])
+
+    def evidence(row, basis, where):
+        """What the basis needs attached: nothing for a row this application does not
+        file anew (削除, or 変更なし: attached when it was registered)."""
+        if row.get("request_type") in EVIDENCE_EXEMPT:
+            return None
+        return basis.get("attachment_id"), f"{where}.attachment_id", attachments
+
     for i, row in enumerate(data.get("query_delegations") or []):
         where, what = f"query_delegations[{i}]", f"(1) {i + 1} 行目（別表 項番 {row.get('item_no')}）"
         basis = row.get("basis") or {}
         yield from _check_basis(basis.get("article"), basis.get("rule_title"),
-                                f"{where}.basis.article", f"{where}.basis.rule_title", what)
+                                f"{where}.basis.article", f"{where}.basis.rule_title", what,
+                                evidence(row, basis, f"{where}.basis"))
         delegators = [d for d in row.get("delegators") or [] if not blank(d)]
         if not delegators:
             yield Finding(f"{CODE}.delegators.missing", ERROR, f"{where}.delegators",
@@ -175,7 +203,8 @@ def check_delegations(data, ctx):
             yield Finding(f"{CODE}.delegator_confirmed.unchecked", ERROR,
                           f"{where}.delegator_confirmed",
                           f"{what}: 委任元機関による確認にチェックがありません。委任元機関に確認を受けてからチェックしてください。")
-        yield from _check_chain(row.get("chain") or [], delegators, me, where, what)
+        yield from _check_chain(row.get("chain") or [], delegators, me, where, what,
+                                lambda link, at: evidence(row, link, at))
     for i, row in enumerate(data.get("provision_delegations") or []):
         where = f"provision_delegations[{i}]"
         if blank(row.get("delegatee")):
@@ -188,10 +217,11 @@ def check_delegations(data, ctx):
                           f"{what}: 委任元機関を記入してください。")
         basis = row.get("basis") or {}
         yield from _check_basis(basis.get("article"), basis.get("rule_title"),
-                                f"{where}.basis.article", f"{where}.basis.rule_title", what)
+                                f"{where}.basis.article", f"{where}.basis.rule_title", what,
+                                evidence(row, basis, f"{where}.basis"))
 
 
-def _check_chain(chain, delegators, me, where, what):
+def _check_chain(chain, delegators, me, where, what, evidence=lambda link, at: None):
     """A multi-level delegation (県A → 市B → 組合C) is declared by the organisation that
     links (C) with EVERY link: from the first 委任元機関, each link starting where the
     previous ended, the last ending at the applicant; every organisation on the way is
@@ -201,7 +231,8 @@ def _check_chain(chain, delegators, me, where, what):
     for j, link in enumerate(chain):
         yield from _check_basis(link.get("article"), link.get("rule_title"),
                                 f"{where}.chain[{j}].article", f"{where}.chain[{j}].rule_title",
-                                f"{what} 委任の経路 {j + 1} 件目")
+                                f"{what} 委任の経路 {j + 1} 件目",
+                                evidence(link, f"{where}.chain[{j}]"))
     route = " → ".join([chain[0].get("from") or "?"] + [link.get("to") or "?" for link in chain])
     if delegators and chain[0].get("from") != delegators[0]:
         yield Finding(f"{CODE}.chain.not_from_first_delegator", ERROR, f"{where}.chain[0].from",

@@ -5,6 +5,11 @@
   its forms' status and findings appear in GET application.
 - ``POST /api/intake/applications/ID/attachments`` multipart field ``file`` (PDF), optional
   field ``title`` → 201 ``{"id", ...}``; ``id`` is the 添付資料ID the forms refer to.
+- ``GET /api/intake/applications/ID/attachments`` → ``{"items": [...]}`` with where the
+  forms refer to each; ``GET …/attachments/AID`` → the PDF (its sha256 checked on every
+  download); ``DELETE …/attachments/AID`` → 204 while the application is editable.
+  Read by the owner organisation and, under review, by the case's forwarder and
+  reviewers and operators (``applications.get_readable``); anyone else gets 404.
 
 Files refused at the door (size, not a zip, zip bomb, macros, DTDs, sheets too large, no
 form sheet; not a PDF) are answered 4xx with a Japanese message and nothing is stored.
@@ -16,16 +21,17 @@ by count (``NWS_ATTACHMENTS_MAX_COUNT``, 409) and by total bytes
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from shared.auth import current_principal, require
-from shared.openapi import operation
+from shared.openapi import File, operation
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
-from shared.web import ApiError
+from shared.web import ApiError, content_disposition
 from services.intake import applications as apps
 from services.intake import uploads
-from services.intake.schemas import AttachmentAddedSchema, UploadAcceptedSchema, multipart_file
+from services.intake.schemas import (AttachmentAddedSchema, AttachmentListSchema,
+                                     UploadAcceptedSchema, multipart_file)
 
 bp = Blueprint("intake_uploads_api", __name__, url_prefix="/api/intake")
 
@@ -82,3 +88,46 @@ def add_attachment(app_id: int):
         result = {"id": att.ref, "filename": att.filename, "size": att.size,
                   "sha256": att.sha256}
     return jsonify(result), 201
+
+
+def attachment_response(att) -> Response:
+    """An attachment as a download: always a PDF to save (never shown inline, never
+    sniffed), under a file name safe for every browser."""
+    res = Response(att.content, mimetype="application/pdf")
+    res.headers["Content-Disposition"] = content_disposition(att.filename, att.ref)
+    res.headers["X-Content-Type-Options"] = "nosniff"
+    res.headers["Cache-Control"] = "private, no-store"
+    return res
+
+
+@bp.get("/applications/<int:app_id>/attachments")
+@require()
+@operation("申請の添付資料の一覧（様式から参照している欄つき）",
+           responses={200: AttachmentListSchema})
+def list_attachments(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_readable(session, current_principal(), app_id)
+        items = uploads.list_attachments(plugins(), session, app)
+    return jsonify({"items": items})
+
+
+@bp.get("/applications/<int:app_id>/attachments/<aid>")
+@require()
+@operation("添付資料（PDF）をダウンロードする（保存内容はチェックサムで確認）",
+           responses={200: File("application/pdf", "添付資料の PDF")}, errors=(500,))
+def download_attachment(app_id: int, aid: str):
+    with context("intake").transaction() as session:
+        app = apps.get_readable(session, current_principal(), app_id)
+        return attachment_response(uploads.attachment_file(session, app, aid))
+
+
+@bp.delete("/applications/<int:app_id>/attachments/<aid>")
+@require("applicant")
+@operation("添付資料を削除する（下書き・差戻しの間のみ）", responses={204: None}, errors=(409,))
+def delete_attachment(app_id: int, aid: str):
+    ctx = context("intake")
+    principal = current_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        uploads.delete_attachment(ctx, plugins(), session, principal, app, aid)
+    return "", 204

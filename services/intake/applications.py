@@ -80,13 +80,15 @@ def get_owned(session: Session, principal: Principal, app_id: int, *,
               for_update: bool = False) -> Application:
     """The application if the caller's organisation owns it; 404 otherwise (another
     organisation's ids are indistinguishable from ids that do not exist)."""
-    stmt = select(Application).where(Application.id == app_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    app = session.scalar(stmt)
+    app = _load(session, app_id, for_update)
     if app is None or not owns(principal, app):
         raise not_found("申請")
     return app
+
+
+def _load(session: Session, app_id: int, for_update: bool) -> Application | None:
+    stmt = select(Application).where(Application.id == app_id)
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
 def owns(principal: Principal, app: Application) -> bool:
@@ -94,21 +96,15 @@ def owns(principal: Principal, app: Application) -> bool:
     return app.org_id == principal.org_id and principal.role == "applicant"
 
 
-def routed_orgs(app: Application) -> set[str]:
-    """The organisations review routed the current round to, as its status reports
-    (history entries of a stage, and the reviewer of the current stage) told intake."""
-    orgs = {h.org_id for h in app.history
-            if h.round == app.round and h.stage and h.org_id}
-    return orgs | ({app.reviewer_org_id} if app.reviewer_org_id else set())
-
-
 def get_readable(session: Session, principal: Principal, app_id: int) -> Application:
-    """The application if the caller owns it, or sees it under review (the case's
-    forwarder and reviewers this round, operators: ``shared.auth.sees_routed``); 404
-    otherwise, as for ids that do not exist."""
-    app = session.scalar(select(Application).where(Application.id == app_id))
-    if app is None or not (owns(principal, app) or (
-            app.kind != "account" and sees_routed(principal, routed_orgs(app)))):
+    """The application for reading if the caller is an account of its organisation (any
+    role), or sees it under review (the case's forwarder and reviewers this round,
+    operators: ``shared.auth.sees_routed`` on the routes review reported); 404
+    otherwise, as for ids that do not exist. Changing it stays the applicants'
+    (:func:`get_owned`)."""
+    app = _load(session, app_id, False)
+    if app is None or not (app.org_id == principal.org_id or (
+            app.kind != "account" and sees_routed(principal, (app.routes or {}).values()))):
         raise not_found("申請")
     return app
 
@@ -116,25 +112,6 @@ def get_readable(session: Session, principal: Principal, app_id: int) -> Applica
 REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 # who may read an application's workbooks (get_readable says which application)
 WORKBOOK_READERS = ("applicant", *REVIEWER_ROLES, "operator")
-
-
-def get_readable(session: Session, principal: Principal, app_id: int) -> Application:
-    """The application for reading its workbooks: its owner (as :func:`get_owned`), an
-    operator, or a reviewer of an organisation review routed it to or that decided it
-    (as review reported, in the history); 404 otherwise."""
-    if principal.role == "applicant":
-        return get_owned(session, principal, app_id)
-    app = session.get(Application, app_id)
-    if app is None or principal.role not in REVIEWER_ROLES + ("operator",):
-        raise not_found("申請")
-    if principal.role == "operator" or app.reviewer_org_id == principal.org_id:
-        return app
-    reviewed_by = session.scalar(select(HistoryEntry.id).where(
-        HistoryEntry.application_id == app.id, HistoryEntry.org_id == principal.org_id,
-        HistoryEntry.event.in_(REVIEW_EVENTS)).limit(1))
-    if reviewed_by is None:
-        raise not_found("申請")
-    return app
 
 
 # history events that name a reviewing organisation (routed to it, or decided by it)
@@ -316,7 +293,7 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
         raise ApiError(422, "submission_blocked", "提出できません。指摘事項を修正してください。",
                        findings=blocking)
     app.round += 1
-    app.status, app.stage, app.findings = "validating", None, []
+    app.status, app.stage, app.findings, app.routes = "validating", None, [], {}
     history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id)
     if late is not None:
         deadlines.note_late(session, app, late, principal.actor(), principal)
@@ -366,12 +343,15 @@ def write_application_findings(ctx: ServiceContext, session: Session, payload: d
         return
     app.status, app.submitted_at = "submitted", utcnow()
     history(session, app, "submitted", actor=payload["actor"])
+    from services.intake import uploads
+
     org = org_of(session, app.org_id).as_ref()
     ctx.emit(session, "review", "application.submitted", {
         "application_id": app.id, "number": app.number, "kind": app.kind, "round": app.round,
         "org": org, "catalog_version": app.catalog_version,
         "submitted_at": app.submitted_at.isoformat(), "submitted_by": payload["actor"],
-        "forms": forms, "findings": app.findings})
+        "forms": forms, "findings": app.findings,
+        "attachments": uploads.list_attachments(pm, session, app)})
     from services.intake import registered
 
     delegations, supersedes = registered.delegations_of(pm, session, app, forms)
@@ -464,6 +444,8 @@ def apply_status_change(ctx: ServiceContext, session: Session, payload: dict,
         app.withdrawal_requested_at = None
     if app.status == "withdrawn" and payload["status"] == "withdrawn":
         return   # review confirming a withdrawal intake made itself
+    if current and payload.get("stage") and payload.get("reviewer_org_id"):
+        app.routes = {**(app.routes or {}), payload["stage"]: payload["reviewer_org_id"]}
     if current and (RANK.get(payload["status"], -1) > RANK.get(app.status, -1)):
         app.status = payload["status"]
         app.stage = payload.get("stage")

@@ -56,6 +56,9 @@ class Application(Base):
     round: Mapped[int] = mapped_column(Integer, default=0)  # submissions so far
     stage: Mapped[str | None] = mapped_column(String(20))
     reviewer_org_id: Mapped[str | None] = mapped_column(String(40))
+    # The organisations review routed the current round to, by stage ({stage: org id}),
+    # as its status reports said: who besides the owner may read the attachments.
+    routes: Mapped[dict | None]
     catalog_version: Mapped[str | None] = mapped_column(String(40))
     findings: Mapped[list] = mapped_column(default=list)
     master_version: Mapped[int | None]

@@ -119,6 +119,7 @@ def _render_application(session, app: Application, error: str | None = None,
     decisions = [h for h in desc["history"]
                  if h["event"].endswith(("_approved", "_rejected"))]
     files = uploads.describe(session, app.id)
+    attachments = uploads.list_attachments(plugins(), session, app)
     busy = (app.status == "validating" or any(f["status"] == "validating" for f in forms)
             or any(u["status"] == uploads.PENDING for u in files["uploads"])
             ) and not desc["processing_problem"]
@@ -126,7 +127,8 @@ def _render_application(session, app: Application, error: str | None = None,
         "intake/application.html", app=desc, forms=forms, other_findings=other,
         decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,
         withdrawable=app.status in apps.WITHDRAWABLE, uploads=files["uploads"],
-        attachments=files["attachments"], error=error,
+        attachments=attachments, error=error,
+        delete_url=lambda ref: url_for(".delete_attachment", app_id=app.id, aid=ref),
         changes=registered.change_summary(plugins(), app),
         max_upload=MAX_UPLOAD_BYTES, max_attachment=MAX_ATTACHMENT_BYTES,
         quota=_attachment_quota(session, app)), status
@@ -203,6 +205,39 @@ def add_attachment(app_id: int):
         return att.ref
     return _store_file(app_id, MAX_ATTACHMENT_BYTES, store,
                        "添付資料を登録しました。添付資料ID は {} です。様式にはこの ID を記入してください。")
+
+
+@bp.post("/applications/<int:app_id>/attachments/<aid>/delete")
+@require_page("applicant")
+def delete_attachment(app_id: int, aid: str):
+    """The applicant deletes an attachment (the page asks to confirm first); a cell still
+    naming it gets its error finding when the forms are validated again."""
+    ctx = context("intake")
+    principal = page_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        try:
+            with session.begin_nested():
+                uploads.delete_attachment(ctx, plugins(), session, principal, app, aid)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            return _render_application(session, app, exc.message, exc.status)
+    flash(f"添付資料 {aid} を削除しました。様式にこの添付資料IDが残っている欄は誤りとして表示されます。")
+    return redirect(url_for(".application", app_id=app_id) + "#attachments")
+
+
+@home.get("/intake/applications/<int:app_id>/attachments/<aid>")
+@require_page()
+def attachment_download(app_id: int, aid: str):
+    """An attachment for the logged-in page visitor: the owner's accounts, the case's
+    forwarder and reviewers, operators (the API's rule, ``applications.get_readable``);
+    the same checked download as ``GET /api/intake/…/attachments/AID``."""
+    from services.intake.api_uploads import attachment_response
+
+    with context("intake").transaction() as session:
+        app = apps.get_readable(session, page_principal(), app_id)
+        return attachment_response(uploads.attachment_file(session, app, aid))
 
 
 @bp.post("/applications/<int:app_id>/submit")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from shared import vocabulary
 from shared.jst import jst
-from shared.pages import add_template_vocabulary
+from shared.pages import add_template_vocabulary, file_size
 from shared.auth import Principal
 from shared.config import Settings
 from shared.db import utcnow
@@ -57,13 +57,6 @@ FAILED_MESSAGE = "PDF の作成に失敗しました。しばらくしてから�
 # a marshmallow path in parentheses at the end of a schema finding's label
 _PATH_IN_MESSAGE = re.compile(r"（[A-Za-z_][\w.\[\]]*）")
 _CHOICE_ORG = {"受任事務": "委任元", "受任により情報提供を行う": "委任元", "委任した": "委任先"}
-
-
-def size_text(size: int) -> str:
-    """``2048`` as 「2.0 KB」, ``3145728`` as 「3.0 MB」."""
-    if size >= MB:
-        return f"{size / MB:,.1f} MB"
-    return f"{max(size / KB, 0.1):,.1f} KB"
 
 
 def _decision(event: str) -> str:
@@ -123,7 +116,7 @@ def document(session: Session, pm: pluggy.PluginManager, app: Application) -> di
              for code, spec in specs.items() if code in present]
     files = uploads.describe(session, app.id)
     attachments = [{"id": a["id"], "filename": a["filename"], "title": a["title"],
-                    "size": size_text(a["size"]), "at": jst(a["at"])}
+                    "size": file_size(a["size"]), "at": jst(a["at"])}
                    for a in files["attachments"]]
     history = [{"at": jst(h.at), "round": h.round, "event": h.event,
                 "decision": _decision(h.event), "status": h.status, "stage": h.stage,

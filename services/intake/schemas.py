@@ -157,6 +157,31 @@ class UploadAcceptedSchema(ResponseSchema):
     forms = fields.Raw(allow_none=True)
 
 
+class AttachmentReferenceSchema(ResponseSchema):
+    form = fields.String(required=True, metadata={"description": "様式コード（例 03-08）"})
+    path = fields.String(required=True, metadata={"description": "様式のデータ内の位置"})
+    location = fields.String(required=True,
+                             metadata={"description": "様式とブックのシート・セル"})
+    label = fields.String(required=True, metadata={"description": "行と欄（日本語）"})
+
+
+class AttachmentItemSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"description": "添付資料ID（様式から参照する）"})
+    filename = fields.String(required=True)
+    title = fields.String(required=True, metadata={"description": "資料の名称"})
+    size = fields.Integer(required=True, metadata={"description": "バイト数"})
+    sha256 = fields.String(required=True)
+    uploaded_by = fields.Dict(required=True,
+                              metadata={"description": "登録したアカウント（機関・ログイン・氏名・部署）"})
+    uploaded_at = fields.DateTime(required=True)
+    referenced_by = fields.List(fields.Nested(AttachmentReferenceSchema), required=True,
+                                metadata={"description": "この添付資料IDを記入した様式の欄"})
+
+
+class AttachmentListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(AttachmentItemSchema), required=True)
+
+
 class AttachmentAddedSchema(ResponseSchema):
     id = fields.String(required=True, metadata={"description": "添付資料ID"})
     filename = fields.String(required=True)

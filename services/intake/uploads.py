@@ -30,10 +30,11 @@ from shared.forms import ERROR, Finding
 from shared.messaging import ServiceContext
 from shared.ratelimit import UNITS, rate_limits
 from shared.ratelimit import describe as describe_rate
-from shared.web import ApiError
+from shared.pluginmanager import form_specs
+from shared.web import ApiError, not_found
 from services.intake import applications as apps
 from services.intake import reviewed, validation, workbooks
-from services.intake.models import Application, Attachment, Upload
+from services.intake.models import Application, Attachment, HistoryEntry, Organisation, Upload
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +179,10 @@ def add_attachment(session: Session, principal: Principal, app: Application, fil
                        f"までです（登録済み {count:,} 件で {used:,} バイト、このファイルは "
                        f"{len(content):,} バイト）。",
                        limit=max_bytes, used=used, size=len(content))
-    last = session.scalar(select(func.max(Attachment.id)).where(
-        Attachment.application_id == app.id))
-    n = 1 if last is None else int(session.get(Attachment, last).ref[1:]) + 1
+    # Numbered by every attachment the application ever had: a deleted one's 添付資料ID
+    # is never given to another document (a cell still naming it stays an error).
+    n = 1 + int(session.scalar(select(func.count(HistoryEntry.id)).where(
+        HistoryEntry.application_id == app.id, HistoryEntry.event == "attachment_added")) or 0)
     att = Attachment(application_id=app.id, ref=f"A{n:03d}", filename=filename[:255],
                      title=(title or "")[:200], size=len(content),
                      sha256=hashlib.sha256(content).hexdigest(), content=content,
@@ -193,6 +195,95 @@ def add_attachment(session: Session, principal: Principal, app: Application, fil
                 {"attachment": att.ref, "filename": att.filename[:100], "size": att.size,
                  "sha256": att.sha256}, actor=principal)
     return att
+
+
+def references(pm: pluggy.PluginManager, app: Application) -> dict[str, list[dict]]:
+    """Where the application's forms name each 添付資料ID: ref → [{"form", "path",
+    "location" (様CODE and the workbook's sheet and cell), "label" (Japanese)}]."""
+    out: dict[str, list[dict]] = {}
+    specs = form_specs(pm)
+    for entry in app.forms:
+        spec = specs.get(entry.code)
+        if spec is None or spec.layout is None:
+            continue
+        cells = None
+        for path, label, value in workbook.attachment_cells(spec.layout, entry.data or {}):
+            if not isinstance(value, str) or not value.strip():
+                continue
+            if cells is None:
+                cells = spec.layout.locations(entry.data or {})
+            out.setdefault(value.strip(), []).append({
+                "form": entry.code, "path": path,
+                "location": f"様{entry.code} {cells.get(path, path)}",
+                "label": f"様{entry.code} {label}"})
+    return out
+
+
+def list_attachments(pm: pluggy.PluginManager, session: Session,
+                     app: Application) -> list[dict[str, Any]]:
+    """The application's attachments, oldest first, with who uploaded each and which
+    form cells refer to it (GET …/attachments and every page's list of them)."""
+    refs = references(pm, app)
+    rows = session.execute(select(
+        Attachment.ref, Attachment.filename, Attachment.title, Attachment.size,
+        Attachment.sha256, Attachment.uploaded_by, Attachment.created_at).where(
+        Attachment.application_id == app.id).order_by(Attachment.id)).all()
+    names = {app.org_id: apps.org_of(session, app.org_id).name}
+    for a in rows:
+        org_id = (a.uploaded_by or {}).get("org_id")
+        if org_id and org_id not in names:
+            org = session.get(Organisation, org_id)
+            names[org_id] = org.name if org is not None else org_id
+    return [{"id": a.ref, "filename": a.filename, "title": a.title, "size": a.size,
+             "sha256": a.sha256,
+             "uploaded_by": {**(a.uploaded_by or {}),
+                             "org_name": names.get((a.uploaded_by or {}).get("org_id"), "")},
+             "uploaded_at": a.created_at.isoformat(), "referenced_by": refs.get(a.ref, [])}
+            for a in rows]
+
+
+def _attachment(session: Session, app: Application, ref: str) -> Attachment:
+    att = session.scalar(select(Attachment).where(Attachment.application_id == app.id,
+                                                  Attachment.ref == ref))
+    if att is None:
+        raise not_found(f"添付資料「{ref[:20]}」")
+    return att
+
+
+def attachment_file(session: Session, app: Application, ref: str) -> Attachment:
+    """The attachment, its stored bytes checked against the sha256 taken when it was
+    uploaded: a mismatch is logged and answered 500 in Japanese, never with the bytes."""
+    att = _attachment(session, app, ref)
+    if hashlib.sha256(att.content or b"").hexdigest() != att.sha256:
+        log.error("attachment %s of application %s (%s) does not match its sha256: "
+                  "stored content corrupted", att.ref, app.id, app.number)
+        raise ApiError(500, "attachment_corrupted",
+                       f"添付資料「{att.ref}」（{att.filename}）の保存内容が登録時のチェックサムと一致しないため、"
+                       "ダウンロードできません。運用管理者に連絡してください（申請者は添付し直すこともできます）。")
+    return att
+
+
+def delete_attachment(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
+                      principal: Principal, app: Application, ref: str) -> None:
+    """Remove an attachment while the application is editable (409 otherwise). The forms
+    that name it are validated again, so each cell still naming it gets its error
+    finding (the others keep theirs)."""
+    apps.require_editable(app)
+    att = _attachment(session, app, ref)
+    naming = {r["form"] for r in references(pm, app).get(att.ref, [])}
+    detail = {"attachment": att.ref, "filename": att.filename[:100], "size": att.size,
+              "sha256": att.sha256}
+    session.delete(att)
+    apps.history(session, app, "attachment_deleted", actor=principal.actor(),
+                 org_id=principal.org_id, comment=f"{att.ref} {att.filename[:200]}")
+    session.flush()
+    apps.record(session, app, "application.attachment_deleted", detail, actor=principal)
+    for entry in app.forms:
+        if entry.code not in naming:
+            continue
+        entry.status, entry.findings = "validating", []
+        ctx.emit(session, "intake", "form.validation_requested",
+                 {"application_id": app.id, "code": entry.code, "revision": entry.revision})
 
 
 def attachment_refs(session: Session, app_id: int) -> list[str]:

@@ -6,7 +6,7 @@ import datetime as dt
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from shared.auth import current_principal, require
+from shared.auth import REVIEWER_ROLES, current_principal, require
 from shared.db import utcnow
 from shared.openapi import CSV, File, operation
 from shared.service import context
@@ -134,9 +134,6 @@ def put_schedule():
 
 
 # --- webhooks (reviewing organisations) ---------------------------------------------------
-
-REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
-
 
 @bp.post("/webhooks")
 @require(*REVIEWER_ROLES)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import REVIEWER_ROLES, Principal, sees_routed
 from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
 from shared.observability import correlation_id
@@ -62,7 +62,6 @@ WAITING = tuple(STATUS_OF.values())
 # A case no router could route (a router at fault, or none decided): it waits for an
 # operator, who re-routes it once the plugin is fixed or disabled (reroute below).
 UNROUTABLE = "unroutable"
-REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 
 
 def _application(case: ReviewCase) -> dict:
@@ -184,7 +183,8 @@ def receive_submission(ctx: ServiceContext, session: Session, payload: dict) -> 
         number=payload["number"], kind=payload["kind"], org=org, org_id=org["id"],
         prefecture_code=org.get("prefecture_code"), status="received",
         catalog_version=payload.get("catalog_version"), forms=payload["forms"],
-        findings=payload.get("findings", []), submitted_by=payload["submitted_by"],
+        findings=payload.get("findings", []), attachments=payload.get("attachments", []),
+        submitted_by=payload["submitted_by"],
         submitted_at=dt.datetime.fromisoformat(payload["submitted_at"]), routes={})
     case.search_columns()
     session.add(case)
@@ -236,10 +236,7 @@ def visible_case(session: Session, principal: Principal, application_id: int) ->
     case = latest_case(session, application_id)
     if case is None:
         raise not_found("審査対象の申請")
-    if principal.role == "operator":
-        return case
-    routed_to = {r["org_id"] for r in case.routes.values()}
-    if principal.role not in REVIEWER_ROLES or principal.org_id not in routed_to:
+    if not sees_routed(principal, (r.get("org_id") for r in case.routes.values())):
         raise not_found("審査対象の申請")
     return case
 
@@ -541,7 +538,8 @@ def describe(case: ReviewCase, *, matching: list | None = None,
         "reviewer_org_id": case.reviewer_org_id, "routes": case.routes,
         "routing_problem": case.routing_problem,
         "catalog_version": case.catalog_version, "forms": case.forms,
-        "findings": case.findings, "submitted_by": case.submitted_by,
+        "findings": case.findings, "attachments": case.attachments or [],
+        "submitted_by": case.submitted_by,
         "submitted_at": case.submitted_at.isoformat(),
         "decisions": _decisions(case),
         "due": due.isoformat() if due else None, "overdue": schedule.is_overdue(due),

@@ -57,6 +57,9 @@ class ReviewCase(Base):
     catalog_version: Mapped[str | None] = mapped_column(String(40))
     forms: Mapped[dict]
     findings: Mapped[list] = mapped_column(default=list)
+    # The application's attachments as intake listed them at submission (attachments
+    # cannot change while the application is under review); the files stay in intake.
+    attachments: Mapped[list | None]
     submitted_by: Mapped[dict]
     submitted_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -95,7 +95,7 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
     header = {"org_name": case.org.get("name", ""), "prefecture": prefecture_name(
         case.prefecture_code), "org_category": "地方公共団体", "org_class": ""}
     forms = [{"code": code, "title": specs[code].title if code in specs else code,
-              "view": form_view(specs.get(code), data or {}, header),
+              "view": form_view(specs.get(code), data or {}, header, case.application_id),
               "findings": [f for f in case.findings or []
                            if str(f.get("location", "")).startswith(code)]}
              for code, data in sorted(case.forms.items())]

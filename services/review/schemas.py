@@ -110,6 +110,8 @@ class CaseSchema(ResponseSchema):
     catalog_version = fields.String(required=True, allow_none=True)
     forms = fields.Dict(required=True, metadata={"description": "提出された様式のデータ"})
     findings = fields.Raw(required=True, allow_none=True)
+    attachments = fields.Raw(metadata={
+        "description": "添付資料の一覧（提出時点。ファイルは GET /api/intake/applications/ID/attachments/AID）"})
     submitted_by = fields.Dict(required=True, allow_none=True)
     submitted_at = fields.DateTime(required=True)
     decisions = fields.List(fields.Dict(), required=True)

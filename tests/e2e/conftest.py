@@ -60,7 +60,8 @@ def logged_in(browser, live, login: str, viewport: dict | None = None):
     """A new page of ``browser``, logged in as ``login`` through the login page."""
     from tests import factories
 
-    context = browser.new_context(viewport=viewport or VIEWPORT, locale="ja-JP")
+    context = browser.new_context(viewport=viewport or VIEWPORT, locale="ja-JP",
+                                  accept_downloads=True)
     page = context.new_page()
     page.goto(f"{live.url}/auth/login?next=/")
     page.fill("#login", login)

@@ -15,8 +15,8 @@ from tests.e2e.conftest import VIEWPORT, logged_in
 ORG = "131016-BOE"
 
 
-def _login(browser, live, login: str):
-    return logged_in(browser, live, login)
+def _login(browser, live, login: str, viewport: dict = VIEWPORT):
+    return logged_in(browser, live, login, viewport)
 
 
 def _reload_until(page, check, what: str, timeout: float = 40.0) -> None:
@@ -32,6 +32,28 @@ def _shot(page, screenshots, name: str) -> None:
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
     # Usable at 1366×768: nothing forces the page wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], name
+
+
+def _attachments_download(page, screenshots, name: str, width: int = VIEWPORT["width"]) -> None:
+    """On a reviewer's case page, the list of attachments and the 添付資料ID in 様03-08
+    both download the attached PDF (under its Japanese file name)."""
+    listed = page.locator("#attachment-list")
+    text = listed.inner_text()
+    assert "事務の委託に関する規約.pdf" in text and "登録日時（日本時間）" in text
+    assert f"{len(factories.PDF)} バイト" in text and "東京都千代田区教育委員会" in text
+    for link in (listed.locator("a.attachment-link").first,
+                 page.locator("#form-03-08 a.attachment-ref").first):
+        assert link.is_visible()
+        link.scroll_into_view_if_needed()
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "事務の委託に関する規約.pdf"
+        with open(download.value.path(), "rb") as f:
+            assert f.read() == factories.PDF
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    # Usable at this width: the page itself never scrolls sideways (wide tables scroll
+    # inside their own box).
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
 
 
 def test_one_application_from_selection_to_master_registration(live, browser, screenshots):
@@ -62,6 +84,14 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     number = boe.locator("h1").inner_text().split()[1].split("（")[0]
     forms = factories.all_forms(ORG)
     forms["03-08"] = form_03_08(ORG, query_delegations=[query_delegation()])
+    # The 規約 its delegation rests on is attached (添付資料ID A001) and 様03-06 says so.
+    boe.set_input_files("#attachment-file", files=[{
+        "name": "事務の委託に関する規約.pdf", "mimeType": "application/pdf",
+        "buffer": factories.PDF}])
+    boe.fill("#attachment-title", "事務の委託に関する規約")
+    boe.click("#attach")
+    assert boe.get_by_text("添付資料ID は A001 です。").is_visible()
+    forms["03-06"]["attached_forms"] = forms["03-06"]["attached_forms"] + ["other"]
     for code, data in forms.items():
         boe.locator(f"#form-{code}").get_by_role("link", name="入力").click()
         boe.fill("#data", json.dumps(data, ensure_ascii=False))
@@ -93,6 +123,11 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     pref.get_by_role("link", name=number).click()
     # Each form is shown as readable tables, not only as a download.
     assert pref.locator("table.form-fields").count() == len(forms)
+    _attachments_download(pref, screenshots, "06a_prefecture_attachments")
+    narrow = _login(browser, live, "demo-pref", {"width": 375, "height": 800})
+    narrow.goto(pref.url)
+    _attachments_download(narrow, screenshots, "06b_prefecture_attachments_375px", 375)
+    narrow.context.close()
     pref.check("#result-ng")
     pref.click("#decide")
     assert pref.locator("#decision-error").inner_text() == \

@@ -43,7 +43,9 @@ def submit_with_delegations(suite, login: str, org: str, form: dict) -> int:
     h = suite.headers(login)
     app_id = factories.create_application(suite.client, h)
     put_selection_for(suite.client, h, app_id, form)
-    factories.put_forms(suite.client, h, app_id, {**factories.all_forms(org), "03-08": form})
+    forms = factories.attach_evidence(suite.client, h, app_id,
+                                      {**factories.all_forms(org), "03-08": form})
+    factories.put_forms(suite.client, h, app_id, forms)
     wait_for(lambda: all(f["status"] == "valid"
                          for f in suite.get_app(app_id, login)["forms"].values()),
              what="forms validated")
@@ -94,7 +96,8 @@ def test_counterpart_filing_after_the_other_side_was_approved_updates_both(suite
     # 中央区 files its acceptance afterwards: both sides are matched.
     second = submit_with_delegations(suite, chuo, CHUO, form_03_08(
         CHUO, provision_acceptances=[{**INFO, "delegator": CHIYODA, "basis": {
-            "article": "地方自治法第252条の14", "rule_title": "事務の委託に関する規約（例）"}}]))
+            "article": "地方自治法第252条の14", "rule_title": "事務の委託に関する規約（例）",
+            "attachment_id": "A001"}}]))
     wait_for(lambda: statuses(matching_of(suite, second, chuo)) == ["matched"],
              what="the acceptance matched")
     wait_for(lambda: statuses(matching_of(suite, first, "demo-applicant")) == ["matched"],

@@ -40,6 +40,7 @@ def _submitted_with_delegation(suite) -> int:
     forms = factories.all_forms()
     forms["03-08"] = form_03_08(query_delegations=[query_delegation()])
     put_selection_for(suite.client, h, app_id, forms["03-08"])
+    forms = factories.attach_evidence(suite.client, h, app_id, forms)
     factories.put_forms(suite.client, h, app_id, forms)
     wait_for(lambda: all(f["status"] == "valid"
                          for f in suite.get_app(app_id)["forms"].values()), what="valid")
@@ -180,3 +181,36 @@ def test_operator_sees_subscribers_and_their_delivery_logs(suite):
     page = operator.get(f"/master/subscribers/{sub_id}")
     assert page.status_code == 200 and 'id="deliveries"' in text_of(page)
     assert client_for(suite, "demo-mic").get(f"/master/subscribers/{sub_id}").status_code == 403
+
+
+def test_reviewers_see_the_attachments_and_each_reference_links_to_the_file(suite):
+    # 八王子市 (千代田区 is registered by now): a 受任事務 from 千代田区, its 規約 attached
+    h = suite.headers("meguro")
+    app_id = factories.create_application(suite.client, h)
+    forms = factories.all_forms("132012")
+    forms["03-08"] = form_03_08("132012", query_delegations=[query_delegation(
+        delegators=["131016"])])
+    put_selection_for(suite.client, h, app_id, forms["03-08"])
+    factories.put_forms(suite.client, h, app_id,
+                        factories.attach_evidence(suite.client, h, app_id, forms))
+    wait_for(lambda: all(f["status"] == "valid"
+                         for f in suite.get_app(app_id, "meguro")["forms"].values()),
+             what="valid")
+    assert suite.client.post(f"/api/intake/applications/{app_id}/submit",
+                             headers=h).status_code == 202
+    suite.wait_status(app_id, "primary_review", "meguro")
+    pref = client_for(suite, "demo-pref")
+    html = text_of(pref.get(f"/review/applications/{app_id}"))
+    href = f"/intake/applications/{app_id}/attachments/A001"
+    listed = re.search(r'<table id="attachment-list".*?</table>', html, re.S).group(0)
+    assert f'<a href="{href}" class="attachment-link">事務の委託に関する規約.pdf</a>' in listed
+    assert "登録日時（日本時間）" in listed and "八王子市" in listed
+    assert "様03-08 (1) 情報照会事務に関する委任情報" in listed   # the cell that names it
+    form = re.search(r'<section id="form-03-08".*?</section>', html, re.S).group(0)
+    assert f'<a href="{href}" class="attachment-ref">A001</a>' in form
+    res = pref.get(href)
+    assert res.status_code == 200 and res.data == factories.PDF
+    assert res.headers["Content-Type"] == "application/pdf"
+    # 総務省 before the case reached its stage, and a stranger: 404
+    for login in ("demo-mic", "demo-applicant"):
+        assert client_for(suite, login).get(href).status_code == 404, login

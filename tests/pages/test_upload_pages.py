@@ -4,6 +4,7 @@ their ids — through the same domain functions and door checks as the upload AP
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import re
 
@@ -233,3 +234,64 @@ def test_uploads_on_the_page_are_rate_limited(s, client, layouts, quotas):
     app = s.get_app(app_id)
     assert (len(app["uploads"]), len(app["attachments"])) == (1, 1)
     read_done(s, client, app_id)
+
+
+def test_the_attachment_list_links_each_file_with_size_uploader_and_time_in_jst(s, client):
+    app_id = new_app(s)
+    assert post_file(client, app_id, "attachments", PDF + b"0" * 2048, "規約.pdf",
+                     title="事務の委託に関する規約").status_code == 302
+    html = text_of(client.get(page(app_id)))
+    row = re.search(r'<tr id="attachment-A001">.*?</tr>', html, re.S).group(0)
+    href = f"/intake/applications/{app_id}/attachments/A001"
+    assert f'<a href="{href}" class="attachment-link">規約.pdf</a>' in row
+    assert f"{(len(PDF) + 2048) / 1024:.1f} KB" in row
+    assert "東京都千代田区" in row and "申請 太郎" in row
+    assert "登録日時（日本時間）" in html
+    uploaded = dt.datetime.fromisoformat(s.get_app(app_id)["attachments"][0]["at"])
+    assert uploaded.astimezone(dt.timezone(dt.timedelta(hours=9))).strftime(
+        "%Y-%m-%d %H:%M") in row
+    res = client.get(href)
+    assert res.status_code == 200 and res.data == PDF + b"0" * 2048
+    assert res.headers["Content-Disposition"].startswith('attachment; filename="')
+    # another organisation's applicant: 404, as for an id that does not exist
+    assert client_for(s, "other-uploader").get(href).status_code == 404
+    assert client.get(f"/intake/applications/{app_id}/attachments/A404").status_code == 404
+
+
+def test_the_applicant_deletes_an_attachment_after_confirming_while_editable(s, client):
+    app_id = new_app(s)
+    assert post_file(client, app_id, "attachments", PDF, "規約.pdf").status_code == 302
+    html = text_of(client.get(page(app_id)))
+    action = f"{page(app_id)}/attachments/A001/delete"
+    # the button is inside a closed <details>: one click opens it, the second deletes
+    confirm = re.search(r'<details class="confirm"><summary>削除</summary>(.*?)</details>',
+                        html, re.S).group(1)
+    assert f'action="{action}"' in confirm and 'name="csrf_token"' in confirm
+    assert "A001（規約.pdf）を削除します。" in confirm
+    assert client.post(action).status_code == 400          # no CSRF token
+    assert [a["id"] for a in s.get_app(app_id)["attachments"]] == ["A001"]
+    res = post_file(client, app_id, "attachments/A001/delete", b"", "x")  # with the token
+    assert res.status_code == 302
+    assert s.get_app(app_id)["attachments"] == []
+    html = text_of(client.get(page(app_id)))
+    assert "添付資料 A001 を削除しました。" in html
+    assert "<td>添付資料の削除</td>" in html and "A001 規約.pdf" in html   # in the history
+
+
+def test_deleting_after_submission_is_refused_in_japanese(s, client):
+    h = s.headers("demo-applicant")
+    app_id = new_app(s)
+    assert post_file(client, app_id, "attachments", PDF, "規約.pdf").status_code == 302
+    forms = factories.all_forms()
+    forms["03-06"]["attached_forms"] = forms["03-06"]["attached_forms"] + ["other"]
+    factories.put_forms(s.client, h, app_id, forms)
+    wait_for(lambda: all(f["status"] == "valid" for f in s.get_app(app_id)["forms"].values()))
+    assert s.client.post(f"/api/intake/applications/{app_id}/submit", headers=h).status_code == 202
+    s.wait_status(app_id, "primary_review")
+    html = text_of(client.get(page(app_id)))
+    assert "attachments/A001/delete" not in html     # no delete button once submitted
+    token = csrf_of(html)
+    res = client.post(f"{page(app_id)}/attachments/A001/delete", data={"csrf_token": token})
+    assert res.status_code == 409
+    assert "申請は現在「一次審査中」のため変更できません" in text_of(res)
+    assert [a["id"] for a in s.get_app(app_id)["attachments"]] == ["A001"]

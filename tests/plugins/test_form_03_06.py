@@ -89,7 +89,7 @@ def test_other_checked_without_attachments(check_app):
     boxes = ["02-01", "02-02", "02-06", "03-07", "03-08", "other"]
     found = check_app(all_forms(**{"03-06": form_data.form_03_06(attached_forms=boxes)}))
     assert rules(found) == [("03-06.attached_forms.other_without_attachments", "error",
-                             "03-06.attached_forms")]
+                             "03-06.attached_forms<other>")]
     assert check_app(all_forms(**{"03-06": form_data.form_03_06(attached_forms=boxes)}),
                      attachments=["att-1"]) == []
 
@@ -97,4 +97,16 @@ def test_other_checked_without_attachments(check_app):
 def test_attachments_without_other_checked(check_app):
     found = check_app(all_forms(), attachments=["att-1", "att-2"])
     assert rules(found) == [("03-06.attached_forms.attachments_without_other", "error",
-                             "03-06.attached_forms")]
+                             "03-06.attached_forms<other>")]
+
+
+def test_その他_findings_mark_the_その他_box_in_the_workbook(pm, check_app):
+    """The application-level finding lands on the cell of the その他 check box, not on the
+    first box of the list."""
+    from shared import workbook as wbk
+    from shared.pluginmanager import form_specs
+
+    [found] = check_app(all_forms(), attachments=["A001"])
+    cells = form_specs(pm)["03-06"].layout.locations(form_data.form_03_06())
+    where = cells[wbk.bracket(found.location, "03-06")]
+    assert where != cells["attached_forms<02-01>"] and where.startswith("「様03-06」シート")

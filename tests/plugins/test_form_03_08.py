@@ -8,12 +8,30 @@ from tests import form_data
 from tests.plugins.conftest import rules
 
 CHAIN_A_B = {"from": "130001", "to": "132012", "article": "地方自治法第252条の17の2",
-             "rule_title": "東京都の事務処理の特例に関する条例"}
+             "rule_title": "東京都の事務処理の特例に関する条例", "attachment_id": "A001"}
 CHAIN_B_C = {"from": "132012", "to": "131016", "article": "地方自治法第252条の14",
-             "rule_title": "事務の委託に関する規約"}
+             "rule_title": "事務の委託に関する規約", "attachment_id": "A001"}
+
+
+@pytest.fixture
+def check(check):
+    """The form checked in an application that has the attachment its bases name
+    (form_data.EVIDENCE) unless the test says which attachments there are."""
+    def run(code, data, **kw):
+        kw.setdefault("attachments", [form_data.EVIDENCE])
+        return check(code, data, **kw)
+    return run
 
 
 def one_query(**changes):
+    """A 03-08 with one (1) row; a ``basis`` given without its 添付資料ID names the
+    attached form_data.EVIDENCE."""
+    if "basis" in changes:
+        changes["basis"] = {"attachment_id": form_data.EVIDENCE, **changes["basis"]}
+    return form_data.form_03_08(query_delegations=[form_data.query_delegation(**changes)])
+
+
+def bare_query(**changes):
     return form_data.form_03_08(query_delegations=[form_data.query_delegation(**changes)])
 
 
@@ -223,3 +241,47 @@ def test_a_procedure_the_catalog_does_not_list_for_the_item_is_a_warning(check):
     data["query_delegations"][0]["procedure"] = "額改定請求"
     assert not [f for f in check("03-08", data, selection=selection)
                 if f.rule.endswith("procedure_unlisted")]
+
+
+# --- required evidence: the 条例・規則・規約 of every basis attached (issue 13) ---------
+
+def test_every_basis_of_a_full_form_needs_its_rule_attached(check):
+    data = form_data.form_03_08_full()
+    assert rules(check("03-08", data, attachments=[])) == [
+        ("03-08.basis.attachment_unknown", "error", f"{where}.attachment_id") for where in (
+            "query_delegations[0].basis", "query_delegations[1].basis",
+            "query_delegations[1].chain[0]", "query_delegations[1].chain[1]",
+            "provision_acceptances[0].basis")]
+
+
+def test_a_basis_without_its_attachment_id_is_an_error_on_that_cell(check):
+    basis = {"article": "地方自治法第252条の14", "rule_title": "児童手当事務の委託に関する規約"}
+    found = check("03-08", bare_query(basis=basis))
+    assert rules(found) == [("03-08.basis.rule_not_attached", "error",
+                             "query_delegations[0].basis.attachment_id")]
+    assert "「児童手当事務の委託に関する規約」の写し（PDF）を添付資料として登録" in found[0].message
+
+
+def test_each_level_of_a_chain_needs_its_rule_attached(check):
+    link = {k: v for k, v in CHAIN_A_B.items() if k != "attachment_id"}
+    found = check("03-08", one_query(delegators=["130001", "132012"],
+                                     chain=[link, dict(CHAIN_B_C, attachment_id="A002")]),
+                  attachments=["A001"])
+    assert rules(found) == [
+        ("03-08.basis.rule_not_attached", "error", "query_delegations[0].chain[0].attachment_id"),
+        ("03-08.basis.attachment_unknown", "error", "query_delegations[0].chain[1].attachment_id")]
+    assert "添付資料「A002」はこの申請に添付されていません" in found[1].message
+
+
+def test_rows_not_filed_anew_need_no_attachment(check):
+    basis = {"article": "地方自治法第252条の14", "rule_title": "児童手当事務の委託に関する規約",
+             "attachment_id": "A009"}
+    for row_type in ("変更なし", "削除"):
+        found = check("03-08", bare_query(basis=basis, request_type=row_type), attachments=[])
+        assert not [f for f in found if f.rule.startswith("03-08.basis.")], row_type
+
+
+def test_a_refused_or_missing_rule_is_not_asked_for_its_attachment_too(check):
+    found = check("03-08", bare_query(basis={"article": "地方自治法第252条の14", "rule_title": ""}),
+                  attachments=[])
+    assert rules(found) == [("03-08.basis.rule_missing", "error", "query_delegations[0].basis.rule_title")]

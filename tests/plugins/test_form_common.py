@@ -13,7 +13,7 @@ CODES = list(form_data.BUILDERS)
 @pytest.mark.parametrize("code", CODES)
 def test_the_builders_data_is_valid(check, code):
     data = form_data.form_03_08_full() if code == "03-08" else form_data.BUILDERS[code]()
-    assert check(code, data) == []
+    assert check(code, data, attachments=[form_data.EVIDENCE]) == []
 
 
 @pytest.mark.parametrize("code", CODES)

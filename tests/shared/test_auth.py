@@ -188,3 +188,18 @@ def test_a_local_change_is_fetched_at_once():
         cache.check(_principal(generation=2))
     assert err.value.code == "token_revoked"
     cache.check(_principal(generation=3))            # issued after the change
+
+
+@pytest.mark.parametrize("org, role, sees", [
+    ("130001", "primary_reviewer", True),     # routed to (一次審査)
+    ("131016", "forwarder", True),            # routed to (経由)
+    ("MIC", "secondary_reviewer", False),     # not (yet) routed to
+    ("270008", "primary_reviewer", False),    # another prefecture
+    ("130001", "applicant", False),           # a routed organisation, but not as reviewer
+    ("MIC", "operator", True),                # operators see every application
+])
+def test_one_rule_says_who_sees_an_application_under_review(org, role, sees):
+    from shared.auth import sees_routed
+
+    routes = {"forwarding": "131016", "primary": "130001"}
+    assert sees_routed(Principal(1, "x", org, role, "x", ""), routes.values()) is sees
