@@ -249,7 +249,7 @@ def test_the_attachment_list_links_each_file_with_size_uploader_and_time_in_jst(
     assert "登録日時（日本時間）" in html
     uploaded = dt.datetime.fromisoformat(s.get_app(app_id)["attachments"][0]["at"])
     assert uploaded.astimezone(dt.timezone(dt.timedelta(hours=9))).strftime(
-        "%Y-%m-%d %H:%M") in row
+        "%Y/%m/%d %H:%M") in row
     res = client.get(href)
     assert res.status_code == 200 and res.data == PDF + b"0" * 2048
     assert res.headers["Content-Disposition"].startswith('attachment; filename="')
