@@ -95,6 +95,19 @@ def _report(ctx: ServiceContext, session: Session, case: ReviewCase, event: str,
         "application_id": case.application_id, "round": case.round, "status": case.status,
         "event": event, "stage": case.stage, "reviewer_org_id": case.reviewer_org_id,
         "actor": actor, "comment": comment, "at": utcnow().isoformat()})
+    stage, _, outcome = event.rpartition("_")
+    if case.kind != "account" and stage in ROLE_OF and outcome in ("approved", "rejected"):
+        tell_applicant(ctx, session, case, "approved" if outcome == "approved" else "returned",
+                       stage=stage, comment=comment)
+
+
+def tell_applicant(ctx: ServiceContext, session: Session, case: ReviewCase, kind: str,
+                   **detail) -> None:
+    """Ask identity to notify the applying organisation's accounts (inbox and mail)."""
+    ctx.emit(session, "identity", "notification.requested", {
+        "kind": kind, "org_id": case.org_id, "org_name": case.org.get("name"),
+        "application_id": case.application_id, "number": case.number,
+        "link": f"/applicant/applications/{case.application_id}", **detail})
 
 
 def _advance(ctx: ServiceContext, session: Session, case: ReviewCase,
@@ -320,7 +333,7 @@ def _when_approved(ctx: ServiceContext, session: Session, case: ReviewCase) -> N
             "request_id": case.application_id, "number": case.number, "org": case.org,
             "login": request["login"], "role": request.get("role", "applicant"),
             "name": request["name"], "department": request.get("department", ""),
-            "approved_at": utcnow().isoformat()})
+            "email": request.get("email"), "approved_at": utcnow().isoformat()})
     elif case.status == "approved":
         snapshot = session.get(MatchingSnapshot, case.application_id)
         ctx.emit(session, "master", "application.approved", {

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import bootsteps
-
-from shared.messaging import ServiceContext, service_context
+from shared.messaging import ServiceContext, ServicePeriodic
 from services.review import cases, webhooks
 
 log = logging.getLogger(__name__)
@@ -25,30 +23,8 @@ def tick(ctx: ServiceContext) -> dict:
     return {"webhooks_queued": retried, "reminders": reminded}
 
 
-class ReviewPeriodic(bootsteps.StartStopStep):
+class ReviewPeriodic(ServicePeriodic):
     """Every ``sweep_interval`` seconds, in workers that serve the review service."""
 
-    requires = {"celery.worker.components:Timer"}
-
-    def __init__(self, worker, **kwargs):
-        self.tref = None
-
-    def start(self, worker):
-        app = worker.app
-        if "review" not in getattr(app, "nws_sweep_services", ()):
-            return
-        ctx = service_context(app, "review")
-
-        def run():
-            try:
-                tick(ctx)
-            except Exception:
-                log.exception("review periodic work failed")
-
-        self.tref = worker.timer.call_repeatedly(app.nws_settings.sweep_interval, run,
-                                                 priority=10)
-
-    def stop(self, worker):
-        if self.tref is not None:
-            self.tref.cancel()
-            self.tref = None
+    service = "review"
+    run = staticmethod(tick)

@@ -1,0 +1,238 @@
+"""Notifications: a 差戻し and an approval reach the applicant organisation's accounts
+as inbox notices and as mails received by a real SMTP server; opt-outs, the inbox API
+and page, failing SMTP servers, and the .eml files of the embedded default."""
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+from sqlalchemy import select
+
+from services.identity.models import Mail, Notification
+from tests.conftest import Suite, wait_for
+from tests.identity.smtp_support import SmtpServer, text_of
+from tests.pages.support import client_for, post_form, text_of as page_text
+from tests.review.support import CHIYODA, decide, submit
+
+APPLICANT = "notice-applicant"
+OPTED_OUT = "notice-optout"
+FLAKY = "notice-flaky"
+EMERGENCY_PHONE = "090-9999-0001"
+EMERGENCY_MAIL = "kinkyu-only@example.jp"
+
+
+def forms_with_emergency_contact() -> dict:
+    return {"02-01": {"org": "131016", "system_chief": {"title": "部長", "name": "山田 一郎"}},
+            "02-02": {"org": "131016", "normal_contacts": [],
+                      "emergency_contacts": [{"priority": 1, "name": "山田 一郎",
+                                              "phone": EMERGENCY_PHONE,
+                                              "email": EMERGENCY_MAIL}]}}
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory, smtp):
+    s = Suite(tmp_path_factory.mktemp("notify") / "var",
+              env={"NWS_SMTP_URL": smtp.url, "NWS_MAIL_FROM": "nws@example.lg.jp",
+                   "NWS_MAIL_RETRY_BASE": "0.3", "NWS_PUBLIC_URL": "https://nws.example.jp"})
+    s.add_user(APPLICANT, "131016", "applicant", "通知 太郎", email="taro@example.lg.jp")
+    s.add_user(OPTED_OUT, "131016", "applicant", "通知 次郎", email="jiro@example.lg.jp")
+    res = s.client.put("/api/auth/notifications/settings", headers=s.headers(OPTED_OUT),
+                       json={"mail_kinds": ["approved", "registered"]})
+    assert res.status_code == 200, res.get_json()
+    yield s
+    s.close()
+
+
+def mails(suite: Suite, address: str) -> list[Mail]:
+    with suite.ctx("identity").transaction() as session:
+        rows = session.scalars(select(Mail).where(Mail.to_address == address)
+                               .order_by(Mail.created_at)).all()
+        session.expunge_all()
+        return rows
+
+
+def notices(suite: Suite, login: str) -> dict:
+    res = suite.client.get("/api/auth/notifications", headers=suite.headers(login))
+    assert res.status_code == 200, res.get_json()
+    return res.get_json()
+
+
+def test_a_return_is_mailed_in_japanese_with_the_reason_and_no_emergency_contact(suite, smtp):
+    app_id = submit(suite, CHIYODA, form_data=forms_with_emergency_contact())
+    number = f"2026-{app_id:06d}"
+    assert decide(suite, "demo-pref", app_id, "否認", "様02-01 の責任者の役職名が空欄です。").status_code == 201
+    msg = wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                            if number in str(m["Subject"]) and "差戻し" in str(m["Subject"])],
+                   what="the return mail")[0]
+    assert msg["From"] == "nws@example.lg.jp"
+    assert str(msg["Subject"]) == f"【差戻し】申請 {number} が否認されました"
+    body = text_of(msg)
+    assert f"申請番号 {number}（東京都千代田区）" in body
+    assert "一次審査で否認" in body and "様02-01 の責任者の役職名が空欄です。" in body
+    assert f"https://nws.example.jp/applicant/applications/{app_id}" in body
+    raw = msg.as_string()
+    assert EMERGENCY_PHONE not in raw and EMERGENCY_MAIL not in raw
+    assert EMERGENCY_PHONE not in body and EMERGENCY_MAIL not in body
+
+
+def test_an_approval_at_each_stage_is_mailed(suite, smtp):
+    app_id = submit(suite, CHIYODA)
+    number = f"2026-{app_id:06d}"
+    assert decide(suite, "demo-pref", app_id, "承認").status_code == 201
+    msg = wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                            if number in str(m["Subject"])], what="the approval mail")[0]
+    assert str(msg["Subject"]) == f"【承認】申請 {number} が一次審査で承認されました"
+    assert "は一次審査で承認されました。" in text_of(msg)
+    # the opted-out account still gets approvals by mail
+    wait_for(lambda: [m for m in smtp.recorder.to("jiro@example.lg.jp")
+                      if number in str(m["Subject"])], what="the approval to the second account")
+
+
+def test_an_account_that_opted_out_of_returns_gets_the_notice_but_no_mail(suite, smtp):
+    app_id = submit(suite, CHIYODA)
+    number = f"2026-{app_id:06d}"
+    assert decide(suite, "demo-pref", app_id, "否認", "理由の記載").status_code == 201
+    wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                      if number in str(m["Subject"])], what="the mail to the other account")
+    box = wait_for(lambda: [n for n in notices(suite, OPTED_OUT)["items"]
+                            if n["number"] == number], what="the opted-out account's notice")
+    assert box[0]["kind"] == "returned"
+    assert not [m for m in smtp.recorder.to("jiro@example.lg.jp") if number in str(m["Subject"])]
+    assert not [m for m in mails(suite, "jiro@example.lg.jp") if number in m.subject]
+
+
+def test_reviewers_and_other_organisations_get_no_notice(suite):
+    app_id = submit(suite, CHIYODA)
+    assert decide(suite, "demo-pref", app_id, "否認", "理由").status_code == 201
+    number = f"2026-{app_id:06d}"
+    wait_for(lambda: [n for n in notices(suite, APPLICANT)["items"] if n["number"] == number],
+             what="the applicant's notice")
+    assert not [n for n in notices(suite, "demo-pref")["items"] if n["number"] == number]
+    assert not [n for n in notices(suite, "demo-boe")["items"] if n["number"] == number]
+
+
+def test_the_inbox_counts_unread_and_marks_one_and_all_read(suite):
+    for _ in range(2):
+        app_id = submit(suite, CHIYODA)
+        assert decide(suite, "demo-pref", app_id, "否認", "理由").status_code == 201
+    box = wait_for(lambda: (lambda b: b if b["unread"] >= 2 else None)(
+        notices(suite, "demo-applicant")), what="two unread notices")
+    first = box["items"][0]
+    res = suite.client.post(f"/api/auth/notifications/{first['id']}/read",
+                            headers=suite.headers("demo-applicant"))
+    assert res.status_code == 204
+    after = notices(suite, "demo-applicant")
+    assert after["unread"] == box["unread"] - 1
+    assert next(n for n in after["items"] if n["id"] == first["id"])["read_at"]
+    # another account's notice is not found
+    assert suite.client.post(f"/api/auth/notifications/{first['id']}/read",
+                             headers=suite.headers(APPLICANT)).status_code == 404
+    res = suite.client.post("/api/auth/notifications/read-all",
+                            headers=suite.headers("demo-applicant"))
+    assert res.status_code == 200 and res.get_json()["marked"] == after["unread"]
+    assert notices(suite, "demo-applicant")["unread"] == 0
+
+
+def test_every_page_header_shows_the_unread_count_as_text_linking_to_the_inbox(suite):
+    app_id = submit(suite, CHIYODA)
+    assert decide(suite, "demo-pref", app_id, "否認", "ページで確認する理由").status_code == 201
+    number = f"2026-{app_id:06d}"
+    wait_for(lambda: [n for n in notices(suite, "demo-forwarder")["items"]
+                      if n["number"] == number], what="the forwarder's notice")
+    unread = notices(suite, "demo-forwarder")["unread"]
+    client = client_for(suite, "demo-forwarder")
+    for page in ("/review/", "/auth/account"):
+        html = page_text(client.get(page))
+        assert f'<a href="/auth/notifications" class="notices-link">お知らせ（未読 {unread} 件）</a>' in html
+    html = page_text(client.get("/auth/notifications"))
+    assert "ページで確認する理由" in html and "（JST）" in html
+    notice = next(n for n in notices(suite, "demo-forwarder")["items"] if n["number"] == number)
+    res = post_form(client, "/auth/notifications",
+                    f"/auth/notifications/{notice['id']}/read")
+    assert res.status_code == 302
+    assert f"お知らせ（未読 {unread - 1} 件）" in page_text(client.get("/auth/notifications"))
+    res = post_form(client, "/auth/notifications", "/auth/notifications/read-all")
+    assert res.status_code == 302
+    assert "お知らせ（未読 0 件）" in page_text(client.get("/auth/notifications"))
+
+
+def test_a_bad_address_is_refused_in_japanese_and_nothing_changes(suite):
+    res = suite.client.put("/api/auth/notifications/settings", headers=suite.headers(APPLICANT),
+                           json={"email": "taro@@example", "mail_kinds": []})
+    assert res.status_code == 422
+    error = res.get_json()["error"]
+    assert "メールアドレス" in error["message"] and "taro@@example" in error["message"]
+    current = suite.client.get("/api/auth/notifications/settings",
+                               headers=suite.headers(APPLICANT)).get_json()
+    assert current["email"] == "taro@example.lg.jp"
+    assert all(k["mail"] for k in current["kinds"])
+    client = client_for(suite, APPLICANT)
+    res = post_form(client, "/auth/notifications/settings", "/auth/notifications/settings",
+                    {"email": "not an address", "mail_kinds": ["returned"]})
+    assert res.status_code == 422, page_text(res)
+    assert "メールアドレス（email）の形式が正しくありません" in page_text(res)
+    current = suite.client.get("/api/auth/notifications/settings",
+                               headers=suite.headers(APPLICANT)).get_json()
+    assert current["email"] == "taro@example.lg.jp" and all(k["mail"] for k in current["kinds"])
+
+
+def test_the_settings_page_sets_the_address_and_the_kinds(suite):
+    suite.add_user("notice-settings", "131016", "applicant")
+    client = client_for(suite, "notice-settings")
+    res = post_form(client, "/auth/notifications/settings", "/auth/notifications/settings",
+                    {"email": " hanako@example.lg.jp ", "mail_kinds": ["returned", "approved"]})
+    assert res.status_code == 302
+    current = suite.client.get("/api/auth/notifications/settings",
+                               headers=suite.headers("notice-settings")).get_json()
+    assert current["email"] == "hanako@example.lg.jp"
+    assert {k["kind"] for k in current["kinds"] if k["mail"]} == {"returned", "approved"}
+
+
+def test_a_refusing_smtp_server_is_retried_with_backoff_and_each_attempt_recorded(suite, smtp):
+    suite.add_user(FLAKY, "131016", "applicant", email="flaky@example.lg.jp")
+    smtp.recorder.refuse["flaky@example.lg.jp"] = 2
+    app_id = submit(suite, CHIYODA)
+    number = f"2026-{app_id:06d}"
+    assert decide(suite, "demo-pref", app_id, "否認", "再送の確認").status_code == 201
+    retrying = wait_for(lambda: [m for m in mails(suite, "flaky@example.lg.jp")
+                                 if number in m.subject and m.attempts >= 1
+                                 and m.status != "sent"], what="a failed first attempt")[0]
+    assert retrying.last_error and "451" in retrying.last_error
+    sent = wait_for(lambda: [m for m in mails(suite, "flaky@example.lg.jp")
+                             if number in m.subject and m.status == "sent"],
+                    timeout=30, what="the mail sent on its third attempt")[0]
+    assert sent.attempts == 3 and sent.sent_at is not None and sent.last_error is None
+    assert len([m for m in smtp.recorder.to("flaky@example.lg.jp")
+                if number in str(m["Subject"])]) == 1
+
+
+def test_without_an_smtp_server_each_mail_is_an_eml_file_and_a_notice(tmp_path):
+    s = Suite(tmp_path / "var")
+    try:
+        s.add_user("eml-applicant", "131016", "applicant", email="eml@example.lg.jp")
+        app_id = submit(s, CHIYODA)
+        assert decide(s, "demo-pref", app_id, "否認", "eml の確認").status_code == 201
+        files = wait_for(lambda: sorted((tmp_path / "var" / "mail").glob("*.eml"))
+                         if (tmp_path / "var" / "mail").exists() else None,
+                         what="an .eml file")
+        msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+        assert msg["To"] == "eml@example.lg.jp"
+        assert str(msg["Subject"]) == f"【差戻し】申請 2026-{app_id:06d} が否認されました"
+        assert "eml の確認" in text_of(msg)
+        box = s.client.get("/api/auth/notifications", headers=s.headers("eml-applicant")).get_json()
+        assert box["unread"] == 1 and box["items"][0]["subject"] == str(msg["Subject"])
+        with s.ctx("identity").transaction() as session:
+            row = session.scalar(select(Mail))
+            assert row.status == "sent" and row.attempts == 1
+            assert session.scalar(select(Notification.id).where(
+                Notification.id == row.notification_id)) is not None
+    finally:
+        s.close()
