@@ -236,3 +236,55 @@ def test_without_an_smtp_server_each_mail_is_an_eml_file_and_a_notice(tmp_path):
                 Notification.id == row.notification_id)) is not None
     finally:
         s.close()
+
+
+def test_a_registration_in_the_master_is_mailed_with_the_master_version(suite, smtp):
+    from tests.master import approved
+
+    body = approved.payload("131016")
+    approved.send(suite, body)
+    msg = wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                            if body["number"] in str(m["Subject"])], what="the registration mail")[0]
+    version = approved.newest_version(suite)
+    assert str(msg["Subject"]) == (f"【マスタ登録】申請 {body['number']} が"
+                                   f"マスタ版 {version} に登録されました")
+    text = text_of(msg)
+    assert f"申請番号 {body['number']}（東京都千代田区）" in text and f"マスタ版 {version}" in text
+    for secret in approved.EMERGENCY_SECRETS:       # 02-02's 緊急連絡先 are in the forms
+        assert secret not in msg.as_string()
+
+
+def test_a_confirmation_request_is_mailed_to_the_delegator(suite, smtp):
+    from tests.matching.conftest import query
+
+    intake = suite.ctx("intake")
+    with intake.transaction() as session:
+        intake.emit(session, "matching", "delegations.submitted", {
+            "application_id": 880001, "round": 1, "org_id": "131024",
+            "query_delegations": [query(1, ["131016"])], "number": "2026-880001",
+            "org_name": "東京都中央区"})
+    msg = wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                            if "委任情報確認依頼" in str(m["Subject"])],
+                   what="the confirmation request mail")[0]
+    assert str(msg["Subject"]) == "【委任情報確認依頼】東京都中央区から確認の依頼があります"
+    text = text_of(msg)
+    assert "東京都中央区（申請番号 2026-880001）" in text
+    assert "https://nws.example.jp/matching/confirmations" in text
+
+
+def test_an_issued_account_is_told_at_the_requesters_address(suite, smtp):
+    review = suite.ctx("review")
+    with review.transaction() as session:
+        review.emit(session, "identity", "account.approved", {
+            "request_id": 770001, "number": "2026-770001",
+            "org": {"id": "271004", "name": "大阪府大阪市", "kind": "政令指定都市",
+                    "branch": "executive", "prefecture_code": "270008", "parent_id": None},
+            "login": "osaka-new", "role": "applicant", "name": "大阪 花子",
+            "department": "デジタル統括室", "email": "hanako@city.osaka.lg.jp",
+            "approved_at": "2026-12-01T00:00:00+00:00"})
+    msg = wait_for(lambda: smtp.recorder.to("hanako@city.osaka.lg.jp"),
+                   what="the account mail")[0]
+    assert str(msg["Subject"]) == "【アカウント発行】情報共有サイトのアカウントが発行されました"
+    text = text_of(msg)
+    assert "大阪府大阪市 のアカウント発行申請（申請番号 2026-770001）" in text
+    assert "https://nws.example.jp/auth/activate" in text
