@@ -1,8 +1,10 @@
 """The review worker's periodic work, as a Celery worker bootstep (the pattern of
-:class:`shared.messaging.OutboxSweeper`): overdue reminders and webhook retries.
+:class:`shared.messaging.OutboxSweeper`): overdue reminders, webhook retries, and the
+deadline notices of applicants whose case was returned.
 
-Both are safe with several review workers: a reminder is unique per case and stage, and
-a webhook delivery is claimed by one worker at a time.
+All are safe with several review workers: a reminder is unique per case and stage, a
+deadline notice per case, round and threshold, and a webhook delivery is claimed by one
+worker at a time.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ def tick(ctx: ServiceContext) -> dict:
         retried = webhooks.queue_due(ctx, session)
     with ctx.transaction() as session:
         reminded = cases.send_reminders(ctx, session)
-    return {"webhooks_queued": retried, "reminders": reminded}
+    with ctx.transaction() as session:
+        told = cases.notify_deadlines(ctx, session)
+    return {"webhooks_queued": retried, "reminders": reminded, "deadline_notices": told}
 
 
 class ReviewPeriodic(ServicePeriodic):

@@ -288,3 +288,36 @@ def test_an_issued_account_is_told_at_the_requesters_address(suite, smtp):
     text = text_of(msg)
     assert "大阪府大阪市 のアカウント発行申請（申請番号 2026-770001）" in text
     assert "https://nws.example.jp/auth/activate" in text
+
+
+def test_applicants_of_returned_cases_are_told_before_and_after_the_deadline(suite, smtp):
+    import datetime as dt
+
+    from services.review import cases
+    from services.review.schedule import today
+
+    app_id = submit(suite, CHIYODA)
+    number = f"2026-{app_id:06d}"
+    assert decide(suite, "demo-pref", app_id, "否認", "期限の確認").status_code == 201
+    wait_for(lambda: [n for n in notices(suite, APPLICANT)["items"] if n["number"] == number],
+             what="the return notice")
+    end = today() + dt.timedelta(days=5)
+    res = suite.client.put("/api/review/schedule", headers=suite.headers("demo-operator"),
+                           json={"phases": [{"phase": "connection_request",
+                                             "ends_on": end.isoformat()}]})
+    assert res.status_code == 200, res.get_json()
+    # the review worker's periodic task: 5 days left is within NWS_DEADLINE_NOTICE_DAYS (7,1)
+    near = wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                             if "期限のお知らせ" in str(m["Subject"]) and number in text_of(m)],
+                    what="the deadline notice")
+    assert str(near[0]["Subject"]) == "【期限のお知らせ】接続申請の期限まであと 5 日です"
+    assert f"接続申請の期限は {end.isoformat()} です（あと 5 日）" in text_of(near[0])
+    review = suite.ctx("review")
+    with review.transaction() as session:
+        assert cases.notify_deadlines(review, session) == 0        # told once
+    with review.transaction() as session:
+        assert cases.notify_deadlines(review, session, on=end + dt.timedelta(days=1)) >= 1
+    passed = wait_for(lambda: [m for m in smtp.recorder.to("taro@example.lg.jp")
+                               if "期限超過" in str(m["Subject"]) and number in text_of(m)],
+                      what="the deadline-passed notice")
+    assert f"接続申請の期限 {end.isoformat()} を過ぎました" in text_of(passed[0])
