@@ -286,3 +286,6 @@ class MailSendRequested(Payload):
 
 CONTRACTS[("notification.requested", 1)] = NotificationRequested
 CONTRACTS[("mail.send_requested", 1)] = MailSendRequested
+# identity → review: a notice identity received, for the organisation's own webhooks
+# (review holds the Standard Webhooks endpoints); the same payload.
+CONTRACTS[("notification.published", 1)] = NotificationRequested

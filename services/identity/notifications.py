@@ -111,13 +111,16 @@ def mail_body(settings, p: dict, body: str, login: str) -> str:
 # --- receiving ----------------------------------------------------------------------
 
 def receive(ctx: ServiceContext, session: Session, payload: dict) -> int:
-    """Write the notices of a ``notification.requested`` and queue their mails.
-    Returns how many accounts were told."""
+    """Write the notices of a ``notification.requested``, queue their mails, and pass
+    the notice on to review for the organisation's webhooks. Returns how many accounts
+    were told."""
     accounts = session.scalars(select(Account).where(
         Account.org_id == payload["org_id"], Account.active.is_(True),
         Account.role.in_(RECIPIENT_ROLES)).order_by(Account.id)).all()
     for account in accounts:
         deliver(ctx, session, account, payload)
+    # the organisation's own system (a webhook registered at review) is told as well
+    ctx.emit(session, "review", "notification.published", payload)
     return len(accounts)
 
 

@@ -28,6 +28,11 @@ deliver_webhook = claim_then_send(
     lambda session, payload: webhooks.claim(session, payload["delivery_id"]), webhooks.send)
 
 
+@consumer("review", "notification.published")
+def notification_published(ctx, session, payload, envelope):
+    webhooks.publish_notice(ctx, session, payload)
+
+
 @consumer("review", "organisations.directory")
 def organisations_directory(ctx, session, payload, envelope):
     from services.review import directory

@@ -1,15 +1,13 @@
 """Notifications: a 差戻し and an approval reach the applicant organisation's accounts
 as inbox notices and as mails received by a real SMTP server; opt-outs, the inbox API
-and page, failing SMTP servers, and the .eml files of the embedded default."""
+and page, failing SMTP servers (the .eml files of the embedded default are in
+test_notification_eml.py)."""
 from __future__ import annotations
-
-import email
-import email.policy
 
 import pytest
 from sqlalchemy import select
 
-from services.identity.models import Mail, Notification
+from services.identity.models import Mail
 from tests.conftest import Suite, wait_for
 from tests.identity.smtp_support import SmtpServer, text_of
 from tests.pages.support import client_for, post_form, text_of as page_text
@@ -212,30 +210,6 @@ def test_a_refusing_smtp_server_is_retried_with_backoff_and_each_attempt_recorde
     assert sent.attempts == 3 and sent.sent_at is not None and sent.last_error is None
     assert len([m for m in smtp.recorder.to("flaky@example.lg.jp")
                 if number in str(m["Subject"])]) == 1
-
-
-def test_without_an_smtp_server_each_mail_is_an_eml_file_and_a_notice(tmp_path):
-    s = Suite(tmp_path / "var")
-    try:
-        s.add_user("eml-applicant", "131016", "applicant", email="eml@example.lg.jp")
-        app_id = submit(s, CHIYODA)
-        assert decide(s, "demo-pref", app_id, "否認", "eml の確認").status_code == 201
-        files = wait_for(lambda: sorted((tmp_path / "var" / "mail").glob("*.eml"))
-                         if (tmp_path / "var" / "mail").exists() else None,
-                         what="an .eml file")
-        msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
-        assert msg["To"] == "eml@example.lg.jp"
-        assert str(msg["Subject"]) == f"【差戻し】申請 2026-{app_id:06d} が否認されました"
-        assert "eml の確認" in text_of(msg)
-        box = s.client.get("/api/auth/notifications", headers=s.headers("eml-applicant")).get_json()
-        assert box["unread"] == 1 and box["items"][0]["subject"] == str(msg["Subject"])
-        with s.ctx("identity").transaction() as session:
-            row = session.scalar(select(Mail))
-            assert row.status == "sent" and row.attempts == 1
-            assert session.scalar(select(Notification.id).where(
-                Notification.id == row.notification_id)) is not None
-    finally:
-        s.close()
 
 
 def test_a_registration_in_the_master_is_mailed_with_the_master_version(suite, smtp):
