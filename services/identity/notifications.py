@@ -18,7 +18,7 @@ import re
 import uuid
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shared import audit
 from shared.contracts import NOTIFICATION_KINDS
@@ -101,9 +101,9 @@ def compose(p: dict) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def mail_body(settings, p: dict, body: str, login: str) -> str:
+def mail_body(settings, p: dict, body: str, addressee: str) -> str:
     link = f"{settings.public_url}{p.get('link') or '/auth/notifications'}"
-    return (f"{login} 様\n\n{body}\n\n詳しくは次のページをご覧ください。\n{link}\n\n"
+    return (f"{addressee} 様\n\n{body}\n\n詳しくは次のページをご覧ください。\n{link}\n\n"
             f"通知メールの設定: {settings.public_url}/auth/notifications/settings\n"
             "このメールは情報共有サイト 申請処理機能から自動で送信しています。返信はできません。\n")
 
@@ -139,7 +139,7 @@ def deliver(ctx: ServiceContext, session: Session, account: Account, payload: di
     if address and payload["kind"] not in (account.mail_opt_outs or []):
         mail = Mail(id=str(uuid.uuid4()), notification_id=notice.id, to_address=address,
                     subject=subject, status="pending", next_attempt_at=None,
-                    body=mail_body(ctx.settings, payload, body, account.login))
+                    body=mail_body(ctx.settings, payload, body, account.name or account.login))
         session.add(mail)
         session.flush()
         ctx.emit(session, "identity", "mail.send_requested", {"mail_id": mail.id})
@@ -212,7 +212,5 @@ def change_settings(account: Account, *, email=..., mail_kinds: list[str] | None
         changed["mail_opt_outs"] = opt_outs
     account.email, account.mail_opt_outs = new_email, opt_outs
     if changed:
-        from sqlalchemy.orm import object_session
-
         audit.record(object_session(account), "account.notifications_changed",
                      f"account:{account.login}", changed, subject_org=account.org_id)
