@@ -459,7 +459,10 @@ def _new_password(password: str | None, password_stdin: bool) -> str:
                                  "secondary_reviewer", "operator"]))
 @click.option("--name", default="")
 @click.option("--department", default="")
-def users_add(login, password, password_stdin, org_id, role, name, department) -> None:
+@click.option("--email", default=None,
+              help="The account's e-mail address for notification mails.")
+def users_add(login, password, password_stdin, org_id, role, name, department,
+              email) -> None:
     """Create an account. Without --password or --password-stdin, asks for the password
     (hidden, twice)."""
     from services.identity.accounts import AccountError, create_account
@@ -471,7 +474,8 @@ def users_add(login, password, password_stdin, org_id, role, name, department) -
     try:
         with acting_as(*cli_actor()), runtime.services["identity"].transaction() as session:
             account = create_account(session, login=login, password=password, org_id=org_id,
-                                     role=role, name=name, department=department)
+                                     role=role, name=name, department=department,
+                                     email=email)
             click.echo(f"created account {account.login} ({account.role}, {account.org_id})")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None

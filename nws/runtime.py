@@ -64,6 +64,10 @@ class Runtime:
             from services.review.periodic import ReviewPeriodic
 
             self.celery.steps["worker"].add(ReviewPeriodic)
+        if "identity" in self.services:  # notification mail retries
+            from services.identity.tasks import IdentityPeriodic
+
+            self.celery.steps["worker"].add(IdentityPeriodic)
         for definition in self.definitions.values():
             if definition.tasks_module:
                 importlib.import_module(definition.tasks_module)

@@ -83,6 +83,24 @@ def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _smtp_url(env: Mapping[str, str], key: str) -> str:
+    value = env.get(key, "").strip()
+    if value and not value.startswith(("smtp://", "smtps://")):
+        raise ConfigError(f"{key} must be an smtp:// or smtps:// URL")
+    return value
+
+
+def _days(env: Mapping[str, str], key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Comma-separated whole numbers of days (0 or more), largest first."""
+    parts = _list(env, key)
+    if not parts:
+        return default
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        raise ConfigError(f"{key} must be whole numbers of days separated by commas, "
+                          f"such as 7,1")
+    return tuple(sorted({int(p) for p in parts}, reverse=True))
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -157,6 +175,17 @@ class Settings:
     pdf_chromium: str | None = None
     pdf_soffice: str | None = None
     pdf_wait_seconds: float = 3.0
+    # --- notifications (docs/notifications.md) ---------------------------------------
+    # SMTP server of notification mails (smtp://user:pass@host:587?starttls=1,
+    # smtps://host:465); empty: each mail is written as an .eml file under
+    # <data dir>/mail/. The sender address, the address pages are reached at (for the
+    # links in mails), the days before a phase deadline that applicants are told, and
+    # the first retry delay of a failed mail (doubling each time).
+    smtp_url: str = ""
+    mail_from: str = "nws-noreply@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    deadline_notice_days: tuple[int, ...] = (7, 1)
+    mail_retry_base: float = 30.0
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -213,6 +242,12 @@ class Settings:
             pdf_chromium=env.get("NWS_PDF_CHROMIUM"),
             pdf_soffice=env.get("NWS_PDF_SOFFICE"),
             pdf_wait_seconds=_float(env, "NWS_PDF_WAIT", 3.0),
+            smtp_url=_smtp_url(env, "NWS_SMTP_URL"),
+            mail_from=env.get("NWS_MAIL_FROM", "").strip() or "nws-noreply@localhost",
+            public_url=(env.get("NWS_PUBLIC_URL", "").strip()
+                        or "http://127.0.0.1:8000").rstrip("/"),
+            deadline_notice_days=_days(env, "NWS_DEADLINE_NOTICE_DAYS", (7, 1)),
+            mail_retry_base=_float(env, "NWS_MAIL_RETRY_BASE", 30.0),
         )
         values.update(overrides)
         settings = cls(**values)

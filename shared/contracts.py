@@ -87,6 +87,9 @@ class DelegationsSubmitted(Payload):
     # a 変更申請: the registered application whose records these replace (its rows are
     # the organisation's whole delegation rows after the change)
     supersedes = fields.List(fields.Integer(), load_default=list)
+    # for the 委任情報確認依頼 notices matching sends to the delegators
+    number = fields.String(allow_none=True, load_default=None)
+    org_name = fields.String(allow_none=True, load_default=None)
 
 
 class MatchingResults(Payload):
@@ -216,6 +219,8 @@ class AccountApproved(Payload):
     name = fields.String(required=True)
     department = fields.String(load_default="")
     approved_at = fields.String(required=True)
+    # the requester's address (the issued account's notification address)
+    email = fields.String(allow_none=True, load_default=None)
 
 
 class AccountIssued(Payload):
@@ -293,3 +298,42 @@ class SchedulePublished(Payload):
 
 
 CONTRACTS[("schedule.published", 1)] = SchedulePublished
+
+# --- notifications (docs/notifications.md) -------------------------------------------
+
+NOTIFICATION_KINDS = ("returned", "approved", "registered", "confirmation_requested",
+                      "account_issued", "deadline_near", "deadline_passed")
+
+
+class NotificationRequested(Payload):
+    """review, matching, master → identity: tell an organisation's accounts (applicants
+    and forwarders) what happened. Identity writes the inbox notices and queues the
+    mails. Never carries a 緊急連絡先 or other form content: only what the notice says."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(NOTIFICATION_KINDS))
+    org_id = fields.String(required=True)          # the organisation told
+    org_name = fields.String(allow_none=True, load_default=None)
+    application_id = fields.Integer(allow_none=True, load_default=None)
+    number = fields.String(allow_none=True, load_default=None)
+    # the applying organisation when it is not the one told (a 委任情報確認依頼)
+    subject_org_name = fields.String(allow_none=True, load_default=None)
+    stage = fields.String(allow_none=True, load_default=None)
+    comment = fields.String(allow_none=True, load_default=None)
+    master_version = fields.Integer(allow_none=True, load_default=None)
+    phase = fields.String(allow_none=True, load_default=None)
+    deadline = fields.String(allow_none=True, load_default=None)     # YYYY-MM-DD
+    days_left = fields.Integer(allow_none=True, load_default=None)
+    link = fields.String(load_default="")            # a path of the suite's pages
+
+
+class MailSendRequested(Payload):
+    """identity → identity: send (or retry) one notification mail."""
+
+    mail_id = fields.String(required=True)
+
+
+CONTRACTS[("notification.requested", 1)] = NotificationRequested
+CONTRACTS[("mail.send_requested", 1)] = MailSendRequested
+# identity → review: a notice identity received, for the organisation's own webhooks
+# (review holds the Standard Webhooks endpoints); the same payload.
+CONTRACTS[("notification.published", 1)] = NotificationRequested

@@ -572,6 +572,34 @@ def consumer(service: str, message_type: str):
     return decorate
 
 
+def claim_then_send(service: str, message_type: str,
+                    claim: Callable[[Session, dict], dict | None],
+                    send: Callable[["ServiceContext", dict], object]):
+    """Declare the task of a message that asks for an outbound send (a webhook
+    delivery, a mail): ``claim(session, payload)`` takes the job in the service's
+    transaction, once per message id (through the inbox); ``send(ctx, job)`` then runs
+    with no transaction open and records the attempt itself."""
+
+    @shared_task(name=task_name(service, message_type), bind=True, acks_late=True,
+                 autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
+                 retry_backoff_max=300, retry_jitter=True, max_retries=12)
+    def task(self, envelope: dict) -> str:
+        ctx = service_context(self.app, service)
+        claimed: list[dict] = []
+
+        def take(ctx_, session, payload, env):
+            job = claim(session, payload)
+            if job is not None:
+                claimed.append(job)
+
+        outcome = ctx.consume(envelope, take)
+        for job in claimed:
+            send(ctx, job)
+        return outcome
+
+    return task
+
+
 def ack_task(service: str):
     """The ``nws.<service>.outbox.ack`` task every sending service declares."""
 
@@ -606,6 +634,42 @@ class OutboxSweeper(bootsteps.StartStopStep):
 
         if services:
             self.tref = worker.timer.call_repeatedly(interval, sweep, priority=10)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+
+class ServicePeriodic(bootsteps.StartStopStep):
+    """A worker bootstep that runs ``run(ctx)`` every ``sweep_interval`` seconds in
+    workers that serve ``service`` (a subclass sets both)."""
+
+    requires = {"celery.worker.components:Timer"}
+    service = ""
+
+    def __init__(self, worker, **kwargs):
+        self.tref = None
+
+    @staticmethod
+    def run(ctx: ServiceContext) -> object:     # pragma: no cover - set by subclasses
+        raise NotImplementedError
+
+    def start(self, worker):
+        app = worker.app
+        if self.service not in getattr(app, "nws_sweep_services", ()):
+            return
+        ctx = service_context(app, self.service)
+        work = type(self).run
+
+        def run():
+            try:
+                work(ctx)
+            except Exception:
+                log.exception("%s periodic work failed", self.service)
+
+        self.tref = worker.timer.call_repeatedly(app.nws_settings.sweep_interval, run,
+                                                 priority=10)
 
     def stop(self, worker):
         if self.tref is not None:

@@ -8,6 +8,7 @@ Flask-WTF (the API, which takes bearer tokens only, is exempt).
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from flask import abort, current_app, g, redirect, request
 
 from shared.auth import ROLES, Principal, check_revocation, verify_token
 from shared.web import ApiError
+
+log = logging.getLogger(__name__)
 
 COOKIE = "nws_session"
 LOGIN_PATH = "/auth/login"
@@ -130,7 +133,46 @@ def init_pages(app) -> None:
     @app.context_processor
     def _globals():
         return {"principal": page_principal(), "role_labels": ROLE_LABELS,
-                "logout_path": LOGOUT_PATH}
+                "logout_path": LOGOUT_PATH, "unread_notifications": unread_notifications}
+
+
+UNREAD_COUNTER = "nws.unread_count"   # app extension: account id -> unread notices
+
+
+def unread_notifications() -> int | None:
+    """The visitor's unread notices for the page header: asked in-process when this
+    process runs the identity service (it registers :data:`UNREAD_COUNTER`), else from
+    identity's API (``NWS_IDENTITY_URL``) with the visitor's own token. None when it
+    cannot be had: the header then shows the link without a number."""
+    principal = page_principal()
+    if principal is None:
+        return None
+    if "unread_notifications" in g:
+        return g.unread_notifications
+    count = None
+    counter = current_app.extensions.get(UNREAD_COUNTER)
+    identity_url = current_app.extensions["nws.runtime"].settings.identity_url
+    try:
+        if counter is not None:
+            count = counter(principal.account_id)
+        elif identity_url:
+            count = _remote_unread(identity_url, request.cookies.get(COOKIE, ""))
+    except Exception as exc:        # the header must not break the page
+        log.warning("unread notifications not available: %s", exc)
+    g.unread_notifications = count
+    return count
+
+
+def _remote_unread(identity_url: str, token: str) -> int:
+    import json
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(identity_url.rstrip("/") + "/api/auth/notifications/unread",
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Accept": "application/json"})
+    with opener.open(req, timeout=1.0) as res:
+        return int(json.loads(res.read())["unread"])
 
 
 def add_template_vocabulary(env) -> None:

@@ -77,12 +77,13 @@ class Suite:
     def headers(self, login: str) -> dict:
         return {"Authorization": f"Bearer {self.token(login)}"}
 
-    def add_user(self, login: str, org: str, role: str, name: str = "") -> str:
+    def add_user(self, login: str, org: str, role: str, name: str = "",
+                 email: str | None = None) -> str:
         from services.identity.accounts import create_account
 
         with self.ctx("identity").transaction() as session:
             create_account(session, login=login, password=factories.DEMO_PASSWORD, org_id=org,
-                           role=role, name=name or login, department="テスト課")
+                           role=role, name=name or login, department="テスト課", email=email)
         return login
 
     def get_app(self, app_id: int, login: str = "demo-applicant") -> dict:

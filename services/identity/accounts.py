@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.auth import ROLES, Principal
+from shared.web import ApiError
 from services.identity.models import Account
+from services.identity.notifications import check_email
 
 # argon2id with OWASP's recommended parameters (Password Storage Cheat Sheet: 19 MiB,
 # 2 iterations, 1 lane): about 20 ms of one core per hash, where the library's default
@@ -64,7 +66,7 @@ def check_password(password: str, login: str = "") -> None:
 
 
 def create_account(session: Session, *, login: str, password: str, org_id: str, role: str,
-                   name: str = "", department: str = "") -> Account:
+                   name: str = "", department: str = "", email: str | None = None) -> Account:
     if not LOGIN.match(login):
         raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。")
     check_password(password, login)
@@ -72,10 +74,14 @@ def create_account(session: Session, *, login: str, password: str, org_id: str, 
         raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。")
     if not ORG_ID.match(org_id):
         raise AccountError("機関 ID が正しくありません（例: 131016, 131016-BOE, JLIS, MIC）。")
+    try:
+        email = check_email(email)
+    except ApiError as exc:
+        raise AccountError(exc.message) from None
     if session.scalar(select(Account.id).where(Account.login == login)) is not None:
         raise AccountError(f"ログイン名 {login} は既に使われています。")
     account = Account(login=login, password_hash=_hasher.hash(password), org_id=org_id,
-                      role=role, name=name or login, department=department)
+                      role=role, name=name or login, department=department, email=email)
     session.add(account)
     session.flush()
     audit.record(session, "account.created", f"account:{login}",

@@ -15,7 +15,9 @@ from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError
 from services.identity.accounts import LOGIN, _hasher, check_password
+from services.identity import notifications
 from services.identity.models import Account, Activation
+from services.identity.notifications import check_email
 
 ACTIVATION_TTL = dt.timedelta(days=7)
 
@@ -54,6 +56,14 @@ def issue(ctx: ServiceContext, session: Session, payload: dict) -> None:
     audit.record(session, "account.issued", f"account:{account.login}",
                  {"request_id": payload["request_id"], "number": payload.get("number"),
                   "role": account.role}, subject_org=account.org_id)
+    try:
+        account.email = check_email(payload.get("email"))
+    except ApiError:
+        account.email = None        # intake checked it; an odd one is not kept
+    notifications.deliver(ctx, session, account, {
+        "kind": "account_issued", "org_id": account.org_id,
+        "org_name": payload["org"]["name"], "number": payload.get("number"),
+        "link": "/auth/activate"})
     ctx.emit(session, "intake", "account.issued", {
         "request_id": payload["request_id"], "login": account.login,
         "activation_token": token, "expires_at": expires.isoformat()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, text
+from sqlalchemy import ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base, utcnow
@@ -32,6 +32,10 @@ class Account(Base):
     # before, on every service (docs/runbook.md, "Sessions and tokens").
     token_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     sessions_ended_at: Mapped[dt.datetime | None]
+    # Where notification mails go (none: inbox only), and the notification kinds the
+    # holder does not want by mail (services.identity.notifications.KINDS).
+    email: Mapped[str | None] = mapped_column(String(254))
+    mail_opt_outs: Mapped[list] = mapped_column(default=list)
 
 
 class Activation(Base):
@@ -86,6 +90,44 @@ class RevokedToken(Base):
     account_id: Mapped[int] = mapped_column(Integer, index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     revoked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """One notice in an account's in-app inbox (お知らせ)."""
+
+    __tablename__ = "identity_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("identity_accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300), default="")
+    application_id: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    read_at: Mapped[dt.datetime | None]
+
+
+class Mail(Base):
+    """A notification mail: queued with its notice, sent by the identity worker
+    (services.identity.mailer), retried with backoff; every attempt is counted."""
+
+    __tablename__ = "identity_mails"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("identity_notifications.id"),
+                                                 index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # pending → sending → sent | retrying → … | failed (after MAX_ATTEMPTS)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    sent_at: Mapped[dt.datetime | None]
 
 
 class Outbox(OutboxMixin, Base):

@@ -2,19 +2,21 @@
 the activation of an issued account (its one-time token is posted, never in a URL)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from shared.auth import issue_token, public, revocation_changed, verify_token
-from shared.pages import COOKIE, require_page, safe_next
+from shared.pages import COOKIE, html_errors, page_principal, require_page, safe_next
 from shared.service import context
 from shared.web import ApiError
-from services.identity import activation
+from services.identity import activation, notifications
 from services.identity import login as login_flow
 from services.identity.accounts import AccountError
 from services.identity import sessions
 from services.identity.api import client_address
+from services.identity.notify_api import own_account
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/auth", template_folder="templates")
+html_errors(bp)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -101,3 +103,62 @@ def activate():
 def _activation_error(token: str, message: str, field: str, status: int = 422):
     return render_template("identity/activate.html", token=token, error=message,
                            field=field), status
+
+
+# --- notifications (お知らせ) and mail settings ----------------------------------------
+
+@bp.get("/notifications")
+@require_page()
+def notifications_page():
+    from shared.jst import jst
+
+    principal = page_principal()
+    with context("identity").transaction() as session:
+        box = notifications.inbox(session, principal.account_id)
+    for item in box["items"]:
+        item["created_jst"] = jst(item["created_at"])
+    return render_template("identity/notifications.html", box=box)
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@require_page()
+def notification_read(notification_id: int):
+    with context("identity").transaction() as session:
+        notifications.mark_read(session, page_principal().account_id, notification_id)
+    flash("お知らせを既読にしました。")
+    return redirect(url_for("identity_pages.notifications_page"))
+
+
+@bp.post("/notifications/read-all")
+@require_page()
+def notifications_read_all():
+    with context("identity").transaction() as session:
+        marked = notifications.mark_all_read(session, page_principal().account_id)
+    flash(f"{marked} 件のお知らせを既読にしました。")
+    return redirect(url_for("identity_pages.notifications_page"))
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+@require_page()
+def notification_settings():
+    """The account's notification address and the kinds it gets by mail."""
+    error, status = None, 200
+    with context("identity").transaction() as session:
+        account = own_account(session, page_principal().account_id)
+        if request.method == "POST":
+            try:
+                with session.begin_nested():
+                    notifications.change_settings(
+                        account, email=request.form.get("email", ""),
+                        mail_kinds=request.form.getlist("mail_kinds"))
+            except ApiError as exc:
+                error, status = exc.message, exc.status
+                session.expire(account)
+            else:
+                flash("通知の設定を保存しました。")
+                return redirect(url_for("identity_pages.notification_settings"))
+        current = notifications.settings_of(account)
+    if error:
+        current["email"] = request.form.get("email", "")
+    return render_template("identity/notification_settings.html", current=current,
+                           error=error), status

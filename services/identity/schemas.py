@@ -88,3 +88,49 @@ class RevocationsResponseSchema(ResponseSchema):
     as_of = fields.DateTime(required=True)
     accounts = fields.List(fields.Nested(RevokedAccountSchema), required=True)
     revoked_tokens = fields.List(fields.String(), required=True)
+
+
+# --- notifications -------------------------------------------------------------------------
+
+class NotificationResponseSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "通知の種類"})
+    kind_label = fields.String(required=True, metadata={"description": "種類の表示名"})
+    subject = fields.String(required=True, metadata={"description": "件名"})
+    body = fields.String(required=True, metadata={"description": "本文"})
+    link = fields.String(required=True, metadata={"description": "関係するページのパス"})
+    application_id = fields.Integer(allow_none=True)
+    number = fields.String(allow_none=True, metadata={"description": "申請番号"})
+    created_at = fields.DateTime(required=True)
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "既読にした日時（未読は null）"})
+
+
+class InboxResponseSchema(ResponseSchema):
+    unread = fields.Integer(required=True, metadata={"description": "未読の件数"})
+    items = fields.List(fields.Nested(NotificationResponseSchema), required=True)
+
+
+class UnreadResponseSchema(ResponseSchema):
+    unread = fields.Integer(required=True, metadata={"description": "未読の件数"})
+
+
+class ReadAllResponseSchema(ResponseSchema):
+    marked = fields.Integer(required=True, metadata={"description": "既読にした件数"})
+
+
+class NotificationSettingsPutSchema(BaseSchema):
+    email = fields.String(allow_none=True, validate=validate.Length(max=254),
+                          metadata={"description": "通知メールの宛先（null または空で削除）"})
+    mail_kinds = fields.List(fields.String(), metadata={
+        "description": "メールで受け取る通知の種類（それ以外は受け取らない）"})
+
+
+class NotificationKindSchema(ResponseSchema):
+    kind = fields.String(required=True)
+    label = fields.String(required=True)
+    mail = fields.Boolean(required=True, metadata={"description": "メールで受け取るか"})
+
+
+class NotificationSettingsResponseSchema(ResponseSchema):
+    email = fields.String(allow_none=True)
+    kinds = fields.List(fields.Nested(NotificationKindSchema), required=True)

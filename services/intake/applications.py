@@ -360,7 +360,7 @@ def write_application_findings(ctx: ServiceContext, session: Session, payload: d
         "query_delegations": delegations.get("query_delegations", []),
         "provision_delegations": delegations.get("provision_delegations", []),
         "provision_acceptances": delegations.get("provision_acceptances", []),
-        "supersedes": supersedes})
+        "supersedes": supersedes, "number": app.number, "org_name": org["name"]})
 
 
 # Statuses in which review owns the application: a withdrawal is a request that review

@@ -236,7 +236,9 @@ def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
                  registered_on=f"{utcnow().astimezone(JST):%Y/%m/%d}")
     sources: list[dict] = []
     by_org: list[dict] = []
+    org_names: dict[str, str] = {}      # for the applicants' notices
     for payload in payloads:
+        org_names[payload["org"]["id"]] = payload["org"]["name"]
         if by_org and by_org[-1]["org"]["id"] != payload["org"]["id"]:
             _apply_org(session, sink, by_org)
             by_org = []
@@ -274,6 +276,11 @@ def _make_version(ctx: ServiceContext, session: Session, head_row: MasterHead,
             "reviewer_org_id": None, "actor": None,
             "comment": f"マスタ版 {number} に登録されました。",
             "at": utcnow().isoformat(), "master_version": number})
+        ctx.emit(session, "identity", "notification.requested", {
+            "kind": "registered", "org_id": s["org_id"], "org_name": org_names.get(s["org_id"]),
+            "application_id": s["application_id"], "number": s["number"],
+            "master_version": number,
+            "link": f"/applicant/applications/{s['application_id']}"})
     from services.master import distribution  # distribution reads versions from here
 
     distribution.schedule(ctx, session, number)

@@ -391,10 +391,26 @@ def receive(ctx: ServiceContext, session: Session, payload: dict) -> None:
             old.status = "superseded"
             _remove(session, old_id, touched)
     new = store_records(session, payload, answers)
+    request_confirmations(ctx, session, payload)
     touched.add(new)
     changed = rematch(session, touched, extra=new) | {app_id}
     for application_id in sorted(changed):
         report(ctx, session, application_id)
+
+
+def request_confirmations(ctx: ServiceContext, session: Session, payload: dict) -> int:
+    """Tell each delegator asked to confirm (委任情報確認依頼 still pending) of this
+    round, once per organisation: identity notifies its accounts."""
+    delegators = sorted(set(session.scalars(select(Confirmation.delegator_org).where(
+        Confirmation.application_id == payload["application_id"],
+        Confirmation.status == "pending"))))
+    for org_id in delegators:
+        ctx.emit(session, "identity", "notification.requested", {
+            "kind": "confirmation_requested", "org_id": org_id,
+            "application_id": payload["application_id"], "number": payload.get("number"),
+            "subject_org_name": payload.get("org_name") or payload["org_id"],
+            "link": "/matching/confirmations"})
+    return len(delegators)
 
 
 def store_records(session: Session, payload: dict,

@@ -133,15 +133,25 @@ def put_schedule():
         return jsonify({"phases": schedule.describe(session)})
 
 
-# --- webhooks (reviewing organisations) ---------------------------------------------------
+# --- webhooks (reviewing organisations; applying organisations for their notices) -------
+
+REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
+WEBHOOK_ROLES = (*REVIEWER_ROLES, "applicant")
+
 
 @bp.post("/webhooks")
-@require(*REVIEWER_ROLES)
-@operation("Webhook を登録する（審査機関）", body=WebhookPostSchema,
-           responses={201: WebhookCreatedSchema}, errors=(409,))
+@require(*WEBHOOK_ROLES)
+@operation("Webhook を登録する（審査機関は審査のイベント、申請機関は自機関への通知）",
+           body=WebhookPostSchema, responses={201: WebhookCreatedSchema}, errors=(409,))
 def create_webhook():
     body = json_body()
     principal = current_principal()
+    allowed = webhooks.NOTICE_EVENTS if principal.role == "applicant" else webhooks.EVENTS
+    wrong = [e for e in body["events"] if e not in allowed]
+    if wrong:
+        raise ApiError(422, "validation_failed", "入力内容に誤りがあります。", details={
+            "events": [f"{', '.join(wrong)} は指定できません。この役割で指定できるのは "
+                       f"{', '.join(allowed)} です。"]})
     ctx = context("review")
     url = checked_outbound_url(body["url"], ctx.settings)   # resolved, every address checked
     with ctx.transaction() as session:
@@ -153,7 +163,7 @@ def create_webhook():
 
 
 @bp.get("/webhooks")
-@require(*REVIEWER_ROLES)
+@require(*WEBHOOK_ROLES)
 @operation("自機関の Webhook の一覧", responses={200: WebhookListSchema})
 def list_webhooks():
     from services.review.models import WebhookEndpoint
@@ -167,7 +177,7 @@ def list_webhooks():
 
 
 @bp.delete("/webhooks/<int:hook_id>")
-@require(*REVIEWER_ROLES)
+@require(*WEBHOOK_ROLES)
 @operation("Webhook を削除する", responses={204: None})
 def delete_webhook(hook_id: int):
     with context("review").transaction() as session:
@@ -177,7 +187,7 @@ def delete_webhook(hook_id: int):
 
 
 @bp.post("/webhooks/<int:hook_id>/secrets")
-@require(*REVIEWER_ROLES)
+@require(*WEBHOOK_ROLES)
 @operation("Webhook の新しいシークレットを作る（ローテーション）", responses={201: WebhookSecretSchema},
            errors=(409,))
 def add_webhook_secret(hook_id: int):
@@ -189,7 +199,7 @@ def add_webhook_secret(hook_id: int):
 
 
 @bp.delete("/webhooks/<int:hook_id>/secrets/<int:secret_id>")
-@require(*REVIEWER_ROLES)
+@require(*WEBHOOK_ROLES)
 @operation("Webhook のシークレットを廃止する", responses={204: None}, errors=(409,))
 def retire_webhook_secret(hook_id: int, secret_id: int):
     with context("review").transaction() as session:
@@ -199,7 +209,7 @@ def retire_webhook_secret(hook_id: int, secret_id: int):
 
 
 @bp.get("/webhooks/<int:hook_id>/deliveries")
-@require(*REVIEWER_ROLES)
+@require(*WEBHOOK_ROLES)
 @operation("Webhook の配信記録", responses={200: WebhookDeliveryListSchema})
 def list_deliveries(hook_id: int):
     with context("review").transaction() as session:
@@ -209,7 +219,7 @@ def list_deliveries(hook_id: int):
 
 
 @bp.post("/webhooks/<int:hook_id>/deliveries/<delivery_id>/redeliver")
-@require(*REVIEWER_ROLES)
+@require(*WEBHOOK_ROLES)
 @operation("Webhook の配信をやり直す", responses={202: RedeliverySchema}, errors=(409, 429))
 def redeliver(hook_id: int, delivery_id: str):
     """Send a delivery again; at most ``webhooks.REDELIVER_LIMIT`` per endpoint (429

@@ -15,7 +15,8 @@ from shared.messaging import ServiceContext
 from shared.observability import correlation_id
 from shared.web import ApiError, not_found
 from services.review import directory, schedule, webhooks
-from services.review.models import Decision, MatchingSnapshot, Reminder, ReviewCase, ReviewEvent
+from services.review.models import (DeadlineNotice, Decision, MatchingSnapshot, Reminder,
+                                   ReviewCase, ReviewEvent)
 from services.review.routing import ROLE_OF, STATUS_OF, RoutingError, next_stage, previous
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,19 @@ def _report(ctx: ServiceContext, session: Session, case: ReviewCase, event: str,
         "event": event, "stage": case.stage, "reviewer_org_id": case.reviewer_org_id,
         "actor": actor, "comment": comment, "at": utcnow().isoformat(),
         "decision": _decision_message(decision) if decision is not None else None})
+    stage, _, outcome = event.rpartition("_")
+    if case.kind != "account" and stage in ROLE_OF and outcome in ("approved", "rejected"):
+        tell_applicant(ctx, session, case, "approved" if outcome == "approved" else "returned",
+                       stage=stage, comment=comment)
+
+
+def tell_applicant(ctx: ServiceContext, session: Session, case: ReviewCase, kind: str,
+                   **detail) -> None:
+    """Ask identity to notify the applying organisation's accounts (inbox and mail)."""
+    ctx.emit(session, "identity", "notification.requested", {
+        "kind": kind, "org_id": case.org_id, "org_name": case.org.get("name"),
+        "application_id": case.application_id, "number": case.number,
+        "link": f"/applicant/applications/{case.application_id}", **detail})
 
 
 def _decision_message(d: Decision) -> dict:
@@ -333,7 +347,7 @@ def _when_approved(ctx: ServiceContext, session: Session, case: ReviewCase) -> N
             "request_id": case.application_id, "number": case.number, "org": case.org,
             "login": request["login"], "role": request.get("role", "applicant"),
             "name": request["name"], "department": request.get("department", ""),
-            "approved_at": utcnow().isoformat()})
+            "email": request.get("email"), "approved_at": utcnow().isoformat()})
     elif case.status == "approved":
         snapshot = session.get(MatchingSnapshot, case.application_id)
         ctx.emit(session, "master", "application.approved", {
@@ -485,6 +499,46 @@ def send_reminders(ctx: ServiceContext, session: Session, on: dt.date | None = N
                                 comment=f"期限 {due.isoformat()} を過ぎています。"))
         webhooks.notify(ctx, session, "overdue", {case.reviewer_org_id},
                         {**_hook_data(case), "due": due.isoformat()})
+        sent += 1
+    return sent
+
+
+# The phase whose deadline the applicant of a returned case works to (its resubmission).
+APPLICANT_PHASE = "connection_request"
+
+
+def notify_deadlines(ctx: ServiceContext, session: Session, on: dt.date | None = None) -> int:
+    """Tell the applicants of returned cases (theirs to fix and resubmit) that the
+    接続申請 phase ends in ``NWS_DEADLINE_NOTICE_DAYS`` days or has ended: one notice per
+    case, round and threshold (a unique row), so a second run or worker sends nothing.
+    Returns how many notices were asked for."""
+    end = schedule.deadlines(session).get(APPLICANT_PHASE)
+    if end is None:
+        return 0
+    day = on or schedule.today()
+    left = (end - day).days
+    if left < 0:
+        notice, kind = "passed", "deadline_passed"
+    else:
+        due = [d for d in ctx.settings.deadline_notice_days if left <= d]
+        if not due:
+            return 0
+        notice, kind = f"before:{min(due)}", "deadline_near"
+    told = select(DeadlineNotice.id).where(
+        DeadlineNotice.case_id == ReviewCase.id, DeadlineNotice.round == ReviewCase.round,
+        DeadlineNotice.phase == APPLICANT_PHASE, DeadlineNotice.notice == notice)
+    returned = session.scalars(select(ReviewCase).where(
+        ReviewCase.status == "returned", ReviewCase.kind != "account", ~told.exists())).all()
+    sent = 0
+    for case in returned:
+        try:
+            with session.begin_nested():
+                session.add(DeadlineNotice(case_id=case.id, round=case.round,
+                                           phase=APPLICANT_PHASE, notice=notice))
+        except IntegrityError:
+            continue
+        tell_applicant(ctx, session, case, kind, phase=schedule.PHASES[APPLICANT_PHASE],
+                       deadline=end.isoformat(), days_left=left)
         sent += 1
     return sent
 

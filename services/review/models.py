@@ -164,6 +164,21 @@ class Reminder(Base):
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class DeadlineNotice(Base):
+    """A deadline notice sent to the applicant of a returned case (``before:<days>`` or
+    ``passed``): at most one per case, round, phase and notice."""
+
+    __tablename__ = "review_deadline_notices"
+    __table_args__ = (UniqueConstraint("case_id", "round", "phase", "notice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(30))
+    notice: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class WebhookEndpoint(Base):
     """A reviewer system's endpoint: the events of its organisation's cases it wants."""
 

@@ -2,7 +2,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.schemas import BaseSchema, ResponseSchema, outbound_url
 from services.review.schedule import PHASES
-from services.review.webhooks import EVENTS
+from services.review.webhooks import EVENTS, NOTICE_EVENTS
 
 
 class DecisionPostSchema(BaseSchema):
@@ -22,7 +22,8 @@ class WebhookPostSchema(BaseSchema):
         max=2000, error="url は 2000 文字以内にしてください。"), outbound_url],
         metadata={"description": "配信先の URL（http または https）"})
     events = fields.List(fields.String(validate=validate.OneOf(
-        EVENTS, error="events に指定できるのは routed, resubmitted, decided, withdrawn, overdue です。")),
+        EVENTS + NOTICE_EVENTS, error="events に指定できるのは " + ", ".join(EVENTS + NOTICE_EVENTS)
+        + " です（審査機関は前の 5 つ、申請機関は後の通知の種類）。")),
         required=True, validate=validate.Length(min=1, error="events を 1 つ以上指定してください。"),
         metadata={"description": "受け取るイベント"})
 

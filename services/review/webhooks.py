@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit, outbound
 from shared import webhooks as signing
+from shared.contracts import NOTIFICATION_KINDS
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
@@ -29,6 +30,9 @@ from services.review.models import (WebhookAttempt, WebhookDelivery, WebhookEndp
                                     WebhookSecret)
 
 EVENTS = ("routed", "resubmitted", "decided", "withdrawn", "overdue")
+# Notices an applying organisation's system may subscribe to (docs/notifications.md);
+# an account is issued before its organisation could register anything.
+NOTICE_EVENTS = tuple(k for k in NOTIFICATION_KINDS if k != "account_issued")
 # Retries: after RETRY_BASE_SECONDS, then twice as long each time, up to MAX_ATTEMPTS.
 RETRY_BASE_SECONDS = 10.0
 RETRY_MAX_SECONDS = 6 * 3600.0
@@ -134,9 +138,10 @@ def describe_delivery(d: WebhookDelivery) -> dict:
 
 # --- events -----------------------------------------------------------------------------
 
-def notify(ctx: ServiceContext, session: Session, event: str, org_ids, data: dict) -> int:
-    """Queue ``event`` for every active endpoint of ``org_ids`` that subscribed to it.
-    Returns how many deliveries were queued."""
+def notify(ctx: ServiceContext, session: Session, event: str, org_ids, data: dict,
+           family: str = "review") -> int:
+    """Queue ``event`` for every active endpoint of ``org_ids`` that subscribed to it
+    (payload type ``<family>.<event>``). Returns how many deliveries were queued."""
     orgs = {o for o in org_ids if o}
     if not orgs:
         return 0
@@ -149,13 +154,23 @@ def notify(ctx: ServiceContext, session: Session, event: str, org_ids, data: dic
             continue
         delivery = WebhookDelivery(
             id=f"msg_{uuid.uuid4().hex}", endpoint_id=endpoint.id, event=event,
-            payload={"type": f"review.{event}", "timestamp": now.isoformat(), "data": data},
+            payload={"type": f"{family}.{event}", "timestamp": now.isoformat(), "data": data},
             status="pending", next_attempt_at=now + dt.timedelta(seconds=LEASE_SECONDS))
         session.add(delivery)
         session.flush()
         ctx.emit(session, "review", "webhook.delivery_requested", {"delivery_id": delivery.id})
         count += 1
     return count
+
+
+def publish_notice(ctx: ServiceContext, session: Session, notice: dict) -> int:
+    """A notice identity passed on: to the told organisation's endpoints that
+    subscribed to its kind (type ``notification.<kind>``)."""
+    if notice["kind"] not in NOTICE_EVENTS:
+        return 0
+    data = {k: v for k, v in notice.items() if v is not None and k != "kind"}
+    return notify(ctx, session, notice["kind"], {notice["org_id"]}, data,
+                  family="notification")
 
 
 def redeliver(ctx: ServiceContext, session: Session, delivery: WebhookDelivery) -> None:
