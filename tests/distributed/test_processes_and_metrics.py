@@ -103,7 +103,9 @@ def test_a_worker_reports_workers_broker_unacked_and_a_plugin_crash_as_a_failure
         t, "nws_tasks_total", outcome="plugin_failure", task=task) else None)(
             get(port, "/metrics")), timeout=30, what="the plugin crash counted")
     assert sample(after, "nws_tasks_total", outcome="plugin_failure", task=task) == 1
-    assert sample(after, "nws_tasks_total", outcome="success", task=task) == len(
+    # every other form validated (a form may be validated again, e.g. after the
+    # selection it depends on was saved, so at least that many)
+    assert sample(after, "nws_tasks_total", outcome="success", task=task) >= len(
         factories.all_forms()) - 1
     assert sample(after, "nws_plugin_failures_total", plugin="crashing_validator_plugin",
                   hook="nws_validate_form") == 1
