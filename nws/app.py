@@ -11,7 +11,6 @@ import socket
 
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import fields
-from sqlalchemy import text
 
 from nws.runtime import Runtime
 from shared.auth import AuthStateCache, public, remote_auth_state

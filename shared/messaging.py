@@ -600,6 +600,26 @@ def claim_then_send(service: str, message_type: str,
     return task
 
 
+def requeue_due(ctx: "ServiceContext", session: Session, model, statuses: tuple[str, ...],
+                message_type: str, id_key: str, lease_seconds: float,
+                limit: int = 100) -> int:
+    """Ask again (``message_type`` to the service itself, ``{id_key: row.id}``) for the
+    outbound sends of ``model`` (webhook deliveries, mails) in ``statuses`` whose retry
+    time came or whose lease expired; each is leased for ``lease_seconds``. Rows another
+    worker is requeueing are skipped (PostgreSQL)."""
+    now = utcnow()
+    stmt = (select(model).where(model.status.in_(statuses), model.next_attempt_at <= now)
+            .order_by(model.next_attempt_at).limit(limit))
+    if not ctx.db.is_sqlite:
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = session.scalars(stmt).all()
+    for row in rows:
+        row.status = "queued"
+        row.next_attempt_at = now + dt.timedelta(seconds=lease_seconds)
+        ctx.emit(session, ctx.name, message_type, {id_key: row.id})
+    return len(rows)
+
+
 def ack_task(service: str):
     """The ``nws.<service>.outbox.ack`` task every sending service declares."""
 

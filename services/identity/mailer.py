@@ -21,12 +21,12 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.db import utcnow
-from shared.messaging import ServiceContext
+from shared.messaging import ServiceContext, requeue_due
 from services.identity.models import Mail
 
 log = logging.getLogger(__name__)
@@ -128,18 +128,8 @@ def send(ctx: ServiceContext, claimed: dict) -> bool:
 
 def queue_due(ctx: ServiceContext, session: Session, limit: int = 100) -> int:
     """Queue again the mails whose retry time came, or whose lease expired."""
-    now = utcnow()
-    stmt = (select(Mail).where(Mail.status.in_(("retrying", "queued", "sending")),
-                               Mail.next_attempt_at <= now)
-            .order_by(Mail.next_attempt_at).limit(limit))
-    if not ctx.db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = session.scalars(stmt).all()
-    for mail in rows:
-        mail.status = "queued"
-        mail.next_attempt_at = now + dt.timedelta(seconds=LEASE_SECONDS)
-        ctx.emit(session, "identity", "mail.send_requested", {"mail_id": mail.id})
-    return len(rows)
+    return requeue_due(ctx, session, Mail, ("retrying", "queued", "sending"),
+                       "mail.send_requested", "mail_id", LEASE_SECONDS, limit)
 
 
 def tick(ctx: ServiceContext) -> dict:

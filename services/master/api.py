@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from shared import webhooks
 from shared.auth import current_principal, require
-from shared.db import utcnow
 from shared.openapi import XLSX, ZIP, File, Reply, operation
 from shared.service import context
 from shared.web import ApiError, checked_outbound_url, json_body, not_found

@@ -11,7 +11,6 @@ changed rows' hashes alone.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import gc
 import json
 from collections import defaultdict

@@ -1,20 +1,17 @@
 """HTTP API of the review service (``/api/review``)."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import REVIEWER_ROLES, current_principal, require
-from shared.db import utcnow
 from shared.openapi import CSV, File, operation
 from shared.service import context
 from shared.ratelimit import rate_limits
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.review import cases, schedule, webhooks
 from services.review import queue as review_queue
-from services.review.models import MatchingSnapshot, ReviewCase, WebhookDelivery
+from services.review.models import MatchingSnapshot, WebhookDelivery
 from services.review.schemas import (CaseSchema, DecisionPostSchema, DecisionSchema,
                                      QueueQuerySchema, QueueSchema, RedeliverySchema, RerouteSchema,
                                      SchedulePutSchema, ScheduleSchema, WebhookCreatedSchema,
@@ -135,7 +132,6 @@ def put_schedule():
 
 # --- webhooks (reviewing organisations; applying organisations for their notices) -------
 
-REVIEWER_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer")
 WEBHOOK_ROLES = (*REVIEWER_ROLES, "applicant")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import audit
-from shared.auth import REVIEWER_ROLES, Principal, sees_routed
+from shared.auth import Principal, sees_routed
 from shared.db import advisory_xact_lock, utcnow
 from shared.messaging import ServiceContext
 from shared.observability import correlation_id

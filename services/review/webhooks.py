@@ -24,7 +24,7 @@ from shared import audit, outbound
 from shared import webhooks as signing
 from shared.contracts import NOTIFICATION_KINDS
 from shared.db import utcnow
-from shared.messaging import ServiceContext
+from shared.messaging import ServiceContext, requeue_due
 from shared.web import ApiError, not_found
 from services.review.models import (WebhookAttempt, WebhookDelivery, WebhookEndpoint,
                                     WebhookSecret)
@@ -234,19 +234,8 @@ def send(ctx: ServiceContext, claimed: dict) -> signing.DeliveryResult:
 
 def queue_due(ctx: ServiceContext, session: Session, limit: int = 100) -> int:
     """Queue again the deliveries whose retry time came, or whose lease expired."""
-    now = utcnow()
-    stmt = (select(WebhookDelivery)
-            .where(WebhookDelivery.status.in_(("retrying", "pending", "queued", "sending")),
-                   WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at).limit(limit))
-    if not ctx.db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = session.scalars(stmt).all()
-    for delivery in rows:
-        delivery.status = "queued"
-        delivery.next_attempt_at = now + dt.timedelta(seconds=LEASE_SECONDS)
-        ctx.emit(session, "review", "webhook.delivery_requested", {"delivery_id": delivery.id})
-    return len(rows)
+    return requeue_due(ctx, session, WebhookDelivery, ("retrying", "pending", "queued", "sending"),
+                       "webhook.delivery_requested", "delivery_id", LEASE_SECONDS, limit)
 
 
 def deliveries_of(session: Session, endpoint: WebhookEndpoint, limit: int = 200):
