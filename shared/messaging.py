@@ -573,12 +573,12 @@ def consumer(service: str, message_type: str):
 
 
 def claim_then_send(service: str, message_type: str,
-                    claim: Callable[[Session, dict], dict | None],
+                    claim: Callable[["ServiceContext", Session, dict], dict | None],
                     send: Callable[["ServiceContext", dict], object]):
-    """Declare the task of a message that asks for an outbound send (a webhook
-    delivery, a mail): ``claim(session, payload)`` takes the job in the service's
-    transaction, once per message id (through the inbox); ``send(ctx, job)`` then runs
-    with no transaction open and records the attempt itself."""
+    """Declare the task of a message whose work must not hold a transaction (a webhook
+    delivery, a mail, a PDF conversion): ``claim(ctx, session, payload)`` takes the job
+    in the service's transaction, once per message id (through the inbox); ``send(ctx,
+    job)`` then runs with no transaction open and records the outcome itself."""
 
     @shared_task(name=task_name(service, message_type), bind=True, acks_late=True,
                  autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
@@ -588,7 +588,7 @@ def claim_then_send(service: str, message_type: str,
         claimed: list[dict] = []
 
         def take(ctx_, session, payload, env):
-            job = claim(session, payload)
+            job = claim(ctx_, session, payload)
             if job is not None:
                 claimed.append(job)
 

@@ -18,7 +18,7 @@ def notification_requested(ctx, session, payload, envelope):
 # Claim the mail, send it with no transaction open, record the attempt; a failure is
 # retried by the identity periodic task with exponential backoff (mailer).
 send_mail = claim_then_send("identity", "mail.send_requested",
-                            lambda session, payload: mailer.claim(session, payload["mail_id"]),
+                            lambda ctx, session, payload: mailer.claim(session, payload["mail_id"]),
                             mailer.send)
 
 

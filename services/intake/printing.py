@@ -265,32 +265,48 @@ def send_pdf(content: bytes, name: str):
                      download_name=name, max_age=0)
 
 
-def make_pdf(ctx: ServiceContext, session: Session, payload: dict) -> None:
-    """The ``print.pdf_requested`` task: convert the print view of the revision asked
-    for. A revision the application has moved past is dropped (its request asks for
-    the new one); a conversion that fails ends as ``failed`` with the reason, never as a
-    dead task. Older revisions' PDFs are removed once the new one is made."""
+def claim_pdf(ctx: ServiceContext, session: Session, payload: dict) -> dict | None:
+    """The first step of the ``print.pdf_requested`` task, in its transaction: the
+    print view of the revision asked for, to convert (None: nothing to do). A revision
+    the application has moved past is dropped (its request asks for the new one)."""
     row = session.scalar(select(PrintPdf).where(
         PrintPdf.application_id == payload["application_id"],
         PrintPdf.revision == payload["revision"]))
     if row is None or row.status != PENDING:
-        return
+        return None
     app = session.get(Application, payload["application_id"])
     doc = document(session, ctx.plugins, app) if app is not None else None
     if doc is None or revision(doc) != row.revision:
         session.delete(row)
-        return
+        return None
+    if pdf.find_converter(ctx.settings) is None:
+        row.status, row.error, row.finished_at = FAILED, NO_CONVERTER, utcnow()
+        return None
+    return {"row_id": row.id, "application_id": app.id, "html": render(doc, for_pdf=True)}
+
+
+def convert_pdf(ctx: ServiceContext, job: dict) -> None:
+    """The second step, with no transaction open (a conversion takes seconds: in the
+    embedded suite an open transaction would hold SQLite's write lock all that time):
+    convert, then store the outcome in a short transaction of its own. A conversion
+    that fails ends as ``failed`` with the reason, never as a dead task; older
+    revisions' PDFs are removed once the new one is made."""
     converter = pdf.find_converter(ctx.settings)
-    row.finished_at = utcnow()
-    if converter is None:
-        row.status, row.error = FAILED, NO_CONVERTER
-        return
-    try:
-        content = pdf.convert(converter, render(doc, for_pdf=True), CSS.read_text("utf-8"))
-    except pdf.ConversionError as exc:
-        log.warning("PDF of application %s failed: %s", app.id, exc)
-        row.status, row.error = FAILED, str(exc)[:2000]
-        return
-    row.status, row.content, row.converter, row.finished_at = DONE, content, converter.name, utcnow()
-    session.execute(delete(PrintPdf).where(PrintPdf.application_id == app.id,
-                                           PrintPdf.revision != row.revision))
+    content, error = None, NO_CONVERTER
+    if converter is not None:
+        try:
+            content = pdf.convert(converter, job["html"], CSS.read_text("utf-8"))
+        except pdf.ConversionError as exc:
+            log.warning("PDF of application %s failed: %s", job["application_id"], exc)
+            error = str(exc)[:2000]
+    with ctx.transaction() as session:
+        row = session.get(PrintPdf, job["row_id"], with_for_update=True)
+        if row is None or row.status != PENDING:
+            return                      # the application changed meanwhile: dropped
+        row.finished_at = utcnow()
+        if content is None:
+            row.status, row.error = FAILED, error
+            return
+        row.status, row.content, row.converter = DONE, content, converter.name
+        session.execute(delete(PrintPdf).where(PrintPdf.application_id == row.application_id,
+                                               PrintPdf.revision != row.revision))

@@ -1,6 +1,7 @@
 """Tasks of the intake service (queue ``intake``)."""
-from shared.messaging import Staged, ack_task, consumer
+from shared.messaging import Staged, ack_task, claim_then_send, consumer
 from services.intake import applications as apps
+from services.intake import printing
 
 outbox_ack = ack_task("intake")
 
@@ -35,11 +36,10 @@ def upload_received(ctx, session, payload, envelope):
     uploads.process_upload(ctx.plugins, session, payload)
 
 
-@consumer("intake", "print.pdf_requested")
-def make_print_pdf(ctx, session, payload, envelope):
-    from services.intake import printing
-
-    printing.make_pdf(ctx, session, payload)
+# The print view is read in the task's transaction, converted to PDF with no
+# transaction open (seconds), and the outcome stored in a short transaction.
+make_print_pdf = claim_then_send("intake", "print.pdf_requested", printing.claim_pdf,
+                                 printing.convert_pdf)
 
 
 @consumer("intake", "schedule.published")

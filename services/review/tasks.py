@@ -25,7 +25,7 @@ def application_withdrawn(ctx, session, payload, envelope):
 # periodic task, with exponential backoff.
 deliver_webhook = claim_then_send(
     "review", "webhook.delivery_requested",
-    lambda session, payload: webhooks.claim(session, payload["delivery_id"]), webhooks.send)
+    lambda ctx, session, payload: webhooks.claim(session, payload["delivery_id"]), webhooks.send)
 
 
 @consumer("review", "notification.published")
