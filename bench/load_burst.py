@@ -127,7 +127,8 @@ class Cluster:
         for i in range(intake_workers):
             self._spawn([NWS, "worker", "--service", "intake", "--concurrency", "1",
                          "--hostname", f"intake{i}@%h"], f"worker-intake-{i}")
-        for service in ("review", "matching", "master"):
+        # identity's worker takes the notifications review, matching and master send
+        for service in ("review", "matching", "master", "identity"):
             self._spawn([NWS, "worker", "--service", service, "--concurrency", "1"],
                         f"worker-{service}")
         for service, port in self.ports.items():

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from tests.conftest import wait_for
 from tests.distributed.conftest import decide, submit_new_application
 
-QUEUE_SERVICES = ("intake", "review", "matching", "master")
+# every service with a queue: identity's worker takes the notifications the others send
+QUEUE_SERVICES = ("identity", "intake", "review", "matching", "master")
 
 
 def test_lifecycle_through_worker_processes(distributed):
@@ -31,6 +32,13 @@ def test_lifecycle_through_worker_processes(distributed):
     for service in ("intake", "review", "master"):
         ctx = d.runtime.services[service]
         wait_for(lambda: _unacked(ctx) == 0, timeout=90, what=f"{service} outbox drained")
+    # the applicant was told of each approval and of the registration (identity's inbox)
+    from services.identity.models import Notification
+
+    with d.runtime.services["identity"].transaction() as session:
+        kinds = {n.kind for n in session.query(Notification).filter(
+            Notification.application_id == app_id)}
+    assert {"approved", "registered"} <= kinds, kinds
 
 
 def _unacked(ctx) -> int:
