@@ -264,8 +264,10 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
 
     require_editable(app)
     late = None
-    if app.round == 0 and app.kind in deadlines.PHASE_OF_KIND:
-        # the first submission, within the phase (or allowed after it)
+    if app.kind in deadlines.PHASE_OF_KIND and not any(
+            h.event == "submitted" for h in app.history):
+        # until the application first reached review (a submission refused by the
+        # pre-submission check does not count), within the phase or allowed after it
         late = deadlines.check_open(session, deadlines.PHASE_OF_KIND[app.kind], app.org_id, app)
     blocking: list[dict] = []
     present = {f.code: f for f in app.forms}

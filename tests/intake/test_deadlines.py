@@ -206,3 +206,22 @@ def test_the_operator_allows_one_application_by_its_number_from_the_page(s):
                           headers=s.headers("demo-operator")).get_json()["items"][0]
     assert (newest["application_id"], newest["org"], newest["reason"]) == (app_id, None, "個別の事情")
     assert submit(s, app_id).status_code == 202
+
+
+def test_a_submission_refused_by_the_pre_submission_check_does_not_open_the_phase(suite):
+    """Round 1 ended in 下書き (the whole-application check refused it) before the
+    phase closed: submitting again after the end is still a first submission, refused.
+    (A suite of its own: the module's suite has allowances for the organisation.)"""
+    from services.intake.applications import history
+
+    s = suite
+    app_id = drafted(s)
+    with s.ctx("intake").transaction() as session:
+        app = session.get(Application, app_id)
+        app.round = 1
+        history(session, app, "submit_requested")
+        history(session, app, "validation_failed")
+    set_phase(s, "connection_request", days(-1), days(-30))
+    res = submit(s, app_id)
+    assert res.status_code == 409 and res.get_json()["error"]["code"] == "phase_closed"
+    assert s.get_app(app_id)["status"] == "draft"
