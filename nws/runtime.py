@@ -64,6 +64,10 @@ class Runtime:
             from services.review.periodic import ReviewPeriodic
 
             self.celery.steps["worker"].add(ReviewPeriodic)
+        if "intake" in self.services:  # deadline notices about unsubmitted applications
+            from services.intake.tasks import IntakePeriodic
+
+            self.celery.steps["worker"].add(IntakePeriodic)
         if "identity" in self.services:  # notification mail retries
             from services.identity.tasks import IdentityPeriodic
 

@@ -24,9 +24,12 @@ from shared import audit
 from shared.jst import JST
 from shared.auth import Principal
 from shared.db import utcnow
+from shared.deadlines import notice_due
+from shared.messaging import ServiceContext
 from shared.web import ApiError, not_found
 from services.intake.applications import history
-from services.intake.models import Application, LateAllowance, Organisation, SchedulePhaseCopy
+from services.intake.models import (Application, DeadlineNotice, HistoryEntry, LateAllowance,
+                                    Organisation, SchedulePhaseCopy)
 
 # phase -> what it closes, in the words of the refusal
 CLOSES = {"account_request": "アカウント発行申請の受付",
@@ -184,3 +187,43 @@ def allowances(session: Session) -> list[dict]:
     """Every allowance, newest first (operators)."""
     return [describe_allowance(a) for a in session.scalars(
         select(LateAllowance).order_by(LateAllowance.id.desc()))]
+
+
+def notify_unsubmitted(ctx: ServiceContext, session: Session, on: dt.date | None = None) -> int:
+    """Tell the organisations whose 接続申請 was never submitted (a draft, or refused by
+    the pre-submission check) that the phase ends in ``NWS_DEADLINE_NOTICE_DAYS`` days
+    or has ended: one notice per application, phase and threshold (a unique row), so a
+    second run or worker sends nothing. (Review tells the applicants of returned
+    applications.) Returns how many notices were asked for."""
+    from sqlalchemy.exc import IntegrityError
+
+    phase = PHASE_OF_KIND["connection"]
+    row = session.get(SchedulePhaseCopy, phase)
+    due = notice_due(row.ends_on if row else None, on or today(),
+                     ctx.settings.deadline_notice_days)
+    if due is None:
+        return 0
+    told = select(DeadlineNotice.id).where(DeadlineNotice.application_id == Application.id,
+                                           DeadlineNotice.phase == phase,
+                                           DeadlineNotice.notice == due.notice)
+    submitted = select(HistoryEntry.id).where(HistoryEntry.application_id == Application.id,
+                                              HistoryEntry.event == "submitted")
+    drafts = session.execute(select(Application.id, Application.org_id, Organisation.name)
+                             .join(Organisation, Organisation.id == Application.org_id)
+                             .where(Application.kind == "connection",
+                                    Application.status == "draft",
+                                    ~told.exists(), ~submitted.exists())).all()
+    sent = 0
+    for app_id, org_id, org_name in drafts:
+        try:
+            with session.begin_nested():
+                session.add(DeadlineNotice(application_id=app_id, phase=phase,
+                                           notice=due.notice))
+        except IntegrityError:
+            continue
+        ctx.emit(session, "identity", "notification.requested", {
+            "kind": due.kind, "org_id": org_id, "org_name": org_name,
+            "application_id": app_id, "phase": row.name, "deadline": row.ends_on.isoformat(),
+            "days_left": due.days_left, "link": f"/applicant/applications/{app_id}"})
+        sent += 1
+    return sent

@@ -383,3 +383,17 @@ class LateAllowance(Base):
     reason: Mapped[str] = mapped_column(Text)
     granted_by: Mapped[dict]
     granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeadlineNotice(Base):
+    """A deadline notice sent about an application never submitted (``before:<days>``
+    or ``passed``, shared.deadlines): at most one per application, phase and notice."""
+
+    __tablename__ = "intake_deadline_notices"
+    __table_args__ = (UniqueConstraint("application_id", "phase", "notice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"))
+    phase: Mapped[str] = mapped_column(String(40))
+    notice: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

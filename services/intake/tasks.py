@@ -1,5 +1,5 @@
 """Tasks of the intake service (queue ``intake``)."""
-from shared.messaging import Staged, ack_task, claim_then_send, consumer
+from shared.messaging import ServicePeriodic, Staged, ack_task, claim_then_send, consumer
 from services.intake import applications as apps
 from services.intake import printing
 
@@ -47,3 +47,18 @@ def schedule_published(ctx, session, payload, envelope):
     from services.intake import deadlines
 
     deadlines.store_schedule(session, payload)
+
+
+def _tick(ctx) -> dict:
+    from services.intake import deadlines
+
+    with ctx.transaction() as session:
+        return {"deadline_notices": deadlines.notify_unsubmitted(ctx, session)}
+
+
+class IntakePeriodic(ServicePeriodic):
+    """Deadline notices about applications never submitted, in workers that serve the
+    intake service."""
+
+    service = "intake"
+    run = staticmethod(_tick)

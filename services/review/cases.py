@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.auth import Principal, sees_routed
 from shared.db import advisory_xact_lock, utcnow
+from shared.deadlines import notice_due
 from shared.messaging import ServiceContext
 from shared.observability import correlation_id
 from shared.web import ApiError, not_found
@@ -513,17 +514,10 @@ def notify_deadlines(ctx: ServiceContext, session: Session, on: dt.date | None =
     case, round and threshold (a unique row), so a second run or worker sends nothing.
     Returns how many notices were asked for."""
     end = schedule.deadlines(session).get(APPLICANT_PHASE)
-    if end is None:
+    due = notice_due(end, on or schedule.today(), ctx.settings.deadline_notice_days)
+    if due is None:
         return 0
-    day = on or schedule.today()
-    left = (end - day).days
-    if left < 0:
-        notice, kind = "passed", "deadline_passed"
-    else:
-        due = [d for d in ctx.settings.deadline_notice_days if left <= d]
-        if not due:
-            return 0
-        notice, kind = f"before:{min(due)}", "deadline_near"
+    notice, kind, left = due
     told = select(DeadlineNotice.id).where(
         DeadlineNotice.case_id == ReviewCase.id, DeadlineNotice.round == ReviewCase.round,
         DeadlineNotice.phase == APPLICANT_PHASE, DeadlineNotice.notice == notice)
