@@ -162,9 +162,17 @@ def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     record(session, app, "application.form_saved", {"form": code, "revision": entry.revision},
            actor=principal)
     session.flush()
-    ctx.emit(session, "intake", "form.validation_requested",
-             {"application_id": app.id, "code": code, "revision": entry.revision})
+    request_validation(ctx, session, entry)
     return entry
+
+
+def request_validation(ctx: ServiceContext, session: Session, entry: FormEntry) -> None:
+    """Ask for the form's validation (its current revision; a newer revision's request
+    makes this one's findings be discarded)."""
+    entry.status, entry.findings = "validating", []
+    ctx.emit(session, "intake", "form.validation_requested",
+             {"application_id": entry.application_id, "code": entry.code,
+              "revision": entry.revision})
 
 
 def form_context(session: Session, app: Application) -> FormContext:

@@ -1,7 +1,7 @@
 """Tasks of the intake service (queue ``intake``)."""
 from shared.messaging import ServicePeriodic, Staged, ack_task, claim_then_send, consumer
 from services.intake import applications as apps
-from services.intake import printing
+from services.intake import printing, uploads
 
 outbox_ack = ack_task("intake")
 
@@ -29,11 +29,10 @@ def account_issued(ctx, session, payload, envelope):
     account_requests.apply_issued(session, payload)
 
 
-@consumer("intake", "upload.received")
-def upload_received(ctx, session, payload, envelope):
-    from services.intake import uploads
-
-    uploads.process_upload(ctx.plugins, session, payload)
+# A workbook is read and its forms validated with no transaction open (Staged, too).
+UPLOAD_PROCESSING = Staged(read=uploads.read_upload, work=uploads.read_and_validate,
+                           write=uploads.store_upload)
+upload_received = consumer("intake", "upload.received")(UPLOAD_PROCESSING)
 
 
 # The print view is read in the task's transaction, converted to PDF with no

@@ -12,6 +12,7 @@ Attachments are PDFs (checked by their magic) that the forms name by their ``ref
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from typing import Any
@@ -100,53 +101,89 @@ def _unreadable(exc: BaseException) -> Finding:
                    ".xlsx 形式で保存してアップロードしてください。")
 
 
-def process_upload(pm: pluggy.PluginManager, session: Session, payload: dict) -> None:
-    """The ``upload.received`` task: read the workbook, store each form found with its
-    findings. Runs once per upload; a file that cannot be read ends as ``failed`` with a
-    finding, never as an exception."""
+# The ``upload.received`` task runs in three steps (shared.messaging.Staged), as form
+# validation does: read the upload and what its forms are validated against in a short
+# transaction; read the workbook and run the plugins' validators with no transaction
+# open (a slow plugin or a large file holds nothing: other organisations' requests go
+# on, on SQLite too); then store the forms with their findings by sheet and cell. Runs
+# once per upload; a file that cannot be read ends as ``failed`` with a finding, never
+# as an exception.
+
+def read_upload(ctx: ServiceContext, session: Session, payload: dict) -> dict | None:
     upload = session.get(Upload, payload["upload_id"])
     if upload is None or upload.status != PENDING or upload.content is None:
-        return
-    # Locked, as submission locks it: the forms are not changed under a submission.
-    app = apps.lock_application(session, upload.application_id)
-    content, upload.content = upload.content, None   # kept only until read
-    upload.processed_at = utcnow()
+        return None
+    app = session.get(Application, upload.application_id)
     if app is None or app.status not in apps.EDITABLE:
-        upload.status = "failed"
-        upload.findings = [Finding("upload.not_editable", ERROR, "file",
-                                   "アップロードの処理前に申請が提出（または取り下げ）されたため、この内容は反映していません。").as_dict()]
-        return
-    layouts = workbooks.layouts(pm)
+        return {"upload_id": upload.id, "editable": False}
+    return {"upload_id": upload.id, "editable": True, "content": upload.content,
+            "reviewer": reviewed.written_values(session, app),
+            "context": apps.form_context(session, app),
+            "revisions": {f.code: f.revision for f in app.forms}}
+
+
+def read_and_validate(ctx: ServiceContext, snapshot: dict) -> dict:
+    """The workbook's forms with their findings (reading and validation findings
+    placed on their sheet and cell), or why the file gave none."""
+    if not snapshot["editable"]:
+        return {"failed": Finding("upload.not_editable", ERROR, "file",
+                                  "アップロードの処理前に申請が提出（または取り下げ）されたため、この内容は反映していません。")}
+    pm = ctx.plugins
     try:
-        results = workbook.read_workbook(content, layouts,
-                                         reviewer=reviewed.written_values(session, app))
+        results = workbook.read_workbook(snapshot["content"], workbooks.layouts(pm),
+                                         reviewer=snapshot["reviewer"])
     except Exception as exc:  # a hostile or broken file: a finding, not a dead task
-        log.info("upload %s unreadable: %r", upload.id, exc)
-        upload.status, upload.forms = "failed", []
-        upload.findings = [_unreadable(exc).as_dict()]
-        return
+        log.info("upload %s unreadable: %r", snapshot["upload_id"], exc)
+        return {"failed": _unreadable(exc)}
     if not results:
-        upload.status = "failed"
-        upload.findings = [Finding("upload.no_form", ERROR, "file",
-                                   "様式のシートが見つかりません。ダウンロードした様式に記入してアップロードしてください。").as_dict()]
-        return
-    # Forms first, then the context they are validated in (cross-form rules see them all).
-    for result in results:
-        apps.store_form_data(session, app, result.code, result.data, source="xlsx")
-    session.flush()
-    fctx = apps.form_context(session, app)
+        return {"failed": Finding("upload.no_form", ERROR, "file",
+                                  "様式のシートが見つかりません。ダウンロードした様式に記入してアップロードしてください。")}
+    # Cross-form rules see every form: the stored ones and this workbook's.
+    fctx = dataclasses.replace(snapshot["context"], forms={
+        **snapshot["context"].forms, **{r.code: r.data for r in results}})
+    forms = []
     for result in results:
         try:
             found = result.findings + result.place(
                 validation.validate_form(pm, result.code, result.data, fctx))
         except Exception:
-            log.exception("validators failed on upload %s form %s", upload.id, result.code)
+            log.exception("validators failed on upload %s form %s", snapshot["upload_id"],
+                          result.code)
             found = result.findings + [Finding(
                 "form.validation_crashed", ERROR, result.code,
                 f"様{result.code}の検証中に問題が発生しました。内容を確認して再度アップロードしてください。")]
-        apps.set_form_findings(app, result.code, found)
-    upload.status, upload.forms, upload.findings = "done", [r.code for r in results], []
-    apps.history(session, app, "upload_read", comment="、".join(f"様{r.code}" for r in results))
+        forms.append((result.code, result.data, found))
+    return {"forms": forms}
+
+
+def store_upload(ctx: ServiceContext, session: Session, payload: dict, envelope: dict,
+                 snapshot: dict, outcome: dict) -> None:
+    upload = session.get(Upload, snapshot["upload_id"])
+    if upload is None or upload.status != PENDING:
+        return
+    # Locked, as submission locks it: the forms are not changed under a submission.
+    app = apps.lock_application(session, upload.application_id)
+    upload.content, upload.processed_at = None, utcnow()     # kept only until read
+    if app is None or app.status not in apps.EDITABLE:
+        outcome = {"failed": Finding("upload.not_editable", ERROR, "file",
+                                     "アップロードの処理前に申請が提出（または取り下げ）されたため、この内容は反映していません。")}
+    if "failed" in outcome:
+        upload.status, upload.forms = "failed", []
+        upload.findings = [outcome["failed"].as_dict()]
+        return
+    # Another form changed while this file was validated: its cross-form findings may be
+    # stale, so the forms are stored and validated again (form.validation_requested).
+    changed = {f.code: f.revision for f in app.forms} != snapshot["revisions"]
+    for code, data, found in outcome["forms"]:
+        entry = apps.store_form_data(session, app, code, data, source="xlsx")
+        if changed:
+            session.flush()
+            apps.request_validation(ctx, session, entry)
+        else:
+            apps.set_form_findings(app, code, found)
+    codes = [code for code, _data, _found in outcome["forms"]]
+    upload.status, upload.forms, upload.findings = "done", codes, []
+    apps.history(session, app, "upload_read", comment="、".join(f"様{c}" for c in codes))
 
 
 def usage(session: Session, app_id: int) -> tuple[int, int]:
@@ -281,9 +318,7 @@ def delete_attachment(ctx: ServiceContext, pm: pluggy.PluginManager, session: Se
     for entry in app.forms:
         if entry.code not in naming:
             continue
-        entry.status, entry.findings = "validating", []
-        ctx.emit(session, "intake", "form.validation_requested",
-                 {"application_id": app.id, "code": entry.code, "revision": entry.revision})
+        apps.request_validation(ctx, session, entry)
 
 
 def attachment_refs(session: Session, app_id: int) -> list[str]:

@@ -185,9 +185,12 @@ def test_a_file_the_reader_chokes_on_ends_as_a_finding_not_a_dead_task(s, app_id
         session.add(up)
         session.flush()
         upload_id = up.id
+    payload = {"application_id": app_id, "upload_id": upload_id}
+    with ctx.transaction() as session:          # the task's three steps (Staged)
+        snapshot = uploads.read_upload(ctx, session, payload)
+    outcome = uploads.read_and_validate(ctx, snapshot)
     with ctx.transaction() as session:
-        uploads.process_upload(s.runtime.plugins, session,
-                               {"application_id": app_id, "upload_id": upload_id})
+        uploads.store_upload(ctx, session, payload, {}, snapshot, outcome)
     with ctx.transaction() as session:
         up = session.get(Upload, upload_id)
         assert (up.status, up.content) == ("failed", None)

@@ -7,6 +7,7 @@ NWS_TEST_SLOW_SECONDS=45 for the issue's 45 s)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import time
 
@@ -116,3 +117,41 @@ def test_findings_of_a_revision_changed_during_validation_are_discarded(idle_sui
     assert form["revision"] == 2 and form["status"] == "valid"
     with ctx.transaction() as session:
         assert session.scalar(select(func.count()).select_from(ctx.DeadLetter)) == 0
+
+
+def test_a_slow_validator_in_an_uploaded_workbook_does_not_hold_up_others(slow_suite):
+    """The upload.received task reads the workbook and runs the validators with no
+    transaction open too; its findings still name the sheet and cell."""
+    from shared import workbook as wbk
+    from shared.pluginmanager import form_specs
+
+    s = slow_suite
+    layouts = {code: spec.layout for code, spec in form_specs(s.runtime.plugins).items()}
+    chuo = s.headers(s.add_user("chuo-uploader", CHUO, "applicant"))
+    slow_app = factories.create_application(s.client, chuo)
+    bad = factories.form_02_01(CHUO)
+    bad["system_chief"]["name"] = ""
+    content = wbk.write_workbook([wbk.FormPart(layouts["02-01"], bad)])
+    res = s.client.post(f"/api/intake/applications/{slow_app}/uploads", headers=chuo,
+                        data={"file": (io.BytesIO(content), "様式.xlsx")},
+                        content_type="multipart/form-data")
+    assert res.status_code == 202, res.get_json()
+    wait_for(s.marker.exists, what="the slow validator started on the upload")
+    slow_started = time.monotonic()
+
+    h = s.headers("demo-applicant")
+    res, took = timed(lambda: s.client.post("/api/intake/applications",
+                                            json={"kind": "connection"}, headers=h))
+    assert res.status_code == 201 and took < FAST, (res.status_code, took)
+    app_id = res.get_json()["id"]
+    res, took = timed(lambda: s.client.put(f"/api/intake/applications/{app_id}/forms/02-01",
+                                           json=factories.form_02_01(CHIYODA), headers=h))
+    assert res.status_code == 202 and took < FAST, (res.status_code, took)
+    assert time.monotonic() - slow_started < SLOW_SECONDS
+
+    # the form is stored with its findings once the workbook was read and validated
+    form = wait_for(lambda: (lambda f: f if f.get("status") == "invalid" else None)(
+        s.get_app(slow_app, "chuo-uploader")["forms"].get("02-01", {})),
+        timeout=SLOW_SECONDS + 30, what="the uploaded form validated")
+    assert any("「様02-01」シート" in f["message"] or "シート" in (f.get("location") or "")
+               for f in form["findings"]), form["findings"]
