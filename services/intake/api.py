@@ -69,7 +69,7 @@ def list_applications():
 @operation("申請の状態・様式・指摘・履歴", responses={200: ApplicationResponseSchema})
 def get_application(app_id: int):
     with context("intake").transaction() as session:
-        app = apps.get_owned(session, current_principal(), app_id)
+        app = apps.get_owned(session, current_principal(), app_id, form_data=False)
         return jsonify(apps.describe(app, context("intake")))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pluggy
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shared import audit
 from shared.auth import Principal, sees_routed
@@ -77,17 +77,22 @@ def create_application(session: Session, principal: Principal, kind: str) -> App
 
 
 def get_owned(session: Session, principal: Principal, app_id: int, *,
-              for_update: bool = False) -> Application:
+              for_update: bool = False, form_data: bool = True) -> Application:
     """The application if the caller's organisation owns it; 404 otherwise (another
-    organisation's ids are indistinguishable from ids that do not exist)."""
-    app = _load(session, app_id, for_update)
+    organisation's ids are indistinguishable from ids that do not exist). Without
+    ``form_data`` the forms' contents are left unread until asked for (what
+    :func:`describe` shows needs only their status and findings)."""
+    app = _load(session, app_id, for_update, form_data)
     if app is None or not owns(principal, app):
         raise not_found("申請")
     return app
 
 
-def _load(session: Session, app_id: int, for_update: bool) -> Application | None:
+def _load(session: Session, app_id: int, for_update: bool,
+          form_data: bool = True) -> Application | None:
     stmt = select(Application).where(Application.id == app_id)
+    if not form_data:
+        stmt = stmt.options(selectinload(Application.forms).defer(FormEntry.data))
     return session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
