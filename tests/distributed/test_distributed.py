@@ -35,10 +35,13 @@ def test_lifecycle_through_worker_processes(distributed):
     # the applicant was told of each approval and of the registration (identity's inbox)
     from services.identity.models import Notification
 
-    with d.runtime.services["identity"].transaction() as session:
-        kinds = {n.kind for n in session.query(Notification).filter(
-            Notification.application_id == app_id)}
-    assert {"approved", "registered"} <= kinds, kinds
+    def kinds():
+        with d.runtime.services["identity"].transaction() as session:
+            return {n.kind for n in session.query(Notification).filter(
+                Notification.application_id == app_id)}
+
+    wait_for(lambda: {"approved", "registered"} <= kinds(), timeout=60,
+             what="the applicant's notices of the approvals and the registration")
 
 
 def _unacked(ctx) -> int:
