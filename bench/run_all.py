@@ -211,9 +211,6 @@ def runs_table(results: list[BenchResult]) -> str:
 # What issue 17 asks for that no benchmark in bench/ measures yet.
 NOT_MEASURED = [
     "#17.2 messages per application on any one queue (≤ 4)",
-    "#17.3 consumer wrapper overhead beside a bare Celery task (≤ 3×)",
-    "#17.4 page latency with 5,000 applications and 50 clients (p99 ≤ 100 ms, "
-    "≥ half of /healthz's requests per second)",
 ]
 
 
