@@ -19,7 +19,8 @@ from tests.conftest import wait_for
 
 # how many applications race in each phase (NWS_RACE_ROUNDS raises it for a longer run)
 ROUNDS = int(os.environ.get("NWS_RACE_ROUNDS", "100"))
-SERVICES = ("intake", "review", "matching", "master")
+# every service with a queue (identity takes the notifications the others send)
+SERVICES = ("identity", "intake", "review", "matching", "master")
 
 
 PREFECTURES = ("130001", "110001", "120006", "140007", "270008", "230006")
