@@ -200,7 +200,8 @@ def test_workers_match_the_queues(services):
 def test_worker_command_consumes_the_service_queue(service, monkeypatch):
     """`nws worker --service S` starts Celery on queue S (and only S)."""
     seen = {}
-    fake = SimpleNamespace(celery=SimpleNamespace(worker_main=lambda a: seen.update(argv=a)))
+    fake = SimpleNamespace(celery=SimpleNamespace(worker_main=lambda a: seen.update(argv=a)),
+                           settings=SimpleNamespace(task_time_limit=900))
     monkeypatch.setattr(cli, "_runtime", lambda services=ALL_SERVICES, embedded=False: fake)
     from click.testing import CliRunner
 
@@ -208,6 +209,8 @@ def test_worker_command_consumes_the_service_queue(service, monkeypatch):
     assert result.exit_code == 0, result.output
     args = seen["argv"]
     assert args[args.index("-Q") + 1] == service
+    # the worker's own time limit (NWS_TASK_TIME_LIMIT of its environment)
+    assert args[args.index("--time-limit") + 1] == "900"
 
 
 # --- (c) tasks route to the queue of the worker that has them -------------------------
@@ -280,12 +283,15 @@ def test_gateway_routes_every_blueprint_to_its_web_process(runtime, services):
             assert prefixes.get(prefix, service) == service, (
                 f"{prefix} used by {prefixes.get(prefix)} and {service}")
             prefixes[prefix] = service
-            assert prefix in locations, f"nginx.conf has no location {prefix}"
-            host, _, port = locations[prefix].partition(":")
+            # nginx takes the longest location that is a prefix of the path
+            covering = max((loc for loc in locations if prefix.startswith(loc)),
+                           key=len, default=None)
+            assert covering is not None, f"nginx.conf has no location for {prefix}"
+            host, _, port = locations[covering].partition(":")
             assert host == f"web-{service}", f"{prefix} goes to {host}, not web-{service}"
             assert int(port) == web_ports[host]
     # "/" is the catch-all (intake's home page blueprint may or may not claim it).
-    assert set(prefixes) - {"/"} == {p for p in locations if p != "/"}, (
+    assert {p for p in locations if p != "/"} <= set(prefixes) - {"/"}, (
         "a location no blueprint serves")
     assert locations["/"] == f"web-intake:{web_ports['web-intake']}"
 
