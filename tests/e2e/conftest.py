@@ -56,12 +56,13 @@ class LiveSuite:
         self.suite.close()
 
 
-def logged_in(browser, live, login: str, viewport: dict | None = None):
+def logged_in(browser, live, login: str, viewport: dict | None = None, *,
+              javascript: bool = True):
     """A new page of ``browser``, logged in as ``login`` through the login page."""
     from tests import factories
 
     context = browser.new_context(viewport=viewport or VIEWPORT, locale="ja-JP",
-                                  accept_downloads=True)
+                                  accept_downloads=True, java_script_enabled=javascript)
     page = context.new_page()
     page.goto(f"{live.url}/auth/login?next=/")
     page.fill("#login", login)

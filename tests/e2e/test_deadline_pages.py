@@ -6,21 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from services.intake.deadlines import japanese_date, today
-from tests import factories
 from tests.conftest import wait_for
+from tests.e2e.conftest import logged_in
 
 PHONE = {"width": 375, "height": 740}
 
 
 def _login(browser, live, login: str):
-    context = browser.new_context(viewport=PHONE, locale="ja-JP", java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{live.url}/auth/login?next=/")
-    page.fill("#login", login)
-    page.fill("#password", factories.DEMO_PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
-    return page
+    return logged_in(browser, live, login, PHONE, javascript=False)
 
 
 def _fits(page) -> None:
