@@ -20,6 +20,12 @@ from shared.pluginmanager import build_plugin_manager, plugin_set
 from shared.processes import WorkerPresence, registry
 from shared.service import ServiceDefinition
 
+# Look the IDNA codec up once, now, before any thread starts: socket.getaddrinfo
+# imports it on first use, and a pool child forked while another thread (the process
+# registration's heartbeat, a metrics server) held that import's lock would wait for
+# the lock for ever (seen as a task that never finishes in tests/distributed).
+"localhost".encode("idna")
+
 log = logging.getLogger(__name__)
 
 ALL_SERVICES = ("identity", "intake", "review", "matching", "master")
