@@ -67,14 +67,17 @@ class NormalContactSchema(BaseSchema):
     priority = fields.Integer(required=True, metadata={"label": "優先順位"})
     department = fields.String(required=True, metadata={"label": "部署名", **TEXT_FREE})
     name = fields.String(load_default="", metadata={"label": "氏名", **TEXT_FREE})
-    phone = fields.String(required=True, metadata={"label": "電話番号", **TEXT_CODE})
-    email = fields.String(required=True, metadata={"label": "メールアドレス", **TEXT_CODE})
+    phone = fields.String(required=True, metadata={
+        "label": "電話番号", "help": f"部署の直通番号（{PHONE_EXAMPLE}）", **TEXT_CODE})
+    email = fields.String(required=True, metadata={
+        "label": "メールアドレス", "help": "個人または共有のアドレス", **TEXT_CODE})
 
 
 class EmergencyContactSchema(BaseSchema):
     priority = fields.Integer(required=True, metadata={"label": "優先順位"})
     name = fields.String(required=True, metadata={"label": "氏名", **TEXT_FREE})
-    phone = fields.String(required=True, metadata={"label": "電話番号", **TEXT_CODE})
+    phone = fields.String(required=True, metadata={
+        "label": "電話番号", "help": "公用または私用の携帯電話（例: 090-1234-5678）", **TEXT_CODE})
     email = fields.String(required=True, metadata={"label": "メールアドレス", **TEXT_CODE})
 
 

@@ -36,8 +36,8 @@ class BasisSchema(BaseSchema):
 
 
 ChainLinkSchema = BaseSchema.from_dict({
-    "from": fields.String(required=True, metadata={"label": "委任元", **TEXT_CODE}),
-    "to": fields.String(required=True, metadata={"label": "委任先", **TEXT_CODE}),
+    "from": fields.String(required=True, metadata={"label": "委任元", "widget": "org", **TEXT_CODE}),
+    "to": fields.String(required=True, metadata={"label": "委任先", "widget": "org", **TEXT_CODE}),
     "article": fields.String(required=True,
                              metadata={"label": "委任の根拠となる法令", **TEXT_LEGAL}),
     "rule_title": fields.String(required=True,
@@ -54,7 +54,8 @@ class QueryDelegationSchema(ListRowSchema):
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
     delegators = fields.List(fields.String(metadata=TEXT_CODE), required=True,
                              validate=ORG_LIST,
-                             metadata={"label": "委任元機関"})
+                             metadata={"label": "委任元機関", "widget": "org",
+                                       "help": "すべての委任元機関の機関コードを「、」で区切って記入"})
     delegator_confirmed = fields.Boolean(required=True,
                                          metadata={"label": "委任元機関による確認"})
     chain = fields.List(fields.Nested(ChainLinkSchema), load_default=list,
@@ -64,13 +65,15 @@ class QueryDelegationSchema(ListRowSchema):
 class ProvisionDelegationSchema(ListRowSchema):
     info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
     info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
-    delegatee = fields.String(required=True, metadata={"label": "委任先機関", **TEXT_CODE})
+    delegatee = fields.String(required=True,
+                              metadata={"label": "委任先機関", "widget": "org", **TEXT_CODE})
 
 
 class ProvisionAcceptanceSchema(ListRowSchema):
     info_no = fields.String(required=True, metadata={"label": "特定個人情報番号", **TEXT_CODE})
     info_name = fields.String(required=True, metadata={"label": "特定個人情報名", **TEXT_LEGAL})
-    delegator = fields.String(required=True, metadata={"label": "委任元機関", **TEXT_CODE})
+    delegator = fields.String(required=True,
+                              metadata={"label": "委任元機関", "widget": "org", **TEXT_CODE})
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
 
 

@@ -11,7 +11,6 @@ Every page reads and changes intake's data through the same domain functions as
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import zipfile
 from functools import partial
@@ -30,6 +29,7 @@ from shared.pluginmanager import form_specs
 from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
+from shared import webform
 from shared.web import ApiError
 from services.intake import (account_requests, catalog, deadlines, printing, registered,
                              registry, selection, uploads, validation, workbooks)
@@ -448,50 +448,73 @@ def forms_zip(app_id: int):
                      download_name=name, max_age=0)
 
 
-# --- form entry (the JSON twin of a form) --------------------------------------------------
+# --- form entry: the web form generated from the plugin's FormSpec ----------------------
 
 def _initial_data(session, app: Application, code: str) -> dict:
     """The saved data, else a pre-filled form (registry, selection) as the workbook has it."""
     return workbooks.initial_data(session, plugins(), app, code)
 
 
+def _org_names(session, codes) -> dict[str, str]:
+    """Organisation code -> name, for the codes typed in a form's organisation fields."""
+    if not codes:
+        return {}
+    return {o.id: o.name for o in session.scalars(
+        select(Organisation).where(Organisation.id.in_(sorted(codes))))}
+
+
+def _render_form(session, app: Application, spec, data: dict, findings, *, status=200,
+                 alert=False, dirty=False):
+    org = session.get(Organisation, app.org_id)
+    sel = (workbooks.selection_rows(session, app)
+           if spec.code in workbooks.SELECTION_FORMS else None)
+    view = webform.build(spec, data, header=workbooks.workbook_header(session, app, org),
+                         findings=findings,
+                         cell_choices=workbooks.procedure_choices(spec.code, data, sel))
+    entry = next((f for f in app.forms if f.code == spec.code), None)
+    return render_template(
+        "intake/form_entry.html", app=app, code=spec.code, spec=spec, view=view,
+        org_names=_org_names(session, view.org_codes()), entry=entry, alert=alert,
+        dirty=dirty, editable=app.status in apps.EDITABLE), status
+
+
 @bp.route("/applications/<int:app_id>/forms/<code>", methods=["GET", "POST"])
 @require_page("applicant")
 def form_entry(app_id: int, code: str):
-    specs = form_specs(plugins())
-    if code not in specs:
+    """様式の入力: the form's web page, generated from its plugin's FormSpec
+    (shared.webform). Saving goes through ``applications.put_form``, as
+    ``PUT /api/intake/applications/ID/forms/CODE`` does; the no-JavaScript row buttons
+    (行を追加 / 削除) re-render what was posted with the row added or removed, saving
+    nothing."""
+    spec = form_specs(plugins()).get(code)
+    if spec is None or spec.layout is None:
         abort(404)
     principal = page_principal()
     ctx = context("intake")
-    problems: list = []
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=request.method == "POST")
-        text = request.form.get("data", "") if request.method == "POST" else None
-        if text is not None:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems = [{"location": f"{exc.lineno}行目 {exc.colno}文字目",
-                             "message": "JSON として読み取れません。形式を確認してください。"}]
-            else:
-                try:
-                    with session.begin_nested():
-                        apps.put_form(ctx, plugins(), session, principal, app, code, data)
-                except ApiError as exc:
-                    if exc.status != 422:
-                        raise
-                    problems = exc.extra.get("findings") or [
-                        {"location": code, "message": exc.message}]
-                else:
-                    flash(f"様{code}を保存しました。検証の結果は申請の画面に表示されます。")
-                    return redirect(url_for(".application", app_id=app_id))
-        else:
-            text = json.dumps(_initial_data(session, app, code), ensure_ascii=False, indent=2)
-        entry = next((f for f in app.forms if f.code == code), None)
-        return render_template(
-            "intake/form_entry.html", app=app, code=code, spec=specs[code], text=text,
-            problems=problems, entry=entry, editable=app.status in apps.EDITABLE,
-        ), 422 if problems else 200
+        if request.method == "GET":
+            entry = next((f for f in app.forms if f.code == code), None)
+            findings = [f.as_dict() for f in workbooks.findings_of(app, entry, code)]
+            return _render_form(session, app, spec, _initial_data(session, app, code),
+                                findings)
+        data = webform.data_from_post(spec, request.form)
+        action = request.form.get(webform.ACTION, "save")
+        if action != "save":
+            webform.apply_action(spec, data, action)
+            return _render_form(session, app, spec, data, [], dirty=True)
+        try:
+            with session.begin_nested():
+                apps.put_form(ctx, plugins(), session, principal, app, code, data)
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            findings = exc.extra.get("findings") or [
+                {"severity": "error", "location": "", "message": exc.message}]
+            return _render_form(session, app, spec, data, findings, status=422, alert=True,
+                                dirty=True)
+    flash(f"様{code}を保存しました。検証が終わると、指摘事項がこの画面の各欄と申請の画面に表示されます。")
+    return redirect(url_for(".form_entry", app_id=app_id, code=code))
 
 
 # --- the print view and its PDF (owner, forwarder, reviewers, operators) ------------------

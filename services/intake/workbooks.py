@@ -136,7 +136,7 @@ def _request_type(spec: FormSpec, app: Application) -> str:
     return "変更申請" if app.kind == "change" else "登録申請"
 
 
-def _findings_of(app: Application, entry: FormEntry | None, code: str) -> list[Finding]:
+def findings_of(app: Application, entry: FormEntry | None, code: str) -> list[Finding]:
     found = list(entry.findings if entry is not None else [])
     found += [f for f in (app.findings or []) if str(f.get("location", "")).startswith(code + ".")]
     return [Finding(f["rule"], f["severity"], f["location"], f["message"]) for f in found]
@@ -168,7 +168,7 @@ def form_part(session: Session, spec: FormSpec, app: Application, org: Organisat
     the form has findings; otherwise a pre-filled form (saved data, else a blank one
     with the layout's defaults) with the selection's rows."""
     entry = next((f for f in app.forms if f.code == spec.code), None)
-    findings = _findings_of(app, entry, spec.code)
+    findings = findings_of(app, entry, spec.code)
     if entry is not None and findings:
         data = entry.data
         if sel is not None and spec.code in SELECTION_FORMS:

@@ -1,0 +1,202 @@
+"""The web forms generated from each form plugin's FormSpec (shared.webform and the
+``_webform.html`` macros): every registered form renders with its labels, 必須 marks and
+pull-downs, and what a browser posts back from the rendered form is the same JSON the
+API would store."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jinja2
+import pytest
+
+import plugins
+from shared import webform
+from shared import workbook as wbk
+from shared.pluginmanager import build_plugin_manager, form_specs
+from tests import factories, form_data
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "shared" / "templates"
+SPECS = form_specs(build_plugin_manager(plugins.BUILTIN))
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+
+
+def render(view: webform.WebForm, org_names: dict | None = None) -> str:
+    template = _env().from_string(
+        '{% import "_webform.html" as wf %}{{ wf.summary(view) }}'
+        '<form>{{ wf.form_fields(view, org_names) }}</form>')
+    return template.render(view=view, org_names=org_names or {})
+
+
+class _Posted(HTMLParser):
+    """The fields a browser submits from the HTML (text, hidden, checked boxes, the
+    selected option), buttons left out."""
+
+    def __init__(self):
+        super().__init__()
+        self.pairs: list[tuple[str, str]] = []
+        self.ids: dict[str, dict] = {}
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+        self._option: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids[a["id"]] = {"tag": tag, **a}
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind == "checkbox":
+                if "checked" in a:
+                    self.pairs.append((a["name"], a.get("value", "on")))
+            elif kind in ("text", "hidden"):
+                self.pairs.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self._select, self._options = a.get("name"), []
+        elif tag == "option" and self._select is not None:
+            self._option = {"value": a.get("value"), "selected": "selected" in a, "text": ""}
+
+    def handle_data(self, data):
+        if self._option is not None:
+            self._option["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "option" and self._option is not None:
+            o = self._option
+            self._options.append((o["value"] if o["value"] is not None else o["text"],
+                                  o["selected"]))
+            self._option = None
+        elif tag == "select" and self._select is not None:
+            chosen = [v for v, s in self._options if s] or [self._options[0][0]]
+            self.pairs.append((self._select, chosen[0]))
+            self._select = None
+
+
+def posted(html: str):
+    from werkzeug.datastructures import MultiDict
+
+    parser = _Posted()
+    parser.feed(html)
+    return MultiDict(parser.pairs), parser.ids
+
+
+def _samples() -> dict[str, dict]:
+    forms = factories.all_forms("131016")
+    forms["03-08"] = form_data.form_03_08_full("131016")
+    forms["03-09"] = form_data.form_03_09("131016")
+    return forms
+
+
+def test_every_registered_form_has_a_layout_and_a_sample():
+    assert set(SPECS) == set(_samples()) and all(s.layout is not None for s in SPECS.values())
+
+
+@pytest.mark.parametrize("code", sorted(SPECS))
+def test_every_form_renders_labelled_with_required_marks_and_pull_downs(code):
+    spec = SPECS[code]
+    data = _samples()[code]
+    html = render(webform.build(spec, data, header={"org_name": "千代田区"}))
+    _, ids = posted(html)
+    for f in spec.layout.fields:
+        if f.kind != wbk.REVIEWER:
+            assert f.label in html, f.label
+    for t in spec.layout.tables:
+        assert t.title in html
+        for c in t.columns:
+            assert c.label in html, c.label
+    assert "必須" in html
+    # every pull-down of the workbook is a <select> with the same choices
+    view = webform.build(spec, data)
+    for control in view.controls():
+        if control.widget == "select":
+            element = ids[control.id]
+            assert element["tag"] == "select"
+            for choice in control.choices:
+                assert f"<option>{choice}</option>" in html or f"<option selected>{choice}</option>" in html
+        if control.widget not in ("auto",):
+            assert f'for="{control.id}"' in html, control.path
+    strict = [(c.path, c.choices) for t in spec.layout.tables for c in t.columns
+              if c.kind == wbk.CHOICE and c.type != wbk.BOOL and c.strict]
+    strict += [(f.path, f.choices) for f in spec.layout.fields
+               if f.kind == wbk.CHOICE and f.type != wbk.BOOL and f.strict]
+    for path, _choices in strict:
+        assert any(c.widget == "select" and (c.path == path or c.path.endswith("." + path))
+                   for c in view.controls()) or not any(
+            c.path.endswith(path) for c in view.controls()), path
+    assert "{&#34;" not in html and "{'" not in html  # no JSON (or dict) on the page
+
+
+@pytest.mark.parametrize("code", sorted(SPECS))
+def test_posting_the_rendered_form_back_gives_the_same_json(code):
+    spec = SPECS[code]
+    data = _samples()[code]
+    form, _ = posted(render(webform.build(spec, data)))
+    assert webform.data_from_post(spec, form) == data
+
+
+def test_required_marks_follow_the_schema():
+    view = webform.build(SPECS["02-02"], _samples()["02-02"])
+    by_path = {c.path: c for c in view.controls()}
+    assert by_path["normal_contacts[0].phone"].required
+    assert not by_path["normal_contacts[0].name"].required   # 氏名（任意）
+    assert by_path["normal_contacts[0].phone"].help.startswith("部署の直通番号")
+    assert by_path["application_date"].widget == "date"
+    assert by_path["request_type"].widget == "select"
+
+
+def test_a_finding_is_placed_at_its_field_without_its_path():
+    spec = SPECS["02-02"]
+    data = _samples()["02-02"]
+    findings = [
+        {"severity": "error", "location": "normal_contacts[0].phone",
+         "message": "通常連絡先（1 行目）の電話番号「12」は市外局番の 0 から記入してください。"},
+        {"severity": "error", "location": "normal_contacts.0.priority",
+         "message": "通常連絡先 1 行目 優先順位（normal_contacts.0.priority）: 有効な整数ではありません。"},
+        {"severity": "warning", "location": "02-02.contact_chief", "message": "連絡窓口責任者が異なります。"},
+        {"severity": "error", "location": "emergency_contacts", "message": "緊急連絡先を 1 件以上入力してください。"},
+    ]
+    view = webform.build(spec, data, findings=findings)
+    html = render(view)
+    phone = 'id="f-normal-contacts-0-phone"'
+    start = html.index(phone)
+    tag = html[html.rindex("<input", 0, start):html.index(">", start)]
+    assert 'aria-invalid="true"' in tag and "f-normal-contacts-0-phone-err" in tag
+    assert 'id="f-normal-contacts-0-phone-err"' in html
+    assert "normal_contacts.0.priority" not in html and "有効な整数ではありません。" in html
+    assert 'href="#f-normal-contacts-0-phone"' in html       # the summary links to it
+    assert 'href="#f-contact-chief-title"' in html           # a form-level finding, at its first field
+    assert 'href="#t-emergency-contacts"' in html            # a table's finding, at the table
+    chief = html[html.index('id="f-contact-chief-title"') - 120:html.index('id="f-contact-chief-title"') + 200]
+    assert 'aria-invalid' not in chief                       # a warning does not invalidate
+
+
+def test_rows_are_added_and_removed_keeping_what_was_typed():
+    spec = SPECS["02-02"]
+    data = _samples()["02-02"]
+    form, _ = posted(render(webform.build(spec, data)))
+    form["contact_chief.name"] = "入力 途中"
+    typed = webform.data_from_post(spec, form)
+    assert webform.apply_action(spec, typed, "add:normal_contacts")
+    assert len(typed["normal_contacts"]) == len(data["normal_contacts"]) + 1
+    assert typed["normal_contacts"][-1] == {"priority": None, "department": "", "name": "",
+                                            "phone": "", "email": ""}
+    assert typed["contact_chief"]["name"] == "入力 途中"
+    assert webform.apply_action(spec, typed, "remove:normal_contacts[0]")
+    assert typed["normal_contacts"][0]["priority"] is None
+    # the rows of a table filled from the selection (no blank rows) are fixed
+    assert not webform.apply_action(SPECS["03-07"], _samples()["03-07"], "add:query_affairs")
+    # a child table's rows (the 評価書 of a 様03-07 row) can be added
+    d = _samples()["03-07"]
+    assert webform.apply_action(SPECS["03-07"], d, "add:query_affairs[0].pia.reports")
+    assert len(d["query_affairs"][0]["pia"]["reports"]) == 2
+
+
+def test_an_org_field_shows_the_organisation_name():
+    spec = SPECS["03-08"]
+    view = webform.build(spec, _samples()["03-08"])
+    assert "132012" in view.org_codes()
+    html = render(view, {"132012": "東京都目黒区"})
+    assert 'class="org-name">東京都目黒区<' in html
