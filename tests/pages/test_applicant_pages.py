@@ -84,23 +84,105 @@ def test_a_wrong_selection_shows_japanese_errors_and_stores_nothing(suite):
     assert _saved_selection(suite, app_id)["saved"] is False
 
 
-def test_form_entry_is_prefilled_and_saves_or_explains_errors(suite):
+def _validate_now(suite, app_id: int, code: str) -> None:
+    """Run the form's validation as the worker would (this suite has none)."""
+    from services.intake import applications as apps
+
+    ctx = suite.ctx("intake")
+    revision = suite.get_app(app_id)["forms"][code]["revision"]
+    payload = {"application_id": app_id, "code": code, "revision": revision}
+    with ctx.transaction() as session:
+        snapshot = apps.read_form_for_validation(ctx, session, payload)
+    findings = apps.run_form_validators(ctx, snapshot)
+    with ctx.transaction() as session:
+        apps.write_form_findings(ctx, session, payload, {}, snapshot, findings)
+
+
+def _input_tag(html: str, element_id: str) -> str:
+    at = html.index(f'id="{element_id}"')
+    return html[html.rindex("<", 0, at):html.index(">", at) + 1]
+
+
+def _fields_of(html: str):
+    """What a browser posts from the page's form (text, hidden, checked, selected), as a
+    MultiDict (the row markers repeat)."""
+    from tests.shared.test_webform import posted
+
+    form, _ = posted(html[html.index('id="webform"'):])
+    return form
+
+
+def _post_fields(client, page: str, fields, **changes):
+    """POST the page's fields (``changes`` replace single values) with its CSRF token."""
+    form = fields.copy()
+    for key, value in changes.items():
+        form[key] = value
+    form["csrf_token"] = csrf_of(text_of(client.get(page)))
+    return client.post(page, data=form)
+
+
+def test_form_entry_is_a_labelled_web_form_prefilled_without_json(suite):
     client = client_for(suite, "demo-applicant")
     app_id = _new_application(suite, client)
-    page = f"/applicant/applications/{app_id}/forms/02-01"
+    html = text_of(client.get(f"/applicant/applications/{app_id}/forms/02-01"))
+    assert "<textarea" not in html and "JSON" not in html
+    assert '<label for="f-system-chief-title">① 情報システム責任者 役職名<span class="required">必須</span>' in html
+    assert '<select id="f-request-type" name="request_type"' in html
+    assert 'placeholder="2026/11/26"' in html and "131016" in html   # the registry's 機関コード
+    assert "千代田区" in html                                         # 機関名 shown
+
+
+def test_form_entry_saves_posted_fields_and_shows_findings_at_their_fields(suite):
+    client = client_for(suite, "demo-applicant")
+    app_id = _new_application(suite, client)
+    page = f"/applicant/applications/{app_id}/forms/02-02"
+    fields = _fields_of(text_of(client.get(page)))
+    typed = {"application_date": "2026/11/20", "writer.department": "情報政策課",
+             "writer.title": "主任", "writer.name": "千代田 一郎",
+             "contact_chief.title": "情報政策担当部長", "contact_chief.name": "千代田 花子"}
+    # A row added without JavaScript keeps everything typed and saves nothing.
+    res = _post_fields(client, page, fields, **typed, _action="add:normal_contacts")
+    assert res.status_code == 200 and suite.get_app(app_id)["forms"] == {}
+    html = text_of(res)
+    assert 'value="千代田 花子"' in html and 'name="normal_contacts[0].phone"' in html
+    fields = _fields_of(html)
+    for key, value in {"normal_contacts[0].priority": "1",
+                       "normal_contacts[0].department": "情報政策課",
+                       "normal_contacts[0].phone": "12-34",
+                       "normal_contacts[0].email": "joho@example.lg.jp"}.items():
+        fields[key] = value
+    # A value the schema refuses: the same page, the error at its field, nothing stored.
+    res = _post_fields(client, page, fields, **{"normal_contacts[0].priority": "一"})
+    assert res.status_code == 422 and suite.get_app(app_id)["forms"] == {}
+    html = text_of(res)
+    tag = _input_tag(html, "f-normal-contacts-0-priority")
+    assert 'aria-invalid="true"' in tag and 'value="一"' in tag
+    assert 'aria-describedby="f-normal-contacts-0-priority-err"' in tag
+    assert 'href="#f-normal-contacts-0-priority"' in html and "normal_contacts" not in html.split('id="webform"')[0]
+    assert 'value="12-34"' in html and 'value="千代田 花子"' in html
+    # Saved: through the API's domain function; the validators' finding lands at the phone.
+    res = _post_fields(client, page, fields)
+    assert res.status_code == 302 and res.headers["Location"].endswith(page)
+    stored = suite.get_app(app_id)["forms"]["02-02"]
+    assert stored["revision"] == 1 and stored["status"] == "validating"
     html = text_of(client.get(page))
-    assert '<label for="data">' in html and "131016" in html
-    res = post_form(client, page, page, {"data": "{ not json"})
-    assert res.status_code == 422 and "JSON として読み取れません。" in text_of(res)
-    res = post_form(client, page, page, {"data": json.dumps({"org": 5})})
-    assert res.status_code == 422 and "様02-01の入力内容に誤りがあります" in text_of(res)
-    assert suite.get_app(app_id)["forms"] == {}
-    from tests.factories import form_02_01
-    res = post_form(client, page, page, {"data": json.dumps(form_02_01(), ensure_ascii=False)})
-    assert res.status_code == 302
-    forms = suite.get_app(app_id)["forms"]
-    assert forms["02-01"]["revision"] == 1 and forms["02-01"]["status"] == "validating"
+    assert 'id="validating"' in html and 'aria-live="polite"' in html and "http-equiv" not in html
+    _validate_now(suite, app_id, "02-02")
+    html = text_of(client.get(page))
+    tag = _input_tag(html, "f-normal-contacts-0-phone")
+    assert 'aria-invalid="true"' in tag and 'value="12-34"' in tag
+    assert "f-normal-contacts-0-phone-err" in tag
+    err = html[html.index('id="f-normal-contacts-0-phone-err"'):]
+    assert "電話番号「12-34」は" in err[:400]
+    assert 'href="#f-normal-contacts-0-phone"' in html
+    res = suite.client.get(f"/api/intake/applications/{app_id}/forms/02-02",
+                           headers=suite.headers("demo-applicant"))
+    saved = res.get_json()["data"]
+    assert saved["normal_contacts"] == [{"priority": 1, "department": "情報政策課", "name": "",
+                                         "phone": "12-34", "email": "joho@example.lg.jp"}]
+    assert saved["contact_chief"] == {"title": "情報政策担当部長", "name": "千代田 花子"}
     # While a form is being validated the application page refreshes itself.
+    _post_fields(client, page, fields)
     html = text_of(client.get(f"/applicant/applications/{app_id}"))
     assert 'http-equiv="refresh"' in html and 'id="progress"' in html
 
