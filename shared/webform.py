@@ -134,7 +134,8 @@ class WebForm:
 
 def schema_field(schema: type[Schema] | Schema, path: str) -> mfields.Field | None:
     """The marshmallow field at a dotted path without indices (``a.b.c``), through nested
-    schemas and lists; None if there is none."""
+    schemas and lists; None if there is none. A list field is returned as the list (its
+    ``required`` and metadata), not as its items."""
     current: Any = schema() if isinstance(schema, type) else schema
     field = None
     for part in path.split("."):
@@ -144,20 +145,32 @@ def schema_field(schema: type[Schema] | Schema, path: str) -> mfields.Field | No
         field = by_key.get(part)
         if field is None:
             return None
-        while isinstance(field, mfields.List):
-            field = field.inner
-        current = field.schema if isinstance(field, mfields.Nested) else None
+        inner = field
+        while isinstance(inner, mfields.List):
+            inner = inner.inner
+        current = inner.schema if isinstance(inner, mfields.Nested) else None
     return field
 
 
 def _metadata(schema, path: str) -> Mapping[str, Any]:
     field = schema_field(schema, path) if schema is not None else None
-    return field.metadata if field is not None else {}
+    if field is None:
+        return {}
+    meta: dict[str, Any] = {}
+    inner = field
+    while isinstance(inner, mfields.List):     # the items' metadata, then the list's
+        inner = inner.inner
+    meta.update(inner.metadata)
+    meta.update(field.metadata)
+    return meta
 
 
-def _required(schema, path: str, type_: str) -> bool:
+def _required(schema, path: str, spec) -> bool:
+    """必須: the schema requires the field, and it is typed or picked (not a check box,
+    not filled by the system)."""
     field = schema_field(schema, path) if schema is not None else None
-    return bool(field is not None and field.required and type_ != wbk.BOOL)
+    return bool(field is not None and field.required and spec.type != wbk.BOOL
+                and spec.kind != wbk.AUTO)
 
 
 def _schema_path(path: str) -> str:
@@ -204,7 +217,7 @@ def _control(spec, path: str, value: Any, schema, cell_choices) -> Control:
         help_text = wbk.DATE_HINT
     return Control(path=path, name=path, label=spec.label, widget=widget,
                    value=_shown(value, spec.type), choices=choices,
-                   required=_required(schema, _schema_path(path), spec.type),
+                   required=_required(schema, _schema_path(path), spec),
                    help=help_text, org_list=spec.type == wbk.LIST)
 
 
@@ -246,7 +259,7 @@ def _table(layout: wbk.Layout, t: wbk.Table, base: str, rows: list, schema_base:
            schema, cell_choices, child: bool = False) -> TableView:
     """The view of table ``t`` whose list is at bracketed path ``base``."""
     children = [c for c in layout.tables if c.parent == t.path] if not child else []
-    columns = [(c.label, _required(schema, f"{schema_base}.{c.path}", c.type))
+    columns = [(c.label, _required(schema, f"{schema_base}.{c.path}", c))
                for c in t.columns]
     view = TableView(path=base, title=t.title, note=t.note, columns=columns, rows=[],
                      growable=_growable(t), child=child)

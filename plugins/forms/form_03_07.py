@@ -28,7 +28,9 @@ class ReportSchema(BaseSchema):
     name = fields.String(required=True, metadata={"label": "評価書名", **TEXT_LEGAL})
     published = fields.Boolean(required=True,
                                metadata={"label": "特定個人情報保護評価WEBで公表済"})
-    attachment_id = fields.String(allow_none=True, metadata={"label": "添付資料ID", **TEXT_CODE})
+    attachment_id = fields.String(allow_none=True, metadata={
+        "label": "添付資料ID", "help": "評価WEBで公表されていない評価書は添付し、その添付資料IDを記入",
+        **TEXT_CODE})
 
 
 class PiaSchema(BaseSchema):

@@ -54,8 +54,7 @@ class QueryDelegationSchema(ListRowSchema):
     basis = fields.Nested(BasisSchema, required=True, metadata={"label": "委任の根拠"})
     delegators = fields.List(fields.String(metadata=TEXT_CODE), required=True,
                              validate=ORG_LIST,
-                             metadata={"label": "委任元機関", "widget": "org",
-                                       "help": "すべての委任元機関の機関コードを「、」で区切って記入"})
+                             metadata={"label": "委任元機関", "widget": "org"})
     delegator_confirmed = fields.Boolean(required=True,
                                          metadata={"label": "委任元機関による確認"})
     chain = fields.List(fields.Nested(ChainLinkSchema), load_default=list,

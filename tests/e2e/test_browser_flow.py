@@ -1,11 +1,10 @@
 """One whole application through the pages only, in headless Chromium: a 教育委員会
-selects, fills its forms and submits; its 首長部局 passes it on; the prefecture tries a
+selects, fills its forms (through the API: the web forms have their own test) and submits; its 首長部局 passes it on; the prefecture tries a
 否認 without a reason (refused in Japanese) and approves; 総務省 reads the forms and the
 matching results and approves; the master has the new version. A screenshot of each
 main page is kept under test-artifacts/screenshots/."""
 from __future__ import annotations
 
-import json
 import time
 
 from tests import factories
@@ -92,13 +91,14 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     boe.click("#attach")
     assert boe.get_by_text("添付資料ID は A001 です。").is_visible()
     forms["03-06"]["attached_forms"] = forms["03-06"]["attached_forms"] + ["other"]
-    for code, data in forms.items():
-        boe.locator(f"#form-{code}").get_by_role("link", name="入力").click()
-        boe.fill("#data", json.dumps(data, ensure_ascii=False))
-        if code == "02-01":
-            _shot(boe, screenshots, "03_applicant_form_entry")
-        boe.click("#save-form")
-        assert boe.get_by_text(f"様{code}を保存しました。").is_visible()
+    # The forms' contents go in as a bulk submitter's would (PUT …/forms/CODE): typing
+    # into the web forms has its own test (test_web_form_typed_with_an_added_row_and_saved).
+    app_id = int(boe.url.rstrip("/").split("/")[-1])
+    factories.put_forms(live.suite.client, live.suite.headers("demo-boe"), app_id, forms)
+    boe.locator("#form-02-01").get_by_role("link", name="入力").click()
+    assert boe.locator("#f-system-chief-name").input_value() == forms["02-01"]["system_chief"]["name"]
+    _shot(boe, screenshots, "03_applicant_form_entry")
+    boe.get_by_role("link", name=number).first.click()
     _reload_until(boe, lambda: boe.locator("#progress").count() == 0, "forms validated")
     for code in forms:
         assert boe.locator(f"#form-{code} .status").inner_text() == "誤りなし", code
@@ -185,3 +185,59 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     _shot(boe, screenshots, "13_applicant_registered")
     for page in (boe, fwd, pref, mic):
         page.context.close()
+
+
+def test_web_form_typed_with_an_added_row_and_saved(live, browser, screenshots):
+    """The 千代田区 applicant types 様02-02 into its web form, adds a row to a table, is
+    warned before leaving with unsaved changes, saves, and the form validates; every
+    form's page fits 1366 px and 375 px without scrolling sideways."""
+    factories.withdraw_open(live.suite.client, live.suite.headers("demo-applicant"))
+    page = _login(browser, live, "demo-applicant")
+    page.select_option("#kind", "connection")
+    page.get_by_role("button", name="新しい申請を作成").click()
+    app_id = int(page.url.split("/applications/")[1].split("/")[0])
+    base = f"{live.url}/applicant/applications/{app_id}/forms"
+    page.goto(f"{base}/02-02")
+    assert page.get_by_label("連絡窓口責任者 氏名").is_visible()
+    page.fill("#f-application-date", "2026/11/20")
+    page.fill("#f-writer-department", "情報政策課")
+    page.fill("#f-writer-title", "主任")
+    page.fill("#f-writer-name", "千代田 一郎")
+    page.fill("#f-contact-chief-title", "情報政策担当部長")
+    page.fill("#f-contact-chief-name", "千代田 太郎")
+    for table, row in (("normal_contacts", ("1", "情報政策課", "", "03-3264-2111", "joho@example.lg.jp")),
+                       ("emergency_contacts", ("1", "千代田 太郎", "090-1234-5678", "kinkyu@example.lg.jp"))):
+        page.locator(f'button[value="add:{table}"]').click()
+        page.wait_for_load_state()
+        columns = ("priority", "department", "name", "phone", "email") if len(row) == 5 else (
+            "priority", "name", "phone", "email")
+        for column, value in zip(columns, row):
+            if value:
+                page.fill(f'[name="{table}[0].{column}"]', value)
+    # typed so far is kept across the row buttons
+    assert page.input_value("#f-contact-chief-name") == "千代田 太郎"
+    assert page.input_value("#f-normal-contacts-0-phone") == "03-3264-2111"
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.get_by_role("link", name="保存せずに申請の画面へ戻る").click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"] and "/forms/02-02" in page.url
+    _shot(page, screenshots, "07_applicant_web_form_02-02")
+    page.click("#save-form")
+    assert page.get_by_text("様02-02を保存しました。").is_visible()
+    _reload_until(page, lambda: page.locator("#validating").count() == 0, "02-02 validated")
+    assert page.locator(".status").first.inner_text() == "誤りなし"
+    assert page.locator('[aria-invalid="true"]').count() == 0
+    stored = live.suite.get_app(app_id)["forms"]["02-02"]
+    assert stored["status"] == "valid"
+    # every form's page, at both widths
+    narrow = _login(browser, live, "demo-applicant", {"width": 375, "height": 800})
+    for code in ("02-01", "02-02", "02-06", "03-06", "03-07", "03-08", "03-09"):
+        for p, width in ((page, VIEWPORT["width"]), (narrow, 375)):
+            p.goto(f"{base}/{code}")
+            assert p.locator("#webform").is_visible()
+            p.screenshot(path=str(screenshots / f"08_web_form_{code}_{width}px.png"),
+                         full_page=True)
+            assert p.evaluate("document.documentElement.scrollWidth") <= width, (code, width)
+    narrow.context.close()
+    page.context.close()
