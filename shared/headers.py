@@ -2,8 +2,9 @@
 static files — and the attributes of the cookies the suite sets, with the ``secure``
 library.
 
-The Content-Security-Policy allows no inline script and no inline style: the pages have
-no ``<script>`` at all, and their one style sheet is ``/static/nws.css`` (templates carry
+The Content-Security-Policy allows no inline script and no inline style: the pages' one
+script is ``/static/webform.js`` (the web forms' conveniences; every page works without
+it), and their one style sheet is ``/static/nws.css`` (templates carry
 no ``<style>`` element, no ``style=""`` attribute and no ``on…=`` handler;
 ``tests/test_security_headers.py`` checks). Framing is refused twice
 (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``). HSTS is sent only on a
