@@ -55,6 +55,7 @@ class Control:
     help: str | None = None
     findings: list[dict] = dataclasses.field(default_factory=list)
     org_list: bool = False   # an org field holding several codes (、 separated)
+    where: str = ""          # how the findings summary names it (a table cell: table, row, column)
 
     @property
     def id(self) -> str:
@@ -268,6 +269,8 @@ def _table(layout: wbk.Layout, t: wbk.Table, base: str, rows: list, schema_base:
         path = f"{base}[{i}]"
         cells = [_control(c, f"{path}.{c.path}", wbk.get_path(item, c.path), schema,
                           cell_choices) for c in t.columns]
+        for cell in cells:
+            cell.where = f"{t.title} {i + 1} 行目 {cell.label}"
         kids = [_table(layout, c, f"{path}.{c.path}", wbk.get_path(item, c.path) or [],
                        f"{schema_base}.{c.path}", schema, cell_choices, child=True)
                 for c in children]
@@ -320,7 +323,7 @@ def _place(form: WebForm, findings: Sequence[Mapping[str, Any]]) -> None:
         if loc in controls:
             target = controls[loc]
             target.findings.append(item)
-            anchor, label = target.id, target.label
+            anchor, label = target.id, target.where or target.label
         elif loc in tables:
             tables[loc].findings.append(item)
             anchor, label = tables[loc].id, tables[loc].title
@@ -333,7 +336,7 @@ def _place(form: WebForm, findings: Sequence[Mapping[str, Any]]) -> None:
                 (loc + ".", loc + "[", loc + "<"))), None) if loc else None
             if target is not None:
                 target.findings.append(item)
-                anchor, label = target.id, target.label
+                anchor, label = target.id, target.where or target.label
         form.summary.append({**item, "anchor": anchor, "label": label})
 
 

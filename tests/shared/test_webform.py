@@ -166,7 +166,7 @@ def test_a_finding_is_placed_at_its_field_without_its_path():
     assert 'aria-invalid="true"' in tag and "f-normal-contacts-0-phone-err" in tag
     assert 'id="f-normal-contacts-0-phone-err"' in html
     assert "normal_contacts.0.priority" not in html and "有効な整数ではありません。" in html
-    assert 'href="#f-normal-contacts-0-phone"' in html       # the summary links to it
+    assert 'href="#f-normal-contacts-0-phone">通常連絡先（平日昼間） 1 行目 電話番号</a>' in html  # the summary links to it
     assert 'href="#f-contact-chief-title"' in html           # a form-level finding, at its first field
     assert 'href="#t-emergency-contacts"' in html            # a table's finding, at the table
     chief = html[html.index('id="f-contact-chief-title"') - 120:html.index('id="f-contact-chief-title"') + 200]
