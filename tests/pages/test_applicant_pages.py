@@ -128,7 +128,7 @@ def test_form_entry_is_a_labelled_web_form_prefilled_without_json(suite):
     assert "<textarea" not in html and "JSON" not in html
     assert '<label for="f-system-chief-title">① 情報システム責任者 役職名<span class="required">必須</span>' in html
     assert '<select id="f-request-type" name="request_type"' in html
-    assert 'placeholder="2026/11/26"' in html and "131016" in html   # the registry's 機関コード
+    assert 'placeholder="YYYY/MM/DD"' in html and 'pattern=' in html and "131016" in html   # the registry's 機関コード
     assert "千代田区" in html                                         # 機関名 shown
 
 
