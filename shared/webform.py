@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from marshmallow import Schema, fields as mfields
 
@@ -216,7 +216,7 @@ def _control(spec, path: str, value: Any, schema, cell_choices) -> Control:
     help_text = getattr(spec, "hint", None) or meta.get("help")
     if spec.type == wbk.DATE and not help_text:
         help_text = wbk.DATE_HINT
-    return Control(path=path, name=path, label=spec.label, widget=widget,
+    return Control(path=path, name=path, label=spec.label or meta.get("label") or "", widget=widget,
                    value=_shown(value, spec.type), choices=choices,
                    required=_required(schema, _schema_path(path), spec),
                    help=help_text, org_list=spec.type == wbk.LIST)
@@ -224,12 +224,12 @@ def _control(spec, path: str, value: Any, schema, cell_choices) -> Control:
 
 def _sections(layout: wbk.Layout, data: Mapping[str, Any], header: Mapping[str, Any],
               schema, cell_choices) -> list[Section]:
-    notes = sorted(((wbk._ref(ref), text) for ref, text in layout.notes), key=lambda n: n[0])
+    notes = sorted(((wbk.cell_position(ref), text) for ref, text in layout.notes), key=lambda n: n[0])
     sections: dict[str | None, Section] = {}
     for f in layout.fields:
         if f.kind == wbk.REVIEWER:
             continue
-        row, col = wbk._ref(f.ref)
+        row, col = wbk.cell_position(f.ref)
         title = None
         for (n_row, n_col), text in notes:
             if n_row < row and n_col <= col:
@@ -342,17 +342,12 @@ def _place(form: WebForm, findings: Sequence[Mapping[str, Any]]) -> None:
 
 # --- from the posted fields back to the JSON twin ------------------------------------------
 
-def _blank_of(spec) -> Any:
-    value = wbk._BLANKS[spec.type] if spec.blank is wbk._DEFAULT else spec.blank
-    return list(value) if isinstance(value, list) else value
-
-
 def _value(spec, raw: str | None) -> tuple[bool, Any]:
     """(is_blank, value) of a posted text, converted as the workbook reader converts a
     cell (a value it cannot convert stays as typed: the schema then says why)."""
     if raw is None or not str(raw).strip():
-        return True, _blank_of(spec)
-    value, _problem = wbk._convert(str(raw), spec.type, spec.text)
+        return True, wbk.blank_value(spec)
+    value, _problem = wbk.read_value(str(raw), spec)
     return False, value
 
 
@@ -448,7 +443,7 @@ def apply_action(spec, data: dict, action: str) -> bool:
         row: dict[str, Any] = {}
         for c in t.columns:
             if not c.optional:
-                wbk.set_path(row, c.path, _blank_of(c))
+                wbk.set_path(row, c.path, wbk.blank_value(c))
         for child in layout.tables:
             if child.parent == t.path and t.parent is None:
                 wbk.set_path(row, child.path, [])

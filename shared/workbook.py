@@ -704,6 +704,24 @@ def _convert(value: Any, type_: str, kind: str = texts.CODE) -> tuple[Any, str |
     return text, None
 
 
+def blank_value(spec: Field | Column) -> Any:
+    """What a blank cell of ``spec`` reads as: its ``blank``, else its type's blank value
+    (a fresh list for LIST)."""
+    value = _BLANKS[spec.type] if spec.blank is _DEFAULT else spec.blank
+    return list(value) if isinstance(value, list) else value
+
+
+def read_value(value: Any, spec: Field | Column) -> tuple[Any, str | None]:
+    """A typed value (a cell's, or a web form field's text) as the JSON twin has it, with
+    what is wrong with it (None: nothing); see :func:`_convert`."""
+    return _convert(value, spec.type, spec.text)
+
+
+def cell_position(ref: str) -> tuple[int, int]:
+    """"C7" -> (6, 2): a cell's row and column, 0-based."""
+    return _ref(ref)
+
+
 def _width(layout: Layout, sheet: str) -> int:
     """How many columns of ``sheet`` the layout reads (1-based count)."""
     width = 1
@@ -759,9 +777,7 @@ def read_form(wb, layout: Layout,
                                     f"（{' / '.join(spec.choices)}）にありません。一覧から選んでください。"))
         return value, False
 
-    def blank_of(spec: Field | Column) -> Any:
-        value = _BLANKS[spec.type] if spec.blank is _DEFAULT else spec.blank
-        return list(value) if isinstance(value, list) else value
+    blank_of = blank_value
 
     header = sheets.get(layout.sheet)
     for f in layout.fields:
