@@ -71,7 +71,8 @@ def test_the_page_offers_the_upload_and_attachment_forms(s, client):
     html = text_of(client.get(page(app_id)))
     form = re.search(r'<form[^>]*action="[^"]*/upload"[^>]*>.*?</form>', html, re.S).group(0)
     assert 'enctype="multipart/form-data"' in form and 'name="csrf_token"' in form
-    assert '<input type="file" id="upload-file" name="file" accept=".xlsx"' in form
+    assert ('<input type="file" id="upload-file" name="file" accept=".xlsx,.zip" multiple'
+            in form)
     assert '<label for="upload-file">' in form
     att = re.search(r'<form[^>]*action="[^"]*/attachments"[^>]*>.*?</form>', html, re.S).group(0)
     assert 'accept=".pdf"' in att and '<label for="attachment-file">' in att
@@ -95,20 +96,32 @@ def test_an_uploaded_workbook_becomes_the_forms_data(s, client, layouts):
         saved = {f.code: f.data for f in session.scalars(
             select(FormEntry).where(FormEntry.application_id == app_id))}
     assert saved == forms
-    row = re.search(r'<tr id="upload-\d+">.*?</tr>', html, re.S).group(0)
-    assert "様式.xlsx" in row and "読込み完了" in row
+    row = re.search(r'<li id="upload-\d+".*?</li>', html, re.S).group(0)
+    assert "様式.xlsx" in row and "誤りなし" in row
     assert "http-equiv=\"refresh\"" not in html
 
 
-def test_an_upload_being_read_refreshes_the_page(s, client, layouts):
+def test_an_upload_being_read_shows_progress_politely_with_a_refresh_link(s, client):
+    """No meta refresh: a polite live region (a script, when allowed, updates it) and,
+    without JavaScript, a link that shows the page again."""
     app_id = new_app(s)
     with s.ctx("intake").transaction() as session:
         session.add(Upload(application_id=app_id, filename="読込み中.xlsx", size=1,
                            sha256="0" * 64, content=b"x", status="received", forms=[],
                            findings=[], uploaded_by={}))
+        session.add(Upload(application_id=app_id, filename="検証中.xlsx", size=1,
+                           sha256="0" * 64, content=b"x", status="received", forms=[],
+                           findings=[], uploaded_by={}, started_at=dt.datetime.now(dt.UTC)))
     html = text_of(client.get(page(app_id)))
-    assert '<meta http-equiv="refresh" content="2">' in html
-    assert "読込み・検証中" in html and "<progress" in html
+    assert "http-equiv" not in html
+    live = re.search(r'<p id="upload-progress" role="status" aria-live="polite"[^>]*>(.*?)</p>',
+                     html, re.S).group(1)
+    assert "0 / 2 件のファイルの検証が終わりました" in live
+    assert f'href="{page(app_id)}#uploads" id="refresh-link">最新の状態に更新</a>' in live
+    rows = dict(re.findall(r'<span class="file-name">([^<]*)</span>\s*'
+                           r'<span class="status status-\w+">([^<]*)</span>', html))
+    assert rows == {"読込み中.xlsx": "受付済み", "検証中.xlsx": "検証中"}
+    assert '<script src="/static/upload-progress.js" defer></script>' in html
 
 
 def test_a_workbook_with_an_error_shows_the_finding_and_the_annotated_download(
