@@ -500,9 +500,13 @@ def file_state(status: str, started: bool, findings: list[dict]) -> dict[str, An
 
 
 def megabytes(size: int) -> str:
-    """A file size as people read it: 「0.03 MB」, 「1.2 MB」."""
+    """A file size as people read it: 「0.03 MB」, 「1.25 MB」, 「20 MB」 (under 0.01 MB:
+    「0.01 MB 未満」)."""
     mb = size / MIB
-    return f"{mb:,.2f} MB" if mb < 10 else f"{mb:,.1f} MB"
+    if 0 < mb < 0.01:
+        return "0.01 MB 未満"
+    text = f"{mb:,.2f}" if mb < 10 else f"{mb:,.1f}"
+    return text.rstrip("0").rstrip(".") + " MB"
 
 
 def list_uploads(session: Session, app_id: int) -> list[dict[str, Any]]:
