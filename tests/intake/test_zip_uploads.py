@@ -126,7 +126,7 @@ def test_a_filled_zip_and_a_workbook_at_once_each_file_reported_by_name(s, layou
     assert finding["text"].startswith("「様02-02」シート E22: ") and "03-1234" in finding["text"]
     refused = state[("記入済み.zip", "壊れた.xlsx")]
     assert refused["state"] == "failed" and refused["label"].startswith("読み込めません（")
-    assert state[("記入済み.zip", filled[0][0])]["size_text"].endswith(" MB")
+    assert " MB" in state[("記入済み.zip", filled[0][0])]["size_text"]
     app = s.get_app(app_id)
     assert set(app["forms"]) == set(forms)
     assert app["forms"]["02-02"]["status"] == "invalid"
@@ -171,3 +171,29 @@ def test_the_batch_needs_a_file(s):
                         headers=s.headers("demo-applicant"), data={},
                         content_type="multipart/form-data")
     assert res.status_code == 400 and res.get_json()["error"]["code"] == "file_missing"
+
+
+@pytest.mark.parametrize("size,text", [(0, "0 MB"), (5_000, "0.01 MB 未満"),
+                                       (30 * 1024, "0.03 MB"), (5 * 1024 * 1024, "5 MB"),
+                                       (int(1.25 * 1024 * 1024), "1.25 MB"),
+                                       (20 * 1024 * 1024, "20 MB")])
+def test_file_sizes_are_shown_in_megabytes(size, text):
+    from services.intake.uploads import megabytes
+
+    assert megabytes(size) == text
+
+
+@pytest.mark.parametrize("status,started,findings,label", [
+    ("received", False, [], "受付済み"),
+    ("received", True, [], "検証中"),
+    ("done", True, [], "誤りなし"),
+    ("done", True, [{"severity": "warning"}], "誤りなし（注意 1件）"),
+    ("done", True, [{"severity": "error"}, {"severity": "error"}, {"severity": "warning"}],
+     "誤りあり 2件"),
+    ("failed", True, [{"severity": "error", "message": "壊れています。"}],
+     "読み込めません（壊れています。）"),
+])
+def test_each_file_state_has_its_japanese_label(status, started, findings, label):
+    from services.intake.uploads import file_state
+
+    assert file_state(status, started, findings)["label"] == label
