@@ -46,6 +46,21 @@ def test_uploading_the_forms_zip_shows_each_file_s_state(live, browser, screensh
         path=str(screenshots / "uploads_forms_zip_375.png"))
     phone.screenshot(path=str(screenshots / "uploads_page_375.png"), full_page=True)
 
+    # files none of which can be taken: the reasons next to the field, without JavaScript
+    phone.set_input_files("#upload-file", files=[
+        {"name": "メモ.txt", "mimeType": "text/plain", "buffer": b"memo"},
+        {"name": "古い様式.xls", "mimeType": "application/vnd.ms-excel", "buffer": b"xls"}])
+    phone.get_by_role("button", name="アップロードする").click()
+    phone.wait_for_load_state()
+    field = phone.locator("#upload-file")
+    assert field.get_attribute("aria-invalid") == "true"
+    error = phone.locator("#upload-error")
+    assert "メモ.txt: " in error.inner_text() and "古い様式.xls: " in error.inner_text()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.locator("form.upload").first.screenshot(
+        path=str(screenshots / "uploads_refused_375.png"))
+    assert phone.locator("#upload-list li.file").count() == 7      # nothing stored
+
 
 def test_the_page_s_script_brings_in_the_new_state_without_a_reload(live, browser,
                                                                      screenshots):
