@@ -43,7 +43,8 @@ from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
 from services.intake import applications as apps
 from services.intake import reviewed, validation, workbooks
-from services.intake.models import Application, Attachment, HistoryEntry, Organisation, Upload
+from services.intake.models import (Application, Attachment, FormEntry, HistoryEntry,
+                                    Organisation, Upload)
 
 log = logging.getLogger(__name__)
 
@@ -517,14 +518,24 @@ def list_uploads(session: Session, app_id: int) -> list[dict[str, Any]]:
         Upload.id, Upload.filename, Upload.archive, Upload.size, Upload.status, Upload.forms,
         Upload.findings, Upload.created_at, Upload.started_at, Upload.processed_at).where(
         Upload.application_id == app_id).order_by(Upload.id.desc())).all()
+    # a form stored from the newest file holding it, validated again (another form
+    # changed meanwhile): that file is still 検証中
+    revalidating = set(session.scalars(select(FormEntry.code).where(
+        FormEntry.application_id == app_id, FormEntry.status == "validating")))
+    seen: set[str] = set()
     out = []
     for u in rows:
         findings = [f for f in u.findings or [] if isinstance(f, dict)]
+        newest = set(u.forms or []) - seen if u.status == "done" else set()
+        seen |= newest
+        state = file_state(u.status, u.started_at is not None, findings)
+        if newest & revalidating:
+            state = file_state(PENDING, True, [])
         out.append({
             "id": u.id, "filename": u.filename, "archive": u.archive, "size": u.size,
             "size_text": megabytes(u.size) if u.status != "failed" or u.size else "",
             "forms": list(u.forms or []),
-            **file_state(u.status, u.started_at is not None, findings),
+            **state,
             "findings": [{**f, "text": _finding_text(f)} for f in findings],
             "uploaded_at": u.created_at.isoformat(),
             "processed_at": u.processed_at.isoformat() if u.processed_at else None})

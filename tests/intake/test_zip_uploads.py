@@ -197,3 +197,23 @@ def test_each_file_state_has_its_japanese_label(status, started, findings, label
     from services.intake.uploads import file_state
 
     assert file_state(status, started, findings)["label"] == label
+
+
+def test_a_read_file_whose_form_is_validated_again_is_still_validating(s, layouts):
+    from services.intake.models import FormEntry
+    from services.intake.uploads import list_uploads
+    from sqlalchemy import select
+
+    app_id, _number = new_app(s)
+    res = post_batch(s, app_id, [("責任体制.xlsx", wbk.write_workbook([wbk.FormPart(
+        layouts["02-01"], factories.form_02_01())]))])
+    assert res.status_code == 202
+    assert [i["state"] for i in settled(s, app_id)] == ["valid"]
+    with s.ctx("intake").transaction() as session:
+        entry = session.scalars(select(FormEntry).where(
+            FormEntry.application_id == app_id, FormEntry.code == "02-01")).one()
+        entry.status = "validating"            # as when another form changed meanwhile
+        session.flush()
+        assert [(i["state"], i["label"]) for i in list_uploads(session, app_id)] == [
+            ("validating", "検証中")]
+        session.rollback()
