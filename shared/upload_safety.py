@@ -53,6 +53,7 @@ PROLOG_BYTES = 64 * 1024                    # looked at for a DTD / the dimensio
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MIB = 1024 * 1024
 MAX_ZIP_BYTES = 20 * 1024 * 1024            # one .zip of workbooks, as posted
+MAX_BATCH_BYTES = 40 * 1024 * 1024          # every file of one posting together
 MAX_ZIP_ENTRIES = 50                        # the site's forms.zip holds 7
 MAX_ZIP_TOTAL_BYTES = 60 * 1024 * 1024      # uncompressed, every entry
 MAX_ZIP_RATIO = 100                         # an .xlsx is compressed already: ~1

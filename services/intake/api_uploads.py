@@ -36,8 +36,8 @@ from flask import Blueprint, Response, jsonify, request
 from shared.auth import current_principal, require
 from shared.openapi import File, operation
 from shared.service import context, plugins
-from shared.upload_safety import (MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES, MAX_ZIP_BYTES,
-                                  is_zip_name)
+from shared.upload_safety import (MAX_ATTACHMENT_BYTES, MAX_BATCH_BYTES, MAX_UPLOAD_BYTES,
+                                  MAX_ZIP_BYTES, is_zip_name)
 from shared.web import ApiError, content_disposition
 from services.intake import applications as apps
 from services.intake import uploads
@@ -82,20 +82,22 @@ def upload_workbook(app_id: int):
     return jsonify(result), 202
 
 
-def posted_files(files) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of each posted file, each read no further than its limit plus
-    one byte (a .zip: MAX_ZIP_BYTES, a workbook: MAX_UPLOAD_BYTES); the domain
-    function's size checks refuse anything longer, by the file's name."""
+def posted_files(req) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of each file of the field ``file`` (page and API alike), each
+    read no further than its limit plus one byte (a .zip: MAX_ZIP_BYTES, a workbook:
+    MAX_UPLOAD_BYTES; the domain function refuses anything longer, by the file's name);
+    a posting over MAX_BATCH_BYTES in all is 413 before any file is read."""
+    if (req.content_length or 0) > MAX_BATCH_BYTES + 64 * 1024:
+        raise ApiError(413, "too_large",
+                       f"一度に送るファイルが大きすぎます（合計 {uploads.megabytes(req.content_length)}、"
+                       f"上限 {uploads.megabytes(MAX_BATCH_BYTES)}）。分けてアップロードしてください。")
     out = []
-    for f in files:
+    for f in req.files.getlist("file"):
         if f is None or not (f.filename or "").strip():
             continue
         limit = MAX_ZIP_BYTES if is_zip_name(f.filename) else MAX_UPLOAD_BYTES
         out.append((f.filename, f.stream.read(limit + 1)))
     return out
-
-
-BATCH_LIMIT = uploads.MAX_BATCH_FILES * MAX_ZIP_BYTES
 
 
 @bp.post("/applications/<int:app_id>/uploads/batch")
@@ -104,12 +106,10 @@ BATCH_LIMIT = uploads.MAX_BATCH_FILES * MAX_ZIP_BYTES
            multipart=multipart_files("様式のブック（.xlsx）または .xlsx を入れた zip（forms.zip など）"),
            responses={202: UploadBatchSchema}, errors=(409, 413, 415, 422, 429))
 def upload_batch(app_id: int):
-    if (request.content_length or 0) > BATCH_LIMIT + 64 * 1024:
-        raise ApiError(413, "too_large", f"送信が大きすぎます（上限 {BATCH_LIMIT:,} バイト）。")
     if not request.mimetype.startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type",
                        "multipart/form-data の「file」欄でファイルを送ってください。")
-    files = posted_files(request.files.getlist("file"))
+    files = posted_files(request)
     ctx = context("intake")
     principal = current_principal()
     with ctx.transaction() as session:

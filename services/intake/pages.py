@@ -200,15 +200,15 @@ def upload_workbook(app_id: int):
         app = apps.get_owned(session, principal, app_id, for_update=True)
         try:
             uploads.throttle(ctx.settings, app.id)
+            files = posted_files(request)
             with session.begin_nested():
-                got = uploads.receive_files(ctx, plugins(), session, principal, app,
-                                            posted_files(request.files.getlist("file")))
+                got = uploads.receive_files(ctx, plugins(), session, principal, app, files)
         except ApiError as exc:
             if exc.status == 404 or exc.status >= 500:
                 raise
-            files = exc.extra.get("files") or []
+            each = exc.extra.get("files") or []
             errors = [{"name": f["filename"], "archive": f["archive"],
-                       "message": f["error"]["message"]} for f in files] if len(files) > 1 else []
+                       "message": f["error"]["message"]} for f in each] if len(each) > 1 else []
             page, status = _render_application(
                 session, app, exc.message, exc.status, upload_errors=errors,
                 error_field="upload")

@@ -217,3 +217,14 @@ def test_a_read_file_whose_form_is_validated_again_is_still_validating(s, layout
         assert [(i["state"], i["label"]) for i in list_uploads(session, app_id)] == [
             ("validating", "検証中")]
         session.rollback()
+
+
+def test_a_posting_larger_than_the_batch_limit_is_refused_before_reading(s, monkeypatch):
+    from services.intake import api_uploads
+
+    monkeypatch.setattr(api_uploads, "MAX_BATCH_BYTES", 1000)
+    app_id, _number = new_app(s)
+    res = post_batch(s, app_id, [("a.xlsx", b"x" * 40_000), ("b.xlsx", b"x" * 40_000)])
+    assert res.status_code == 413
+    assert "一度に送るファイルが大きすぎます" in res.get_json()["error"]["message"]
+    assert s.get_app(app_id)["uploads"] == []
