@@ -60,6 +60,8 @@ def test_uploading_the_forms_zip_shows_each_file_s_state(live, browser, screensh
     phone.locator("form.upload").first.screenshot(
         path=str(screenshots / "uploads_refused_375.png"))
     assert phone.locator("#upload-list li.file").count() == 7      # nothing stored
+    page.context.close()
+    phone.context.close()
 
 
 def test_the_page_s_script_brings_in_the_new_state_without_a_reload(live, browser,
@@ -93,3 +95,4 @@ def test_the_page_s_script_brings_in_the_new_state_without_a_reload(live, browse
     assert page.evaluate("window.nwsMarker") == 1
     assert page.locator("#upload-list .status").inner_text() == "誤りあり 1件"
     assert "「様02-01」シート C17" in page.locator("#upload-list").inner_text()
+    page.context.close()
