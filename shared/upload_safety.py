@@ -21,6 +21,13 @@ Japanese message, so the request is answered at once and nothing is stored:
 - a sheet whose declared dimension is larger than any form (422);
 - no sheet of a known form (422).
 
+:func:`read_zip` opens a .zip of workbooks (the forms.zip the site produces, or one the
+applicant made): the archive as a whole is refused for too many entries, too much
+uncompressed data or a bomb's compression ratio, all decided from its directory; each
+entry is then read into memory (never extracted to disk, never by its name) or reported
+by its name: a name that climbs out of the archive or is absolute, a nested zip, an
+encrypted entry, a bomb's ratio — the other entries are still read.
+
 What only reading can find (formulas, values, layout) becomes findings in the intake
 task, not errors here.
 """
@@ -31,6 +38,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from typing import Iterable
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024          # one workbook (a filled form is ~30 KB)
@@ -43,6 +51,13 @@ MAX_SHEET_ROWS = 5000                       # as shared.workbook.MAX_ROWS
 MAX_SHEET_COLS = 256
 PROLOG_BYTES = 64 * 1024                    # looked at for a DTD / the dimension
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MIB = 1024 * 1024
+MAX_ZIP_BYTES = 20 * 1024 * 1024            # one .zip of workbooks, as posted
+MAX_BATCH_BYTES = 40 * 1024 * 1024          # every file of one posting together
+MAX_ZIP_ENTRIES = 50                        # the site's forms.zip holds 7
+MAX_ZIP_TOTAL_BYTES = 60 * 1024 * 1024      # uncompressed, every entry
+MAX_ZIP_RATIO = 100                         # an .xlsx is compressed already: ~1
+ZIP_RATIO_FLOOR_BYTES = 64 * 1024
 
 MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam", ".xlsb", ".xls", ".xlt")
 MACRO_MEMBERS = re.compile(r"(^|/)(vbaProject\.bin|vbaProjectSignature\.bin|vbaData\.xml)$|"
@@ -226,3 +241,110 @@ def check_pdf(filename: str, content: bytes, limit: int = MAX_ATTACHMENT_BYTES) 
     if not content[:1024].lstrip(b"\x00\t\r\n ").startswith(b"%PDF-"):
         raise _reject(415, "not_pdf",
                       f"「{filename or '（ファイル名なし）'}」は PDF ファイルではありません。添付資料は PDF で提出してください。")
+
+
+# --- a .zip of workbooks ---------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ZipEntry:
+    """One file of a .zip of workbooks: its name in the archive (as shown to people) and
+    either its bytes or why it was not read."""
+
+    name: str
+    content: bytes | None = None
+    error: UploadRejected | None = None
+
+
+def is_zip_name(filename: str) -> bool:
+    return (filename or "").strip().lower().endswith(".zip")
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as its maker wrote it: a name without the UTF-8 flag is often
+    Shift_JIS (Windows' 「送る → 圧縮」), which zipfile decoded as cp437."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("cp932")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
+
+
+def _unsafe_name(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return (name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) is not None
+            or ".." in parts or "\x00" in name)
+
+
+def _skipped(name: str) -> bool:
+    """Directories and what macOS adds to archives it makes: not files of the applicant."""
+    base = name.rsplit("/", 1)[-1]
+    return name.endswith("/") or name.startswith("__MACOSX/") or base.startswith("._") \
+        or base in (".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+def read_zip(content: bytes, archive: str = "") -> list[ZipEntry]:
+    """The entries of a .zip of workbooks, each with its bytes or the reason it was not
+    read (:class:`UploadRejected`, reported by the entry's name); the archive as a whole
+    raises :class:`UploadRejected` when it is not a zip or could be a bomb."""
+    shown = archive or "zip ファイル"
+    check_size(len(content), MAX_ZIP_BYTES)
+    if not content.startswith(b"PK\x03\x04"):
+        raise _reject(422, "not_zip", f"「{shown}」は zip ファイルとして読み取れません。")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        raise _reject(422, "not_zip",
+                      f"「{shown}」は zip ファイルとして読み取れません（壊れているか、形式が違います）。") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise _reject(422, "zip_too_many_entries",
+                          f"「{shown}」の中のファイルが多すぎます（{len(infos):,} 個、上限 {MAX_ZIP_ENTRIES} 個）。")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_ZIP_TOTAL_BYTES:
+            raise _reject(422, "zip_too_large",
+                          f"「{shown}」の展開後のサイズが大きすぎます（{total / MIB:,.1f} MB、上限 "
+                          f"{MAX_ZIP_TOTAL_BYTES // MIB} MB）。")
+        out: list[ZipEntry] = []
+        for info in infos:
+            name = _entry_name(info)
+            if _unsafe_name(name):
+                out.append(ZipEntry(name, error=_reject(
+                    422, "zip_unsafe_name",
+                    "ファイル名にフォルダの外を指す部分（「..」や先頭の「/」）があるため読みません。")))
+                continue
+            if _skipped(name):
+                continue
+            out.append(_read_entry(zf, info, name))
+        return out
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> ZipEntry:
+    if is_zip_name(name):
+        return ZipEntry(name, error=_reject(
+            422, "zip_nested", "zip ファイルの中の zip ファイルは読みません。Excel ファイル（.xlsx）を直接入れてください。"))
+    try:
+        check_name(name.rsplit("/", 1)[-1])
+    except UploadRejected as exc:
+        return ZipEntry(name, error=exc)
+    if info.flag_bits & 0x1:
+        return ZipEntry(name, error=_reject(
+            422, "encrypted", "パスワードで保護（暗号化）されているため読み取れません。"))
+    if info.file_size > MAX_UPLOAD_BYTES:
+        return ZipEntry(name, error=_reject(
+            413, "too_large", f"ファイルが大きすぎます（展開後 {info.file_size / MIB:,.1f} MB、上限 "
+                              f"{MAX_UPLOAD_BYTES / MIB:,.0f} MB）。"))
+    if info.file_size > ZIP_RATIO_FLOOR_BYTES and (
+            info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1)):
+        return ZipEntry(name, error=_reject(
+            422, "zip_ratio", "圧縮率が異常です（圧縮爆弾の疑い）。受け付けられません。"))
+    try:
+        with zf.open(info) as fh:      # zipfile stops at the declared size and checks the CRC
+            data = fh.read(MAX_UPLOAD_BYTES + 1)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error):
+        return ZipEntry(name, error=_reject(
+            422, "zip_entry_broken", "zip ファイルの中のこのファイルが壊れていて読み取れません。"))
+    return ZipEntry(name, content=data)

@@ -3,6 +3,16 @@
 - ``POST /api/intake/applications/ID/uploads`` multipart field ``file`` (.xlsx) → 202
   ``{"id", "status", "forms"}``; the workbook is read and validated by an intake task and
   its forms' status and findings appear in GET application.
+- ``POST /api/intake/applications/ID/uploads/batch`` multipart field ``file`` repeated
+  (each an .xlsx, or a .zip of them such as the site's forms.zip) → 202 ``{"files":
+  [{"filename", "archive", "id", "status", "forms", "error"?}], "accepted", "rejected"}``:
+  every workbook (posted, or found in a zip) is taken as by the single upload; a file or
+  zip entry refused at the door is reported by its name (status ``rejected`` with the
+  Japanese reason) while the others are taken. When none is taken: 4xx, nothing stored,
+  ``files`` in the error body.
+- ``GET /api/intake/applications/ID/uploads`` → ``{"items": [...]}``: each uploaded file,
+  newest first, with its state (received, validating, valid, invalid, failed), the
+  Japanese label the page shows, its size and its findings by sheet and cell.
 - ``POST /api/intake/applications/ID/attachments`` multipart field ``file`` (PDF), optional
   field ``title`` → 201 ``{"id", ...}``; ``id`` is the 添付資料ID the forms refer to.
 - ``GET /api/intake/applications/ID/attachments`` → ``{"items": [...]}`` with where the
@@ -26,12 +36,14 @@ from flask import Blueprint, Response, jsonify, request
 from shared.auth import current_principal, require
 from shared.openapi import File, operation
 from shared.service import context, plugins
-from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
+from shared.upload_safety import (MAX_ATTACHMENT_BYTES, MAX_BATCH_BYTES, MAX_UPLOAD_BYTES,
+                                  MAX_ZIP_BYTES, is_zip_name)
 from shared.web import ApiError, content_disposition
 from services.intake import applications as apps
 from services.intake import uploads
 from services.intake.schemas import (AttachmentAddedSchema, AttachmentListSchema,
-                                     UploadAcceptedSchema, multipart_file)
+                                     UploadAcceptedSchema, UploadBatchSchema,
+                                     UploadListSchema, multipart_file, multipart_files)
 
 bp = Blueprint("intake_uploads_api", __name__, url_prefix="/api/intake")
 
@@ -68,6 +80,58 @@ def upload_workbook(app_id: int):
         up = uploads.receive_upload(ctx, plugins(), session, principal, app, filename, content)
         result = {"id": up.id, "status": up.status, "forms": up.forms}
     return jsonify(result), 202
+
+
+def posted_files(req) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of each file of the field ``file`` (page and API alike), each
+    read no further than its limit plus one byte (a .zip: MAX_ZIP_BYTES, a workbook:
+    MAX_UPLOAD_BYTES; the domain function refuses anything longer, by the file's name);
+    a posting over MAX_BATCH_BYTES in all is 413 before any file is read."""
+    if (req.content_length or 0) > MAX_BATCH_BYTES + 64 * 1024:
+        raise ApiError(413, "too_large",
+                       f"一度に送るファイルが大きすぎます（合計 {uploads.megabytes(req.content_length)}、"
+                       f"上限 {uploads.megabytes(MAX_BATCH_BYTES)}）。分けてアップロードしてください。")
+    out = []
+    for f in req.files.getlist("file"):
+        if f is None or not (f.filename or "").strip():
+            continue
+        limit = MAX_ZIP_BYTES if is_zip_name(f.filename) else MAX_UPLOAD_BYTES
+        out.append((f.filename, f.stream.read(limit + 1)))
+    return out
+
+
+@bp.post("/applications/<int:app_id>/uploads/batch")
+@require("applicant")
+@operation("様式のブック（.xlsx）や様式一式の zip を一度に複数アップロードする（ファイルごとに受付・拒否）",
+           multipart=multipart_files("様式のブック（.xlsx）または .xlsx を入れた zip（forms.zip など）"),
+           responses={202: UploadBatchSchema}, errors=(409, 413, 415, 422, 429))
+def upload_batch(app_id: int):
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type",
+                       "multipart/form-data の「file」欄でファイルを送ってください。")
+    files = posted_files(request)
+    ctx = context("intake")
+    principal = current_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        uploads.throttle(ctx.settings, app.id)
+        # none taken: 4xx with each file's reason, and the transaction rolled back
+        got = uploads.receive_files(ctx, plugins(), session, principal, app, files)
+        items = [r.as_dict() for r in got]
+    rejected = sum(1 for i in items if i["status"] == "rejected")
+    return jsonify({"files": items, "accepted": len(items) - rejected,
+                    "rejected": rejected}), 202
+
+
+@bp.get("/applications/<int:app_id>/uploads")
+@require("applicant")
+@operation("アップロードしたファイルの一覧（ファイルごとの状態と、シート・セル付きの指摘）",
+           responses={200: UploadListSchema})
+def list_uploads(app_id: int):
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, current_principal(), app_id)
+        items = uploads.list_uploads(session, app.id)
+    return jsonify({"items": items})
 
 
 @bp.post("/applications/<int:app_id>/attachments")

@@ -254,6 +254,8 @@ class Upload(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("intake_applications.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
+    # the .zip it came in (its name as posted), None for a workbook posted by itself
+    archive: Mapped[str | None] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -262,6 +264,7 @@ class Upload(Base):
     findings: Mapped[list] = mapped_column(default=list)     # about the file itself
     uploaded_by: Mapped[dict]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]     # when a worker began reading it
     processed_at: Mapped[dt.datetime | None]
 
 

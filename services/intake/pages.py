@@ -28,7 +28,7 @@ from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
-from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES
+from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES, MAX_ZIP_BYTES
 from shared import webform
 from shared.web import ApiError
 from services.intake import (account_requests, catalog, deadlines, printing, registered,
@@ -111,26 +111,29 @@ def _form_rows(session, app: Application) -> list[dict]:
 
 
 def _render_application(session, app: Application, error: str | None = None,
-                        status: int = 200):
+                        status: int = 200, *, upload_errors: list[dict] | None = None,
+                        error_field: str = "attachment"):
     desc = apps.describe(app, context("intake"))
     forms = _form_rows(session, app)
     other = [f for f in app.findings or []
              if not any(str(f.get("location", "")).startswith(r["code"]) for r in forms)]
     decisions = [h for h in desc["history"]
                  if h["event"].endswith(("_approved", "_rejected"))]
-    files = uploads.describe(session, app.id)
+    files = uploads.list_uploads(session, app.id)
     attachments = uploads.list_attachments(plugins(), session, app)
     busy = (app.status == "validating" or any(f["status"] == "validating" for f in forms)
-            or any(u["status"] == uploads.PENDING for u in files["uploads"])
-            ) and not desc["processing_problem"]
+            or uploads.busy(files)) and not desc["processing_problem"]
     return render_template(
         "intake/application.html", app=desc, forms=forms, other_findings=other,
         decisions=decisions, busy=busy, editable=app.status in apps.EDITABLE,
-        withdrawable=app.status in apps.WITHDRAWABLE, uploads=files["uploads"],
-        attachments=attachments, error=error,
+        withdrawable=app.status in apps.WITHDRAWABLE, uploads=files,
+        attachments=attachments, error=error, error_field=error_field,
+        upload_errors=upload_errors or [],
         delete_url=lambda ref: url_for(".delete_attachment", app_id=app.id, aid=ref),
         changes=registered.change_summary(plugins(), app),
-        max_upload=MAX_UPLOAD_BYTES, max_attachment=MAX_ATTACHMENT_BYTES,
+        max_upload=uploads.megabytes(MAX_UPLOAD_BYTES),
+        max_zip=uploads.megabytes(MAX_ZIP_BYTES), max_files=uploads.MAX_BATCH_FILES,
+        max_attachment=MAX_ATTACHMENT_BYTES,
         quota=_attachment_quota(session, app)), status
 
 
@@ -186,12 +189,38 @@ def _store_file(app_id: int, limit: int, store, done: str):
 @bp.post("/applications/<int:app_id>/upload")
 @require_page("applicant")
 def upload_workbook(app_id: int):
-    def store(ctx, session, principal, app, filename, content):
-        up = uploads.receive_upload(ctx, plugins(), session, principal, app, filename,
-                                    content)
-        return "、".join(f"様{c}" for c in up.forms) or "様式"
-    return _store_file(app_id, MAX_UPLOAD_BYTES, store,
-                       "Excel ファイルを受け付けました（{}）。読込みと検証が終わるとこの画面に結果が表示されます。")
+    """Several workbooks and .zip files of workbooks at once (``uploads.receive_files``,
+    as ``POST …/uploads/batch``): the files taken are listed with their state; when none
+    is, the page again with each file's reason next to the field and nothing stored."""
+    from services.intake.api_uploads import posted_files
+
+    ctx = context("intake")
+    principal = page_principal()
+    with ctx.transaction() as session:
+        app = apps.get_owned(session, principal, app_id, for_update=True)
+        try:
+            uploads.throttle(ctx.settings, app.id)
+            files = posted_files(request)
+            with session.begin_nested():
+                got = uploads.receive_files(ctx, plugins(), session, principal, app, files)
+        except ApiError as exc:
+            if exc.status == 404 or exc.status >= 500:
+                raise
+            each = exc.extra.get("files") or []
+            errors = [{"name": f["filename"], "archive": f["archive"],
+                       "message": f["error"]["message"]} for f in each] if len(each) > 1 else []
+            page, status = _render_application(
+                session, app, exc.message, exc.status, upload_errors=errors,
+                error_field="upload")
+            return page, status, exc.headers
+        taken = [r for r in got if r.error is None]
+        codes = dict.fromkeys(c for r in taken for c in r.upload.forms)
+        refused = len(got) - len(taken)
+    flash(f"Excel ファイル {len(taken)} 件を受け付けました（"
+          + ("、".join(f"様{c}" for c in codes) or "様式") + "）。"
+          + (f"{refused} 件は受け付けられませんでした（理由は下の一覧にあります）。" if refused else "")
+          + "読込みと検証が終わるとこの画面に結果が表示されます。")
+    return redirect(url_for(".application", app_id=app_id))
 
 
 @bp.post("/applications/<int:app_id>/attachments")

@@ -37,6 +37,7 @@ class HistorySchema(ResponseSchema):
 class UploadSchema(ResponseSchema):
     id = fields.Integer(required=True)
     filename = fields.String(required=True)
+    archive = fields.String(allow_none=True, metadata={"description": "このブックが入っていた zip のファイル名"})
     size = fields.Integer(required=True)
     status = fields.String(required=True)
     forms = fields.Raw(allow_none=True, metadata={"description": "ブックから読み取った様式"})
@@ -157,6 +158,58 @@ class UploadAcceptedSchema(ResponseSchema):
     forms = fields.Raw(allow_none=True)
 
 
+class BatchFileErrorSchema(ResponseSchema):
+    code = fields.String(required=True)
+    message = fields.String(required=True, metadata={"description": "受け付けなかった理由（日本語）"})
+
+
+class BatchFileSchema(ResponseSchema):
+    filename = fields.String(required=True, metadata={"description": "ファイル名（zip の中のものは zip の中の名前）"})
+    archive = fields.String(required=True, allow_none=True,
+                            metadata={"description": "入っていた zip のファイル名（zip でなければ null）"})
+    id = fields.Integer(required=True, allow_none=True,
+                        metadata={"description": "アップロードの ID（GET …/uploads の id）"})
+    status = fields.String(required=True, metadata={"description": "received（受付済み）| rejected（受け付けず）"})
+    forms = fields.List(fields.String(), required=True)
+    error = fields.Nested(BatchFileErrorSchema)
+
+
+class UploadBatchSchema(ResponseSchema):
+    files = fields.List(fields.Nested(BatchFileSchema), required=True)
+    accepted = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+
+
+class UploadFindingSchema(ResponseSchema):
+    rule = fields.String(required=True)
+    severity = fields.String(required=True)
+    location = fields.String(required=True)
+    message = fields.String(required=True)
+    text = fields.String(required=True, metadata={"description": "様式・シート・セル付きの指摘（日本語）"})
+
+
+class UploadItemSchema(ResponseSchema):
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    archive = fields.String(required=True, allow_none=True)
+    size = fields.Integer(required=True)
+    size_text = fields.String(required=True, metadata={"description": "サイズ（MB）"})
+    forms = fields.List(fields.String(), required=True)
+    state = fields.String(required=True, metadata={
+        "description": "received | validating | valid | invalid | failed"})
+    label = fields.String(required=True, metadata={
+        "description": "受付済み・検証中・誤りなし・誤りあり n件・読み込めません（理由）"})
+    errors = fields.Integer(required=True)
+    warnings = fields.Integer(required=True)
+    findings = fields.List(fields.Nested(UploadFindingSchema), required=True)
+    uploaded_at = fields.DateTime(required=True)
+    processed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class UploadListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(UploadItemSchema), required=True)
+
+
 class AttachmentReferenceSchema(ResponseSchema):
     form = fields.String(required=True, metadata={"description": "様式コード（例 03-08）"})
     path = fields.String(required=True, metadata={"description": "様式のデータ内の位置"})
@@ -196,6 +249,14 @@ def multipart_file(description: str, *, title: bool = False) -> dict:
     if title:
         props["title"] = {"type": "string", "description": "資料の表題（任意）"}
     return {"type": "object", "properties": props, "required": ["file"]}
+
+
+def multipart_files(description: str) -> dict:
+    """The multipart/form-data body of a batch upload (field ``file``, repeated)."""
+    return {"type": "object", "properties": {"file": {
+        "type": "array", "description": description,
+        "items": {"type": "string", "contentMediaType": "application/octet-stream"}}},
+        "required": ["file"]}
 
 
 # --- the organisation registry, the catalog, the selection ------------------------------

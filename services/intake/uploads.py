@@ -7,6 +7,13 @@ reader's findings (formulas, values not in a pull-down, reviewer cells filled �
 validators' findings, located by sheet and cell. Whatever goes wrong while reading
 becomes a finding ``upload.unreadable`` on the upload; the task never fails on a file.
 
+Several files can come at once (:func:`receive_files`, the page's multiple file field
+and ``POST …/uploads/batch``): workbooks, and .zip files of workbooks such as the
+forms.zip the site makes. Each workbook, posted or found in a zip, goes through
+:func:`receive_upload` on its own; a file refused at the door is reported by its name
+and the others are still taken. Each file's state and findings (by sheet and cell) are
+listed by :func:`list_uploads`.
+
 Attachments are PDFs (checked by their magic) that the forms name by their ``ref``
 (添付資料ID, e.g. "A001").
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import re
 from typing import Any
 
 import pluggy
@@ -35,12 +43,14 @@ from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
 from services.intake import applications as apps
 from services.intake import reviewed, validation, workbooks
-from services.intake.models import Application, Attachment, HistoryEntry, Organisation, Upload
+from services.intake.models import (Application, Attachment, FormEntry, HistoryEntry,
+                                    Organisation, Upload)
 
 log = logging.getLogger(__name__)
 
 PENDING = "received"
 MIB = 1024 * 1024
+MAX_BATCH_FILES = 20          # files in one posting (a zip counts as one)
 
 
 def mib(size: int) -> str:
@@ -66,11 +76,25 @@ def _rejected(exc: upload_safety.UploadRejected) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message)
 
 
+# The name the site gives a form's workbook (workbooks.file_name): 申請番号_様CODE.xlsx
+SITE_FILE_NAME = re.compile(r"^(?P<number>\d{4}-\d{6})_様\d{2}-\d{2}\.xlsx$")
+
+
+def check_application_of(app: Application, filename: str) -> None:
+    """A workbook the site made for another application (its file name carries that
+    application's number) is refused: 422 naming both numbers."""
+    match = SITE_FILE_NAME.match(filename.rsplit("/", 1)[-1])
+    if match and app.number and match.group("number") != app.number:
+        raise ApiError(422, "other_application",
+                       f"申請番号 {match.group('number')} の様式です（この申請は {app.number}）。"
+                       "この申請の画面からダウンロードした様式をアップロードしてください。")
+
+
 def receive_upload(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
                    principal: Principal, app: Application, filename: str,
-                   content: bytes) -> Upload:
+                   content: bytes, archive: str | None = None) -> Upload:
     """Check ``content`` at the door and store it for the reading task (4xx otherwise,
-    with nothing stored)."""
+    with nothing stored). ``archive``: the .zip it came in."""
     apps.require_editable(app)
     layouts = workbooks.layouts(pm)
     try:
@@ -79,13 +103,16 @@ def receive_upload(ctx: ServiceContext, pm: pluggy.PluginManager, session: Sessi
         info = upload_safety.check_workbook(content, [lay.sheet for lay in layouts.values()])
     except upload_safety.UploadRejected as exc:
         raise _rejected(exc) from None
-    upload = Upload(application_id=app.id, filename=filename[:255], size=len(content),
+    check_application_of(app, filename)
+    upload = Upload(application_id=app.id, filename=filename[:255],
+                    archive=archive[:255] if archive else None, size=len(content),
                     sha256=hashlib.sha256(content).hexdigest(), content=content,
                     status=PENDING, forms=workbook.identify(info.sheets, layouts), findings=[],
                     uploaded_by=principal.actor())
     session.add(upload)
     apps.history(session, app, "upload_received", actor=principal.actor(),
-                 org_id=principal.org_id, comment=filename[:200])
+                 org_id=principal.org_id,
+                 comment=(f"{archive[:100]} 内の " if archive else "") + filename[:200])
     session.flush()
     apps.record(session, app, "application.workbook_uploaded",
                 {"upload": upload.id, "filename": upload.filename[:100], "size": upload.size,
@@ -95,9 +122,104 @@ def receive_upload(ctx: ServiceContext, pm: pluggy.PluginManager, session: Sessi
     return upload
 
 
+@dataclasses.dataclass
+class Received:
+    """What became of one file of a batch: its name (in its zip, when it came in one),
+    the upload made of it, or the Japanese reason it was refused."""
+
+    name: str
+    archive: str | None = None
+    upload: Upload | None = None
+    error: ApiError | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"filename": self.name, "archive": self.archive,
+                               "id": self.upload.id if self.upload is not None else None}
+        if self.error is None and self.upload is not None:
+            out.update(status=self.upload.status, forms=self.upload.forms)
+        elif self.error is not None:
+            out.update(status="rejected", forms=[],
+                       error={"code": self.error.code, "message": self.error.message})
+        return out
+
+
+def receive_files(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
+                  principal: Principal, app: Application,
+                  files: list[tuple[str, bytes]]) -> list[Received]:
+    """Several files posted at once: workbooks, and .zip files whose workbooks are each
+    taken as if posted by themselves (:func:`receive_upload`). A file refused at the
+    door, or an entry of a zip, is reported by its name while the others are taken.
+    When at least one is taken, the refused ones are kept in the list of uploads as
+    読み込めません with their reason; when none is, nothing is stored and the whole
+    batch is answered 4xx (every file's reason in ``files``)."""
+    apps.require_editable(app)
+    if not files:
+        raise ApiError(400, "file_missing", "アップロードするファイルを選んでください。")
+    if len(files) > MAX_BATCH_FILES:
+        raise ApiError(422, "too_many_files",
+                       f"一度にアップロードできるファイルは {MAX_BATCH_FILES} 個までです（{len(files)} 個）。")
+    out: list[Received] = []
+    for filename, content in files:
+        name = (filename or "").strip() or "（ファイル名なし）"
+        if not upload_safety.is_zip_name(name):
+            out.append(_take(ctx, pm, session, principal, app, name, content, None))
+            continue
+        try:
+            entries = upload_safety.read_zip(content, name)
+        except upload_safety.UploadRejected as exc:
+            out.append(Received(name, error=_rejected(exc)))
+            continue
+        if not entries:
+            out.append(Received(name, error=ApiError(
+                422, "zip_empty", f"「{name}」の中に Excel ファイル（.xlsx）がありません。")))
+        for entry in entries:
+            if entry.error is not None:
+                out.append(Received(entry.name, name, error=_rejected(entry.error)))
+            else:
+                out.append(_take(ctx, pm, session, principal, app, entry.name,
+                                 entry.content or b"", name))
+    taken = [r for r in out if r.upload is not None]
+    if not taken:
+        first = out[0].error
+        status = first.status if len(out) == 1 else 422
+        raise ApiError(status, first.code if len(out) == 1 else "no_file_accepted",
+                       first.message if len(out) == 1 else
+                       "受け付けられるファイルがありませんでした。ファイルごとの理由を確認してください。",
+                       headers=first.headers, files=[r.as_dict() for r in out])
+    for r in out:
+        if r.upload is None:
+            r.upload = _refused_upload(session, principal, app, r)
+    return out
+
+
+def _take(ctx, pm, session: Session, principal: Principal, app: Application, name: str,
+          content: bytes, archive: str | None) -> Received:
+    try:
+        with session.begin_nested():
+            upload = receive_upload(ctx, pm, session, principal, app, name, content, archive)
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status in (404, 409):
+            raise
+        return Received(name, archive, error=exc)
+    return Received(name, archive, upload=upload)
+
+
+def _refused_upload(session: Session, principal: Principal, app: Application,
+                    r: Received) -> Upload:
+    """A file refused in a batch that others of got through: listed as 読み込めません."""
+    upload = Upload(application_id=app.id, filename=r.name[:255],
+                    archive=r.archive[:255] if r.archive else None, size=0,
+                    sha256="", content=None, status="failed", forms=[],
+                    findings=[Finding("upload.rejected", ERROR, "file", r.error.message).as_dict()],
+                    uploaded_by=principal.actor(), processed_at=utcnow())
+    session.add(upload)
+    session.flush()
+    return upload
+
+
 def _unreadable(exc: BaseException) -> Finding:
     return Finding("upload.unreadable", ERROR, "file",
-                   f"ファイルを読み取れませんでした（{type(exc).__name__}）。様式をダウンロードし直して記入し、"
+                   "ファイルを読み取れませんでした。様式をダウンロードし直して記入し、"
                    ".xlsx 形式で保存してアップロードしてください。")
 
 
@@ -116,6 +238,7 @@ def read_upload(ctx: ServiceContext, session: Session, payload: dict) -> dict | 
     app = session.get(Application, upload.application_id)
     if app is None or app.status not in apps.EDITABLE:
         return {"upload_id": upload.id, "editable": False}
+    upload.started_at = utcnow()          # the page says 検証中 from now on
     return {"upload_id": upload.id, "editable": True, "content": upload.content,
             "reviewer": reviewed.written_values(session, app),
             "context": apps.form_context(session, app),
@@ -182,7 +305,9 @@ def store_upload(ctx: ServiceContext, session: Session, payload: dict, envelope:
         else:
             apps.set_form_findings(app, code, found)
     codes = [code for code, _data, _found in outcome["forms"]]
-    upload.status, upload.forms, upload.findings = "done", codes, []
+    # what this file was found to have, by sheet and cell (the forms keep theirs too)
+    upload.status, upload.forms = "done", codes
+    upload.findings = [f.as_dict() for _code, _data, found in outcome["forms"] for f in found]
     apps.history(session, app, "upload_read", comment="、".join(f"様{c}" for c in codes))
 
 
@@ -329,20 +454,96 @@ def attachment_refs(session: Session, app_id: int) -> list[str]:
 def describe(session: Session, app_id: int) -> dict[str, Any]:
     """The uploads and attachments of an application, for GET application."""
     uploads = session.execute(select(
-        Upload.id, Upload.filename, Upload.size, Upload.status, Upload.forms, Upload.findings,
-        Upload.created_at).where(Upload.application_id == app_id).order_by(Upload.id)).all()
+        Upload.id, Upload.filename, Upload.archive, Upload.size, Upload.status, Upload.forms,
+        Upload.findings, Upload.created_at).where(
+        Upload.application_id == app_id).order_by(Upload.id)).all()
     atts = session.execute(select(
         Attachment.ref, Attachment.filename, Attachment.title, Attachment.size,
         Attachment.sha256, Attachment.created_at).where(
         Attachment.application_id == app_id).order_by(Attachment.id)).all()
     return {
-        "uploads": [{"id": u.id, "filename": u.filename, "size": u.size, "status": u.status,
+        "uploads": [{"id": u.id, "filename": u.filename, "archive": u.archive,
+                     "size": u.size, "status": u.status,
                      "forms": u.forms, "findings": u.findings,
                      "at": u.created_at.isoformat()} for u in uploads],
         "attachments": [{"id": a.ref, "filename": a.filename, "title": a.title,
                          "size": a.size, "sha256": a.sha256, "at": a.created_at.isoformat()}
                         for a in atts],
     }
+
+
+def _finding_text(f: dict) -> str:
+    """A finding of a file as people read it: where (様式, sheet and cell) and what.
+    Findings placed on a cell already start with it (「様02-02」シート D21: …)."""
+    message = str(f.get("message", ""))
+    if message.startswith("「"):
+        return message
+    code = str(f.get("location", "")).split(".", 1)[0]
+    return f"様{code}: {message}" if re.fullmatch(r"\d{2}-\d{2}", code) else message
+
+
+def file_state(status: str, started: bool, findings: list[dict]) -> dict[str, Any]:
+    """One file's state: ``state`` (received | validating | valid | invalid | failed),
+    its Japanese label (受付済み, 検証中, 誤りなし, 誤りあり n件, 読み込めません（理由）) and
+    the counts of errors and warnings."""
+    errors = sum(1 for f in findings if f.get("severity") == ERROR)
+    warnings = len(findings) - errors
+    if status == PENDING:
+        state, label = ("validating", "検証中") if started else ("received", "受付済み")
+    elif status == "failed":
+        reason = "、".join(str(f.get("message", "")) for f in findings) or "理由不明"
+        state, label = "failed", f"読み込めません（{reason}）"
+    elif errors:
+        state, label = "invalid", f"誤りあり {errors:,}件"
+    else:
+        state, label = "valid", "誤りなし" + (f"（注意 {warnings:,}件）" if warnings else "")
+    return {"state": state, "label": label, "errors": errors, "warnings": warnings}
+
+
+def megabytes(size: int) -> str:
+    """A file size as people read it: 「0.03 MB」, 「1.25 MB」, 「20 MB」 (under 0.01 MB:
+    「0.01 MB 未満」)."""
+    mb = size / MIB
+    if 0 < mb < 0.01:
+        return "0.01 MB 未満"
+    text = f"{mb:,.2f}" if mb < 10 else f"{mb:,.1f}"
+    return text.rstrip("0").rstrip(".") + " MB"
+
+
+def list_uploads(session: Session, app_id: int) -> list[dict[str, Any]]:
+    """Every workbook uploaded to the application, newest first, each with its state,
+    size in MB and its findings located by sheet and cell (GET …/uploads and the
+    applicant's page)."""
+    rows = session.execute(select(
+        Upload.id, Upload.filename, Upload.archive, Upload.size, Upload.status, Upload.forms,
+        Upload.findings, Upload.created_at, Upload.started_at, Upload.processed_at).where(
+        Upload.application_id == app_id).order_by(Upload.id.desc())).all()
+    # a form stored from the newest file holding it, validated again (another form
+    # changed meanwhile): that file is still 検証中
+    revalidating = set(session.scalars(select(FormEntry.code).where(
+        FormEntry.application_id == app_id, FormEntry.status == "validating")))
+    seen: set[str] = set()
+    out = []
+    for u in rows:
+        findings = [f for f in u.findings or [] if isinstance(f, dict)]
+        newest = set(u.forms or []) - seen if u.status == "done" else set()
+        seen |= newest
+        state = file_state(u.status, u.started_at is not None, findings)
+        if newest & revalidating:
+            state = file_state(PENDING, True, [])
+        out.append({
+            "id": u.id, "filename": u.filename, "archive": u.archive, "size": u.size,
+            "size_text": megabytes(u.size) if u.status != "failed" or u.size else "",
+            "forms": list(u.forms or []),
+            **state,
+            "findings": [{**f, "text": _finding_text(f)} for f in findings],
+            "uploaded_at": u.created_at.isoformat(),
+            "processed_at": u.processed_at.isoformat() if u.processed_at else None})
+    return out
+
+
+def busy(items: list[dict]) -> bool:
+    return any(i["state"] in ("received", "validating") for i in items)
 
 
 def storage_used(session: Session) -> dict[str, dict[str, int]]:

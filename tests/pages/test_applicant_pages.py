@@ -180,10 +180,12 @@ def test_form_entry_saves_posted_fields_and_shows_findings_at_their_fields(suite
     assert saved["normal_contacts"] == [{"priority": 1, "department": "情報政策課", "name": "",
                                          "phone": "12-34", "email": "joho@example.lg.jp"}]
     assert saved["contact_chief"] == {"title": "情報政策担当部長", "name": "千代田 花子"}
-    # While a form is being validated the application page refreshes itself.
+    # While a form is being validated the application page says so in its polite live
+    # region, with a link to look again (no meta refresh).
     _post_fields(client, page, fields)
     html = text_of(client.get(f"/applicant/applications/{app_id}"))
-    assert 'http-equiv="refresh"' in html and 'id="progress"' in html
+    assert 'http-equiv="refresh"' not in html and 'id="progress"' in html
+    assert "様式を検証しています。" in html and 'id="refresh-link"' in html
 
 
 def test_workbooks_download_one_or_the_chosen_forms(suite):

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import re
+import zipfile
 
 import openpyxl
 import pytest
@@ -71,7 +72,8 @@ def test_the_page_offers_the_upload_and_attachment_forms(s, client):
     html = text_of(client.get(page(app_id)))
     form = re.search(r'<form[^>]*action="[^"]*/upload"[^>]*>.*?</form>', html, re.S).group(0)
     assert 'enctype="multipart/form-data"' in form and 'name="csrf_token"' in form
-    assert '<input type="file" id="upload-file" name="file" accept=".xlsx"' in form
+    assert ('<input type="file" id="upload-file" name="file" accept=".xlsx,.zip" multiple'
+            in form)
     assert '<label for="upload-file">' in form
     att = re.search(r'<form[^>]*action="[^"]*/attachments"[^>]*>.*?</form>', html, re.S).group(0)
     assert 'accept=".pdf"' in att and '<label for="attachment-file">' in att
@@ -95,20 +97,32 @@ def test_an_uploaded_workbook_becomes_the_forms_data(s, client, layouts):
         saved = {f.code: f.data for f in session.scalars(
             select(FormEntry).where(FormEntry.application_id == app_id))}
     assert saved == forms
-    row = re.search(r'<tr id="upload-\d+">.*?</tr>', html, re.S).group(0)
-    assert "様式.xlsx" in row and "読込み完了" in row
+    row = re.search(r'<li id="upload-\d+".*?</li>', html, re.S).group(0)
+    assert "様式.xlsx" in row and "誤りなし" in row
     assert "http-equiv=\"refresh\"" not in html
 
 
-def test_an_upload_being_read_refreshes_the_page(s, client, layouts):
+def test_an_upload_being_read_shows_progress_politely_with_a_refresh_link(s, client):
+    """No meta refresh: a polite live region (a script, when allowed, updates it) and,
+    without JavaScript, a link that shows the page again."""
     app_id = new_app(s)
     with s.ctx("intake").transaction() as session:
         session.add(Upload(application_id=app_id, filename="読込み中.xlsx", size=1,
                            sha256="0" * 64, content=b"x", status="received", forms=[],
                            findings=[], uploaded_by={}))
+        session.add(Upload(application_id=app_id, filename="検証中.xlsx", size=1,
+                           sha256="0" * 64, content=b"x", status="received", forms=[],
+                           findings=[], uploaded_by={}, started_at=dt.datetime.now(dt.UTC)))
     html = text_of(client.get(page(app_id)))
-    assert '<meta http-equiv="refresh" content="2">' in html
-    assert "読込み・検証中" in html and "<progress" in html
+    assert "http-equiv" not in html
+    live = re.search(r'<p id="upload-progress" role="status" aria-live="polite"[^>]*>(.*?)</p>',
+                     html, re.S).group(1)
+    assert "0 / 2 件のファイルの検証が終わりました" in live
+    assert f'href="{page(app_id)}#uploads" id="refresh-link">最新の状態に更新</a>' in live
+    rows = dict(re.findall(r'<span class="file-name">([^<]*)</span>\s*'
+                           r'<span class="status status-\w+">([^<]*)</span>', html))
+    assert rows == {"読込み中.xlsx": "受付済み", "検証中.xlsx": "検証中"}
+    assert '<script src="/static/upload-progress.js" defer></script>' in html
 
 
 def test_a_workbook_with_an_error_shows_the_finding_and_the_annotated_download(
@@ -295,3 +309,102 @@ def test_deleting_after_submission_is_refused_in_japanese(s, client):
     assert res.status_code == 409
     assert "申請は現在「一次審査中」のため変更できません" in text_of(res)
     assert [a["id"] for a in s.get_app(app_id)["attachments"]] == ["A001"]
+
+
+# --- several files at once, and the site's forms.zip ------------------------------------
+
+def post_files(client, app_id: int, files: list[tuple[str, bytes]]):
+    token = csrf_of(text_of(client.get(page(app_id))))
+    return client.post(f"{page(app_id)}/upload", content_type="multipart/form-data",
+                       data={"csrf_token": token,
+                             "file": [(io.BytesIO(c), n) for n, c in files]})
+
+
+def file_rows(html: str) -> dict[str, str]:
+    """File name → its state as the page shows it."""
+    return dict(re.findall(r'<span class="file-name">(?:<span class="muted">[^<]*</span>)?'
+                           r'([^<]*)</span>\s*<span class="status status-\w+">([^<]*)</span>',
+                           html))
+
+
+def test_two_workbooks_at_once_are_each_listed_with_state_and_findings(s, client, layouts):
+    app_id = new_app(s)
+    bad = factories.form_02_02(normal_contacts=[{"priority": 1, "department": "情報政策課",
+                                                 "name": "", "phone": "03-1234",
+                                                 "email": "joho@example.lg.jp"}])
+    res = post_files(client, app_id, [
+        ("責任体制.xlsx", wbk.write_workbook([wbk.FormPart(layouts["02-01"],
+                                                          factories.form_02_01())])),
+        ("連絡窓口.xlsx", wbk.write_workbook([wbk.FormPart(layouts["02-02"], bad)]))])
+    assert res.status_code == 302
+    html = text_of(client.get(page(app_id)))
+    assert "Excel ファイル 2 件を受け付けました（様02-01、様02-02）" in html
+    html = read_done(s, client, app_id)
+    assert file_rows(html) == {"責任体制.xlsx": "誤りなし", "連絡窓口.xlsx": "誤りあり 1件"}
+    card = re.search(r'<li id="upload-\d+" class="file file-invalid">.*?</details>', html,
+                     re.S).group(0)
+    assert "<details class=\"file-findings\" open>" in card
+    assert re.search(r"<strong>誤り</strong> 「様02-02」シート E22: [^<]*03-1234", card)
+    assert re.search(r"\d\.\d\d MB", card) and "（日本時間）" in card
+    live = re.search(r'id="upload-progress"[^>]*>(.*?)</p>', html, re.S).group(1)
+    assert "すべてのファイルの検証が終わりました" in live and "refresh-link" not in live
+    assert "http-equiv" not in html
+    assert not re.search(r"\d{2}-\d{2}\.\w+(\[\d+\])?\.\w+", card)   # no field path shown
+
+
+def test_the_site_s_forms_zip_is_read_file_by_file(s, client):
+    app_id = new_app(s)
+    number = s.get_app(app_id)["number"]
+    archive = client.get(f"{page(app_id)}/forms.zip").data
+    res = post_files(client, app_id, [("様式一式.zip", archive)])
+    assert res.status_code == 302
+    html = read_done(s, client, app_id)
+    rows = file_rows(html)
+    codes = list(layouts_codes(s))
+    assert set(rows) == {f"{number}_様{c}.xlsx" for c in codes}
+    # the blank forms as the site made them: read, with the cells still to fill in
+    assert all(re.fullmatch(r"誤りあり \d+件|誤りなし.*", state) for state in rows.values())
+    assert any(state.startswith("誤りあり") for state in rows.values())
+    assert html.count('<span class="muted">様式一式.zip 内の </span>') == len(codes)
+    assert re.search(r"<strong>誤り</strong> 「様02-01」シート [A-Z]+\d+: ", html)
+    assert set(s.get_app(app_id)["forms"]) == set(codes)
+
+
+def layouts_codes(s):
+    return [c for c, spec in form_specs(s.runtime.plugins).items() if spec.layout is not None]
+
+
+def test_files_none_of_which_can_be_taken_are_shown_next_to_the_field_and_nothing_stored(
+        s, client):
+    app_id = new_app(s)
+    before = s.get_app(app_id)
+    res = post_files(client, app_id, [("メモ.txt", b"text"),
+                                      ("様式.zip", b"PK\x03\x04 not really")])
+    assert res.status_code == 422
+    html = text_of(res)
+    form = re.search(r'<form[^>]*action="[^"]*/upload"[^>]*>.*?</form>', html, re.S).group(0)
+    assert 'aria-invalid="true"' in form and 'aria-describedby="upload-hint upload-error"' in form
+    error = re.search(r'id="upload-error">(.*?)</div>', form, re.S).group(1)
+    assert "受け付けられるファイルがありませんでした" in error
+    assert "<li>メモ.txt: 「メモ.txt」は .xlsx ファイルではありません" in error
+    assert "<li>様式.zip: 「様式.zip」は zip ファイルとして読み取れません" in error
+    after = s.get_app(app_id)
+    assert after["uploads"] == [] and after["history"] == before["history"]
+
+
+def test_a_refused_entry_of_a_zip_is_listed_by_name_while_the_others_are_read(
+        s, client, layouts):
+    app_id = new_app(s)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("責任体制.xlsx", wbk.write_workbook([wbk.FormPart(
+            layouts["02-01"], factories.form_02_01())]))
+        zf.writestr("メモ.txt", "not a workbook")
+    res = post_files(client, app_id, [("記入済み.zip", buf.getvalue())])
+    assert res.status_code == 302
+    html = text_of(client.get(page(app_id)))
+    assert "Excel ファイル 1 件を受け付けました（様02-01）。1 件は受け付けられませんでした" in html
+    html = read_done(s, client, app_id)
+    rows = file_rows(html)
+    assert rows["責任体制.xlsx"] == "誤りなし"
+    assert rows["メモ.txt"].startswith("読み込めません（「メモ.txt」は .xlsx ファイルではありません")
