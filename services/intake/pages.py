@@ -729,12 +729,44 @@ def print_pdf(app_id: int):
 ACCOUNT_FIELDS = ("org", "login", "department", "title", "name", "email", "phone")
 
 
+def _account_picker(session, form) -> org_picker.Picker:
+    """The 機関 of the アカウント発行申請: one organisation that can apply (the page is
+    public, so the picker has no script search: 「検索」 posts the page)."""
+    ids = org_picker.chosen_ids(form, "org")[:1] if form is not None else []
+    return org_picker.Pickers(session, applying_only=True).build(
+        {"org": ids}, multiple={}, form=form)["org"]
+
+
+def _account_page(values: dict, problems: list[dict], status: int = 200, *,
+                  limited: bool = False, headers=None):
+    form = request.form if request.method == "POST" else None
+    with context("intake").transaction() as session:
+        picker = _account_picker(session, form)
+    picker.error = picker.error or next(
+        (p["message"] for p in problems if p.get("field") == "org"), "")
+    field_errors: dict[str, list[str]] = {}
+    for p in problems:
+        if p.get("field") and p["field"] != "org":
+            field_errors.setdefault(p["field"], []).append(p["message"])
+    return render_template("intake/account_request.html", values=values, problems=problems,
+                           picker=picker, field_errors=field_errors, limited=limited
+                           ), status, headers or {}
+
+
 @home.route("/account-requests/new", methods=["GET", "POST"])
 @public
 def account_request():
     values = {k: request.form.get(k, "").strip() for k in ACCOUNT_FIELDS}
     if request.method == "GET":
-        return render_template("intake/account_request.html", values=values, problems=[])
+        return _account_page(values, [])
+    values["org"] = (org_picker.chosen_ids(request.form, "org") or [""])[0]
+    if request.form.get(org_picker.SEARCH_BUTTON):    # 「検索」: the page again, nothing filed
+        return _account_page(values, [])
+    with context("intake").transaction() as session:
+        wrong = org_picker.check_single(_account_picker(session, request.form), "機関")
+    if wrong:
+        return _account_page(values, [{"location": "機関", "field": "org", "message": wrong}],
+                             422)
     # A field left empty is missing (the schema then says 入力してください).
     body = {k: values[k] for k in ("org", "login") if values[k]}
     body["requester"] = {k: values[k] for k in ("department", "title", "name", "email",
@@ -760,21 +792,22 @@ def account_request():
                 raise
             if exc.status == 429:
                 return _limited(values, exc)
-            problems = [{"location": "org", "message": exc.message}]
+            problems = [{"location": "機関", "field": "org", "message": exc.message}]
         else:
             return render_template("intake/account_receipt_issued.html", number=number,
                                    token=token), 201
-    return render_template("intake/account_request.html", values=values,
-                           problems=problems), 422
+    for p in problems:
+        if p.get("field") == "org" and not values["org"]:
+            p["message"] = "機関を選んでください（都道府県と機関名で検索できます）。"
+    return _account_page(values, problems, 422)
 
 
 def _limited(values: dict, exc: ApiError):
-    return render_template("intake/account_request.html", values=values, limited=True,
-                           problems=[{"location": "", "message": exc.message}]
-                           ), exc.status, exc.headers
+    return _account_page(values, [{"location": "", "message": exc.message}], exc.status,
+                         limited=True, headers=exc.headers)
 
 
-FIELD_LABELS = {"org": "機関ID", "login": "希望するログイン名", "department": "部署名",
+FIELD_LABELS = {"org": "機関", "login": "希望するログイン名", "department": "部署名",
                 "title": "職名", "name": "氏名", "email": "メールアドレス", "phone": "電話番号"}
 
 
