@@ -62,7 +62,7 @@
           note.textContent = items.length
             ? data.total + "件" + (data.total > data.items.length
                 ? "（先頭の" + data.items.length + "件を表示。都道府県や名称で絞り込んでください）" : "")
-              + "。選んでから保存してください。"
+              + "。一覧から選んでください。"
             : "該当する機関はありません。";
           results.appendChild(note);
           items.forEach(function (o) { results.appendChild(label(kind, name, o, false)); });
