@@ -48,8 +48,8 @@ class Picker:
 
     @property
     def open(self) -> bool:
-        """Whether the search part shows without a click (a search was made, or the
-        visitor must choose: nothing chosen in a single picker with an error)."""
+        """Whether the search part shows without a click: a search was made, or the
+        choice is wrong and must be made again."""
         return self.searched or bool(self.error)
 
     @property

@@ -424,7 +424,6 @@ def _problems_by_row(problems: list[dict], body: dict, origins: dict) -> list[di
         if m and m.group(1) in origins and int(m.group(2)) < len(origins[m.group(1)]):
             section, index = m.group(1), int(m.group(2))
             anchor = origins[section][index]
-            # an independent affair is reported by its place among the rows posted
             out.append({"anchor": anchor, "label": _row_label(anchor, body[section][index]),
                         "field": m.group(3), "message": p["message"]})
         else:

@@ -295,8 +295,8 @@ def search_organisations(session: Session, *, q: str = "", prefecture: str | Non
     stmt = select(Organisation)
     text = (q or "").strip()
     if text:
-        code = unicodedata.normalize("NFKC", text).upper()
-        stmt = stmt.where(or_(Organisation.id.contains(code, autoescape=True),
+        code = unicodedata.normalize("NFKC", text)
+        stmt = stmt.where(or_(Organisation.id.icontains(code, autoescape=True),
                               Organisation.name.contains(text, autoescape=True)))
     if prefecture:
         stmt = stmt.where(Organisation.prefecture_code == prefecture)

@@ -82,3 +82,8 @@ def test_the_search_parameters_are_documented(suite):
     params = {p["name"]: p for p in doc["paths"][API]["get"]["parameters"]}
     assert {"q", "pref", "prefecture", "applying", "limit", "offset"} <= set(params)
     assert "一部" in params["q"]["schema"].get("description", params["q"].get("description", ""))
+
+
+def test_like_wildcards_are_plain_characters(suite):
+    assert _get(suite, "q=%25")["total"] == 0
+    assert _get(suite, "q=_")["total"] == 0
