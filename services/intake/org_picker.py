@@ -41,6 +41,7 @@ class Picker:
     prefectures: list[dict] = field(default_factory=list)
     search_url: str | None = None                        # JSON search (with JavaScript)
     applying_only: bool = False
+    wrong: bool = False                                  # the page says its choice is wrong
 
     @property
     def ids(self) -> list[str]:
@@ -50,7 +51,7 @@ class Picker:
     def open(self) -> bool:
         """Whether the search part shows without a click: a search was made, or the
         choice is wrong and must be made again."""
-        return self.searched or bool(self.error)
+        return self.searched or bool(self.error) or self.wrong
 
     @property
     def dom_id(self) -> str:

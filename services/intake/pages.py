@@ -521,14 +521,20 @@ def _render_selection(session, app: Application, state: dict | None = None,
                                         for d in r["delegators"]]
                               + [r["counterpart"] for r in effective["provided_info"]])
     errors: dict[str, list[dict]] = {}
+    pickers = _selection_pickers(session, cat, state, form)
     for p in problems:
         if p["anchor"]:
             errors.setdefault(p["anchor"], []).append(p)
+        if p["field"] in ("delegators", "counterpart") and p["anchor"]:
+            kind, _, key = p["anchor"].partition("-")
+            name = {"q": "qd_", "p": "pc_", "xq": "xqd_", "xp": "xpc_"}.get(kind, "") + key
+            if name in pickers:    # the search opens on the row whose organisation is wrong
+                pickers[name].wrong = True
     return render_template(
         "intake/selection.html", app=app, org=org_desc, cat=cat, state=state,
         effective=effective, saved=desc["saved"], problems=problems, errors=errors,
         groups=_row_groups(cat, state, problems, desc["saved"], searched),
-        pickers=_selection_pickers(session, cat, state, form), named=named,
+        pickers=pickers, named=named,
         forms=forms, editable=app.status in apps.EDITABLE, extra_rows=EXTRA_ROWS,
         forms_error=(problems[0]["message"] if problems and problems[0].get("field") == "code"
                      else ""),

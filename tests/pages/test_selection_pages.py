@@ -106,7 +106,10 @@ def test_errors_are_shown_on_their_row_and_linked_from_the_summary(suite, page):
                     f'name="qd_{ITEM}__q" value="" class="org-q" maxlength="100" '
                     f'aria-invalid="true" aria-describedby="err-q-{ITEM}"'):
         assert control in html
-    # the group with the error is open and counts it; nothing is a field path
+    # the row's organisation search is open, the group with the error too (counting
+    # it); nothing is a field path
+    assert re.search(rf'id="org-qd-{ITEM}"(?:(?!</fieldset>).)*<details class="org-search" open>',
+                     html, re.S)
     assert re.search(r'<details class="rows" id="group-q-auto" open>.*?誤り 1件', html, re.S)
     assert "query_affairs" not in html and "delegators" not in html
     assert f'name="{first_auto}" >' in html                   # still unticked
