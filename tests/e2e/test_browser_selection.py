@@ -62,6 +62,11 @@ def test_selection_page_at_375px_picks_a_delegator_as_one_types(live, browser, s
     row.get_by_label("機関名または団体コード（一部でも可）").fill("町田")
     row.locator(".org-results label", has_text="東京都町田市").first.wait_for()
     assert "東京都八王子市" in chosen.inner_text()
+    # leaving by a link with the change unsaved asks first
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.get_by_role("link", name="申請の画面へ（様式の入力・提出）").click()
+    assert asked == ["beforeunload"] and page.url.endswith("/selection")
     page.locator("#save-selection").click()
     page.wait_for_load_state()
     assert "申請前情報の選択を保存しました。" in page.content()
