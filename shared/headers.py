@@ -3,8 +3,8 @@ static files — and the attributes of the cookies the suite sets, with the ``se
 library.
 
 The Content-Security-Policy allows no inline script and no inline style: the pages have
-no ``<script>`` at all, and their one style sheet is ``/static/nws.css`` (templates carry
-no ``<style>`` element, no ``style=""`` attribute and no ``on…=`` handler;
+no inline ``<script>`` (a few load a file from ``/static/``), and their one style sheet
+is ``/static/nws.css`` (templates carry no ``<style>`` element, no ``style=""`` attribute and no ``on…=`` handler;
 ``tests/test_security_headers.py`` checks). Framing is refused twice
 (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``). HSTS is sent only on a
 request that came over TLS: ``request.is_secure``, which behind the gateway reflects its
