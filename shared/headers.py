@@ -2,10 +2,9 @@
 static files — and the attributes of the cookies the suite sets, with the ``secure``
 library.
 
-The Content-Security-Policy allows no inline script and no inline style: the pages' one
-script is ``/static/webform.js`` (the web forms' conveniences; every page works without
-it), and their one style sheet is ``/static/nws.css`` (templates carry
-no ``<style>`` element, no ``style=""`` attribute and no ``on…=`` handler;
+The Content-Security-Policy allows no inline script and no inline style: the pages have
+no inline ``<script>`` (a few load a file from ``/static/``), and their one style sheet
+is ``/static/nws.css`` (templates carry no ``<style>`` element, no ``style=""`` attribute and no ``on…=`` handler;
 ``tests/test_security_headers.py`` checks). Framing is refused twice
 (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``). HSTS is sent only on a
 request that came over TLS: ``request.is_secure``, which behind the gateway reflects its

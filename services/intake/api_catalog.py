@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from shared.auth import current_principal, require
 from shared.openapi import operation
@@ -126,8 +126,10 @@ def get_selection(app_id: int):
 @operation("機関マスタを検索する", query=OrganisationQuerySchema,
            responses={200: OrganisationListSchema}, errors=(422,))
 def list_organisations():
-    """Search the registry: ?q= (id or name), kind=, branch=, prefecture=, limit= (≤500),
-    offset=."""
+    """Search the registry: ?q= (part of the id or of the name), kind=, branch=,
+    prefecture= or pref= (6-digit code, 2-digit number or name), applying=1 (only those
+    that can apply), limit= (≤500), offset=. The pages' organisation picker uses the same
+    search (``registry.search_organisations``)."""
     try:
         limit = min(max(int(request.args.get("limit", 100)), 1), 500)
         offset = max(int(request.args.get("offset", 0)), 0)
@@ -136,22 +138,16 @@ def list_organisations():
     if offset > MAX_OFFSET:     # beyond any registry, and beyond what the database takes
         raise ApiError(422, "validation_failed",
                        f"offset は 0 以上 {MAX_OFFSET} 以下の整数で指定してください。")
-    stmt = select(Organisation)
-    if q := request.args.get("q", "").strip():
-        stmt = stmt.where(or_(Organisation.id == q, Organisation.name.contains(q)))
-    if kind := request.args.get("kind", "").strip():
-        stmt = stmt.where(Organisation.kind == kind)
-    if branch := request.args.get("branch", "").strip():
-        stmt = stmt.where(Organisation.branch == branch)
-    if pref := request.args.get("prefecture", "").strip():
-        stmt = stmt.where(Organisation.prefecture_code == pref)
+    pref = (request.args.get("prefecture") or request.args.get("pref") or "").strip()
     with context("intake").transaction() as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = session.scalars(stmt.order_by(Organisation.id).limit(limit).offset(offset))
-        items = [{"id": o.id, "name": o.name, "kind": o.kind, "branch": o.branch,
-                  "prefecture_code": o.prefecture_code, "can_apply": o.can_apply}
-                 for o in rows]
-    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset})
+        return jsonify(registry.search_organisations(
+            session, q=request.args.get("q", ""),
+            # a value naming no prefecture matches nothing, as before
+            prefecture=(registry.prefecture_code(session, pref) or pref) if pref else None,
+            kind=request.args.get("kind", "").strip(),
+            branch=request.args.get("branch", "").strip(),
+            applying_only=request.args.get("applying", "") in ("1", "true"),
+            limit=limit, offset=offset))
 
 
 @bp.get("/organisations/<org_id>")

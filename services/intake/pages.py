@@ -11,13 +11,14 @@ Every page reads and changes intake's data through the same domain functions as
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import zipfile
 from functools import partial
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template,
+                   request, send_file, url_for)
 from limits import parse
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -31,8 +32,9 @@ from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES, MAX_ZIP_BYTES
 from shared import webform
 from shared.web import ApiError
-from services.intake import (account_requests, catalog, deadlines, printing, registered,
-                             registry, selection, uploads, validation, workbooks)
+from services.intake import (account_requests, catalog, deadlines, org_picker, printing,
+                             registered, registry, selection, uploads, validation,
+                             workbooks)
 from services.intake import applications as apps
 from services.intake.models import Application, CatalogVersion, Organisation
 from services.intake.schemas import AccountRequestPostSchema
@@ -304,60 +306,98 @@ def withdraw(app_id: int):
 
 # --- 申請前情報選択 -------------------------------------------------------------------------
 
-def _split_ids(text: str) -> list[str]:
-    return [t for t in text.replace("、", ",").replace(" ", ",").split(",") if t.strip()]
+ROW_PATTERN = re.compile(r"^(query_affairs|provided_info|independent_affairs)\[(\d+)\]"
+                         r"(?:（[^）]*）)?(?:\.(\w+))?")
 
 
-def _state_from_selection(cat: catalog.OrgCatalog, saved: dict | None) -> dict:
-    """What each row of the page shows: {"q": {item: (checked, mode, delegators)},
-    "p": {info: (checked, mode, counterpart)}, "extra_q": [...], "extra_p": [...]}."""
+def _row_state(cat: catalog.OrgCatalog, saved: dict | None) -> dict:
+    """What each row of the page shows, from a selection (saved, or as posted)::
+
+        {"q": {item: {"checked", "mode", "delegators": [ids]}},
+         "p": {info: {"checked", "mode", "counterpart": id}},
+         "extra_q": [{"item_no", "delegators"}], "extra_p": [{"info_no", "counterpart"}],
+         "independent": [{"case_no", "affair"}]}"""
     chosen_a = {r["item_no"]: r for r in (saved or {}).get("query_affairs", [])}
     chosen_i = {r["info_no"]: r for r in (saved or {}).get("provided_info", [])}
     q, p = {}, {}
     for item, e in cat.affairs.items():
         pick = chosen_a.pop(item, None)
         if pick is None:
-            q[item] = (e.automatic, "照会する", "")
+            q[item] = {"checked": e.automatic, "mode": "照会する", "delegators": []}
         else:
-            q[item] = (pick["choice"] != "情報照会を行わない",
-                       "受任事務" if pick["choice"] == "受任事務" else "照会する",
-                       ", ".join(pick.get("delegators") or []))
+            q[item] = {"checked": pick["choice"] != "情報照会を行わない",
+                       "mode": "受任事務" if pick["choice"] == "受任事務" else "照会する",
+                       "delegators": list(pick.get("delegators") or [])}
     for info, e in cat.info.items():
         pick = chosen_i.pop(info, None)
         if pick is None:
-            p[info] = (e.automatic, "提供する", "")
+            p[info] = {"checked": e.automatic, "mode": "提供する", "counterpart": ""}
         else:
-            p[info] = (pick["choice"] != "情報提供を行わない",
-                       pick["choice"] if pick["choice"] != "情報提供を行わない" else "提供する",
-                       pick.get("counterpart") or "")
-    extra_q = [{"item_no": r["item_no"], "delegators": ", ".join(r.get("delegators") or [])}
+            p[info] = {"checked": pick["choice"] != "情報提供を行わない",
+                       "mode": (pick["choice"] if pick["choice"] != "情報提供を行わない"
+                                else "提供する"),
+                       "counterpart": pick.get("counterpart") or ""}
+    extra_q = [{"item_no": r["item_no"], "delegators": list(r.get("delegators") or [])}
                for r in chosen_a.values()]
-    extra_p = [{"info_no": r["info_no"], "choice": r["choice"],
-                "counterpart": r.get("counterpart") or ""} for r in chosen_i.values()]
+    extra_p = [{"info_no": r["info_no"], "counterpart": r.get("counterpart") or ""}
+               for r in chosen_i.values()]
     independent = list((saved or {}).get("independent_affairs") or [])
     return {"q": q, "p": p, "extra_q": extra_q, "extra_p": extra_p,
             "independent": independent}
 
 
-def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
-    """The page's fields as the body the selection API takes."""
-    affairs, infos = [], []
+def _state_from_form(cat: catalog.OrgCatalog, form) -> dict:
+    """The rows exactly as posted (also the mode and organisations of an unticked row),
+    for the page shown again after 「検索」 or an error."""
+    q = {item: {"checked": form.get(f"q_{item}") == "on",
+                "mode": "受任事務" if form.get(f"qm_{item}") == "受任事務" else "照会する",
+                "delegators": org_picker.chosen_ids(form, f"qd_{item}")}
+         for item in cat.affairs}
+    p = {}
+    for info in cat.info:
+        mode = form.get(f"pm_{info}", "提供する")
+        p[info] = {"checked": form.get(f"p_{info}") == "on",
+                   "mode": mode if mode in selection.PROVIDE_CHOICES else "提供する",
+                   "counterpart": (org_picker.chosen_ids(form, f"pc_{info}") or [""])[0]}
+    extra_q = [{"item_no": form.get(f"xq_{i}", "").strip()[:20],
+                "delegators": org_picker.chosen_ids(form, f"xqd_{i}")}
+               for i in range(EXTRA_ROWS)]
+    extra_p = [{"info_no": form.get(f"xp_{i}", "").strip()[:20],
+                "counterpart": (org_picker.chosen_ids(form, f"xpc_{i}") or [""])[0]}
+               for i in range(EXTRA_ROWS)]
+    independent = [{"case_no": c, "affair": a} for c, a in (
+        (form.get(f"ia_case_{i}", "").strip(), form.get(f"ia_name_{i}", "").strip())
+        for i in range(_independent_count(form) + EXTRA_ROWS)) if c or a]
+    return {"q": q, "p": p, "extra_q": extra_q, "extra_p": extra_p,
+            "independent": independent}
+
+
+def _independent_count(form) -> int:
+    count = form.get("ia_count", "0")
+    return int(count) if count.isascii() and count.isdigit() and len(count) <= 3 else 0
+
+
+def _selection_from_form(cat: catalog.OrgCatalog, form) -> tuple[dict, dict]:
+    """The page's fields as the body the selection API takes, and for each row of the
+    body the page row it came from ({section: [row anchor]}, in the body's order)."""
+    affairs: list[tuple[dict, str]] = []
+    infos: list[tuple[dict, str]] = []
     for item, e in cat.affairs.items():
         checked = form.get(f"q_{item}") == "on"
         mode = form.get(f"qm_{item}", "照会する")
         if checked:
             row = {"item_no": item, "choice": "受任事務" if mode == "受任事務" else "照会する"}
             if row["choice"] == "受任事務":
-                row["delegators"] = _split_ids(form.get(f"qd_{item}", ""))
-            affairs.append(row)
+                row["delegators"] = org_picker.chosen_ids(form, f"qd_{item}")
+            affairs.append((row, f"q-{item}"))
         elif e.automatic:
-            affairs.append({"item_no": item, "choice": "情報照会を行わない"})
+            affairs.append(({"item_no": item, "choice": "情報照会を行わない"}, f"q-{item}"))
     for i in range(EXTRA_ROWS):
         item = form.get(f"xq_{i}", "").strip()
         if item:  # an added 受任事務 row replaces the catalog's row of the same item
-            affairs = [r for r in affairs if r["item_no"] != item]
-            affairs.append({"item_no": item, "choice": "受任事務",
-                            "delegators": _split_ids(form.get(f"xqd_{i}", ""))})
+            affairs = [(r, a) for r, a in affairs if r["item_no"] != item]
+            affairs.append(({"item_no": item, "choice": "受任事務",
+                             "delegators": org_picker.chosen_ids(form, f"xqd_{i}")}, f"xq-{i}"))
     for info, e in cat.info.items():
         checked = form.get(f"p_{info}") == "on"
         mode = form.get(f"pm_{info}", "提供する")
@@ -365,29 +405,129 @@ def _selection_from_form(cat: catalog.OrgCatalog, form) -> dict:
             row = {"info_no": info, "choice": mode if mode in selection.PROVIDE_CHOICES
                    else "提供する"}
             if row["choice"] in ("受任により情報提供を行う", "委任した"):
-                row["counterpart"] = form.get(f"pc_{info}", "").strip()
-            infos.append(row)
+                row["counterpart"] = (org_picker.chosen_ids(form, f"pc_{info}") or [""])[0]
+            infos.append((row, f"p-{info}"))
         elif e.automatic:
-            infos.append({"info_no": info, "choice": "情報提供を行わない"})
+            infos.append(({"info_no": info, "choice": "情報提供を行わない"}, f"p-{info}"))
     for i in range(EXTRA_ROWS):
         info = form.get(f"xp_{i}", "").strip()
         if info:
-            infos = [r for r in infos if r["info_no"] != info]
-            infos.append({"info_no": info, "choice": "受任により情報提供を行う",
-                          "counterpart": form.get(f"xpc_{i}", "").strip()})
-    independent = []
-    count = form.get("ia_count", "0")
-    count = int(count) if count.isascii() and count.isdigit() and len(count) <= 3 else 0
-    for i in range(count + EXTRA_ROWS):
+            infos = [(r, a) for r, a in infos if r["info_no"] != info]
+            infos.append(({"info_no": info, "choice": "受任により情報提供を行う",
+                           "counterpart": (org_picker.chosen_ids(form, f"xpc_{i}") or [""])[0]},
+                          f"xp-{i}"))
+    independent, ia_rows = [], []
+    for i in range(_independent_count(form) + EXTRA_ROWS):
         case, name = form.get(f"ia_case_{i}", "").strip(), form.get(f"ia_name_{i}", "")
         if case or name.strip():
             independent.append({"case_no": case, "affair": name.strip()})
-    return {"query_affairs": affairs, "provided_info": infos,
+            ia_rows.append(f"ia-{len(independent) - 1}")
+    body = {"query_affairs": [r for r, _ in affairs], "provided_info": [r for r, _ in infos],
             "independent_affairs": independent}
+    origins = {"query_affairs": [a for _, a in affairs],
+               "provided_info": [a for _, a in infos], "independent_affairs": ia_rows}
+    return body, origins
+
+
+SECTION_LABEL = {"query_affairs": "情報照会", "provided_info": "情報提供",
+                 "independent_affairs": "独自利用事務"}
+
+
+def _row_label(anchor: str, body_row: dict | None) -> str:
+    kind, _, key = anchor.partition("-")
+    if kind in ("q", "xq"):
+        return f"情報照会 項番 {(body_row or {}).get('item_no') or key}"
+    if kind in ("p", "xp"):
+        return f"情報提供 特定個人情報番号 {(body_row or {}).get('info_no') or key}"
+    return f"独自利用事務 {int(key) + 1} 行目"
+
+
+def _problems_by_row(problems: list[dict], body: dict, origins: dict) -> list[dict]:
+    """The selection's problems located on the page's rows: each with ``anchor`` (the
+    row's id, "row-" + anchor), ``label`` (the row in Japanese) and ``field``
+    (delegators, counterpart, or None for the row itself); never a field path."""
+    out = []
+    for p in problems:
+        m = ROW_PATTERN.match(str(p.get("location", "")))
+        anchor = None
+        if m and m.group(1) in origins and int(m.group(2)) < len(origins[m.group(1)]):
+            section, index = m.group(1), int(m.group(2))
+            anchor = origins[section][index]
+            out.append({"anchor": anchor, "label": _row_label(anchor, body[section][index]),
+                        "field": m.group(3), "message": p["message"]})
+        else:
+            out.append({"anchor": None, "label": p.get("label", ""), "field": None,
+                        "message": p["message"]})
+    return out
+
+
+def _row_groups(cat: catalog.OrgCatalog, state: dict, problems: list[dict],
+                saved: bool, searched: str) -> dict:
+    """The page's sections (one <details> each) with their counts, opened when they
+    hold an error, a search, or a choice other than the default."""
+    bad = {p["anchor"] for p in problems if p["anchor"]}
+
+    def group(key, title, anchors, chosen, changed, word):
+        errors = sum(1 for a in anchors if a in bad)
+        items = [a.partition("-")[2] for a in anchors]
+        pick_names = {f"qd_{a[2:]}" if a.startswith("q-") else f"pc_{a[2:]}" if a.startswith("p-")
+                      else f"xqd_{a[3:]}" if a.startswith("xq-") else f"xpc_{a[3:]}"
+                      for a in anchors}
+        return {"key": key, "title": title, "rows": items, "chosen": chosen,
+                "total": len(anchors) if not key.endswith(("extra", "ia")) else chosen,
+                "errors": errors, "word": word,
+                "open": bool(errors or changed or searched in pick_names)}
+
+    q_auto = [i for i, e in cat.affairs.items() if e.automatic]
+    q_pick = [i for i, e in cat.affairs.items() if not e.automatic]
+    p_auto = [i for i, e in cat.info.items() if e.automatic]
+    p_pick = [i for i, e in cat.info.items() if not e.automatic]
+    q, p = state["q"], state["p"]
+    xq = [x for x in state["extra_q"] if x["item_no"] or x["delegators"]]
+    xp = [x for x in state["extra_p"] if x["info_no"] or x["counterpart"]]
+    return {
+        "q_auto": group("q-auto", "機関の区分から決まる事務", [f"q-{i}" for i in q_auto],
+                        sum(q[i]["checked"] for i in q_auto),
+                        any(not q[i]["checked"] or q[i]["mode"] != "照会する" for i in q_auto),
+                        "照会する"),
+        "q_pick": group("q-pick", "該当する場合に選ぶ事務（事務選択）", [f"q-{i}" for i in q_pick],
+                        sum(q[i]["checked"] for i in q_pick),
+                        not saved or any(q[i]["checked"] for i in q_pick), "選択"),
+        "q_extra": group("q-extra", "他の機関の事務を受任する場合（受任事務の追加）",
+                         [f"xq-{i}" for i in range(EXTRA_ROWS)], len(xq), bool(xq), "入力"),
+        "p_auto": group("p-auto", "機関の区分から決まる特定個人情報", [f"p-{i}" for i in p_auto],
+                        sum(p[i]["checked"] for i in p_auto),
+                        any(not p[i]["checked"] or p[i]["mode"] != "提供する" for i in p_auto),
+                        "提供する"),
+        "p_pick": group("p-pick", "該当する場合に選ぶ特定個人情報", [f"p-{i}" for i in p_pick],
+                        sum(p[i]["checked"] for i in p_pick),
+                        not saved or any(p[i]["checked"] for i in p_pick), "選択"),
+        "p_extra": group("p-extra", "受任により情報提供を行う場合（追加）",
+                         [f"xp-{i}" for i in range(EXTRA_ROWS)], len(xp), bool(xp), "入力"),
+        "independent": group("ia", "届け出た独自利用事務",
+                             [f"ia-{i}" for i in range(len(state["independent"]) + EXTRA_ROWS)],
+                             len(state["independent"]), bool(state["independent"]), "入力"),
+    }
+
+
+def _selection_pickers(session, cat: catalog.OrgCatalog, state: dict, form=None) -> dict:
+    chosen: dict[str, list[str]] = {}
+    multiple: dict[str, bool] = {}
+    for item, s in state["q"].items():
+        chosen[f"qd_{item}"], multiple[f"qd_{item}"] = s["delegators"], True
+    for info, s in state["p"].items():
+        chosen[f"pc_{info}"] = [s["counterpart"]] if s["counterpart"] else []
+    for i in range(EXTRA_ROWS):
+        x = state["extra_q"][i] if i < len(state["extra_q"]) else {"delegators": []}
+        chosen[f"xqd_{i}"], multiple[f"xqd_{i}"] = x["delegators"], True
+        x = state["extra_p"][i] if i < len(state["extra_p"]) else {"counterpart": ""}
+        chosen[f"xpc_{i}"] = [x["counterpart"]] if x["counterpart"] else []
+    pickers = org_picker.Pickers(session, search_url=url_for("intake_home.organisations_json"))
+    return pickers.build(chosen, multiple=multiple, form=form)
 
 
 def _render_selection(session, app: Application, state: dict | None = None,
-                      problems: list | None = None, status: int = 200):
+                      problems: list | None = None, status: int = 200, form=None):
     org = apps.org_of(session, app.org_id)
     try:
         cat = catalog.catalog_for(session, org, selection.version_of(session, app))
@@ -396,15 +536,37 @@ def _render_selection(session, app: Application, state: dict | None = None,
                        "法令カタログが読み込まれていません（運用者に連絡してください）。") from None
     desc = selection.describe_selection(session, app)
     if state is None:
-        state = _state_from_selection(cat, desc["selection"])
+        state = _row_state(cat, desc["selection"])
+    problems = problems or []
     org_desc = registry.describe_org(session, org)
     required = set(validation.required_codes(plugins(), app.kind, org.as_ref()))
-    forms = [{"code": c, "title": s.title, "required": c in required}
+    posted_codes = form.getlist("code") if form is not None else None
+    forms = [{"code": c, "title": s.title, "required": c in required,
+              "checked": (c in posted_codes) if posted_codes is not None else c in required}
              for c, s in form_specs(plugins()).items() if s.layout is not None]
+    searched = form.get(org_picker.SEARCH_BUTTON, "") if form is not None else ""
+    effective = desc["effective"]
+    named = registry.names_of(session, [d for r in effective["query_affairs"]
+                                        for d in r["delegators"]]
+                              + [r["counterpart"] for r in effective["provided_info"]])
+    errors: dict[str, list[dict]] = {}
+    pickers = _selection_pickers(session, cat, state, form)
+    for p in problems:
+        if p["anchor"]:
+            errors.setdefault(p["anchor"], []).append(p)
+        if p["field"] in ("delegators", "counterpart") and p["anchor"]:
+            kind, _, key = p["anchor"].partition("-")
+            name = {"q": "qd_", "p": "pc_", "xq": "xqd_", "xp": "xpc_"}.get(kind, "") + key
+            if name in pickers:    # the search opens on the row whose organisation is wrong
+                pickers[name].wrong = True
     return render_template(
         "intake/selection.html", app=app, org=org_desc, cat=cat, state=state,
-        effective=desc["effective"], saved=desc["saved"], problems=problems or [],
+        effective=effective, saved=desc["saved"], problems=problems, errors=errors,
+        groups=_row_groups(cat, state, problems, desc["saved"], searched),
+        pickers=pickers, named=named,
         forms=forms, editable=app.status in apps.EDITABLE, extra_rows=EXTRA_ROWS,
+        forms_error=(problems[0]["message"] if problems and problems[0].get("field") == "code"
+                     else ""),
         provide_choices=[c for c in selection.PROVIDE_CHOICES if c != "情報提供を行わない"]
     ), status
 
@@ -420,14 +582,28 @@ def selection_page(app_id: int):
 @bp.post("/applications/<int:app_id>/selection")
 @require_page("applicant")
 def save_selection(app_id: int):
+    """Save the posted choices; with 「保存して様式を作成」 (``make_forms``, or
+    ``make_form=CODE`` for one form) the forms are made right after the save, from what
+    was just saved, and never when the save was refused. 「検索」 of an organisation
+    picker (``org_search``) only shows the page again with the matches, storing nothing."""
     principal = page_principal()
     ctx = context("intake")
+    form = request.form
     with ctx.transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
         apps.require_editable(app)
         org = apps.org_of(session, app.org_id)
         cat = catalog.catalog_for(session, org, selection.version_of(session, app))
-        body = _selection_from_form(cat, request.form)
+        if form.get(org_picker.SEARCH_BUTTON):
+            return _render_selection(session, app, _state_from_form(cat, form), form=form)
+        body, origins = _selection_from_form(cat, form)
+        codes = list(dict.fromkeys(form.getlist("code")))
+        one = form.get("make_form", "")
+        if form.get("make_forms") and not codes:
+            return _render_selection(session, app, _state_from_form(cat, form), [
+                {"anchor": "forms", "label": "様式作成", "field": "code",
+                 "message": "作成する様式を1つ以上選んでください（選択内容も保存していません）。"}],
+                422, form=form)
         try:
             with session.begin_nested():
                 selection.save_selection(session, app, principal.actor(), body)
@@ -436,9 +612,14 @@ def save_selection(app_id: int):
         except ApiError as exc:
             if exc.status != 422:
                 raise
-            state = _state_from_selection(cat, body)
-            return _render_selection(session, app, state, exc.details or [
-                {"location": "", "message": exc.message}], 422)
+            problems = _problems_by_row(exc.details or [{"location": "", "message": exc.message}],
+                                        body, origins)
+            return _render_selection(session, app, _state_from_form(cat, form), problems,
+                                     422, form=form)
+    if one:
+        return redirect(url_for(".form_workbook", app_id=app_id, code=one), 303)
+    if form.get("make_forms"):
+        return redirect(url_for(".forms_zip", app_id=app_id, code=codes), 303)
     flash("申請前情報の選択を保存しました。")
     return redirect(url_for(".selection_page", app_id=app_id) + "#forms")
 
@@ -546,6 +727,28 @@ def form_entry(app_id: int, code: str):
     return redirect(url_for(".form_entry", app_id=app_id, code=code))
 
 
+# --- the organisation picker's search (with JavaScript) ------------------------------------
+
+@home.get("/intake/organisations.json")
+@require_page()
+def organisations_json():
+    """The page twin of ``GET /api/intake/organisations`` for the organisation picker's
+    script (the page's login cookie; the API takes bearer tokens only): ?pref= (code,
+    2-digit number or name), q=, applying=1, offset=; at most 50 a page."""
+    try:
+        offset = min(max(int(request.args.get("offset", 0)), 0), 100_000)
+    except ValueError:
+        offset = 0
+    with context("intake").transaction() as session:
+        pref = request.args.get("pref", "").strip()
+        found = registry.search_organisations(
+            session, q=request.args.get("q", "")[:100],
+            prefecture=(registry.prefecture_code(session, pref) or pref) if pref else None,
+            applying_only=request.args.get("applying") == "1",
+            limit=registry.PICKER_LIMIT, offset=offset)
+    return jsonify(found)
+
+
 # --- the print view and its PDF (owner, forwarder, reviewers, operators) ------------------
 
 @home.get("/intake/applications/<int:app_id>/print")
@@ -583,12 +786,44 @@ def print_pdf(app_id: int):
 ACCOUNT_FIELDS = ("org", "login", "department", "title", "name", "email", "phone")
 
 
+def _account_picker(session, form) -> org_picker.Picker:
+    """The 機関 of the アカウント発行申請: one organisation that can apply (the page is
+    public, so the picker has no script search: 「検索」 posts the page)."""
+    ids = org_picker.chosen_ids(form, "org")[:1] if form is not None else []
+    return org_picker.Pickers(session, applying_only=True).build(
+        {"org": ids}, multiple={}, form=form)["org"]
+
+
+def _account_page(values: dict, problems: list[dict], status: int = 200, *,
+                  limited: bool = False, headers=None):
+    form = request.form if request.method == "POST" else None
+    with context("intake").transaction() as session:
+        picker = _account_picker(session, form)
+    picker.error = picker.error or next(
+        (p["message"] for p in problems if p.get("field") == "org"), "")
+    field_errors: dict[str, list[str]] = {}
+    for p in problems:
+        if p.get("field") and p["field"] != "org":
+            field_errors.setdefault(p["field"], []).append(p["message"])
+    return render_template("intake/account_request.html", values=values, problems=problems,
+                           picker=picker, field_errors=field_errors, limited=limited
+                           ), status, headers or {}
+
+
 @home.route("/account-requests/new", methods=["GET", "POST"])
 @public
 def account_request():
     values = {k: request.form.get(k, "").strip() for k in ACCOUNT_FIELDS}
     if request.method == "GET":
-        return render_template("intake/account_request.html", values=values, problems=[])
+        return _account_page(values, [])
+    values["org"] = (org_picker.chosen_ids(request.form, "org") or [""])[0]
+    if request.form.get(org_picker.SEARCH_BUTTON):    # 「検索」: the page again, nothing filed
+        return _account_page(values, [])
+    with context("intake").transaction() as session:
+        wrong = org_picker.check_single(_account_picker(session, request.form), "機関")
+    if wrong:
+        return _account_page(values, [{"location": "機関", "field": "org", "message": wrong}],
+                             422)
     # A field left empty is missing (the schema then says 入力してください).
     body = {k: values[k] for k in ("org", "login") if values[k]}
     body["requester"] = {k: values[k] for k in ("department", "title", "name", "email",
@@ -614,21 +849,22 @@ def account_request():
                 raise
             if exc.status == 429:
                 return _limited(values, exc)
-            problems = [{"location": "org", "message": exc.message}]
+            problems = [{"location": "機関", "field": "org", "message": exc.message}]
         else:
             return render_template("intake/account_receipt_issued.html", number=number,
                                    token=token), 201
-    return render_template("intake/account_request.html", values=values,
-                           problems=problems), 422
+    for p in problems:
+        if p.get("field") == "org" and not values["org"]:
+            p["message"] = "機関を選んでください（都道府県と機関名で検索できます）。"
+    return _account_page(values, problems, 422)
 
 
 def _limited(values: dict, exc: ApiError):
-    return render_template("intake/account_request.html", values=values, limited=True,
-                           problems=[{"location": "", "message": exc.message}]
-                           ), exc.status, exc.headers
+    return _account_page(values, [{"location": "", "message": exc.message}], exc.status,
+                         limited=True, headers=exc.headers)
 
 
-FIELD_LABELS = {"org": "機関ID", "login": "希望するログイン名", "department": "部署名",
+FIELD_LABELS = {"org": "機関", "login": "希望するログイン名", "department": "部署名",
                 "title": "職名", "name": "氏名", "email": "メールアドレス", "phone": "電話番号"}
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import audit
@@ -250,6 +251,75 @@ def describe_org(session: Session, org: Organisation) -> dict:
 def members_of(session: Session, union_id: str) -> list[str]:
     return list(session.scalars(select(OrganisationMember.member_id).where(
         OrganisationMember.union_id == union_id).order_by(OrganisationMember.member_id)))
+
+
+# --- Search (the organisation picker of the pages, GET /api/intake/organisations) ------
+
+PICKER_LIMIT = 50      # what a picker shows at once (the API takes up to 500 a page)
+
+
+def prefectures(session: Session) -> list[dict]:
+    """The 47 prefectures (their 首長部局) in code order: {"code", "name"}."""
+    rows = session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.kind == "都道府県", Organisation.branch == "executive"
+    ).order_by(Organisation.id))
+    return [{"code": code, "name": name} for code, name in rows]
+
+
+def prefecture_code(session: Session, value: str) -> str | None:
+    """The 6-digit code of a prefecture given as its 2-digit number ("13"), its code
+    ("130001") or its name ("東京都"); None when it names none."""
+    value = unicodedata.normalize("NFKC", value or "").strip()
+    if not value:
+        return None
+    for p in prefectures(session):
+        if value in (p["code"], p["code"][:2], p["name"]) or (
+                value.isdigit() and len(value) == 1 and p["code"][:2] == f"0{value}"):
+            return p["code"]
+    return None
+
+
+def search_organisations(session: Session, *, q: str = "", prefecture: str | None = None,
+                         kind: str = "", branch: str = "", applying_only: bool = False,
+                         limit: int = PICKER_LIMIT, offset: int = 0) -> dict:
+    """Organisations whose code contains ``q`` or whose name contains it (full-width
+    digits count as ASCII), in ``prefecture`` (a 6-digit code, see
+    :func:`prefecture_code`), of ``kind``/``branch``; ``applying_only`` leaves out those
+    that cannot apply (北方領土の村, the reviewing bodies). One page in code order::
+
+        {"items": [{"id", "name", "kind", "branch", "prefecture_code", "can_apply"}],
+         "total", "limit", "offset"}
+
+    The prefecture filter is an equality on the indexed ``prefecture_code``; the text is
+    a LIKE over at most the ~5,000 rows of the registry."""
+    stmt = select(Organisation)
+    text = (q or "").strip()
+    if text:
+        code = unicodedata.normalize("NFKC", text)
+        stmt = stmt.where(or_(Organisation.id.icontains(code, autoescape=True),
+                              Organisation.name.contains(text, autoescape=True)))
+    if prefecture:
+        stmt = stmt.where(Organisation.prefecture_code == prefecture)
+    if kind:
+        stmt = stmt.where(Organisation.kind == kind)
+    if branch:
+        stmt = stmt.where(Organisation.branch == branch)
+    if applying_only:
+        stmt = stmt.where(Organisation.can_apply.is_(True))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Organisation.id).limit(limit).offset(offset))
+    items = [{"id": o.id, "name": o.name, "kind": o.kind, "branch": o.branch,
+              "prefecture_code": o.prefecture_code, "can_apply": o.can_apply} for o in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def names_of(session: Session, ids) -> dict[str, Organisation]:
+    """The registered organisations among ``ids``, by id (one query)."""
+    wanted = {i for i in ids if isinstance(i, str) and i}
+    if not wanted:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organisation).where(
+        Organisation.id.in_(wanted)))}
 
 
 # --- Operator edits --------------------------------------------------------------------

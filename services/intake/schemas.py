@@ -294,10 +294,14 @@ class OrganisationListSchema(ResponseSchema):
 
 
 class OrganisationQuerySchema(BaseSchema):
-    q = fields.String(metadata={"description": "機関 ID（完全一致）または名称の一部"})
+    q = fields.String(metadata={"description": "機関 ID または名称の一部（全角数字も可）"})
     kind = fields.String(metadata={"description": "種別"})
     branch = fields.String(metadata={"description": "部局"})
-    prefecture = fields.String(metadata={"description": "都道府県コード（6 桁）"})
+    prefecture = fields.String(metadata={
+        "description": "都道府県: 団体コード（6 桁、例 130001）、2 桁の番号（例 13）または名称（例 東京都）"})
+    pref = fields.String(metadata={"description": "prefecture の別名（両方あれば prefecture）"})
+    applying = fields.String(metadata={
+        "description": "1 または true: 申請できる機関だけ（北方領土の村・審査機関を除く）"})
     limit = fields.Integer(metadata={"description": "件数（1〜500 に丸める。既定 100）"})
     offset = fields.Integer(validate=validate.Range(max=2 ** 31 - 1), metadata={
         "description": "先頭から飛ばす件数（既定 0。負の値は 0）"})

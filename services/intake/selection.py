@@ -169,7 +169,7 @@ def check_selection(session: Session, app: Application, org: Organisation, cat: 
         if choice in ("受任により情報提供を行う", "委任した"):
             role = "委任元機関" if choice == "受任により情報提供を行う" else "委任先機関"
             if counterpart_id in (None, ""):
-                problems.add(f"{loc}.counterpart", f"{choice}場合は{role}を counterpart に指定してください。")
+                problems.add(f"{loc}.counterpart", f"{choice}場合は{role}を指定してください。")
                 continue
             other = _known_org(session, problems, f"{loc}.counterpart", counterpart_id, org)
             if other is None:

@@ -71,8 +71,15 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     assert boe.locator("input[type=checkbox][id^=q_]").count() > 0
     _shot(boe, screenshots, "02_applicant_selection")
     # The 受任事務 its 様03-08 will declare (項番九, delegated by 132012) is selected too.
+    # The 委任元 is searched by its code and picked (the picker searches as one types).
+    boe.locator("#group-q-extra > summary").click()
     boe.fill("#xq_0", "九")
-    boe.fill("#xqd_0", "132012")
+    extra = boe.locator("#row-xq-0")
+    extra.get_by_text("機関を検索して追加").click()
+    extra.get_by_label("機関名または団体コード（一部でも可）").fill("132012")
+    extra.locator(".org-results label", has_text="東京都八王子市 132012").first.locator(
+        "input").check()
+    assert "東京都八王子市" in extra.locator(".org-chosen").inner_text()
     boe.click("#save-selection")
     assert boe.get_by_text("申請前情報の選択を保存しました。").is_visible()
     with boe.expect_download() as download:

@@ -209,7 +209,10 @@ def test_account_request_without_login_and_its_receipt(suite):
     assert res.status_code == 422
     html = text_of(res)
     assert "ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。" in html
-    assert "氏名: 必須項目です。" in html
+    # in the summary, linked to the field, and next to the field
+    assert '<a href="#name">氏名</a>: 必須項目です。' in html
+    assert '<span class="field-error" id="name-error">必須項目です。</span>' in html
+    assert re.search(r'id="name" name="name" value=""[^>]* aria-invalid="true"', html)
     res = post_form(client, page, page, {
         "org": "132012", "login": "meguro-joho", "department": "情報政策課", "title": "",
         "name": "目黒 太郎", "email": "joho@example.lg.jp", "phone": "03-1234-5678"})
