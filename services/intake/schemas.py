@@ -122,7 +122,8 @@ class WithdrawnSchema(SubmittedSchema):
 
 
 WITHDRAW_BODY = {"type": "object", "properties": {
-    "reason": {"type": "string", "description": "取下げの理由（任意）"}}}
+    "reason": {"type": "string", "maxLength": 1000,
+               "description": "取下げの理由（任意、1,000 文字以内。申請の履歴に残る）"}}}
 
 
 class FormTitleSchema(ResponseSchema):
