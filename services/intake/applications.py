@@ -348,7 +348,8 @@ OUTCOME_NAMES = {"validating": "提出前の検証中", "accepted": "受付済�
 
 
 def submission_receipts(app: Application) -> list[dict]:
-    """Every submission of ``app`` (its 「提出」 history entries), oldest first, with how
+    """Every submission of ``app`` (its 「提出」 history entries), oldest first, numbered
+    from 1 (``no``: the receipt's number; a refused submission keeps its own), with how
     it ended: ``validating`` (the pre-submission check is running), ``accepted`` (it
     reached review), ``refused`` (the whole-application check found errors; the
     application went back to the applicant) or ``withdrawn``."""
@@ -366,15 +367,16 @@ def submission_receipts(app: Application) -> list[dict]:
             if end is not None:   # (a refusal is recorded with the round put back)
                 outcome, ended_at = end, later.at
                 break
-        out.append({"id": h.id, "round": h.round, "at": h.at, "actor": h.actor or {},
+        out.append({"no": len(out) + 1, "id": h.id, "round": h.round, "at": h.at, "actor": h.actor or {},
                     "contents": h.comment or "", "outcome": outcome,
                     "outcome_name": OUTCOME_NAMES[outcome], "ended_at": ended_at})
     return out
 
 
-def receipt(app: Application, entry_id: int) -> dict:
-    """One submission of :func:`submission_receipts` (404 for another id)."""
-    found = next((r for r in submission_receipts(app) if r["id"] == entry_id), None)
+def receipt(app: Application, no: int) -> dict:
+    """The ``no``-th submission of :func:`submission_receipts` (1 the first; 404 for a
+    number that has none)."""
+    found = next((r for r in submission_receipts(app) if r["no"] == no), None)
     if found is None:
         raise not_found("受付票")
     return found

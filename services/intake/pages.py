@@ -286,16 +286,15 @@ def submit(app_id: int):
     if request.method == "GET":
         with ctx.transaction() as session:
             app = apps.get_owned(session, principal, app_id)
-            if app.status not in apps.EDITABLE:
-                flash(f"申請は現在「{status_name(app.status)}」のため提出できません。", "error")
-                return redirect(url_for(".application", app_id=app_id))
-            return _render_submit_confirm(session, app)
+            error = None if app.status in apps.EDITABLE else (
+                f"申請は現在「{status_name(app.status)}」のため提出できません（下書きまたは差戻しの申請のみ提出できます）。")
+            return _render_submit_confirm(session, app, error)
     try:
         with ctx.transaction() as session:
             app = apps.get_owned(session, principal, app_id, for_update=True)
             apps.submit(ctx, plugins(), session, principal, app)
             session.flush()
-            entry_id = apps.submission_receipts(app)[-1]["id"]
+            no = apps.submission_receipts(app)[-1]["no"]
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
@@ -303,23 +302,23 @@ def submit(app_id: int):
             app = apps.get_owned(session, principal, app_id)
             return _render_submit_confirm(session, app, exc.message,
                                           exc.extra.get("findings"), exc.status)
-    return redirect(url_for(".receipt", app_id=app_id, entry_id=entry_id))
+    return redirect(url_for(".receipt", app_id=app_id, no=no))
 
 
-@bp.get("/applications/<int:app_id>/receipts/<int:entry_id>")
+@bp.get("/applications/<int:app_id>/receipts/<int:no>")
 @require_page("applicant")
-def receipt(app_id: int, entry_id: int):
+def receipt(app_id: int, no: int):
     """受付完了: the receipt of one submission (申請番号, the time in Japan, what was
     sent, how the pre-submission check ended), printable; listed on the application page."""
     with context("intake").transaction() as session:
         app = apps.get_owned(session, page_principal(), app_id)
-        found = apps.receipt(app, entry_id)
+        found = apps.receipt(app, no)
         org = apps.org_of(session, app.org_id)
         return render_template("intake/receipt.html", app=app, receipt=found, org=org,
                                at_text=audit_jst(found["at"], "%Y年%m月%d日 %H時%M分%S秒"),
                                refused=[{**f, **_finding_link(app.id, f)}
                                         for f in apps.refused_findings(app) or []]
-                               if found["id"] == apps.submission_receipts(app)[-1]["id"]
+                               if found["no"] == len(apps.submission_receipts(app))
                                else None)
 
 

@@ -68,7 +68,7 @@ def test_submit_goes_through_the_confirm_page_to_a_receipt_in_japan_time(suite):
 
     suite.wait_status(app_id, "primary_review")
     html = text_of(client.get(page))
-    link = re.search(r'href="(/applicant/applications/\d+/receipts/\d+)">第1回提出', html)
+    link = re.search(r'href="(/applicant/applications/\d+/receipts/1)">受付票 1: 第1回提出', html)
     assert link and link.group(1) == res.headers["Location"]   # reachable again later
     assert "受付済（審査へ回りました）" in text_of(client.get(link.group(1)))
 

@@ -83,7 +83,7 @@ def test_a_rejection_needs_a_reason_returns_and_the_applicant_resubmits(suite):
     html = text_of(applicant.get(f"/applicant/applications/{app_id}"))
     reason = re.search(r'id="return-reason">(.*?)</div>', html, re.S).group(1)
     assert "一次審査 否認" in reason and "責任者の役職名が誤っています。" in reason
-    assert "再提出する" in html
+    assert "再提出の内容を確認する" in html
     page = f"/applicant/applications/{app_id}"
     assert post_form(applicant, page, f"{page}/submit").status_code == 302
     app = suite.wait_status(app_id, "primary_review")
