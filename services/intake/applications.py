@@ -338,8 +338,8 @@ def submission_summary(session: Session, app: Application) -> str:
     forms = "、".join(f"様{f.code}（第{f.revision}版）" for f in sorted(app.forms, key=lambda f: f.code))
     count, size = uploads.usage(session, app.id)
     text = f"様式 {len(app.forms)} 件: {forms or 'なし'}"
-    return text + (f" ／ 添付資料 {count} 件（合計 {size / (1024 * 1024):,.2f} MB）" if count
-                   else " ／ 添付資料なし")
+    total = "0.01 MB 未満" if size < 10486 else f"{size / (1024 * 1024):,.2f} MB"
+    return text + (f" ／ 添付資料 {count} 件（合計 {total}）" if count else " ／ 添付資料なし")
 
 
 OUTCOME_NAMES = {"validating": "提出前の検証中", "accepted": "受付済（審査へ回りました）",

@@ -256,7 +256,8 @@ def _render_submit_confirm(session, app: Application, error: str | None = None,
         else [])
     return render_template(
         "intake/submit_confirm.html", app=desc, forms=forms,
-        warnings=[f for r in forms for f in r["findings"] if f.get("severity") != "error"],
+        warnings=[{**f, "form": r["code"]} for r in forms for f in r["findings"]
+                  if f.get("severity") != "error"],
         attachments=uploads.list_attachments(plugins(), session, app),
         blocking=[{**f, **_finding_link(app.id, f)} for f in blocking],
         editable=app.status in apps.EDITABLE, org=apps.org_of(session, app.org_id),
