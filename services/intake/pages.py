@@ -265,15 +265,16 @@ def _render_submit_confirm(session, app: Application, error: str | None = None,
 
 
 def _finding_link(app_id: int, finding: dict) -> dict:
-    """{"form", "href"}: where the applicant fixes a finding (the form's page, at the
+    """{"form", "title", "href"}: where the applicant fixes a finding (the form's page, at the
     field's input ``#field-<dotted.path>``); href None for the application as a whole."""
     place = apps.locate(finding.get("location"))
     if finding.get("form"):
         place = {"form": finding["form"], "field": finding.get("field")}
-    if place["form"] is None or place["form"] not in form_specs(plugins()):
-        return {"form": None, "href": None}
+    specs = form_specs(plugins())
+    if place["form"] is None or place["form"] not in specs:
+        return {"form": None, "href": None, "title": None}
     href = url_for(".form_entry", app_id=app_id, code=place["form"])
-    return {"form": place["form"],
+    return {"form": place["form"], "title": specs[place["form"]].title,
             "href": href + (f"#field-{place['field']}" if place["field"] else "")}
 
 

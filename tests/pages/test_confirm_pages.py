@@ -104,7 +104,8 @@ def test_a_submission_the_whole_application_check_refuses_shows_a_banner_with_li
                        html, re.S).group(0)
     assert "提出できませんでした" in banner
     assert f'href="{page}/forms/02-06#field-reporter"' in banner
-    assert "情報システム責任者" in banner
+    assert "情報システム責任者" in banner and "様02-06 安全管理措置確認結果報告書の該当箇所を開く" in banner
+    assert "02-06.reporter" not in banner          # no field paths on a page
     row = re.search(r'<tr id="form-02-06">.*?</tr>', html, re.S).group(0)
     assert "誤りあり" in row and "誤りなし" not in row
     # the receipt of that submission says it was not accepted, with the same links
