@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 import pluggy
@@ -410,8 +411,6 @@ def field_path(location: str | None) -> str | None:
 def locate(location: str | None) -> dict:
     """{"form", "field"} of a whole-application finding: ``02-06.reporter`` → form
     02-06, field reporter; ``03-06`` → form 03-06; ``application`` → neither."""
-    import re
-
     m = re.match(r"^(\d\d-\d\d)(?:\.(.+))?$", (location or "").strip())
     if m is None:
         return {"form": None, "field": None}

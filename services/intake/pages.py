@@ -348,11 +348,10 @@ def withdraw(app_id: int):
                 flash("申請を取り下げました。" if done else
                       "取下げを依頼しました。審査中のため、審査機関での処理の後に取下げとなります（処理前に判定が確定した場合は取り下げられません）。")
                 return redirect(url_for(".application", app_id=app_id))
-        elif app.status not in apps.WITHDRAWABLE:
-            flash(f"申請は現在「{status_name(app.status)}」のため取り下げできません。", "error")
-            return redirect(url_for(".application", app_id=app_id))
+        blocked = None if app.status in apps.WITHDRAWABLE else (
+            f"申請は現在「{status_name(app.status)}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
         return render_template(
-            "intake/withdraw_confirm.html", app=app, reason=reason, error=error,
+            "intake/withdraw_confirm.html", app=app, reason=reason, error=error, blocked=blocked,
             max_length=apps.WITHDRAW_REASON_MAX, under_review=app.status in apps.UNDER_REVIEW,
         ), 422 if error else 200
 

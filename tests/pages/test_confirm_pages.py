@@ -244,6 +244,12 @@ def test_conflict_messages_name_statuses_in_japanese(suite):
     res = suite.client.post(f"/api/intake/applications/{app_id}/withdraw", headers=h)
     assert res.status_code == 409
     assert "「取下げ」" in res.get_json()["error"]["message"]
+    # the pages say the same, without a button to press
+    client = client_for(suite, "demo-applicant")
+    page = f"/applicant/applications/{app_id}"
+    for url, button in ((f"{page}/withdraw", "confirm-withdraw"), (f"{page}/submit", "confirm-submit")):
+        html = text_of(client.get(url))
+        assert "申請は現在「取下げ」のため" in html and f'id="{button}"' not in html
 
     decided = _to_primary_review(suite)
     for login, result in (("demo-pref", "承認"), ("demo-mic", "承認")):
