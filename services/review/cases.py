@@ -474,6 +474,8 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
                                     event="withdrawn", status="withdrawn", stage=None,
                                     org_id=(actor or {}).get("org_id"), actor=actor,
                                     comment=reason, at=at))
+            webhooks.notify(ctx, session, "withdrawn", _involved(case),
+                            {**_hook_data(case), "stage": None})
         ctx.emit(session, "intake", "application.status_changed", {
             "application_id": payload["application_id"], "round": payload["round"],
             "status": "withdrawn", "event": "withdrawn", "stage": None,

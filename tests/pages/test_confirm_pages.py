@@ -9,6 +9,7 @@ import re
 import pytest
 
 from nws.testing import form_02_06
+from services.intake import applications
 from services.review import cases
 from shared.vocabulary import status_name
 from tests import factories
@@ -262,3 +263,13 @@ def test_conflict_messages_name_statuses_in_japanese(suite):
     assert res.status_code == 409
     message = res.get_json()["error"]["message"]
     assert "「承認済」" in message and "approved" not in message
+
+
+@pytest.mark.parametrize("location,place", [
+    ("02-06.reporter", {"form": "02-06", "field": "reporter"}),
+    ("03-07.query_affairs[1].pia.status", {"form": "03-07", "field": "query_affairs.1.pia.status"}),
+    ("03-06", {"form": "03-06", "field": None}),
+    ("application", {"form": None, "field": None}),
+])
+def test_a_whole_application_finding_is_located_at_a_form_field(location, place):
+    assert applications.locate(location) == place
