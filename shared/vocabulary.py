@@ -20,11 +20,15 @@ STATUS_LABELS = {
     "delivered": "配信済", "failed": "失敗", "cancelled": "取消", "retrying": "再試行中",
     # a review case no router could route (a routing plugin at fault): an operator acts
     "unroutable": "振分けできません",
+    # a review case between its arrival and its routing
+    "received": "受付済",
 }
 
 
 def status_name(status: str | None) -> str:
-    return STATUS.get(status or "", status or "")
+    """The Japanese name of any status a user may read of (applications, review cases,
+    forms, matching records, deliveries): pages, messages and the 409s name it so."""
+    return STATUS_LABELS.get(status or "", status or "")
 
 
 def kind_name(kind: str | None) -> str:

@@ -40,6 +40,13 @@ _ROW_RE = re.compile(r"^(.*)\[(\d+)\]$")
 
 # --- the view -----------------------------------------------------------------------
 
+def anchor_for(path: str) -> str:
+    """The id of the input for a field path, whichever way the path is written
+    (``normal_contacts.1.phone`` or ``normal_contacts[1].phone``): ``f-normal-contacts-1-phone``.
+    Other pages link to a field of a form page with ``#`` and this id."""
+    return "f-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
+
+
 @dataclasses.dataclass
 class Control:
     """One input of the page."""
@@ -59,7 +66,7 @@ class Control:
 
     @property
     def id(self) -> str:
-        return "f-" + re.sub(r"[^A-Za-z0-9]+", "-", self.path).strip("-")
+        return anchor_for(self.path)
 
     @property
     def invalid(self) -> bool:

@@ -22,6 +22,7 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.ratelimit import RateLimits
 from shared.messaging import ServiceContext
+from shared.vocabulary import status_name
 from shared.web import ApiError, not_found
 from services.intake import deadlines
 from services.intake.applications import history, lock_application, org_of
@@ -98,7 +99,7 @@ def resubmit(ctx: ServiceContext, session: Session, app: Application, body: dict
     goes through both stages again."""
     if app.status != "returned":
         raise ApiError(409, "not_returned",
-                       f"この申請は現在「{app.status}」のため再申請できません（否認された申請のみ再申請できます）。")
+                       f"この申請は現在「{status_name(app.status)}」のため再申請できません（否認された申請のみ再申請できます）。")
     _submit(ctx, session, app, body)
     _record(session, app, "account_request.resubmitted", body)
 

@@ -133,7 +133,7 @@ def submit(app_id: int):
 @require("applicant")
 @operation("申請を取り下げる（審査中は審査側の判断を待つ: 202）", json=WITHDRAW_BODY,
            body_required=False, responses={200: WithdrawnSchema, 202: WithdrawnSchema},
-           errors=(409,))
+           errors=(409, 422))
 def withdraw(app_id: int):
     ctx = context("intake")
     principal = current_principal()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 import pluggy
@@ -282,6 +283,31 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
         # until the application first reached review (a submission refused by the
         # pre-submission check does not count), within the phase or allowed after it
         late = deadlines.check_open(session, deadlines.PHASE_OF_KIND[app.kind], app.org_id, app)
+    blocking = submission_blockers(session, pm, app)
+    if blocking:
+        raise ApiError(422, "submission_blocked", "提出できません。指摘事項を修正してください。",
+                       findings=blocking)
+    app.round += 1
+    app.status, app.stage, app.findings, app.routes = "validating", None, [], {}
+    history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id,
+            comment=submission_summary(session, app))
+    if late is not None:
+        deadlines.note_late(session, app, late, principal.actor(), principal)
+    record(session, app, "application.submitted", {"round": app.round, "kind": app.kind},
+           actor=principal)
+    session.flush()
+    ctx.emit(session, "intake", "application.validation_requested",
+             {"application_id": app.id, "round": app.round, "actor": principal.actor()})
+
+
+def submission_blockers(session: Session, pm: pluggy.PluginManager,
+                        app: Application) -> list[dict]:
+    """What stops ``app`` from being submitted now (findings of severity error: a
+    required form missing, a form still being validated or with errors, an upload being
+    read); empty when it may be submitted. :func:`submit` refuses on these, and the
+    submission's 確認画面 shows them before the applicant presses 「提出する」."""
+    from services.intake import uploads
+
     blocking: list[dict] = []
     present = {f.code: f for f in app.forms}
     if app.kind == "change" and not present:
@@ -294,8 +320,6 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
             blocking.append(Finding("application.form_missing", ERROR, code,
                                     f"様{code}が提出されていません。").as_dict())
     blocking.extend(f.as_dict() for f in faults)
-    from services.intake import uploads
-
     if uploads.pending(session, app.id):
         blocking.append(Finding("application.upload_processing", ERROR, "uploads",
                                 "アップロードしたファイルを処理中です。しばらくしてから提出してください。").as_dict())
@@ -304,19 +328,93 @@ def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
             blocking.append(Finding("application.form_validating", ERROR, code,
                                     f"様{code}は検証中です。しばらくしてから提出してください。").as_dict())
         blocking.extend(f for f in entry.findings if f["severity"] == ERROR)
-    if blocking:
-        raise ApiError(422, "submission_blocked", "提出できません。指摘事項を修正してください。",
-                       findings=blocking)
-    app.round += 1
-    app.status, app.stage, app.findings, app.routes = "validating", None, [], {}
-    history(session, app, "submit_requested", actor=principal.actor(), org_id=principal.org_id)
-    if late is not None:
-        deadlines.note_late(session, app, late, principal.actor(), principal)
-    record(session, app, "application.submitted", {"round": app.round, "kind": app.kind},
-           actor=principal)
-    session.flush()
-    ctx.emit(session, "intake", "application.validation_requested",
-             {"application_id": app.id, "round": app.round, "actor": principal.actor()})
+    return blocking
+
+
+def submission_summary(session: Session, app: Application) -> str:
+    """What a submission sends, in one Japanese line kept in its history entry (the
+    receipt shows it): each form with its revision, and the attachments."""
+    from services.intake import uploads
+
+    forms = "、".join(f"様{f.code}（第{f.revision}版）" for f in sorted(app.forms, key=lambda f: f.code))
+    count, size = uploads.usage(session, app.id)
+    text = f"様式 {len(app.forms)} 件: {forms or 'なし'}"
+    total = "0.01 MB 未満" if size < 10486 else f"{size / (1024 * 1024):,.2f} MB"
+    return text + (f" ／ 添付資料 {count} 件（合計 {total}）" if count else " ／ 添付資料なし")
+
+
+OUTCOME_NAMES = {"validating": "提出前の検証中", "accepted": "受付済（審査へ回りました）",
+                 "refused": "提出前の検証で誤りが見つかり、受け付けられませんでした",
+                 "withdrawn": "取下げ"}
+
+
+def submission_receipts(app: Application) -> list[dict]:
+    """Every submission of ``app`` (its 「提出」 history entries), oldest first, numbered
+    from 1 (``no``: the receipt's number; a refused submission keeps its own), with how
+    it ended: ``validating`` (the pre-submission check is running), ``accepted`` (it
+    reached review), ``refused`` (the whole-application check found errors; the
+    application went back to the applicant) or ``withdrawn``."""
+    rows = sorted(app.history, key=lambda h: (h.at, h.id or 0))
+    out = []
+    for i, h in enumerate(rows):
+        if h.event != "submit_requested":
+            continue
+        outcome, ended_at = "validating", None
+        for later in rows[i + 1:]:
+            if later.event == "submit_requested":
+                break
+            end = {"submitted": "accepted", "validation_failed": "refused",
+                   "withdrawn": "withdrawn"}.get(later.event)
+            if end is not None:   # (a refusal is recorded with the round put back)
+                outcome, ended_at = end, later.at
+                break
+        out.append({"no": len(out) + 1, "id": h.id, "round": h.round, "at": h.at, "actor": h.actor or {},
+                    "contents": h.comment or "", "outcome": outcome,
+                    "outcome_name": OUTCOME_NAMES[outcome], "ended_at": ended_at})
+    return out
+
+
+def receipt(app: Application, no: int) -> dict:
+    """The ``no``-th submission of :func:`submission_receipts` (1 the first; 404 for a
+    number that has none)."""
+    found = next((r for r in submission_receipts(app) if r["no"] == no), None)
+    if found is None:
+        raise not_found("受付票")
+    return found
+
+
+def refused_findings(app: Application) -> list[dict] | None:
+    """When the application's last submission was refused by the whole-application
+    check (and nothing was submitted since), the blocking findings of that check, each
+    with its ``form`` code (None: about the application as a whole) and ``field`` path
+    (dotted, None when the finding names a whole form); else None."""
+    done = submission_receipts(app)
+    if app.status not in EDITABLE or not done or done[-1]["outcome"] != "refused":
+        return None
+    out = [{**f, **locate(f["location"])} for f in app.findings or []
+           if f.get("severity") == ERROR]
+    for entry in sorted(app.forms, key=lambda f: f.code):
+        out.extend({**f, "form": entry.code, "field": field_path(f["location"])}
+                   for f in entry.findings or [] if f.get("severity") == ERROR)
+    return out
+
+
+def field_path(location: str | None) -> str | None:
+    """A finding's location as the dotted path a form page's input is named by
+    (``query_affairs[0].pia`` → ``query_affairs.0.pia``)."""
+    text = (location or "").strip()
+    if not text:
+        return None
+    return text.replace("[", ".").replace("]", "").strip(".") or None
+
+
+def locate(location: str | None) -> dict:
+    """{"form", "field"} of a whole-application finding: ``02-06.reporter`` → form
+    02-06, field reporter; ``03-06`` → form 03-06; ``application`` → neither."""
+    m = re.match(r"^(\d\d-\d\d)(?:\.(.+))?$", (location or "").strip())
+    if m is None:
+        return {"form": None, "field": None}
+    return {"form": m.group(1), "field": field_path(m.group(2))}
 
 
 def read_application_for_validation(ctx: ServiceContext, session: Session,
@@ -349,7 +447,10 @@ def write_application_findings(ctx: ServiceContext, session: Session, payload: d
     for entry in app.forms:
         found = per_form.get(entry.code, [])
         entry.findings = [f.as_dict() for f in found]
-        entry.status = "invalid" if validation.has_errors(found) else "valid"
+        # a whole-application finding located in the form (e.g. 02-06.reporter) makes
+        # it 誤りあり too: the form list never says 誤りなし of a form the check refused
+        located = [f for f in overall if locate(f.location)["form"] == entry.code]
+        entry.status = "invalid" if validation.has_errors([*found, *located]) else "valid"
     app.findings = [f.as_dict() for f in overall]
     if validation.has_errors(overall) or any(validation.has_errors(v) for v in per_form.values()):
         app.round -= 1
@@ -383,6 +484,21 @@ def write_application_findings(ctx: ServiceContext, session: Session, payload: d
 UNDER_REVIEW = ("submitted", "forwarding", "primary_review", "secondary_review")
 
 
+# The longest reason an applicant may give for a withdrawal (kept in the history).
+WITHDRAW_REASON_MAX = 1000
+
+
+def check_withdrawal_reason(reason: str | None) -> str | None:
+    """The withdrawal's reason, trimmed (None when empty); 422 ``reason_too_long``
+    (``field`` "reason") when longer than :data:`WITHDRAW_REASON_MAX` characters."""
+    text = (reason or "").strip()
+    if len(text) > WITHDRAW_REASON_MAX:
+        raise ApiError(422, "reason_too_long",
+                       f"取下げの理由は {WITHDRAW_REASON_MAX:,} 文字以内で入力してください（現在 {len(text):,} 文字）。",
+                       details={"field": "reason", "max_length": WITHDRAW_REASON_MAX})
+    return text or None
+
+
 def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
              app: Application, reason: str = "") -> bool:
     """The applicant withdraws before the final decision. The service that owns the
@@ -393,8 +509,8 @@ def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
     if app.status not in WITHDRAWABLE:
         raise ApiError(409, "not_withdrawable",
                        f"申請は現在「{status_name(app.status)}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
+    comment = check_withdrawal_reason(reason)
     actor = principal.actor()
-    comment = reason.strip()[:2000] or None
     if app.status in UNDER_REVIEW:
         if app.withdrawal_requested_at is not None:
             raise ApiError(409, "withdrawal_pending",

@@ -31,6 +31,7 @@ from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES, MAX_ZIP_BYTES
 from shared import webform
+from shared.vocabulary import status_name
 from shared.web import ApiError
 from services.intake import (account_requests, catalog, deadlines, org_picker, printing,
                              registered, registry, selection, uploads, validation,
@@ -136,6 +137,8 @@ def _render_application(session, app: Application, error: str | None = None,
         max_upload=uploads.megabytes(MAX_UPLOAD_BYTES),
         max_zip=uploads.megabytes(MAX_ZIP_BYTES), max_files=uploads.MAX_BATCH_FILES,
         max_attachment=MAX_ATTACHMENT_BYTES,
+        refused=[{**f, **_finding_link(app.id, f)} for f in apps.refused_findings(app) or []],
+        receipts=apps.submission_receipts(app),
         quota=_attachment_quota(session, app)), status
 
 
@@ -271,37 +274,117 @@ def attachment_download(app_id: int, aid: str):
         return attachment_response(uploads.attachment_file(session, app, aid))
 
 
-@bp.post("/applications/<int:app_id>/submit")
+def _render_submit_confirm(session, app: Application, error: str | None = None,
+                           refused: list | None = None, status: int = 200):
+    """The 確認画面 of a submission: the forms with their validation state and findings,
+    the attachments, what the submission sends and to whom (the routes review reported,
+    when known), what still stops it (``apps.submission_blockers``, the rule ``submit``
+    applies) and the 「提出する」 button."""
+    desc = apps.describe(app, context("intake"))
+    forms = _form_rows(session, app)
+    blocking = refused if refused is not None else (
+        apps.submission_blockers(session, plugins(), app) if app.status in apps.EDITABLE
+        else [])
+    return render_template(
+        "intake/submit_confirm.html", app=desc, forms=forms,
+        warnings=[{**f, "form": r["code"]} for r in forms for f in r["findings"]
+                  if f.get("severity") != "error"],
+        attachments=uploads.list_attachments(plugins(), session, app),
+        blocking=[{**f, **_finding_link(app.id, f)} for f in blocking],
+        editable=app.status in apps.EDITABLE, org=apps.org_of(session, app.org_id),
+        routes=app.routes or {}, error=error), status
+
+
+def _finding_link(app_id: int, finding: dict) -> dict:
+    """{"form", "title", "href"}: where the applicant fixes a finding (the form's page, at the
+    field's input, ``#`` + ``webform.anchor_for(path)``); href None for the application as a whole."""
+    place = apps.locate(finding.get("location"))
+    if finding.get("form"):
+        place = {"form": finding["form"], "field": finding.get("field")}
+    specs = form_specs(plugins())
+    if place["form"] is None or place["form"] not in specs:
+        return {"form": None, "href": None, "title": None}
+    href = url_for(".form_entry", app_id=app_id, code=place["form"])
+    return {"form": place["form"], "title": specs[place["form"]].title,
+            "href": href + (f"#{webform.anchor_for(place['field'])}" if place["field"] else "")}
+
+
+@bp.route("/applications/<int:app_id>/submit", methods=["GET", "POST"])
 @require_page("applicant")
 def submit(app_id: int):
+    """GET: the 確認画面; POST (its 「提出する」): submit, then the receipt (受付完了).
+    A refused POST shows the 確認画面 again with the reason; nothing is submitted."""
     ctx = context("intake")
     principal = page_principal()
+    if request.method == "GET":
+        with ctx.transaction() as session:
+            app = apps.get_owned(session, principal, app_id)
+            error = None if app.status in apps.EDITABLE else (
+                f"申請は現在「{status_name(app.status)}」のため提出できません（下書きまたは差戻しの申請のみ提出できます）。")
+            return _render_submit_confirm(session, app, error)
     try:
         with ctx.transaction() as session:
             app = apps.get_owned(session, principal, app_id, for_update=True)
             apps.submit(ctx, plugins(), session, principal, app)
+            session.flush()
+            no = apps.submission_receipts(app)[-1]["no"]
     except ApiError as exc:
-        if exc.status != 422 and exc.code != "phase_closed":
+        if exc.status not in (409, 422):
             raise
-        flash(exc.message, "error")
-        for f in exc.extra.get("findings", [])[:20]:
-            flash(f"{f['location']}: {f['message']}", "error")
-        return redirect(url_for(".application", app_id=app_id))
-    flash("提出しました。提出前の検証が終わると審査に回ります。")
-    return redirect(url_for(".application", app_id=app_id))
+        with ctx.transaction() as session:
+            app = apps.get_owned(session, principal, app_id)
+            return _render_submit_confirm(session, app, exc.message,
+                                          exc.extra.get("findings"), exc.status)
+    return redirect(url_for(".receipt", app_id=app_id, no=no))
 
 
-@bp.post("/applications/<int:app_id>/withdraw")
+@bp.get("/applications/<int:app_id>/receipts/<int:no>")
+@require_page("applicant")
+def receipt(app_id: int, no: int):
+    """受付完了: the receipt of one submission (申請番号, the time in Japan, what was
+    sent, how the pre-submission check ended), printable; listed on the application page."""
+    with context("intake").transaction() as session:
+        app = apps.get_owned(session, page_principal(), app_id)
+        found = apps.receipt(app, no)
+        org = apps.org_of(session, app.org_id)
+        return render_template("intake/receipt.html", app=app, receipt=found, org=org,
+                               at_text=audit_jst(found["at"], "%Y年%m月%d日 %H時%M分%S秒"),
+                               refused=[{**f, **_finding_link(app.id, f)}
+                                        for f in apps.refused_findings(app) or []]
+                               if found["no"] == len(apps.submission_receipts(app))
+                               else None)
+
+
+@bp.route("/applications/<int:app_id>/withdraw", methods=["GET", "POST"])
 @require_page("applicant")
 def withdraw(app_id: int):
+    """GET: the confirmation of a withdrawal, with an optional reason; POST: withdraw
+    (or ask review to, while it is under review). A reason too long: the page again,
+    the error at the field, what was typed kept, nothing changed."""
     ctx = context("intake")
     principal = page_principal()
+    reason = request.form.get("reason", "")
+    error = None
     with ctx.transaction() as session:
-        app = apps.get_owned(session, principal, app_id, for_update=True)
-        done = apps.withdraw(ctx, session, principal, app, request.form.get("reason", ""))
-    flash("申請を取り下げました。" if done else
-          "取下げを依頼しました。審査中のため、審査機関での処理の後に取下げとなります（処理前に判定が確定した場合は取り下げられません）。")
-    return redirect(url_for(".application", app_id=app_id))
+        app = apps.get_owned(session, principal, app_id, for_update=request.method == "POST")
+        if request.method == "POST":
+            try:
+                with session.begin_nested():
+                    done = apps.withdraw(ctx, session, principal, app, reason)
+            except ApiError as exc:
+                if exc.status != 422:
+                    raise
+                error = exc.message
+            else:
+                flash("申請を取り下げました。" if done else
+                      "取下げを依頼しました。審査中のため、審査機関での処理の後に取下げとなります（処理前に判定が確定した場合は取り下げられません）。")
+                return redirect(url_for(".application", app_id=app_id))
+        blocked = None if app.status in apps.WITHDRAWABLE else (
+            f"申請は現在「{status_name(app.status)}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
+        return render_template(
+            "intake/withdraw_confirm.html", app=app, reason=reason, error=error, blocked=blocked,
+            max_length=apps.WITHDRAW_REASON_MAX, under_review=app.status in apps.UNDER_REVIEW,
+        ), 422 if error else 200
 
 
 # --- 申請前情報選択 -------------------------------------------------------------------------

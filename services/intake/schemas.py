@@ -2,6 +2,7 @@
 from marshmallow import fields, validate
 
 from shared.schemas import BaseSchema, ResponseSchema
+from services.intake.applications import WITHDRAW_REASON_MAX
 
 
 class ApplicationPostSchema(BaseSchema):
@@ -123,7 +124,8 @@ class WithdrawnSchema(SubmittedSchema):
 
 
 WITHDRAW_BODY = {"type": "object", "properties": {
-    "reason": {"type": "string", "description": "取下げの理由（任意）"}}}
+    "reason": {"type": "string", "maxLength": WITHDRAW_REASON_MAX,
+               "description": f"取下げの理由（任意、{WITHDRAW_REASON_MAX:,} 文字以内。申請の履歴に残る）"}}}
 
 
 class FormTitleSchema(ResponseSchema):

@@ -14,6 +14,7 @@ from shared.db import advisory_xact_lock, utcnow
 from shared.deadlines import notice_due
 from shared.messaging import ServiceContext
 from shared.observability import correlation_id
+from shared.vocabulary import status_name
 from shared.web import ApiError, not_found
 from services.review import directory, schedule, webhooks
 from services.review.models import (DeadlineNotice, Decision, MatchingSnapshot, Reminder,
@@ -256,16 +257,16 @@ def visible_case(session: Session, principal: Principal, application_id: int) ->
     return case
 
 
-def decide(ctx: ServiceContext, session: Session, principal: Principal, application_id: int,
-           result: str, comment: str, acknowledge_matching: bool = False) -> Decision:
-    """One reviewer's 承認 or 否認 of the case's current stage. 総務省 approving while a
-    突合 is unresolved must say so (``acknowledge_matching`` with a comment), else 409
-    listing the rows; the acknowledgement is kept on the decision and in the history."""
-    case = visible_case(session, principal, application_id)
+def check_decision(session: Session, principal: Principal, case: ReviewCase, result: str,
+                   comment: str, acknowledge_matching: bool = False) -> list[dict] | None:
+    """Whether ``principal`` may decide ``case`` now as asked (the rules of
+    :func:`decide`, which the decision's confirmation page also applies before it asks
+    「よろしいですか」): ApiError 409/403/422 if not; else the unresolved 突合 rows the
+    decision acknowledges (None when there are none)."""
     stage = case.stage
     if case.status not in STATUS_OF.values() or stage is None:
         raise ApiError(409, "not_awaiting_decision",
-                       f"この申請は現在「{case.status}」で、審査待ちではありません。")
+                       f"この申請は現在「{status_name(case.status)}」で、審査待ちではありません。")
     if principal.org_id != case.reviewer_org_id or principal.role != ROLE_OF[stage]:
         # The caller's own stage was decided already (perhaps a moment ago, by a
         # colleague): that is a conflict, as when the guarded update below loses.
@@ -292,6 +293,18 @@ def decide(ctx: ServiceContext, session: Session, principal: Principal, applicat
             raise ApiError(422, "comment_required",
                            "突合が未解決のまま承認する場合は、その理由をコメントに記入してください。")
         acknowledged = unresolved or None
+    return acknowledged
+
+
+def decide(ctx: ServiceContext, session: Session, principal: Principal, application_id: int,
+           result: str, comment: str, acknowledge_matching: bool = False) -> Decision:
+    """One reviewer's 承認 or 否認 of the case's current stage. 総務省 approving while a
+    突合 is unresolved must say so (``acknowledge_matching`` with a comment), else 409
+    listing the rows; the acknowledgement is kept on the decision and in the history."""
+    case = visible_case(session, principal, application_id)
+    stage = case.stage
+    acknowledged = check_decision(session, principal, case, result, comment,
+                                  acknowledge_matching)
     # Only one decision per stage stands: the guarded update lets exactly one through.
     moved = session.execute(update(ReviewCase).where(
         ReviewCase.id == case.id, ReviewCase.status == case.status,
@@ -378,7 +391,7 @@ def reroute(ctx: ServiceContext, session: Session, principal: Principal,
         raise not_found("審査対象の申請")
     if case.status != UNROUTABLE:
         raise ApiError(409, "not_unroutable",
-                       f"この申請は振分けできない状態ではありません（現在「{case.status}」）。")
+                       f"この申請は振分けできない状態ではありません（現在「{status_name(case.status)}」）。")
     after = previous((case.routing_problem or {}).get("stage") or case.stage or "forwarding")
     actor = principal.actor()
     if not _advance(ctx, session, case, after):
@@ -452,6 +465,17 @@ def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:
         # The submission of this round has not reached review yet: it will not open a
         # case (receive_submission sees this event), so the application is withdrawn.
         record("withdrawal.completed", stage=None, before_review=True)
+        if case is not None and case.status == "returned":
+            # The earlier round's case was returned and the applicant's new submission
+            # never reached review: the application ends as withdrawn, so does its case
+            # (the queue, the case page and the progress chart count it as 取下げ).
+            case.status, case.reviewer_org_id = "withdrawn", None
+            session.add(ReviewEvent(application_id=case.application_id, round=case.round,
+                                    event="withdrawn", status="withdrawn", stage=None,
+                                    org_id=(actor or {}).get("org_id"), actor=actor,
+                                    comment=reason, at=at))
+            webhooks.notify(ctx, session, "withdrawn", _involved(case),
+                            {**_hook_data(case), "stage": None})
         ctx.emit(session, "intake", "application.status_changed", {
             "application_id": payload["application_id"], "round": payload["round"],
             "status": "withdrawn", "event": "withdrawn", "stage": None,

@@ -19,6 +19,7 @@ from shared.formview import form_view
 from shared.pages import html_errors, page_principal, require_page
 from shared.pluginmanager import form_specs
 from shared.service import context, plugins
+from shared.vocabulary import status_name
 from shared.web import ApiError
 from services.review import cases, schedule
 from services.review import queue as review_queue
@@ -117,14 +118,38 @@ def application(app_id: int):
 @bp.post("/applications/<int:app_id>/decision")
 @require_page("forwarder", "primary_reviewer", "secondary_reviewer")
 def decide(app_id: int):
+    """Two steps, without JavaScript: the case page's form posts here and gets the
+    confirmation page (what will happen; the same checks as the decision, so a 否認
+    without a reason is refused before the question is asked); its 「承認する」 /
+    「否認する」 posts again with ``confirmed`` and the decision is registered. 「戻る」
+    shows the case page again with what was typed."""
     principal = page_principal()
     result = request.form.get("result", "")
     comment = request.form.get("comment", "")
     acknowledge = request.form.get("acknowledge_matching") == "yes"
     ctx = context("review")
+    if request.form.get("back"):
+        with ctx.transaction() as session:
+            return _render_case(session, app_id, comment=comment, result=result)
     error = None
     if result not in cases.RESULTS:
         error = "判定（承認または否認）を選んでください。"
+    elif request.form.get("confirmed") != "yes":
+        with ctx.transaction() as session:
+            case = cases.visible_case(session, principal, app_id)
+            try:
+                acknowledged = cases.check_decision(session, principal, case, result,
+                                                    comment, acknowledge)
+            except ApiError as exc:
+                if exc.status == 404:
+                    raise
+                error = exc.message
+            else:
+                return render_template(
+                    "review/decision_confirm.html", case=cases.describe(case, session=session),
+                    result=result, comment=comment, acknowledge=acknowledge,
+                    acknowledged=acknowledged or [], prefecture=prefecture_name(
+                        case.prefecture_code))
     else:
         try:
             with ctx.transaction() as session:
@@ -163,10 +188,11 @@ def reroute(app_id: int):
 
 # --- progress against the schedule (総務省, operators) -------------------------------------
 
-BUCKETS = (("forwarding", "経由機関確認中", "#8fb3de"), ("primary_review", "一次審査中", "#4f86c6"),
-           ("secondary_review", "二次審査中", "#1f5fa8"), ("returned", "差戻し", "#e39b3b"),
-           ("approved", "承認済", "#3f9a55"), ("withdrawn", "取下げ", "#a0a6ad"),
-           ("unroutable", "振分けできません", "#c0392b"))
+# The chart's statuses, named as every page names them (shared.vocabulary).
+BUCKETS = tuple((key, status_name(key), color) for key, color in (
+    ("forwarding", "#8fb3de"), ("primary_review", "#4f86c6"), ("secondary_review", "#1f5fa8"),
+    ("returned", "#e39b3b"), ("approved", "#3f9a55"), ("withdrawn", "#a0a6ad"),
+    ("unroutable", "#c0392b")))
 
 
 def _latest_cases(session) -> list[ReviewCase]:

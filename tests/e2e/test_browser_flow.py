@@ -111,6 +111,10 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
         assert boe.locator(f"#form-{code} .status").inner_text() == "誤りなし", code
     _shot(boe, screenshots, "04_applicant_application")
     boe.click("#submit")
+    assert boe.get_by_role("heading", name="提出内容の確認").is_visible()
+    boe.click("#confirm-submit")
+    assert boe.locator("#receipt-h").inner_text() == "受付完了"
+    boe.click("#back")
     _reload_until(boe, lambda: "経由機関確認中" in boe.locator("table.summary").inner_text(),
                   "forwarding")
 
@@ -121,6 +125,7 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     fwd.get_by_role("link", name=number).click()
     fwd.check("#result-ok")
     fwd.click("#decide")
+    fwd.click("#confirm-decision")
     assert fwd.get_by_text("申請を審査機関へ送りました。").is_visible()
 
     # --- the prefecture: a 否認 needs a reason; then 承認 -------------------------------
@@ -143,6 +148,7 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     pref.check("#result-ok")
     pref.fill("#comment", "内容を確認しました。")
     pref.click("#decide")
+    pref.click("#confirm-decision")
     assert pref.get_by_text("申請を承認しました。").is_visible()
 
     # --- 総務省: forms as tables, matching results, 承認 ---------------------------------
@@ -166,6 +172,8 @@ def test_one_application_from_selection_to_master_registration(live, browser, sc
     mic.fill("#comment", "委任元の確認は別途書面で受領済み。")
     _shot(mic, screenshots, "08b_mic_acknowledge_matching")
     mic.click("#decide")
+    assert "突合の未解決" in mic.locator("#decision-effect").inner_text()
+    mic.click("#confirm-decision")
     assert mic.get_by_text("申請を承認しました。").is_visible()
 
     mic.goto(f"{live.url}/master/")

@@ -30,7 +30,8 @@ def _routes(app, prefix: str):
 
 def _url(rule, app_id: int) -> str:
     values = {"app_id": app_id, "code": "02-01"}
-    return rule.rule.replace("<int:app_id>", str(app_id)).replace("<code>", values["code"])
+    return (rule.rule.replace("<int:app_id>", str(app_id)).replace("<code>", values["code"])
+            .replace("<int:no>", "1"))   # the first submission's receipt
 
 
 def _visit_all(suite, client, prefix: str, app_id: int) -> dict[str, int]:

@@ -29,9 +29,15 @@ def suite(tmp_path_factory):
     s.close()
 
 
-def _decide(client, app_id: int, result: str, comment: str = ""):
+def _decide(client, app_id: int, result: str, comment: str = "", **extra):
+    """The decision as a reviewer makes it: the case page's form, then the confirmation
+    page's button (the first answer when the confirmation page is not reached)."""
     page = f"/review/applications/{app_id}"
-    return post_form(client, page, f"{page}/decision", {"result": result, "comment": comment})
+    data = {"result": result, "comment": comment, **extra}
+    asked = post_form(client, page, f"{page}/decision", data)
+    if asked.status_code != 200 or 'id="confirm-decision"' not in text_of(asked):
+        return asked
+    return post_form(client, page, f"{page}/decision", {**data, "confirmed": "yes"})
 
 
 def _submitted_with_delegation(suite) -> int:
@@ -77,7 +83,7 @@ def test_a_rejection_needs_a_reason_returns_and_the_applicant_resubmits(suite):
     html = text_of(applicant.get(f"/applicant/applications/{app_id}"))
     reason = re.search(r'id="return-reason">(.*?)</div>', html, re.S).group(1)
     assert "一次審査 否認" in reason and "責任者の役職名が誤っています。" in reason
-    assert "再提出する" in html
+    assert "再提出の内容を確認する" in html
     page = f"/applicant/applications/{app_id}"
     assert post_form(applicant, page, f"{page}/submit").status_code == 302
     app = suite.wait_status(app_id, "primary_review")
@@ -142,10 +148,8 @@ def test_mic_sees_matching_results_approves_and_reads_the_master(suite):
     assert 'id="unresolved-matching"' in html
     refused = _decide(mic, app_id, "承認", "確認しました")
     assert refused.status_code == 422 and "突合に未解決" in text_of(refused)
-    page = f"/review/applications/{app_id}"
-    assert post_form(mic, page, f"{page}/decision", {
-        "result": "承認", "comment": "委任元の確認は書面で受領", "acknowledge_matching": "yes"}
-    ).status_code == 302
+    assert _decide(mic, app_id, "承認", "委任元の確認は書面で受領",
+                   acknowledge_matching="yes").status_code == 302
     app = suite.wait_status(app_id, "registered")
     number = app["master_version"]
 
