@@ -5,10 +5,12 @@ through the API and the pages; and every chain verifies afterwards."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from shared import audit
+from shared.audit_web import target_label
 from shared.jst import jst
 from tests import factories
 from tests.conftest import Suite, wait_for
@@ -385,7 +387,12 @@ def test_the_page_shows_the_log_in_japan_time_to_operators_only(suite):
     html = text_of(res)
     assert "監査ログ（審査）" in html and "日時 (JST)" in html and "審査 承認" in html
     newest = entries(suite, "review", action="decision.approved")[0]
-    assert jst(newest["at"]) in html and newest["target"] in html
+    # the target and the detail in Japanese: no JSON, no action code, no field names
+    assert jst(newest["at"]) in html and target_label(newest["target"]) in html
+    assert "申請ID " in html and "コメント" in html
+    shown = re.sub(r"<[^>]+>", " ", html)
+    assert "decision.approved" not in shown and "{&#34;" not in shown
+    assert "application:" not in shown
     for path in ("/intake/audit", "/matching/audit", "/master/audit", "/auth/audit"):
         assert ops.get(path).status_code == 200, path
         assert f'href="{path}"' in html
