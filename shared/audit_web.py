@@ -116,7 +116,8 @@ def detail_rows(detail, prefix: str = "") -> list[tuple[str, str]]:
         return [(prefix or "内容", _plain(detail))] if detail not in (None, {}, []) else []
     rows: list[tuple[str, str]] = []
     for key in sorted(detail):
-        label = f"{prefix}・{field_label(key)}" if prefix else field_label(key)
+        name = vocabulary.FIELD_LABELS.get(key) or field_label(key)   # the suite's first
+        label = f"{prefix}・{name}" if prefix else name
         value = detail[key]
         if isinstance(value, dict):
             rows += detail_rows(value, label)
