@@ -213,6 +213,7 @@ def add_template_vocabulary(env) -> None:
     from shared.jst import jst_minutes
 
     env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND,
+                       NWS_VALUE=vocabulary.VALUE_LABELS,
                        attachment_href=attachment_href, finding_location=finding_location,
                        field_label=field_label)
     env.filters.update(jst=jst_minutes, file_size=file_size)

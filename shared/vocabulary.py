@@ -43,10 +43,11 @@ FIELD_LABELS = {
 }
 
 
-# Values the audit log's details hold, by the names the audit pages show.
+# Values the audit log's details and the master's pages hold, by the names pages show
+# (templates: NWS_VALUE).
 VALUE_LABELS = {"page": "画面", "api": "API", "cli": "コマンド", "loaded": "読込済",
                 "skipped": "変更なし", "immediate": "即時公開", "manual": "手動公開",
-                "full": "全件", "diff": "差分", "primary": "一次審査",
+                "snapshot": "全件", "diff": "差分", "primary": "一次審査",
                 "secondary": "二次審査"}
 # The kinds of things the audit log names as its targets ("application:42").
 AUDIT_TARGETS = {"application": "申請ID", "version": "マスタ 版", "account": "アカウント",

@@ -52,6 +52,7 @@ DEVELOPER_WORDS = (
     "secondary_reviewer", "status", "draft", "submitted", "primary_review",
     "secondary_review", "registered", "returned", "withdrawn", "forwarding",
     "connection", "change", "Traceback", "NaN", "JSON", "primary", "secondary",
+    "snapshot", "diff", "immediate", "batched",
 )
 DEVELOPER_PATTERNS = (
     re.compile(r'\{\s*"'),                                   # JSON object
@@ -122,7 +123,8 @@ def _decide(s, login: str, app_id: int, result: str = "承認", comment: str = "
 def seeded(live):
     """Two registered applications (two master versions, one with a delegation and its
     attachment, passed on by the 首長部局), an open change application of 千代田区 on the
-    prefecture's desk, and a draft change application of its 教育委員会."""
+    prefecture's desk, 東京都's application on J-LIS's desk, a master subscriber, and a
+    draft change application of 千代田区教育委員会."""
     s = live.suite
     boe_forms = factories.all_forms("131016-BOE")
     boe_forms["03-08"] = form_03_08("131016-BOE", query_delegations=[query_delegation()])
@@ -139,11 +141,39 @@ def seeded(live):
     assert res.status_code == 202, res.get_json()
     s.wait_status(change, "primary_review")
 
+    # a 都道府県知事部局's application on J-LIS's desk
+    s.add_user("axe-tokyo", "130001", "applicant", "東京 申請")
+    ht = s.headers("axe-tokyo")
+    tokyo = factories.create_application(s.client, ht)
+    forms = factories.all_forms("130001")
+    chosen = s.client.get(f"/api/intake/applications/{tokyo}/selection", headers=ht
+                          ).get_json()["effective"]
+    affair, info = chosen["query_affairs"][0], chosen["provided_info"][0]
+    forms["03-07"]["query_affairs"][0].update(item_no=affair["item_no"],
+                                              affair=affair["affair"])
+    forms["03-07"]["provided_info"][0].update(info_no=info["info_no"],
+                                              info_name=info["info_name"])
+    factories.put_forms(s.client, ht, tokyo, forms)
+    wait_for(lambda: all(f["status"] == "valid" for f in s.get_app(tokyo, "axe-tokyo")
+                         ["forms"].values()), what="Tokyo's forms validated", timeout=30)
+    res = s.client.post(f"/api/intake/applications/{tokyo}/submit", headers=ht)
+    assert res.status_code == 202, res.get_json()
+    s.wait_status(tokyo, "primary_review", "axe-tokyo")
+
+    # a subscriber of the master (its deliveries fail: the address is an example)
+    from services.master import distribution
+
+    ctx = s.ctx("master")
+    with ctx.transaction() as session:
+        sub = distribution.subscribe(ctx, session, "https://subscriber.example.jp/nws",
+                                     "snapshot", "demo-operator").id
+
     hb = s.headers("demo-boe")
     draft = factories.create_application(s.client, hb, "change")
     factories.put_forms(s.client, hb, draft, {"02-01": factories.form_02_01(
         "131016-BOE", request_type="変更申請")})
-    return {"boe": boe, "chiyoda": chiyoda, "change": change, "draft": draft}
+    return {"boe": boe, "chiyoda": chiyoda, "change": change, "draft": draft,
+            "tokyo": tokyo, "subscriber": sub}
 
 
 def _extra_pages(role: str, ids: dict) -> list[str]:
@@ -164,11 +194,13 @@ def _extra_pages(role: str, ids: dict) -> list[str]:
         "forwarder": [f"/review/applications/{boe}", "/matching/confirmations",
                       "/auth/notifications/settings"],
         "prefecture": [*reviewer, f"/review/applications/{change}"],   # on its desk
-        "jlis": ["/review/", "/auth/account"],
+        "jlis": ["/review/", f"/review/applications/{ids['tokyo']}",
+                 f"/intake/applications/{ids['tokyo']}/print", "/auth/account"],
         "mic": [*overseer, "/review/progress", "/auth/account",
                 "/matching/graph?org=131016-BOE", "/master/", "/master/versions/1",
                 "/master/versions/2", "/master/versions/2/diff?from=1"],
-        "operator": [*overseer, "/refdata", "/auth/account", "/late-allowances", "/master/",
+        "operator": [*overseer, "/refdata", "/auth/account",
+                     f"/master/subscribers/{ids['subscriber']}", "/late-allowances", "/master/",
                      "/master/versions/2", "/master/versions/2/diff?from=1",
                      "/review/progress", "/matching/graph?org=131016-BOE",
                      "/intake/audit", "/review/audit", "/matching/audit", "/master/audit",

@@ -100,9 +100,13 @@ def test_form_entry_is_prefilled_and_saves_or_explains_errors(suite):
     assert res.status_code == 302
     forms = suite.get_app(app_id)["forms"]
     assert forms["02-01"]["revision"] == 1 and forms["02-01"]["status"] == "validating"
-    # While a form is being validated the application page refreshes itself.
+    # While a form is being validated the application page says so in a polite live
+    # region with a link to look again (it never reloads itself).
     html = text_of(client.get(f"/applicant/applications/{app_id}"))
-    assert 'http-equiv="refresh"' in html and 'id="progress"' in html
+    assert 'http-equiv="refresh"' not in html
+    assert re.search(r'<div role="status" aria-live="polite" class="warning" id="progress">'
+                     r'.*?href="/applicant/applications/\d+" id="refresh-link">最新の状態に更新</a>',
+                     html, re.S)
 
 
 def test_workbooks_download_one_or_the_chosen_forms(suite):

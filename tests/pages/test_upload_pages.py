@@ -100,14 +100,15 @@ def test_an_uploaded_workbook_becomes_the_forms_data(s, client, layouts):
     assert "http-equiv=\"refresh\"" not in html
 
 
-def test_an_upload_being_read_refreshes_the_page(s, client, layouts):
+def test_an_upload_being_read_is_announced_with_a_refresh_link(s, client, layouts):
     app_id = new_app(s)
     with s.ctx("intake").transaction() as session:
         session.add(Upload(application_id=app_id, filename="読込み中.xlsx", size=1,
                            sha256="0" * 64, content=b"x", status="received", forms=[],
                            findings=[], uploaded_by={}))
     html = text_of(client.get(page(app_id)))
-    assert '<meta http-equiv="refresh" content="2">' in html
+    assert 'http-equiv="refresh"' not in html
+    assert 'aria-live="polite"' in html and 'id="refresh-link"' in html and "最新の状態に更新" in html
     assert "読込み・検証中" in html and "<progress" in html
 
 
