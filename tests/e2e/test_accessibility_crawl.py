@@ -60,6 +60,7 @@ DEVELOPER_PATTERNS = (
     re.compile(r"\b(application|review|matching|master|form|account|catalog|"
                r"notification|upload|attachment)\.[a-z_]+\b"),   # event codes
     re.compile(r"\b[a-z]+_[a-z_]+\b"),                       # snake_case identifiers
+    re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d"),                  # ISO time (UTC): show JST
 ) + tuple(re.compile(rf"(?<![\w.-]){re.escape(w)}(?![\w-])") for w in DEVELOPER_WORDS)
 
 # Pages whose violations could not be fixed yet: {(role, path regex): {rule id: reason}}.
