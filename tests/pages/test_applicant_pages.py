@@ -131,6 +131,11 @@ def test_account_request_without_login_and_its_receipt(suite):
     html = text_of(res)
     assert "ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。" in html
     assert "氏名: 必須項目です。" in html
+    # an organisation the registry does not know: the field's name in Japanese, not "org"
+    unknown = text_of(post_form(client, page, page, {
+        "org": "999999", "login": "nowhere-joho", "department": "情報政策課", "title": "",
+        "name": "不明 太郎", "email": "joho@example.lg.jp", "phone": "03-1234-5678"}))
+    assert "<li>機関ID: " in unknown and "org:" not in unknown
     res = post_form(client, page, page, {
         "org": "132012", "login": "meguro-joho", "department": "情報政策課", "title": "",
         "name": "目黒 太郎", "email": "joho@example.lg.jp", "phone": "03-1234-5678"})
