@@ -26,7 +26,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import wait_for
-from tests.e2e.conftest import VIEWPORT, logged_in
+from tests.e2e.conftest import VIEWPORT, _missing, logged_in
 from tests.form_data import form_03_08, put_selection_for, query_delegation
 
 PHONE = {"width": 375, "height": 740}
@@ -310,10 +310,16 @@ def _check_page(page, axe, role: str, path: str, shots) -> tuple[list[str], list
     return problems, links
 
 
-def _crawl(browser, live, role: str, login: str | None, extra: list[str], shots) -> dict:
-    from axe_playwright_python.sync_playwright import Axe
+def _axe_runner():
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        _missing("axe-playwright-python is not installed (pip install -e '.[test]')")
+    return Axe()
 
-    axe = Axe()
+
+def _crawl(browser, live, role: str, login: str | None, extra: list[str], shots) -> dict:
+    axe = _axe_runner()
     if login is None:
         context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
         page = context.new_page()
