@@ -205,10 +205,14 @@ def field_label(key: Any) -> str:
 
 
 def add_template_vocabulary(env) -> None:
-    """What every template may use: the Japanese names of statuses and kinds, and
-    ``{{ moment|jst }}`` (2026/04/01 09:30 in Japan time; label the column
-    「（日本時間）」), ``{{ size|file_size }}``, ``attachment_href(app_id, ref)`` and
-    ``finding_location(location, code)``. For the pages' environment and the print view's own."""
+    """What every template may use: the Japanese names of statuses, kinds and other
+    stored values (``NWS_STATUS``, ``NWS_KIND``, ``NWS_VALUE``), ``{{ moment|jst }}``
+    (2026/04/01 09:30 in Japan time; label the column 「（日本時間）」),
+    ``{{ size|file_size }}``, ``attachment_href(app_id, ref)``,
+    ``finding_location(location, code)`` (a finding's place in Japanese) and
+    ``field_label(key)`` (a stored field's Japanese name). A page shows no field path,
+    code or English word of the code: tests/e2e/test_accessibility_crawl.py checks.
+    For the pages' environment and the print view's own."""
     from shared import vocabulary
     from shared.jst import jst_minutes
 
