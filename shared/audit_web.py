@@ -177,6 +177,7 @@ def blueprints(service: str, model) -> list[Blueprint]:
             "audit.html", service=service, service_label=PLACES[service][2], tabs=tabs,
             items=items, raw=raw, problems=problems, next_url=next_url,
             paged=bool(request.args.get("before")),
+            filter_fields=("actor", "org", "target", "from", "to"),
             actions=vocabulary.AUDIT_ACTIONS.get(service, {}),
             all_actions={a: l for acts in vocabulary.AUDIT_ACTIONS.values()
                          for a, l in acts.items()},

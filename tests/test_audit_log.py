@@ -396,8 +396,13 @@ def test_the_page_shows_the_log_in_japan_time_to_operators_only(suite):
     for path in ("/intake/audit", "/matching/audit", "/master/audit", "/auth/audit"):
         assert ops.get(path).status_code == 200, path
         assert f'href="{path}"' in html
-    bad = ops.get("/auth/audit", query_string={"to": "31/12/2026"})
+    bad = ops.get("/auth/audit", query_string={"to": "31/12/2026", "actor": "demo-mic"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in text_of(bad)
+    # the error sits next to its field, which keeps what was typed
+    assert re.search(r'<input type="text" id="f-to" name="to" value="31/12/2026"[^>]*'
+                     r'aria-invalid="true" aria-describedby="f-to-error">', text_of(bad))
+    assert 'id="f-to-error">日付は YYYY-MM-DD' in text_of(bad)
+    assert 'name="actor" value="demo-mic"' in text_of(bad) and "to: " not in text_of(bad)
     assert client_for(suite, "demo-applicant").get("/review/audit").status_code == 403
     anonymous = suite.app.test_client().get("/review/audit")
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
