@@ -41,6 +41,8 @@ SKIP_LINK = re.compile(r"(\.xlsx|\.zip|\.csv|\.json|\.pdf|/export\.|/attachments
 # Pages that answer 404 with a page of their own on purpose: matching's page for an
 # application whose delegation records have not arrived (yet) tells its owner so.
 INTENDED_404 = re.compile(r"/matching/applications/\d+")
+# Pages asked for in an error state on purpose (the errors' markup is checked too).
+ERROR_STATES = {"/intake/audit?to=31/12/2026": 422}
 
 # Words of the code, not of the product: none may appear in a page's visible text.
 # Matched as whole ASCII words (so 「status」 inside a longer identifier is still caught,
@@ -204,7 +206,8 @@ def _extra_pages(role: str, ids: dict) -> list[str]:
                      f"/master/subscribers/{ids['subscriber']}", "/late-allowances", "/master/",
                      "/master/versions/2", "/master/versions/2/diff?from=1",
                      "/review/progress", "/matching/graph?org=131016-BOE",
-                     "/intake/audit", "/review/audit", "/matching/audit", "/master/audit",
+                     "/intake/audit", *ERROR_STATES, "/review/audit", "/matching/audit",
+                     "/master/audit",
                      "/auth/audit"],
     }[role]
 
@@ -224,10 +227,13 @@ ROLES = {
 
 _LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"
 
+_FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea"
 _FOCUS_JS = """() => {
-  const first = document.querySelector('a[href], button, input:not([type=hidden]), select, textarea');
+  const focusable = 'FOCUSABLE';
+  const first = document.querySelector(focusable);
   const skip = first && first.matches('a[href="#main"]') && document.getElementById('main');
-  const target = document.querySelector('main a[href], main button, main input:not([type=hidden]), main select, main textarea') || first;
+  const inMain = focusable.split(', ').map(s => 'main ' + s).join(', ');
+  const target = document.querySelector(inMain) || first;
   if (!target) return {skip: !!skip, focus: 'nothing to focus'};
   target.focus();
   const cs = getComputedStyle(target);
@@ -235,7 +241,7 @@ _FOCUS_JS = """() => {
                   || (cs.boxShadow && cs.boxShadow !== 'none');
   target.blur();
   return {skip: !!skip, focus: visible ? '' : (target.outerHTML.slice(0, 120))};
-}"""
+}""".replace("FOCUSABLE", _FOCUSABLE)
 
 
 def _visible_text(page) -> str:
@@ -354,7 +360,8 @@ def _crawl(browser, live, role: str, login: str | None, extra: list[str], shots)
             # A page that answers 404 on purpose (matching's 「まだ届いていません」) is
             # still a page to check; any other error is a broken link.
             problems = [f"HTTP {response.status}{where}"] if response.status >= 400 and not (
-                response.status == 404 and INTENDED_404.fullmatch(urlsplit(path).path)) else []
+                response.status == 404 and INTENDED_404.fullmatch(urlsplit(path).path)
+                or ERROR_STATES.get(path) == response.status) else []
             more, links = _check_page(page, axe, role, path, shots)
             problems += more
             if problems:
@@ -380,3 +387,30 @@ def test_every_page_of_the_role_is_accessible(role, live, browser, screenshots, 
     problems = "\n".join(f"{path}:\n  " + "\n  ".join(p) for path, p in
                          result["problems"].items())
     assert not result["problems"], f"{role}: accessibility problems\n{problems}"
+
+
+def test_the_checks_find_what_they_look_for(browser, screenshots):
+    """The crawl's checks are not vacuous: a page with each fault is reported for each."""
+    shots = screenshots / "self-check"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=VIEWPORT, locale="ja-JP")
+    page = context.new_page()
+    page.set_content("""<!doctype html><html lang="ja"><head><title>悪い例</title>
+      <meta http-equiv="refresh" content="600"></head><body>
+      <a href="/x" class="plain">リンク</a><main id="main"><h1>悪い例</h1>
+      <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+      <p>{"org_id": "131016", "status": "draft"} application.submitted None</p>
+      <div class="wide">広い</div></main>
+      <style>.plain:focus { outline: none; } .wide { width: 900px; }</style></body></html>""")
+    try:
+        problems, _links = _check_page(page, _axe_runner(), "self-check", "/bad", shots)
+    finally:
+        context.close()
+    text = "\n".join(problems)
+    assert "axe image-alt" in text
+    assert "meta http-equiv=refresh" in text
+    assert "not a skip link" in text
+    assert "no visible focus indicator" in text
+    for word in ('{"', "org_id", "status", "draft", "application.submitted", "None"):
+        assert f"developer word {word!r}" in text, word
+    assert "wider than 375 px" in text
