@@ -20,7 +20,6 @@ both inclusive; or ISO 8601 date-times), ``limit`` (≤ 200, default 50) and ``b
 """
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
@@ -31,7 +30,7 @@ from shared.auth import require
 from shared.jst import jst
 from shared.openapi import operation
 from shared.schemas import BaseSchema, ResponseSchema
-from shared.pages import html_errors, require_page
+from shared.pages import ROLE_LABELS, field_label, html_errors, require_page
 from shared.service import context
 from shared.web import ApiError
 
@@ -97,6 +96,43 @@ def _filters():
                        details=details) from None
 
 
+def _plain(value) -> str:
+    """One detail value as the page shows it: Japanese names for the suite's codes."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, list):
+        return "、".join(_plain(v) for v in value)
+    text = str(value)
+    return (vocabulary.STATUS_LABELS.get(text) or vocabulary.KIND.get(text)
+            or ROLE_LABELS.get(text) or vocabulary.VALUE_LABELS.get(text) or text)
+
+
+def detail_rows(detail, prefix: str = "") -> list[tuple[str, str]]:
+    """An audit record's detail as (label, value) rows in Japanese, nested keys joined
+    with 「・」: the page shows no JSON and no field names."""
+    if not isinstance(detail, dict):
+        return [(prefix or "内容", _plain(detail))] if detail not in (None, {}, []) else []
+    rows: list[tuple[str, str]] = []
+    for key in sorted(detail):
+        name = vocabulary.FIELD_LABELS.get(key) or field_label(key)   # the suite's first
+        label = f"{prefix}・{name}" if prefix else name
+        value = detail[key]
+        if isinstance(value, dict):
+            rows += detail_rows(value, label)
+        else:
+            rows.append((label, _plain(value)))
+    return rows
+
+
+def target_label(target: str | None) -> str:
+    """``application:42`` as 「申請ID 42」."""
+    kind, _, ident = str(target or "").partition(":")
+    name = vocabulary.AUDIT_TARGETS.get(kind, kind)
+    return f"{name} {ident}".strip()
+
+
 def blueprints(service: str, model) -> list[Blueprint]:
     """The API endpoint and the page of ``service``'s audit log (operators only)."""
     api_prefix, page_prefix, _label = PLACES[service]
@@ -133,14 +169,15 @@ def blueprints(service: str, model) -> list[Blueprint]:
                                    **{k: v for k, v in raw.items() if v}, before=next_before)
         for item in items:
             item["at_jst"] = jst(item["at"])
-            item["detail_text"] = json.dumps(item["detail"], ensure_ascii=False,
-                                             sort_keys=True, separators=(", ", ": "))
+            item["detail_rows"] = detail_rows(item["detail"])
+            item["target_text"] = target_label(item["target"])
         tabs = [(name, label, page_path(name), name == service)
                 for name, (_a, _p, label) in PLACES.items()]
         return render_template(
             "audit.html", service=service, service_label=PLACES[service][2], tabs=tabs,
             items=items, raw=raw, problems=problems, next_url=next_url,
             paged=bool(request.args.get("before")),
+            filter_fields=("actor", "org", "target", "from", "to"),
             actions=vocabulary.AUDIT_ACTIONS.get(service, {}),
             all_actions={a: l for acts in vocabulary.AUDIT_ACTIONS.values()
                          for a, l in acts.items()},

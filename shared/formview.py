@@ -112,3 +112,33 @@ def location_label(location: str | None, specs: Mapping[str, Any], code: str | N
             break
         node = child
     return " ".join([title, *labels])
+
+
+def field_labels(specs: Mapping[str, Any]) -> dict[str, str]:
+    """Every field name of the installed forms' schemas with its Japanese label (the
+    first form that labels a name wins), for showing stored form data whose layout is
+    not at hand (the master's tables) without its field names."""
+    from marshmallow import Schema, fields as mfields
+
+    labels: dict[str, str] = {}
+
+    def walk(node: Any, depth: int = 0) -> None:
+        if depth > 8:
+            return
+        if isinstance(node, mfields.Nested):
+            node = node.schema
+        if isinstance(node, mfields.List):
+            walk(node.inner, depth + 1)
+            return
+        if not isinstance(node, Schema):
+            return
+        for name, field in node.fields.items():
+            key = field.data_key or name
+            label = field.metadata.get("label")
+            if label and key not in labels:
+                labels[key] = label
+            walk(field, depth + 1)
+
+    for spec in specs.values():
+        walk(spec.schema())
+    return labels

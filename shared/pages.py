@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from urllib.parse import quote, urlencode
@@ -175,15 +175,51 @@ def _remote_unread(identity_url: str, token: str) -> int:
         return int(json.loads(res.read())["unread"])
 
 
+def finding_location(location: str | None, code: str | None = None) -> str:
+    """A finding's location as the page shows it: in Japanese (``formview.location_label``
+    over the installed forms), never a field path. A location that is Japanese already
+    (the print view labels its own) is shown as it is."""
+    from shared.formview import location_label
+    from shared.pluginmanager import form_specs
+    from shared.service import plugins
+
+    text = str(location or "")
+    if text and not text.isascii():
+        return text
+    return location_label(text, form_specs(plugins()), code)
+
+
+def field_label(key: Any) -> str:
+    """A stored field's Japanese label (``formview.field_labels`` of the installed forms,
+    then the suite's own names); an unknown name is shown as it is."""
+    from shared import vocabulary
+    from shared.formview import field_labels
+    from shared.pluginmanager import form_specs
+    from shared.service import plugins
+
+    labels = current_app.extensions.get("nws.field_labels")
+    if labels is None:
+        labels = {**vocabulary.FIELD_LABELS, **field_labels(form_specs(plugins()))}
+        current_app.extensions["nws.field_labels"] = labels
+    return labels.get(str(key), str(key))
+
+
 def add_template_vocabulary(env) -> None:
-    """What every template may use: the Japanese names of statuses and kinds, and
-    ``{{ moment|jst }}`` (2026/04/01 09:30 in Japan time; label the column
-    「（日本時間）」), ``{{ size|file_size }}`` and ``attachment_href(app_id, ref)``. For the pages' environment and the print view's own."""
+    """What every template may use: the Japanese names of statuses, kinds and other
+    stored values (``NWS_STATUS``, ``NWS_KIND``, ``NWS_VALUE``), ``{{ moment|jst }}``
+    (2026/04/01 09:30 in Japan time; label the column 「（日本時間）」),
+    ``{{ size|file_size }}``, ``attachment_href(app_id, ref)``,
+    ``finding_location(location, code)`` (a finding's place in Japanese) and
+    ``field_label(key)`` (a stored field's Japanese name). A page shows no field path,
+    code or English word of the code: tests/e2e/test_accessibility_crawl.py checks.
+    For the pages' environment and the print view's own."""
     from shared import vocabulary
     from shared.jst import jst_minutes
 
     env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND,
-                       attachment_href=attachment_href)
+                       NWS_VALUE=vocabulary.VALUE_LABELS,
+                       attachment_href=attachment_href, finding_location=finding_location,
+                       field_label=field_label)
     env.filters.update(jst=jst_minutes, file_size=file_size)
 
 

@@ -25,6 +25,39 @@ STATUS_LABELS = {
 }
 
 
+# Names of stored fields that no form's schema labels (the master's own columns, the
+# audit log's details); the forms' own labels come from their schemas
+# (shared.formview.field_labels), and the pages read both through field_label().
+FIELD_LABELS = {
+    "name": "名称", "title": "役職名", "org": "機関", "org_id": "機関コード",
+    "kind": "種類", "branch": "部局", "prefecture_code": "都道府県コード",
+    "parent_id": "上位機関", "application_id": "申請ID", "number": "申請番号",
+    "round": "提出回数", "status": "状態", "stage": "段階", "comment": "コメント",
+    "result": "結果", "reason": "理由", "login": "ログイン名", "role": "役割",
+    "department": "部署名", "email": "メールアドレス", "phone": "電話番号",
+    "form": "様式", "code": "コード", "version": "版", "catalog": "参照データ",
+    "count": "件数", "channel": "経路", "master_version": "マスタの版",
+    "acknowledged_matching": "突合未了を確認済み", "query_affairs": "情報照会を行う事務",
+    "provided_info": "情報提供を行う特定個人情報", "item_no": "別表 項番",
+    "info_no": "特定個人情報番号", "choice": "選択", "delegators": "委任元機関",
+    "counterpart": "相手方機関", "revision": "版数", "phase": "工程",
+    "delegator": "委任元機関", "delegatee": "委任先機関", "members": "構成団体",
+}
+
+
+# Values the audit log's details and the master's pages hold, by the names pages show
+# (templates: NWS_VALUE).
+VALUE_LABELS = {"page": "画面", "api": "API", "cli": "コマンド", "loaded": "読込済",
+                "skipped": "変更なし", "immediate": "即時公開", "manual": "手動公開",
+                "snapshot": "全件", "diff": "差分", "primary": "一次審査",
+                "secondary": "二次審査"}
+# The kinds of things the audit log names as its targets ("application:42").
+AUDIT_TARGETS = {"application": "申請ID", "version": "マスタ 版", "account": "アカウント",
+                 "org": "機関", "organisation": "機関", "webhook": "通知先",
+                 "subscription": "購読", "confirmation": "確認依頼", "publication": "公開方法",
+                 "catalog": "参照データ", "allowance": "期限後の受付許可"}
+
+
 def status_name(status: str | None) -> str:
     """The Japanese name of any status a user may read of (applications, review cases,
     forms, matching records, deliveries): pages, messages and the 409s name it so."""

@@ -5,10 +5,12 @@ through the API and the pages; and every chain verifies afterwards."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from shared import audit
+from shared.audit_web import target_label
 from shared.jst import jst
 from tests import factories
 from tests.conftest import Suite, wait_for
@@ -385,12 +387,22 @@ def test_the_page_shows_the_log_in_japan_time_to_operators_only(suite):
     html = text_of(res)
     assert "監査ログ（審査）" in html and "日時 (JST)" in html and "審査 承認" in html
     newest = entries(suite, "review", action="decision.approved")[0]
-    assert jst(newest["at"]) in html and newest["target"] in html
+    # the target and the detail in Japanese: no JSON, no action code, no field names
+    assert jst(newest["at"]) in html and target_label(newest["target"]) in html
+    assert "申請ID " in html and "コメント" in html
+    shown = re.sub(r"<[^>]+>", " ", html)
+    assert "decision.approved" not in shown and "{&#34;" not in shown
+    assert "application:" not in shown
     for path in ("/intake/audit", "/matching/audit", "/master/audit", "/auth/audit"):
         assert ops.get(path).status_code == 200, path
         assert f'href="{path}"' in html
-    bad = ops.get("/auth/audit", query_string={"to": "31/12/2026"})
+    bad = ops.get("/auth/audit", query_string={"to": "31/12/2026", "actor": "demo-mic"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in text_of(bad)
+    # the error sits next to its field, which keeps what was typed
+    assert re.search(r'<input type="text" id="f-to" name="to" value="31/12/2026"[^>]*'
+                     r'aria-invalid="true" aria-describedby="f-to-error">', text_of(bad))
+    assert 'id="f-to-error">日付は YYYY-MM-DD' in text_of(bad)
+    assert 'name="actor" value="demo-mic"' in text_of(bad) and "to: " not in text_of(bad)
     assert client_for(suite, "demo-applicant").get("/review/audit").status_code == 403
     anonymous = suite.app.test_client().get("/review/audit")
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]

@@ -124,13 +124,22 @@ def receive(ctx: ServiceContext, session: Session, payload: dict) -> int:
     return len(accounts)
 
 
+def link_for(account: Account, link: str) -> str:
+    """The notice's link as ``account`` may follow it: the applicant's pages
+    (``/applicant/...``) are no page for a forwarder account of the same organisation,
+    whose notice then has no link rather than one that answers 403."""
+    if link.startswith("/applicant/") and account.role != "applicant":
+        return ""
+    return link
+
+
 def deliver(ctx: ServiceContext, session: Session, account: Account, payload: dict,
             to_address: str | None = None) -> Notification:
     """One notice to one account, and its mail (to ``to_address`` or the account's
     address) unless the account opted out of the kind."""
     subject, body = compose(payload)
     notice = Notification(account_id=account.id, kind=payload["kind"], subject=subject,
-                          body=body, link=payload.get("link") or "",
+                          body=body, link=link_for(account, payload.get("link") or ""),
                           application_id=payload.get("application_id"),
                           number=payload.get("number"))
     session.add(notice)

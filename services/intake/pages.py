@@ -932,7 +932,8 @@ def account_request():
                 raise
             if exc.status == 429:
                 return _limited(values, exc)
-            problems = [{"location": "機関", "field": "org", "message": exc.message}]
+            problems = [{"location": FIELD_LABELS["org"], "field": "org",
+                         "message": exc.message}]
         else:
             return render_template("intake/account_receipt_issued.html", number=number,
                                    token=token), 201

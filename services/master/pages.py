@@ -21,7 +21,8 @@ TABLE_LABELS = {"organisations": "機関", "responsibility": "責任者（様02-
                 "query_delegations": "情報照会事務の委任（様03-08）",
                 "provision_delegations": "情報提供の委任（様03-08）",
                 "provision_acceptances": "情報提供の受任（様03-08）",
-                "independent_affairs": "独自利用事務（様03-09）"}
+                "independent_affairs": "独自利用事務（様03-09）",
+                "connections": "接続開始（様03-06）"}
 MAX_ROWS_SHOWN = 500
 
 

@@ -166,6 +166,10 @@ def test_every_page_header_shows_the_unread_count_as_text_linking_to_the_inbox(s
         assert f'<a href="/auth/notifications" class="notices-link">お知らせ（未読 {unread} 件）</a>' in html
     html = page_text(client.get("/auth/notifications"))
     assert "ページで確認する理由" in html and "（JST）" in html
+    # the applicant's page is no page for the forwarder: its notice has no link (not a 403)
+    assert f"/applicant/applications/{app_id}" not in html
+    applicant = page_text(client_for(suite, "demo-applicant").get("/auth/notifications"))
+    assert f'href="/applicant/applications/{app_id}"' in applicant
     notice = next(n for n in notices(suite, "demo-forwarder")["items"] if n["number"] == number)
     res = post_form(client, "/auth/notifications",
                     f"/auth/notifications/{notice['id']}/read")

@@ -173,10 +173,14 @@ def test_pdf_is_made_by_the_intake_task_and_made_again_when_the_application_chan
     assert decide(suite, "demo-mic", app_id, "否認", "様02-02 の連絡先を直通番号にしてください。"
                   ).status_code == 201
     suite.wait_status(app_id, "returned")
-    # the page asks for the new revision's PDF and reloads itself while it is made
+    # the page asks for the new revision's PDF; while it is made, a polite status region
+    # and a link to ask again (the page never reloads itself)
     waiting = client_for(suite, "demo-applicant").get(f"/intake/applications/{app_id}/print.pdf")
     assert waiting.status_code == 202 and "PDF を作成しています" in text_of(waiting)
-    assert f'<meta http-equiv="refresh" content="{printing.RETRY_SECONDS}">' in text_of(waiting)
+    assert 'aria-live="polite"' in text_of(waiting) and "http-equiv" not in text_of(waiting)
+    assert (f'id="refresh-link" href="/intake/applications/{app_id}/print.pdf">最新の状態に更新'
+            in text_of(waiting))
+    assert f"{printing.RETRY_SECONDS} 秒ほど" in text_of(waiting)
     _, res = get_pdf(suite, app_id, "demo-applicant")
     assert res.status_code == 200
     _, text, _ = pdf_text(res.data)
