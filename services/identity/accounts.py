@@ -43,6 +43,10 @@ class AccountError(ValueError):
         self.field = field
 
 
+class LoginTaken(AccountError):
+    pass
+
+
 @functools.lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     """The shipped list of common passwords (lowercase; provenance in passwords/SOURCES.md)."""
@@ -76,7 +80,7 @@ def create_account(session: Session, *, login: str, password: str, org_id: str, 
         raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。",
                            "login")
     if session.scalar(select(Account.id).where(Account.login == login)) is not None:
-        raise AccountError(f"ログイン名 {login} は既に使われています。", "login")
+        raise LoginTaken(f"ログイン名 {login} は既に使われています。", "login")
     if role not in ROLES:
         raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。", "role")
     if not ORG_ID.match(org_id):
