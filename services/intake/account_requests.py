@@ -22,6 +22,10 @@ from sqlalchemy.orm import Session
 
 from shared import audit, listing
 from shared.config import Settings
+from shared.jst import jst_minutes
+from shared.pages import ROLE_LABELS
+from shared.service import context
+from shared.vocabulary import STATUS_LABELS
 from shared.db import utcnow
 from shared.ratelimit import RateLimits
 from shared.messaging import ServiceContext
@@ -305,11 +309,25 @@ CSV_HEADER = ("受付番号", "機関名", "機関コード", "希望するロ�
 
 def csv_rows(items: Iterator[dict], role_names: Mapping[str, str],
              status_names: Mapping[str, str]) -> Iterator[tuple]:
-    from shared.jst import jst_minutes
-
     for i in items:
         yield (i["number"], i["org_name"] or "", i["org"], i["login_requested"] or "",
                i["requester"] or "", status_names.get(i["status"], i["status"]),
                jst_minutes(i["submitted_at"]), jst_minutes(i["issued_at"]),
                "、".join(f"{a['login']}（{role_names.get(a['role'], a['role'])}）"
                         for a in i["accounts"]))
+
+
+
+def csv_response(args: Mapping[str, str]):
+    """The CSV download of the list with ``args``' filters (page and API): every match
+    up to listing.CSV_LIMIT, statuses and roles by their Japanese names."""
+    query, problems = parse_query(args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
+
+    def body():
+        with context("intake").transaction() as session:
+            yield from listing.csv_text(CSV_HEADER, csv_rows(every(session, query),
+                                                             ROLE_LABELS, STATUS_LABELS))
+
+    return listing.csv_download(body(), "account-requests")

@@ -341,3 +341,14 @@ def test_boards_of_education_and_prefectures_request_the_applicant_role_only(sui
             app = session.scalar(select(Application).where(Application.number == filed["number"]))
             data = session.scalar(select(FormEntry.data).where(FormEntry.application_id == app.id))
         assert data["roles"] == ["applicant"], org
+
+
+def test_identity_learns_organisation_names_from_intakes_directory(suite):
+    from services.identity import organisations
+
+    def names():
+        with suite.ctx("identity").transaction() as session:
+            return organisations.names_of(session, ["131016", "012157"]) or None
+
+    found = wait_for(names, what="the directory at identity")
+    assert "千代田区" in found["131016"] and "美唄市" in found["012157"]
