@@ -115,7 +115,7 @@ def test_confirmation_request_is_answered_on_a_page(suite):
     app_id = _submitted_with_delegation(suite)
     suite.wait_status(app_id, "primary_review")
     meguro = client_for(suite, "meguro")
-    html = wait_for(lambda: (lambda h: h if "の受任事務 項番九" in h else None)(
+    html = wait_for(lambda: (lambda h: h if ">項番九 " in h else None)(
         text_of(meguro.get("/matching/confirmations"))), what="confirmation request")
     conf_id = re.search(r'/matching/confirmations/(\d+)"', html).group(1)
     url = f"/matching/confirmations/{conf_id}"
