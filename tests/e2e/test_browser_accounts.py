@@ -64,3 +64,40 @@ def test_operator_creates_an_account_and_disables_it(live, browser, screenshots)
     res = s.client.post("/api/auth/token", json={"login": "kawagoe-keiyu",
                                                  "password": "saitama-river-passphrase-26"})
     assert res.status_code != 200
+
+
+def test_the_request_and_confirmation_lists_fit_both_widths(live, browser, screenshots):
+    from services.matching import matcher
+
+    s = live.suite
+    for n, org in enumerate(("012025", "131016")):
+        res = s.client.post("/api/intake/account-requests", environ_base={
+            "REMOTE_ADDR": f"198.51.100.{n + 1}"}, json={
+            "org": org, "login": f"list-shot-{n}",
+            "requester": {"department": "情報政策課", "name": "一覧 確認",
+                          "email": "a@example.lg.jp", "phone": "03-0000-0000"}})
+        assert res.status_code == 201, res.get_json()
+    with s.ctx("matching").transaction() as session:
+        matcher.store_records(session, {
+            "application_id": 9001, "round": 1, "org_id": "U131000001", "number": "R2026-009001",
+            "org_name": "例 千代田区ほか事務組合（例示）",
+            "query_delegations": [{"item_no": "9", "affair": "児童手当の支給に関する事務",
+                                   "procedure": "委託", "delegators": ["131016"],
+                                   "basis": {"article": "地方自治法第252条の14",
+                                             "rule_title": "事務の委託に関する規約"},
+                                   "delegator_confirmed": True, "chain": []}],
+            "provision_delegations": [], "provision_acceptances": []})
+    for viewport, tag in ((WIDE, "1366"), (PHONE, "375")):
+        operator = logged_in(browser, live, "demo-operator", viewport, javascript=False)
+        operator.goto(f"{live.url}/account-requests")
+        assert "list-shot-1" in operator.content()
+        operator.screenshot(path=str(screenshots / f"account_requests_{tag}.png"), full_page=True)
+        _fits(operator, viewport["width"])
+        operator.context.close()
+        applicant = logged_in(browser, live, "demo-applicant", viewport, javascript=False)
+        applicant.goto(f"{live.url}/matching/confirmations")
+        assert "R2026-009001" in applicant.content()
+        applicant.locator("summary").first.click()
+        applicant.screenshot(path=str(screenshots / f"confirmations_{tag}.png"), full_page=True)
+        _fits(applicant, viewport["width"])
+        applicant.context.close()

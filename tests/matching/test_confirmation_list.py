@@ -43,6 +43,8 @@ def test_the_page_searches_sorts_and_pages(many):
     html = client.get("/matching/confirmations").get_data(as_text=True)
     assert "55件" in html and "1〜50件目" in html and "1 / 2 ページ" in html
     assert "例 第00組合（U130000000）" in html and "R2026-000001" in html
+    assert "地方自治法第252条の14（事務の委託に関する規約）" in html
+    assert "article" not in html and "rule_title" not in html
     html = client.get("/matching/confirmations?page=2").get_data(as_text=True)
     assert "51〜55件目" in html and "R2026-000055" in html and "R2026-000001" not in html
     html = client.get("/matching/confirmations?q=第1").get_data(as_text=True)
