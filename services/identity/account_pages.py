@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shared.auth import ROLES, revocation_changed
 from shared.pages import ROLE_LABELS, html_errors, page_principal, require_page
 from shared.service import context
-from shared.vocabulary import AUDIT_ACTIONS
+from shared.vocabulary import AUDIT_ACTIONS, AUDIT_ACTOR_ROLES
 from shared.web import not_found
 from services.identity import admin
 from services.identity.accounts import AccountError
@@ -95,6 +95,7 @@ def _account_page(session, account, *, status: int = 200, error: str | None = No
     return Answer("identity/account_admin.html", status,
                   account=admin.account_view(session, account),
                   history=admin.history(session, account), actions=ACTIONS,
+                  actor_roles=AUDIT_ACTOR_ROLES,
                   roles=ROLE_LABELS, error=error, link=link,
                   own=account.id == page_principal().account_id)
 

@@ -183,3 +183,46 @@ def test_a_password_link_is_mailed_when_the_account_has_an_address(idle_suite, o
         notice = session.scalar(select(Notification))
     assert mail.to_address == "mail-user@example.lg.jp" and token in mail.body
     assert token not in notice.body           # the inbox copy never holds the token
+
+
+def test_sessions_end_and_a_login_lock_is_lifted_from_the_page(idle_suite, operator):
+    page = "/auth/accounts/demo-jlis"
+    idle_suite.client.post("/api/auth/token", json={"login": "demo-jlis", "password": "wrong"})
+    html = text_of(operator.get(page))
+    assert "連続 1 回" in html and "ログイン制限を解除する" in html
+    assert post_form(operator, page, page + "/lock").status_code == 302
+    assert post_form(operator, page, page + "/sessions").status_code == 302
+    assert "連続 0 回" in text_of(operator.get(page))
+    assert _audit(idle_suite, "demo-jlis") == ["account.unlocked", "account.sessions_ended"]
+
+
+def test_an_issued_account_never_activated_gets_a_new_activation_link(idle_suite, operator):
+    from tests.identity.test_activation import approved, issue
+
+    issue(idle_suite, approved())                 # its receipt's link is lost
+    page = "/auth/accounts/hakodate-joho"
+    html = text_of(operator.get(page))
+    assert "有効化待ち（パスワード未設定）" in html and "有効化リンク（発行申請）" in html
+    assert 'id="disable"' in html and 'id="enable"' not in html
+    assert '<td data-label="操作した人">システム</td>' in html
+    res = post_form(operator, page, page + "/password-link")
+    token = re.search(r'<code id="link-token">([^<]+)</code>', text_of(res)).group(1)
+    assert "パスワード設定用のリンク、期限" in text_of(res)      # the receipt's link ended
+    res = idle_suite.client.post("/api/auth/activate", json={
+        "token": token, "password": "hakodate-harbour-2026"})
+    assert res.status_code == 200
+    assert idle_suite.client.post("/api/auth/token", json={
+        "login": "hakodate-joho", "password": "hakodate-harbour-2026"}).status_code == 200
+    assert _audit(idle_suite, "hakodate-joho") == ["account.issued",
+                                                    "account.password_link_issued",
+                                                    "account.activated"]
+
+
+def test_a_disabled_account_gets_no_password_link(idle_suite, operator):
+    page = "/auth/accounts/demo-boe"
+    post_form(operator, page, page + "/active", {"active": "false", "confirmed": "yes"})
+    html = text_of(operator.get(page))
+    assert 'id="issue-link"' not in html
+    res = post_form(operator, page, page + "/password-link")
+    assert res.status_code == 422 and "先に有効にしてください" in text_of(res)
+    assert "account.password_link_issued" not in _audit(idle_suite, "demo-boe")
