@@ -22,7 +22,8 @@ from shared.messaging import ServiceContext
 from shared.pages import ROLE_LABELS
 from services.identity import notifications, organisations, sessions, throttle
 from services.identity.accounts import AccountError, _hasher, check_password, create_account
-from services.identity.models import Account, Activation, KnownOrganisation, LoginThrottle
+from services.identity.models import (Account, Activation, AuditLog, KnownOrganisation,
+                                      LoginThrottle)
 
 PASSWORD_LINK_TTL = dt.timedelta(days=3)
 
@@ -237,8 +238,6 @@ def account_view(session: Session, account: Account) -> dict:
 
 def history(session: Session, account: Account, limit: int = 50) -> list[dict]:
     """The account's entries of identity's audit log, newest first."""
-    from services.identity.models import AuditLog
-
     rows, _more = audit.query(session, AuditLog, audit.Filters(
         target=f"account:{account.login}", limit=limit))
     return rows
