@@ -620,7 +620,8 @@ def account_requests_list():
     with context("intake").transaction() as session:
         page = account_requests.search(session, query)
     return render_template("intake/account_requests.html", page=page, query=query,
-                           problems=problems, statuses=account_requests.STATUSES), \
+                           problems=problems, statuses=account_requests.STATUSES,
+                           sorts=account_requests.SORTS), \
         422 if problems else 200
 
 

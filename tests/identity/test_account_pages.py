@@ -76,6 +76,9 @@ def test_the_list_searches_filters_sorts_and_pages(idle_suite, operator):
     assert "demo-forwarder" in html and "demo-applicant" not in html
     html = text_of(operator.get(LIST + "?q=bulk&sort=login&order=desc"))
     assert html.index("bulk-059") < html.index("bulk-058")
+    # on a phone the table's headers are hidden: the form sorts as well
+    assert re.search(r'<select id="f-sort" name="sort">.*<option value="login" selected>', html)
+    assert '<option value="desc" selected>降順</option>' in html
     res = operator.get(LIST + "?state=gone&sort=password")
     assert res.status_code == 422 and "並べ替え（sort）" in text_of(res)
 
