@@ -98,6 +98,7 @@ def activate():
             result = {"login": account.login, "org": account.org_id, "role": account.role}
     except AccountError as exc:
         raise ApiError(422, "bad_password", str(exc)) from None
+    revocation_changed()        # a reset link ends the account's earlier sessions
     return jsonify(result), 200
 
 
