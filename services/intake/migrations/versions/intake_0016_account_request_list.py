@@ -20,6 +20,24 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('requested_login', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('requester_name', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('issued_accounts', sa.JSON(), nullable=True))
+    # requests filed before: the columns from the request's own data
+    requests = sa.table('intake_account_requests', sa.column('application_id', sa.Integer),
+                        sa.column('requested_login', sa.String),
+                        sa.column('requester_name', sa.String))
+    forms = sa.table('intake_forms', sa.column('application_id', sa.Integer),
+                     sa.column('code', sa.String), sa.column('data', sa.JSON))
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(forms.c.application_id, forms.c.data).where(
+        forms.c.code == 'account', forms.c.application_id.in_(
+            sa.select(requests.c.application_id)))).all()
+    values = [{"app": app_id, "login": str((data or {}).get("login") or "")[:100] or None,
+               "name": str((data or {}).get("name") or "")[:100] or None}
+              for app_id, data in rows]
+    if values:
+        bind.execute(requests.update().where(
+            requests.c.application_id == sa.bindparam("app")).values(
+            requested_login=sa.bindparam("login"), requester_name=sa.bindparam("name")),
+            values)
 
 
 def downgrade() -> None:
