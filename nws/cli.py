@@ -1,5 +1,5 @@
 """The ``nws`` command line (DESIGN §7: serve, web, worker, db upgrade, refdata load,
-users add/disable/enable/set-role/set-password/end-sessions/unlock, plugins,
+users add/disable/enable/set-role/set-password/password-link/end-sessions/unlock, plugins,
 dead-letters, audit verify)."""
 from __future__ import annotations
 
@@ -562,6 +562,28 @@ def users_end_sessions(login: str) -> None:
         return f"sessions of {account.login} end"
 
     _change_account(login, change)
+
+
+@users.command("password-link")
+@click.argument("login")
+def users_password_link(login: str) -> None:
+    """A one-time link that sets the account's password (for an issued account not yet
+    activated, a new activation link): prints its token once, and mails it when the
+    account has an address. The holder enters it on /auth/activate."""
+    from services.identity import admin
+
+    runtime = _runtime(["identity"], embedded=_embedded_default())
+
+    def change(session, account):
+        token, expires, mailed = admin.issue_password_link(runtime.services["identity"],
+                                                           session, account)
+        return (f"token for {account.login} (enter it on /auth/activate, valid until "
+                f"{expires.isoformat()}{', mailed' if mailed else ''}):\n{token}")
+
+    try:
+        _change_account(login, change)
+    finally:
+        runtime.close()
 
 
 @users.command("unlock")

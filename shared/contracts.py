@@ -216,6 +216,9 @@ class AccountApproved(Payload):
     org = fields.Nested(OrgRef, required=True)
     login = fields.String(required=True)
     role = fields.String(required=True)
+    # every role to issue an account for, ``role`` first (a 市区町村's 首長部局 also gets
+    # the 経由 account its 教育委員会's applications pass through); none: ``role`` only
+    roles = fields.List(fields.String(), allow_none=True, load_default=None)
     name = fields.String(required=True)
     department = fields.String(load_default="")
     approved_at = fields.String(required=True)
@@ -231,6 +234,9 @@ class AccountIssued(Payload):
     login = fields.String(required=True)
     activation_token = fields.String(required=True)
     expires_at = fields.String(required=True)
+    # every account issued on the request (the first is the one above):
+    # [{"login", "role", "activation_token", "expires_at"}]
+    accounts = fields.List(fields.Dict(), allow_none=True, load_default=None)
 
 
 class WebhookDeliveryRequested(Payload):
@@ -270,12 +276,15 @@ CONTRACTS[("upload.received", 1)] = UploadReceived
 
 
 class OrganisationsDirectory(Payload):
-    """intake → review: every organisation id of intake's registry (sent after the
-    registry changes: ``nws refdata load``, a 一部事務組合 registered). Review refuses a
-    route to an organisation not in the newest directory it received."""
+    """intake → review, identity: every organisation id of intake's registry (sent after
+    the registry changes: ``nws refdata load``, a 一部事務組合 registered). Review refuses a
+    route to an organisation not in the newest directory it received; identity shows
+    and searches accounts' organisations by ``names`` (id → name; sent to identity)."""
 
     org_ids = fields.List(fields.String(), required=True)
     generated_at = fields.String(required=True)
+    names = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True,
+                        load_default=None)
 
 
 CONTRACTS[("organisations.directory", 1)] = OrganisationsDirectory

@@ -126,6 +126,8 @@ AUDIT_ACTIONS = {
         "account.password_set": "パスワードの再設定（運用者）",
         "account.sessions_ended": "セッションの終了",
         "account.unlocked": "ログイン制限の解除",
+        "account.password_link_issued": "パスワード設定用のリンクの発行（運用者）",
+        "account.password_reset": "パスワードの再設定（一回限りのリンク）",
     },
 }
 # Who else than an account's role may appear as the actor of an audit entry.

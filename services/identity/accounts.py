@@ -35,6 +35,15 @@ COMMON_PASSWORDS = Path(__file__).parent / "passwords" / "common-passwords.txt"
 
 
 class AccountError(ValueError):
+    """A refused account change, in Japanese; ``field`` names the input it is about
+    (pages show it beside that field)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class LoginTaken(AccountError):
     pass
 
 
@@ -68,18 +77,23 @@ def check_password(password: str, login: str = "") -> None:
 def create_account(session: Session, *, login: str, password: str, org_id: str, role: str,
                    name: str = "", department: str = "", email: str | None = None) -> Account:
     if not LOGIN.match(login):
-        raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。")
-    check_password(password, login)
+        raise AccountError("ログイン名は半角英数字と . _ @ - の 3〜100 文字にしてください。",
+                           "login")
+    if session.scalar(select(Account.id).where(Account.login == login)) is not None:
+        raise LoginTaken(f"ログイン名 {login} は既に使われています。", "login")
     if role not in ROLES:
-        raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。")
+        raise AccountError(f"役割は {', '.join(ROLES)} のいずれかです。", "role")
     if not ORG_ID.match(org_id):
-        raise AccountError("機関 ID が正しくありません（例: 131016, 131016-BOE, JLIS, MIC）。")
+        raise AccountError("機関 ID が正しくありません（例: 131016, 131016-BOE, JLIS, MIC）。",
+                           "org")
     try:
         email = check_email(email)
     except ApiError as exc:
-        raise AccountError(exc.message) from None
-    if session.scalar(select(Account.id).where(Account.login == login)) is not None:
-        raise AccountError(f"ログイン名 {login} は既に使われています。")
+        raise AccountError(exc.message, "email") from None
+    try:
+        check_password(password, login)
+    except AccountError as exc:
+        raise AccountError(str(exc), "password") from None
     account = Account(login=login, password_hash=_hasher.hash(password), org_id=org_id,
                       role=role, name=name or login, department=department, email=email)
     session.add(account)

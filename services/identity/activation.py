@@ -15,7 +15,7 @@ from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.web import ApiError
 from services.identity.accounts import LOGIN, _hasher, check_password
-from services.identity import notifications
+from services.identity import notifications, sessions
 from services.identity.models import Account, Activation
 from services.identity.notifications import check_email
 
@@ -36,37 +36,56 @@ def _free_login(session: Session, wanted: str) -> str:
     return f"{wanted}-{n}"
 
 
+# The login of a further account issued on one request: the requested login and this.
+LOGIN_SUFFIX = {"forwarder": "-keiyu"}
+
+
 def issue(ctx: ServiceContext, session: Session, payload: dict) -> None:
-    """Create the account of an approved request (once per request) and send intake
-    its activation token for the requester's receipt."""
+    """Create the accounts of an approved request (once per request): one per role of
+    ``roles`` (``role`` alone without it), each with its activation link, and send
+    intake their activation tokens for the requester's receipt."""
     if session.scalar(select(Activation.id).where(
-            Activation.request_id == payload["request_id"])) is not None:
+            Activation.request_id == payload["request_id"]).limit(1)) is not None:
         return
     wanted = payload["login"] if LOGIN.match(payload["login"]) else payload["org"]["id"].lower()
-    account = Account(login=_free_login(session, wanted), password_hash="",
-                      org_id=payload["org"]["id"], role=payload["role"],
+    roles = list(dict.fromkeys(payload.get("roles") or [payload["role"]]))
+    try:
+        email = check_email(payload.get("email"))
+    except ApiError:
+        email = None        # intake checked it; an odd one is not kept
+    issued = []
+    for n, role in enumerate(roles):
+        login = wanted if n == 0 else f"{wanted[:90]}{LOGIN_SUFFIX.get(role, '-' + role[:8])}"
+        issued.append(_issue_one(ctx, session, payload, _free_login(session, login), role,
+                                 email))
+    first = issued[0]
+    ctx.emit(session, "intake", "account.issued", {
+        "request_id": payload["request_id"], "login": first["login"],
+        "activation_token": first["activation_token"], "expires_at": first["expires_at"],
+        "accounts": issued})
+
+
+def _issue_one(ctx: ServiceContext, session: Session, payload: dict, login: str,
+               role: str, email: str | None) -> dict:
+    account = Account(login=login, password_hash="", org_id=payload["org"]["id"], role=role,
                       name=payload["name"], department=payload.get("department", ""),
-                      active=False)
+                      active=False, email=email)
     session.add(account)
     session.flush()
     token = secrets.token_urlsafe(32)
     expires = utcnow() + ACTIVATION_TTL
     session.add(Activation(account_id=account.id, request_id=payload["request_id"],
-                           token_hash=token_hash(token), expires_at=expires))
+                           purpose="issued", token_hash=token_hash(token),
+                           expires_at=expires))
     audit.record(session, "account.issued", f"account:{account.login}",
                  {"request_id": payload["request_id"], "number": payload.get("number"),
                   "role": account.role}, subject_org=account.org_id)
-    try:
-        account.email = check_email(payload.get("email"))
-    except ApiError:
-        account.email = None        # intake checked it; an odd one is not kept
     notifications.deliver(ctx, session, account, {
         "kind": "account_issued", "org_id": account.org_id,
         "org_name": payload["org"]["name"], "number": payload.get("number"),
         "link": "/auth/activate"})
-    ctx.emit(session, "intake", "account.issued", {
-        "request_id": payload["request_id"], "login": account.login,
-        "activation_token": token, "expires_at": expires.isoformat()})
+    return {"login": account.login, "role": role, "activation_token": token,
+            "expires_at": expires.isoformat()}
 
 
 def activate(session: Session, token: str, password: str) -> Account:
@@ -88,9 +107,17 @@ def activate(session: Session, token: str, password: str) -> Account:
         Activation.id == activation.id, Activation.used_at.is_(None)).values(used_at=utcnow()))
     if used.rowcount != 1:  # a concurrent activation won
         raise ApiError(409, "activation_used", "この有効化リンクは既に使用されています。")
+    first = not account.password_hash
     account.password_hash = _hasher.hash(password)
-    account.active = True
-    audit.record(session, "account.activated", f"account:{account.login}",
+    if first:
+        # an issued account (or one whose first link an operator sent again) starts;
+        # an operator's reset link never re-enables an account the operator disabled
+        account.active = True
+    else:
+        sessions.end_all(account)
+    audit.record(session, "account.activated" if first else "account.password_reset",
+                 f"account:{account.login}",
+                 {"link": activation.purpose},
                  actor=audit.Actor(account.login, account.role, account.org_id),
                  subject_org=account.org_id)
     return account

@@ -11,9 +11,11 @@ from shared.openapi import operation
 from shared.service import context
 from shared.web import ApiError, json_body, not_found
 from services.identity import activation, admin, login, sessions
-from services.identity.accounts import AccountError
+from services.identity.accounts import AccountError, LoginTaken
 from services.identity.models import Account
-from services.identity.schemas import (AccountPatchSchema, AccountResponseSchema,
+from services.identity.schemas import (AccountListQuerySchema, AccountListSchema,
+                                       AccountPostSchema, PasswordLinkSchema,
+                                       AccountPatchSchema, AccountResponseSchema,
                                        ActivatedResponseSchema, ActivatePostSchema,
                                        MeResponseSchema, PasswordChangeSchema,
                                        RevocationsResponseSchema, TokenPostSchema,
@@ -96,6 +98,7 @@ def activate():
             result = {"login": account.login, "org": account.org_id, "role": account.role}
     except AccountError as exc:
         raise ApiError(422, "bad_password", str(exc)) from None
+    revocation_changed()        # a reset link ends the account's earlier sessions
     return jsonify(result), 200
 
 
@@ -106,6 +109,63 @@ def _account(session, login_name: str) -> Account:
         return admin.find(session, login_name)
     except admin.UnknownAccount:
         raise not_found("アカウント") from None
+
+
+@bp.get("/accounts")
+@require("operator")
+@operation("アカウントの一覧（運用者）", query=AccountListQuerySchema,
+           responses={200: AccountListSchema}, errors=(422,))
+def list_accounts():
+    """Accounts a page at a time (services.identity.admin.search, as the account page):
+    q (part of the login, the name, the organisation's code or name), role, state
+    (active | disabled), sort and order, page and per_page (50 by default)."""
+    query, problems = admin.parse_query(request.args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
+    with context("identity").transaction() as session:
+        page = admin.search(session, query)
+    return jsonify({"items": page.items, "total": page.total, "page": query.page,
+                    "per_page": query.per_page, "pages": page.pages})
+
+
+@bp.post("/accounts")
+@require("operator")
+@operation("アカウントを作成する（運用者）", body=AccountPostSchema,
+           responses={201: AccountResponseSchema}, errors=(409,))
+def create_account():
+    """Create an account with any role for an organisation of the registry (as
+    ``nws users add``)."""
+    body = json_body()
+    try:
+        with context("identity").transaction() as session:
+            account = admin.create(session, login=body["login"], password=body["password"],
+                                   org_id=body["org"], role=body["role"], name=body["name"],
+                                   department=body["department"], email=body["email"])
+            result = admin.describe(session, account)
+    except AccountError as exc:
+        status = 409 if isinstance(exc, LoginTaken) else 422
+        raise ApiError(status, "account_refused", str(exc),
+                       details={"field": exc.field} if exc.field else None) from None
+    return jsonify(result), 201
+
+
+@bp.post("/accounts/<login_name>/password-link")
+@require("operator")
+@operation("パスワード設定用の一回限りのリンクを発行する（運用者）",
+           responses={201: PasswordLinkSchema}, errors=(409,))
+def password_link(login_name: str):
+    """A one-time token that sets the account's password (for an issued account not
+    yet activated, a new activation link); earlier unused links stop working. The token
+    is in this answer only, and mailed when the account has an address."""
+    ctx = context("identity")
+    try:
+        with ctx.transaction() as session:
+            account = _account(session, login_name)
+            token, expires, mailed = admin.issue_password_link(ctx, session, account)
+    except AccountError as exc:
+        raise ApiError(409, "account_disabled", str(exc)) from None
+    return jsonify({"login": login_name, "token": token, "expires_at": expires.isoformat(),
+                    "mailed": mailed}), 201
 
 
 @bp.get("/accounts/<login_name>")

@@ -39,18 +39,33 @@ class Account(Base):
 
 
 class Activation(Base):
-    """The one-time activation link of an account issued on an approved account request.
+    """A one-time link that sets an account's password: ``issued`` with an account made
+    on an approved account request (``request_id``; a 首長部局's request issues two
+    accounts, so two links), or ``reset`` by an operator (services.identity.admin).
     Only the SHA-256 of the token is stored."""
 
     __tablename__ = "identity_activations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("identity_accounts.id"), index=True)
-    request_id: Mapped[int] = mapped_column(Integer, unique=True)
+    request_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="issued",
+                                         server_default="issued")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class KnownOrganisation(Base):
+    """An organisation of intake's registry by name, as intake announces it
+    (``organisations.directory``): what the account pages show and search."""
+
+    __tablename__ = "identity_organisations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    generated_at: Mapped[dt.datetime]
 
 
 class LoginAudit(Base):

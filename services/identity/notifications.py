@@ -38,6 +38,8 @@ KINDS = {
     "deadline_passed": "期限を過ぎたとき",
 }
 assert tuple(KINDS) == NOTIFICATION_KINDS
+# Notices identity sends on its own, always mailed (no opt-out): what the inbox calls them.
+OWN_KINDS = {"password_link": "パスワード再設定のリンク"}
 STAGES = {"forwarding": "経由機関", "primary": "一次審査", "secondary": "二次審査"}
 # The accounts an organisation's notices go to.
 RECIPIENT_ROLES = ("applicant", "forwarder")
@@ -155,6 +157,28 @@ def deliver(ctx: ServiceContext, session: Session, account: Account, payload: di
     return notice
 
 
+def deliver_secret(ctx: ServiceContext, session: Session, account: Account, kind: str,
+                   subject: str, notice: str, secret_lines: list[str]) -> bool:
+    """A notice of identity's own (OWN_KINDS) to one account, and a mail to its address
+    that also carries ``secret_lines`` (a one-time token): the inbox copy never holds
+    them. Whether a mail was queued (the account has an address)."""
+    row = Notification(account_id=account.id, kind=kind, subject=subject, body=notice,
+                       link="/auth/activate")
+    session.add(row)
+    session.flush()
+    if not account.email:
+        return False
+    text = "\n".join([notice, "", *secret_lines])
+    mail = Mail(id=str(uuid.uuid4()), notification_id=row.id, to_address=account.email,
+                subject=subject, status="pending", next_attempt_at=None,
+                body=mail_body(ctx.settings, {"link": "/auth/activate"}, text,
+                               account.name or account.login))
+    session.add(mail)
+    session.flush()
+    ctx.emit(session, "identity", "mail.send_requested", {"mail_id": mail.id})
+    return True
+
+
 # --- the inbox ----------------------------------------------------------------------
 
 def unread_count(session: Session, account_id: int) -> int:
@@ -170,7 +194,8 @@ def inbox(session: Session, account_id: int, limit: int = 200) -> dict:
 
 
 def describe(n: Notification) -> dict:
-    return {"id": n.id, "kind": n.kind, "kind_label": KINDS.get(n.kind, n.kind),
+    return {"id": n.id, "kind": n.kind,
+            "kind_label": KINDS.get(n.kind) or OWN_KINDS.get(n.kind, n.kind),
             "subject": n.subject, "body": n.body, "link": n.link,
             "application_id": n.application_id, "number": n.number,
             "created_at": n.created_at.isoformat(),

@@ -97,6 +97,7 @@ def activate():
         return _activation_error(token, str(exc), "password")
     except ApiError as exc:
         return _activation_error("", exc.message, "token", exc.status)
+    revocation_changed()        # a reset link ends the account's earlier sessions
     return render_template("identity/activated.html", login=login_name)
 
 

@@ -134,3 +134,62 @@ class NotificationKindSchema(ResponseSchema):
 class NotificationSettingsResponseSchema(ResponseSchema):
     email = fields.String(allow_none=True)
     kinds = fields.List(fields.Nested(NotificationKindSchema), required=True)
+
+
+class AccountListQuerySchema(BaseSchema):
+    q = fields.String(metadata={"description": "ログイン名・氏名・機関コード・機関名の一部（大文字小文字を区別しない）"})
+    role = fields.String(validate=validate.OneOf(ROLES), metadata={"description": "役割"})
+    state = fields.String(validate=validate.OneOf(["active", "disabled"]),
+                          metadata={"description": "active: 有効、disabled: 無効（有効化待ちを含む）"})
+    sort = fields.String(validate=validate.OneOf(
+        ["login", "name", "org", "org_name", "role", "active", "last_login", "created"]),
+        metadata={"description": "並べ替えの列（既定: login）"})
+    order = fields.String(validate=validate.OneOf(["asc", "desc"]), metadata={"description": "asc（既定）または desc"})
+    page = fields.Integer(validate=validate.Range(min=1, max=999999), metadata={"description": "ページ（1 から）"})
+    per_page = fields.Integer(validate=validate.Range(min=1, max=200),
+                              metadata={"description": "1 ページの件数（既定 50、最大 200）"})
+
+
+class AccountListItemSchema(ResponseSchema):
+    login = fields.String(required=True)
+    name = fields.String(required=True)
+    department = fields.String(required=True)
+    org = fields.String(required=True, metadata={"description": "機関 ID"})
+    org_name = fields.String(required=True, allow_none=True, metadata={"description": "機関名（機関マスタにないときは null）"})
+    role = ROLE
+    role_name = fields.String(required=True, metadata={"description": "役割の名前"})
+    active = fields.Boolean(required=True)
+    password_set = fields.Boolean(required=True, metadata={"description": "false: 有効化リンクの使用前"})
+    email = fields.String(required=True, allow_none=True)
+    last_login_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class AccountListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(AccountListItemSchema), required=True)
+    total = fields.Integer(required=True, metadata={"description": "条件に合う件数（全ページ）"})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class AccountPostSchema(BaseSchema):
+    login = fields.String(required=True, validate=validate.Length(min=3, max=100),
+                          metadata={"description": "ログイン名（半角英数字と . _ @ -）"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "初期パスワード", **EXACT})
+    org = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                        metadata={"description": "機関 ID（機関マスタにあること）"})
+    role = ROLE
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    department = fields.String(load_default="", validate=validate.Length(max=100))
+    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=254),
+                          metadata={"description": "通知用メールアドレス"})
+
+
+class PasswordLinkSchema(ResponseSchema):
+    login = fields.String(required=True)
+    token = fields.String(required=True, metadata={
+        "description": "一回限りのトークン（この応答でのみ返る）。本人が /auth/activate または POST /api/auth/activate で使う"})
+    expires_at = fields.DateTime(required=True)
+    mailed = fields.Boolean(required=True, metadata={"description": "アカウントのメールアドレスにも送ったか"})

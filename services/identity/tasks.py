@@ -27,3 +27,10 @@ class IdentityPeriodic(ServicePeriodic):
 
     service = "identity"
     run = staticmethod(mailer.tick)
+
+
+@consumer("identity", "organisations.directory")
+def organisations_directory(ctx, session, payload, envelope):
+    from services.identity import organisations
+
+    organisations.store(session, payload)

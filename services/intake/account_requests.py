@@ -14,11 +14,18 @@ import hmac
 import secrets
 from typing import Callable
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from shared import audit
+from shared import audit, listing
 from shared.config import Settings
+from shared.jst import jst_minutes
+from shared.pages import ROLE_LABELS
+from shared.service import context
+from shared.vocabulary import STATUS_LABELS
 from shared.db import utcnow
 from shared.ratelimit import RateLimits
 from shared.messaging import ServiceContext
@@ -26,7 +33,7 @@ from shared.vocabulary import status_name
 from shared.web import ApiError, not_found
 from services.intake import deadlines
 from services.intake.applications import history, lock_application, org_of
-from services.intake.models import AccountRequest, Application, FormEntry
+from services.intake.models import AccountRequest, Application, FormEntry, Organisation
 
 FORM = "account"  # the request's data travels to review as this "form"
 
@@ -83,6 +90,7 @@ def create(ctx: ServiceContext, session: Session, body: dict,
     app.number = f"A{now:%Y}-{app.id:06d}"
     token = secrets.token_urlsafe(24)
     session.add(AccountRequest(application_id=app.id, receipt_token_hash=_hash(token)))
+    session.flush()
     _submit(ctx, session, app, body)
     _record(session, app, "account_request.filed", body)
     if late is not None:
@@ -113,11 +121,26 @@ def _record(session: Session, app: Application, action: str, body: dict) -> None
                  subject_org=app.org_id)
 
 
+def roles_for(session: Session, org: Organisation) -> list[str]:
+    """The roles an organisation's account request issues: ``applicant``, and for the
+    首長部局 of a 市区町村 whose 教育委員会 applies through it (経由, the rule of
+    plugins/routing/route_forwarding.py) also ``forwarder``."""
+    forwards = org.branch == "executive" and session.scalar(
+        select(Organisation.id).where(Organisation.parent_id == org.id,
+                                      Organisation.branch == "board_of_education",
+                                      Organisation.kind != "都道府県").limit(1)) is not None
+    return ["applicant", "forwarder"] if forwards else ["applicant"]
+
+
 def _submit(ctx: ServiceContext, session: Session, app: Application, body: dict) -> None:
     org = org_of(session, app.org_id)
     requester = body["requester"]
+    request = session.get(AccountRequest, app.id)
+    if request is not None:
+        request.requested_login = str(body["login"])[:100]
+        request.requester_name = str(requester["name"])[:100]
     data = {"org": org.id, "login": body["login"], "role": "applicant",
-            "name": requester["name"], "department": requester["department"],
+            "roles": roles_for(session, org), "name": requester["name"], "department": requester["department"],
             "title": requester.get("title", ""), "email": requester["email"],
             "phone": requester["phone"]}
     actor = {"org_id": org.id, "login": "(未発行)", "name": requester["name"],
@@ -160,6 +183,7 @@ def receipt(session: Session, app: Application) -> dict:
                          "stage": h.stage, "org_id": h.org_id, "comment": h.comment}
                         for h in app.history],
             "account": None}
+    body["accounts"] = []
     if request.issued_at is not None:
         expired = request.activation_expires_at <= utcnow()
         body["account"] = {
@@ -167,6 +191,14 @@ def receipt(session: Session, app: Application) -> dict:
             # The page and the API take the token in a posted body, never in the URL.
             "activation_page": ACTIVATION_PAGE, "activation_api": ACTIVATION_API,
             "expires_at": request.activation_expires_at.isoformat(), "expired": expired}
+        issued = request.issued_accounts or [{
+            "login": request.login, "role": "applicant",
+            "activation_token": request.activation_token,
+            "expires_at": request.activation_expires_at.isoformat()}]
+        body["accounts"] = [{**a, "activation_page": ACTIVATION_PAGE,
+                             "activation_api": ACTIVATION_API,
+                             "expired": dt.datetime.fromisoformat(a["expires_at"]) <= utcnow()}
+                            for a in issued]
     return body
 
 
@@ -179,6 +211,124 @@ def apply_issued(session: Session, payload: dict) -> None:
     request.login = payload["login"]
     request.activation_token = payload["activation_token"]
     request.activation_expires_at = dt.datetime.fromisoformat(payload["expires_at"])
+    request.issued_accounts = [
+        {k: str(a.get(k, "")) for k in ("login", "role", "activation_token", "expires_at")}
+        for a in payload.get("accounts") or []] or None
     request.issued_at = utcnow()
     app.status, app.stage, app.reviewer_org_id = "registered", None, None
-    history(session, app, "account_issued", comment=f"ログイン名 {payload['login']}")
+    logins = "、".join(a["login"] for a in request.issued_accounts or []) or payload["login"]
+    history(session, app, "account_issued", comment=f"ログイン名 {logins}")
+
+
+# --- the operators' list ------------------------------------------------------------
+
+STATUSES = ("submitted", "forwarding", "primary_review", "secondary_review", "returned",
+            "approved", "registered", "withdrawn")
+SORTS = {
+    "number": ("受付番号", Application.number),
+    "org": ("機関コード", Application.org_id),
+    "org_name": ("機関名", Organisation.name),
+    "login": ("希望するログイン名", AccountRequest.requested_login),
+    "requester": ("申請者", AccountRequest.requester_name),
+    "status": ("状態", Application.status),
+    "submitted": ("提出日時", Application.submitted_at),
+}
+LABELS = {**listing.COMMON_LABELS, "status": "状態"}
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    q: str = ""
+    status: str = ""
+    sort: str = "submitted"
+    order: str = "desc"
+    page: int = 1
+    per_page: int = listing.PER_PAGE
+
+    def args(self, **change) -> dict[str, str]:
+        return listing.query_args(self, **change)
+
+
+def parse_query(args: Mapping[str, str]) -> tuple[RequestQuery, list[str]]:
+    get = {k: (args.get(k) or "").strip() for k in LABELS}
+    problems: list[str] = []
+    common = listing.parse_common(get, LABELS, SORTS, "submitted", problems)
+    if not get["order"]:
+        common["order"] = "desc"
+    return RequestQuery(status=listing.choice(get["status"], "status", LABELS["status"],
+                                              STATUSES, problems), **common), problems
+
+
+def _listed(query: RequestQuery):
+    stmt = (select(Application, AccountRequest, Organisation.name)
+            .join(AccountRequest, AccountRequest.application_id == Application.id)
+            .outerjoin(Organisation, Organisation.id == Application.org_id)
+            .where(Application.kind == "account"))
+    if query.status:
+        stmt = stmt.where(Application.status == query.status)
+    if query.q:
+        pattern = listing.like(query.q)
+        stmt = stmt.where(or_(*(func.lower(c).like(pattern, escape="\\") for c in (
+            Application.number, Application.org_id, Organisation.name,
+            AccountRequest.requested_login, AccountRequest.requester_name,
+            AccountRequest.login))))
+    return stmt
+
+
+def _list_item(app: Application, request: AccountRequest, org_name: str | None) -> dict:
+    issued = request.issued_accounts or ([{"login": request.login, "role": "applicant"}]
+                                         if request.login else [])
+    return {"application_id": app.id, "number": app.number, "org": app.org_id,
+            "org_name": org_name, "login_requested": request.requested_login,
+            "requester": request.requester_name, "status": app.status, "stage": app.stage,
+            "round": app.round,
+            "submitted_at": app.submitted_at.isoformat() if app.submitted_at else None,
+            "issued_at": request.issued_at.isoformat() if request.issued_at else None,
+            "accounts": [{"login": a["login"], "role": a["role"]} for a in issued]}
+
+
+def search(session: Session, query: RequestQuery) -> listing.Page:
+    """One page of the account requests matching ``query`` (search by part of the
+    受付番号, the organisation's code or name, the requested or issued login, the
+    requester's name), and how many match in all. Never a receipt or activation token."""
+    stmt = _listed(query)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    stmt = listing.ordered(stmt, SORTS[query.sort][1], Application.id, query.order)
+    items = [_list_item(*row) for row in session.execute(listing.paged(stmt, query))]
+    return listing.Page(items=items, total=total, query=query)
+
+
+def every(session: Session, query: RequestQuery) -> Iterator[dict]:
+    stmt = listing.ordered(_listed(query), SORTS[query.sort][1], Application.id, query.order)
+    for row in session.execute(stmt.limit(listing.CSV_LIMIT).execution_options(yield_per=500)):
+        yield _list_item(*row)
+
+
+CSV_HEADER = ("受付番号", "機関名", "機関コード", "希望するログイン名", "申請者", "状態",
+              "提出日時（日本時間）", "発行日時（日本時間）", "発行されたアカウント")
+
+
+def csv_rows(items: Iterator[dict], role_names: Mapping[str, str],
+             status_names: Mapping[str, str]) -> Iterator[tuple]:
+    for i in items:
+        yield (i["number"], i["org_name"] or "", i["org"], i["login_requested"] or "",
+               i["requester"] or "", status_names.get(i["status"], i["status"]),
+               jst_minutes(i["submitted_at"]), jst_minutes(i["issued_at"]),
+               "、".join(f"{a['login']}（{role_names.get(a['role'], a['role'])}）"
+                        for a in i["accounts"]))
+
+
+
+def csv_response(args: Mapping[str, str]):
+    """The CSV download of the list with ``args``' filters (page and API): every match
+    up to listing.CSV_LIMIT, statuses and roles by their Japanese names."""
+    query, problems = parse_query(args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
+
+    def body():
+        with context("intake").transaction() as session:
+            yield from listing.csv_text(CSV_HEADER, csv_rows(every(session, query),
+                                                             ROLE_LABELS, STATUS_LABELS))
+
+    return listing.csv_download(body(), "account-requests")

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from shared.auth import current_principal, public, require
-from shared.openapi import PDF, File, Reply, operation
+from shared.openapi import CSV, PDF, File, Reply, operation
 from shared.pluginmanager import form_specs
 from shared.ratelimit import rate_limits
 from shared.service import context, plugins
@@ -15,7 +15,8 @@ from shared.web import ApiError, json_body
 from services.intake import account_requests, printing
 from services.intake import applications as apps
 from services.intake.models import Application
-from services.intake.schemas import (RECEIPT_TOKEN_HEADER, WITHDRAW_BODY,
+from services.intake.schemas import (AccountRequestListQuerySchema, AccountRequestListSchema,
+                                     RECEIPT_TOKEN_HEADER, WITHDRAW_BODY,
                                      AccountRequestCreatedSchema, AccountRequestPostSchema,
                                      AccountRequestPutSchema, AccountRequestReceiptSchema,
                                      AccountRequestResubmittedSchema, ApplicationCreatedSchema,
@@ -194,6 +195,31 @@ def create_account_request():
         result = {"number": app.number, "receipt_token": token, "status": app.status,
                   "receipt_url": f"/api/intake/account-requests/{app.number}"}
     return jsonify(result), 201
+
+
+@bp.get("/account-requests")
+@require("operator")
+@operation("アカウント発行申請の一覧（運用者）", query=AccountRequestListQuerySchema,
+           responses={200: AccountRequestListSchema}, errors=(422,))
+def list_account_requests():
+    """Every account request a page at a time (the operators' page's function): q,
+    status, sort and order, page and per_page (50 by default). Never a receipt or an
+    activation token."""
+    query, problems = account_requests.parse_query(request.args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
+    with context("intake").transaction() as session:
+        page = account_requests.search(session, query)
+    return jsonify({"items": page.items, "total": page.total, "page": query.page,
+                    "per_page": query.per_page, "pages": page.pages})
+
+
+@bp.get("/account-requests.csv")
+@require("operator")
+@operation("アカウント発行申請の一覧（CSV、Excel 用）", query=AccountRequestListQuerySchema,
+           responses={200: File(CSV, "CSV（UTF-8、BOM 付き。Excel で開けます）")}, errors=(422,))
+def account_requests_csv():
+    return account_requests.csv_response(request.args)
 
 
 @bp.get("/account-requests/<number>")

@@ -240,6 +240,11 @@ class AccountRequest(Base):
     activation_token: Mapped[str | None] = mapped_column(String(100))
     activation_expires_at: Mapped[dt.datetime | None]
     issued_at: Mapped[dt.datetime | None]
+    # what the operators' list searches and sorts (also in the request's form data)
+    requested_login: Mapped[str | None] = mapped_column(String(100))
+    requester_name: Mapped[str | None] = mapped_column(String(100))
+    # every account issued: [{"login", "role", "activation_token", "expires_at"}]
+    issued_accounts: Mapped[list | None]
 
 
 # --- Workbook uploads and attachments (issue 4) ------------------------------------------

@@ -981,6 +981,28 @@ def account_receipt():
                                receipt=account_requests.receipt(session, app))
 
 
+# --- the account requests (operator) -----------------------------------------------------
+
+@home.get("/account-requests")
+@require_page("operator")
+def account_requests_list():
+    """Every アカウント発行申請 with search, status filter, sort and pages of 50 (the
+    function behind GET /api/intake/account-requests)."""
+    query, problems = account_requests.parse_query(request.args)
+    with context("intake").transaction() as session:
+        page = account_requests.search(session, query)
+    return render_template("intake/account_requests.html", page=page, query=query,
+                           problems=problems, statuses=account_requests.STATUSES,
+                           sorts=account_requests.SORTS), \
+        422 if problems else 200
+
+
+@home.get("/account-requests.csv")
+@require_page("operator")
+def account_requests_csv():
+    return account_requests.csv_response(request.args)
+
+
 # --- reference data (operator) --------------------------------------------------------
 
 @home.route("/refdata", methods=["GET", "POST"])

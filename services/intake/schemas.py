@@ -481,6 +481,13 @@ class AccountRequestReceiptSchema(ResponseSchema):
     history = fields.List(fields.Nested(ReceiptHistorySchema), required=True)
     account = fields.Nested(IssuedAccountSchema, required=True, allow_none=True,
                             metadata={"description": "発行されたアカウント（発行前は null）"})
+    accounts = fields.List(fields.Nested(lambda: IssuedAccountWithRoleSchema()), required=True,
+                           metadata={"description": "発行されたすべてのアカウント（最初は account と同じ。"
+                                                    "市区町村の首長部局には経由機関のアカウントも発行される）"})
+
+
+class IssuedAccountWithRoleSchema(IssuedAccountSchema):
+    role = fields.String(required=True, metadata={"description": "applicant または forwarder"})
 
 
 class AccountRequestResubmittedSchema(ResponseSchema):
@@ -537,3 +544,45 @@ class LateAllowanceSchema(ResponseSchema):
 
 class LateAllowanceListSchema(ResponseSchema):
     items = fields.List(fields.Nested(LateAllowanceSchema), required=True)
+
+
+class AccountRequestListQuerySchema(BaseSchema):
+    q = fields.String(metadata={"description": "受付番号・機関コード・機関名・希望するログイン名・申請者の氏名・発行されたログイン名の一部"})
+    status = fields.String(metadata={"description": "状態"})
+    sort = fields.String(validate=validate.OneOf(
+        ["number", "org", "org_name", "login", "requester", "status", "submitted"]),
+        metadata={"description": "並べ替えの列（既定: submitted = 提出日時）"})
+    order = fields.String(validate=validate.OneOf(["asc", "desc"]),
+                          metadata={"description": "asc または desc（既定）"})
+    page = fields.Integer(validate=validate.Range(min=1, max=999999), metadata={"description": "ページ（1 から）"})
+    per_page = fields.Integer(validate=validate.Range(min=1, max=200),
+                              metadata={"description": "1 ページの件数（既定 50、最大 200）"})
+
+
+class IssuedAccountRefSchema(ResponseSchema):
+    login = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class AccountRequestListItemSchema(ResponseSchema):
+    application_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    org = fields.String(required=True, metadata={"description": "機関 ID"})
+    org_name = fields.String(required=True, allow_none=True)
+    login_requested = fields.String(required=True, allow_none=True)
+    requester = fields.String(required=True, allow_none=True, metadata={"description": "申請者の氏名"})
+    status = fields.String(required=True)
+    stage = fields.String(required=True, allow_none=True)
+    round = fields.Integer(required=True)
+    submitted_at = fields.DateTime(required=True, allow_none=True)
+    issued_at = fields.DateTime(required=True, allow_none=True)
+    accounts = fields.List(fields.Nested(IssuedAccountRefSchema), required=True,
+                           metadata={"description": "発行されたアカウント（有効化トークンは含まない）"})
+
+
+class AccountRequestListSchema(ResponseSchema):
+    items = fields.List(fields.Nested(AccountRequestListItemSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)

@@ -11,15 +11,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
 
 from shared.auth import Principal, current_principal, require
-from shared.openapi import operation
+from shared.openapi import CSV, File, operation
 from shared.service import context
 from shared.web import ApiError, json_body, not_found
+from services.matching import confirmations as confirmation_list
 from services.matching import matcher
 from services.matching.models import Confirmation, DelegationRecord, MatchedApplication
-from services.matching.schemas import (ANSWERS, STATUS_FILTERS, ApplicationRecordsSchema,
+from services.matching.schemas import (ANSWERS, ApplicationRecordsSchema,
                                        ConfirmationAnswerSchema, ConfirmationListSchema,
                                        ConfirmationQuerySchema, ConfirmationRequestSchema)
 
@@ -55,13 +55,7 @@ def application_records(app_id: int):
                         "records": matcher.results_of(session, app_id)})
 
 
-def _request_view(c: Confirmation, record: DelegationRecord) -> dict:
-    data = record.data
-    return {**matcher.confirmation_view(c), "application_id": c.application_id,
-            "delegatee": c.delegatee_org, "item": record.item,
-            "affair": data.get("affair"), "procedure": data.get("procedure"),
-            "basis": data.get("basis"), "chain": data.get("chain") or [],
-            "delegators": data.get("delegators") or [], "record_status": record.status}
+_request_view = confirmation_list.view
 
 
 @bp.get("/confirmations")
@@ -69,20 +63,26 @@ def _request_view(c: Confirmation, record: DelegationRecord) -> dict:
 @operation("自機関あての委任情報確認依頼", query=ConfirmationQuerySchema,
            responses={200: ConfirmationListSchema}, errors=(422,))
 def list_confirmations():
-    principal = current_principal()
-    status = request.args.get("status", "pending")
-    if status not in STATUS_FILTERS:
-        raise ApiError(422, "bad_filter",
-                       f"status「{status}」は指定できません（pending, confirmed, disputed, all）。")
+    """A page (50 by default) of the requests to the caller's organisation
+    (services.matching.confirmations, as the page): status, q (part of the 申請番号, the
+    delegatee's code or name, the 項番 or the affair), sort and order, page, per_page;
+    ``total`` and ``pages`` tell how many there are."""
+    query, problems = confirmation_list.parse(request.args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
     with context("matching").transaction() as session:
-        stmt = (select(Confirmation, DelegationRecord)
-                .join(DelegationRecord, DelegationRecord.id == Confirmation.record_id)
-                .where(Confirmation.delegator_org == principal.org_id)
-                .order_by(Confirmation.id))
-        if status != "all":
-            stmt = stmt.where(Confirmation.status == status)
-        items = [_request_view(c, r) for c, r in session.execute(stmt.limit(2000))]
-    return jsonify({"items": items})
+        page = confirmation_list.search(session, current_principal(), query)
+    return jsonify({"items": page.items, "total": page.total, "page": query.page,
+                    "per_page": query.per_page, "pages": page.pages})
+
+
+@bp.get("/confirmations.csv")
+@require(*APPLICANT_ROLES)
+@operation("自機関あての委任情報確認依頼（CSV、Excel 用）", query=ConfirmationQuerySchema,
+           responses={200: File(CSV, "CSV（UTF-8、BOM 付き。Excel で開けます）")}, errors=(422,))
+def confirmations_csv():
+    """Every matching request (no paging, at most 50,000 rows) as CSV for Excel."""
+    return confirmation_list.csv_response(request.args, current_principal())
 
 
 @bp.post("/confirmations/<int:confirmation_id>")

@@ -430,7 +430,11 @@ def store_records(session: Session, payload: dict,
                     record_id=record.id, application_id=record.application_id,
                     delegatee_org=record.org_id, delegator_org=delegator[:40],
                     item=record.item, fingerprint=record.fingerprint, status=status,
-                    reason=reason, answered_by=by, answered_at=at))
+                    reason=reason, answered_by=by, answered_at=at,
+                    number=(payload.get("number") or None) and str(payload["number"])[:40],
+                    delegatee_name=(payload.get("org_name") or None)
+                    and str(payload["org_name"])[:200],
+                    affair=str(record.data.get("affair") or "")[:400] or None))
     session.flush()
     return new
 

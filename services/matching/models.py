@@ -86,6 +86,11 @@ class Confirmation(Base):
     answered_by: Mapped[dict | None]
     answered_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # what the list of requests searches and sorts: the delegatee's application number
+    # and name (from the round's payload) and the affair (from the record)
+    number: Mapped[str | None] = mapped_column(String(40))
+    delegatee_name: Mapped[str | None] = mapped_column(String(200))
+    affair: Mapped[str | None] = mapped_column(String(400))
 
 
 class MatchedApplication(Base):

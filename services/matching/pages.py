@@ -12,14 +12,16 @@ from collections import defaultdict, deque
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
+from shared import listing
 from shared.pages import html_errors, page_principal, require_page
 from shared.service import context
 from shared.web import not_found
+from services.matching import confirmations as confirmation_list
 from services.matching import matcher
 from services.matching.api import APPLICANT_ROLES, OVERSEERS, _may_see, _request_view
 from services.matching.models import (Confirmation, DelegationEdge, DelegationRecord,
                                       MatchedApplication)
-from services.matching.schemas import ANSWERS, STATUS_FILTERS
+from services.matching.schemas import ANSWERS
 
 bp = Blueprint("matching_pages", __name__, url_prefix="/matching", template_folder="templates")
 
@@ -51,20 +53,27 @@ def application(app_id: int):
 @bp.get("/confirmations")
 @require_page(*APPLICANT_ROLES)
 def confirmations():
-    principal = page_principal()
-    status = request.args.get("status", "pending")
-    if status not in STATUS_FILTERS:
-        status = "pending"
+    """The requests to the visitor's organisation: search, status, sort by column, pages
+    of 50, CSV (services.matching.confirmations, as the API)."""
+    query, problems = confirmation_list.parse(request.args)
     with context("matching").transaction() as session:
-        stmt = (select(Confirmation, DelegationRecord)
-                .join(DelegationRecord, DelegationRecord.id == Confirmation.record_id)
-                .where(Confirmation.delegator_org == principal.org_id)
-                .order_by(Confirmation.id))
-        if status != "all":
-            stmt = stmt.where(Confirmation.status == status)
-        items = [_request_view(c, r) for c, r in session.execute(stmt.limit(2000))]
-    return render_template("matching/confirmations.html", items=items, status=status,
-                           filters=STATUS_FILTERS, error=None, error_id=None)
+        page = confirmation_list.search(session, page_principal(), query)
+    return _render_list(page, query, problems=problems), 422 if problems else 200
+
+
+def _render_list(page, query, *, problems=(), error=None, error_id=None, answer="",
+                 reason=""):
+    return render_template("matching/confirmations.html", page=page, query=query,
+                           problems=list(problems), names=confirmation_list.STATUS_NAMES,
+                           sorts=confirmation_list.SORTS, error=error, error_id=error_id,
+                           answer=answer, reason=reason)
+
+
+@bp.get("/confirmations.csv")
+@require_page(*APPLICANT_ROLES)
+def confirmations_csv():
+    """The list as CSV with the page's filters, for the page's session."""
+    return confirmation_list.csv_response(request.args, page_principal())
 
 
 @bp.post("/confirmations/<int:confirmation_id>")
@@ -93,8 +102,10 @@ def answer(confirmation_id: int):
         if c is None or c.delegator_org != principal.org_id:
             raise not_found("委任情報確認依頼")
         items = [_request_view(c, session.get(DelegationRecord, c.record_id))]
-    return render_template("matching/confirmations.html", items=items, status="all",
-                           filters=STATUS_FILTERS, error=error, error_id=confirmation_id), 422
+    query = confirmation_list.ConfirmationQuery(status="all")
+    page = listing.Page(items=items, total=1, query=query)
+    return _render_list(page, query, error=error, error_id=confirmation_id,
+                        answer=answer_text, reason=reason), 422
 
 
 # --- the delegation graph of an organisation --------------------------------------------

@@ -24,6 +24,14 @@ class ConfirmationAnswerSchema(BaseSchema):
 class ConfirmationQuerySchema(BaseSchema):
     status = fields.String(validate=validate.OneOf(STATUS_FILTERS), metadata={
         "description": "pending（既定）, confirmed, disputed, all"})
+    q = fields.String(metadata={"description": "申請番号・委任先の機関コードまたは機関名・項番・事務名の一部"})
+    sort = fields.String(validate=validate.OneOf(
+        ["created", "number", "delegatee", "delegatee_name", "item", "status"]),
+        metadata={"description": "並べ替えの列（既定: created = 依頼日時）"})
+    order = fields.String(validate=validate.OneOf(["asc", "desc"]), metadata={"description": "asc（既定）または desc"})
+    page = fields.Integer(validate=validate.Range(min=1, max=999999), metadata={"description": "ページ（1 から）"})
+    per_page = fields.Integer(validate=validate.Range(min=1, max=200),
+                              metadata={"description": "1 ページの件数（既定 50、最大 200）"})
 
 
 class ConfirmationViewSchema(ResponseSchema):
@@ -69,7 +77,14 @@ class ConfirmationRequestSchema(ConfirmationViewSchema):
     chain = fields.List(fields.Dict(), required=True)
     delegators = fields.List(fields.String(), required=True)
     record_status = fields.String(required=True)
+    number = fields.String(allow_none=True, metadata={"description": "委任先の申請の申請番号"})
+    delegatee_name = fields.String(allow_none=True, metadata={"description": "委任先の機関名"})
+    created_at = fields.DateTime(metadata={"description": "依頼された日時"})
 
 
 class ConfirmationListSchema(ResponseSchema):
     items = fields.List(fields.Nested(ConfirmationRequestSchema), required=True)
+    total = fields.Integer(metadata={"description": "条件に合う件数（全ページ）"})
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()

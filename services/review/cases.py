@@ -360,7 +360,7 @@ def _when_approved(ctx: ServiceContext, session: Session, case: ReviewCase) -> N
         ctx.emit(session, "identity", "account.approved", {
             "request_id": case.application_id, "number": case.number, "org": case.org,
             "login": request["login"], "role": request.get("role", "applicant"),
-            "name": request["name"], "department": request.get("department", ""),
+            "roles": request.get("roles"), "name": request["name"], "department": request.get("department", ""),
             "email": request.get("email"), "approved_at": utcnow().isoformat()})
     elif case.status == "approved":
         snapshot = session.get(MatchingSnapshot, case.application_id)

@@ -100,10 +100,15 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
               "findings": [f for f in case.findings or []
                            if str(f.get("location", "")).startswith(code)]}
              for code, data in sorted(case.forms.items())]
+    summary = None
+    if matching is not None:
+        # 総務省 (and operators) read the 突合 first: how many records per outcome
+        summary = sorted(Counter(r.get("status", "") for r in matching).items())
     return render_template(
         "review/application.html", case=desc, forms=forms, may_decide=_may_decide(
             principal, case), error=error, comment=comment, result=result,
-        matching=matching, prefecture=prefecture_name(case.prefecture_code),
+        matching=matching, matching_summary=summary,
+        prefecture=prefecture_name(case.prefecture_code),
         stage_role=ROLE_OF, may_reroute=principal.role == "operator"
         and case.status == cases.UNROUTABLE), status
 

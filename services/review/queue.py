@@ -9,19 +9,18 @@ SQL on indexed columns, so a page of 50 costs the same with 50 cases or 50,000
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
-from flask import Response, stream_with_context
+from flask import Response
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.db import utcnow
-from shared.jst import JST, jst_minutes
+from shared import listing
+from shared.jst import jst_minutes
 from shared.service import context
 from shared.web import ApiError
 from shared.vocabulary import KIND, STATUS_LABELS
@@ -45,9 +44,9 @@ SORTS = {
 ITEM_COLUMNS = (ReviewCase.id, ReviewCase.application_id, ReviewCase.number, ReviewCase.kind,
                 ReviewCase.org, ReviewCase.stage, ReviewCase.status, ReviewCase.round,
                 ReviewCase.stage_started_at, ReviewCase.submitted_at, ReviewCase.routing_problem)
-PER_PAGE = 50
-MAX_PER_PAGE = 200
-CSV_LIMIT = 50_000
+PER_PAGE = listing.PER_PAGE
+MAX_PER_PAGE = listing.MAX_PER_PAGE
+CSV_LIMIT = listing.CSV_LIMIT
 STAGE_NAMES = {"forwarding": "経由機関確認", "primary": "一次審査", "secondary": "二次審査"}
 ACTIVE = tuple(STATUS_OF.values())          # statuses that wait for a reviewer
 LABELS = {"status": "状態", "org": "機関コード", "prefecture": "都道府県コード",
@@ -75,14 +74,7 @@ class QueueQuery:
     def args(self, **change) -> dict[str, str]:
         """The query string of this query (with ``change``), defaults left out: what
         the page's sort and paging links carry."""
-        values = {**self.__dict__, **change}
-        default = QueueQuery()
-        out = {}
-        for key, value in values.items():
-            if value == getattr(default, key) or value in (None, ""):
-                continue
-            out[key] = "true" if value is True else str(value)
-        return out
+        return listing.query_args(self, **change)
 
 
 @dataclass
@@ -98,20 +90,11 @@ class QueuePage:
 
 
 def _number(raw: str, name: str, low: int, high: int, problems: list[str]) -> int | None:
-    if raw in (None, ""):
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not low <= int(raw) <= high:
-        problems.append(f"{LABELS[name]}（{name}）は {low} 以上 {high} 以下の整数（半角数字）で"
-                        f"指定してください（「{raw[:20]}」）。")
-        return None
-    return int(raw)
+    return listing.number(raw, name, LABELS[name], low, high, problems)
 
 
 def _choice(raw: str, name: str, allowed, problems: list[str]) -> str:
-    if raw and raw not in allowed:
-        problems.append(f"{LABELS[name]}（{name}）に「{raw[:40]}」は指定できません。")
-        return ""
-    return raw
+    return listing.choice(raw, name, LABELS[name], allowed, problems)
 
 
 def parse(args: Mapping[str, str]) -> tuple[QueueQuery, list[str]]:
@@ -141,9 +124,7 @@ def _days_ago(days: int) -> dt.datetime:
     return now - dt.timedelta(days=days) if days < (now - earliest).days else earliest
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
+_like = listing.like
 
 
 def _overdue(ends: dict[str, dt.date], on: dt.date) -> object:
@@ -237,34 +218,20 @@ CSV_HEADER = ("申請番号", "機関名", "機関コード", "都道府県コ�
               "提出日時（日本時間）", "段階の開始（日本時間）", "期限", "期限超過")
 
 
-def _cell(value) -> str:
-    """A value Excel shows as text: one that starts like a formula is quoted (CSV
-    injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_text(items: Iterator[dict]) -> Iterator[str]:
-    """The queue as CSV for Excel: UTF-8 with a byte-order mark, CRLF line ends, Japanese
-    headers and values (statuses and kinds by their names, times in JST)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    out.write("\ufeff")
-    writer.writerow(CSV_HEADER)
-    for n, i in enumerate(items, 1):
-        org = i["org"] or {}
-        writer.writerow(_cell(v) for v in (i["number"], org.get("name", ""), org.get("id", ""),
-                         org.get("prefecture_code") or "", KIND.get(i["kind"], i["kind"]),
-                         STAGE_NAMES.get(i["stage"] or "", ""),
-                         STATUS_LABELS.get(i["status"], i["status"]), i["round"],
-                         jst_minutes(i["submitted_at"]), jst_minutes(i["since"]),
-                         i["due"].strftime("%Y/%m/%d") if i["due"] else "",
-                         "期限超過" if i["overdue"] else ""))
-        if n % 200 == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+    """The queue as CSV for Excel (shared.listing.csv_text): Japanese headers and values
+    (statuses and kinds by their names, times in JST)."""
+    def rows():
+        for i in items:
+            org = i["org"] or {}
+            yield (i["number"], org.get("name", ""), org.get("id", ""),
+                   org.get("prefecture_code") or "", KIND.get(i["kind"], i["kind"]),
+                   STAGE_NAMES.get(i["stage"] or "", ""),
+                   STATUS_LABELS.get(i["status"], i["status"]), i["round"],
+                   jst_minutes(i["submitted_at"]), jst_minutes(i["since"]),
+                   i["due"].strftime("%Y/%m/%d") if i["due"] else "",
+                   "期限超過" if i["overdue"] else "")
+    return listing.csv_text(CSV_HEADER, rows())
 
 
 def csv_response(args: Mapping[str, str], principal: Principal) -> Response:
@@ -278,7 +245,4 @@ def csv_response(args: Mapping[str, str], principal: Principal) -> Response:
         with context("review").transaction() as session:
             yield from csv_text(every(session, principal, query))
 
-    stamp = utcnow().astimezone(JST).strftime("%Y%m%d-%H%M")
-    return Response(stream_with_context(body()), content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="review-queue-{stamp}.csv"'})
+    return listing.csv_download(body(), "review-queue")

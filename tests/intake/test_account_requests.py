@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.conftest import Suite, wait_for
-from tests.pages.support import client_for
+from tests.pages.support import client_for, post_form, text_of
 from tests.review import support as review
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -299,3 +299,56 @@ def stored_requests(suite) -> tuple[int, int]:
         return (session.scalar(select(func.count()).select_from(Application).where(
                     Application.kind == "account")),
                 session.scalar(select(func.count()).select_from(AccountRequest)))
+
+
+def test_a_municipal_executive_gets_an_applicant_and_a_forwarder_account(suite):
+    """A 市区町村's 首長部局 also forwards its 教育委員会's applications (経由): its
+    approved request issues both accounts, each with its own activation link."""
+    filed = file_request(suite, org="012157", login="bibai-joho")          # 美唄市
+    app_id = wait_for(lambda: next((i["application_id"] for i in review.queue(
+        suite, HOKKAIDO) if i["number"] == filed["number"]), None), what="in the queue")
+    case = suite.client.get(f"/api/review/applications/{app_id}",
+                            headers=suite.headers(HOKKAIDO)).get_json()
+    assert case["forms"]["account"]["roles"] == ["applicant", "forwarder"]
+    assert review.decide(suite, HOKKAIDO, app_id).status_code == 201
+    wait_receipt(suite, filed, lambda r: r["status"] == "secondary_review", "secondary")
+    assert review.decide(suite, "demo-mic", app_id, "承認", "").status_code == 201
+    done = wait_receipt(suite, filed, lambda r: r["account"] is not None, "issued")
+    accounts = {a["role"]: a for a in done["accounts"]}
+    assert sorted(accounts) == ["applicant", "forwarder"]
+    assert accounts["applicant"]["login"] == "bibai-joho" == done["account"]["login"]
+    forwarder = accounts["forwarder"]
+    assert forwarder["login"] == "bibai-joho-keiyu"
+    page = "/account-requests/receipt"
+    html = text_of(post_form(suite.app.test_client(), page, page, {
+        "number": filed["number"], "token": filed["receipt_token"]}))
+    assert "申請者のアカウント" in html and "経由機関のアカウント" in html
+    assert html.count("パスワードを設定してアカウントを有効化する") == 2
+    assert forwarder["activation_token"] != accounts["applicant"]["activation_token"]
+    res = suite.client.post("/api/auth/activate", json={
+        "token": forwarder["activation_token"], "password": "bibai-forwarding-2026"})
+    assert res.status_code == 200 and res.get_json()["role"] == "forwarder"
+    assert res.get_json()["org"] == "012157"
+
+
+def test_boards_of_education_and_prefectures_request_the_applicant_role_only(suite):
+    for org, login in (("012165-BOE", "ashibetsu-kyoi"), ("010006", "hokkaido-joho")):
+        filed = file_request(suite, org=org, login=login)
+        ctx = suite.ctx("intake")
+        from services.intake.models import Application, FormEntry
+        from sqlalchemy import select
+        with ctx.transaction() as session:
+            app = session.scalar(select(Application).where(Application.number == filed["number"]))
+            data = session.scalar(select(FormEntry.data).where(FormEntry.application_id == app.id))
+        assert data["roles"] == ["applicant"], org
+
+
+def test_identity_learns_organisation_names_from_intakes_directory(suite):
+    from services.identity import organisations
+
+    def names():
+        with suite.ctx("identity").transaction() as session:
+            return organisations.names_of(session, ["131016", "012157"]) or None
+
+    found = wait_for(names, what="the directory at identity")
+    assert "千代田区" in found["131016"] and "美唄市" in found["012157"]

@@ -121,7 +121,7 @@ def test_confirmation_request_is_answered_on_a_page(suite):
     app_id = _submitted_with_delegation(suite)
     suite.wait_status(app_id, "primary_review")
     meguro = client_for(suite, "meguro")
-    html = wait_for(lambda: (lambda h: h if "の受任事務 項番九" in h else None)(
+    html = wait_for(lambda: (lambda h: h if ">項番九 " in h else None)(
         text_of(meguro.get("/matching/confirmations"))), what="confirmation request")
     conf_id = re.search(r'/matching/confirmations/(\d+)"', html).group(1)
     url = f"/matching/confirmations/{conf_id}"
@@ -146,6 +146,16 @@ def test_mic_sees_matching_results_approves_and_reads_the_master(suite):
     assert "132012" in html and "委任情報の突合結果" in html
     # unresolved 突合 are listed above the decision; approving needs the check box
     assert 'id="unresolved-matching"' in html
+    # 総務省's page starts with the 突合 summary and the attachments, then the decision
+    # and the forms
+    order = [html.index(marker) for marker in (
+        'id="matching-summary"', 'id="attachments"', 'id="decision-heading"',
+        '<h2>様式</h2>', 'id="matching-h"')]
+    assert order == sorted(order)
+    summary = html[html.index('id="matching-summary"'):html.index('id="attachments"')]
+    assert "委任情報 1 件" in summary and "未解決の突合が 1 件" in summary
+    pref_page = text_of(client_for(suite, "demo-pref").get(f"/review/applications/{app_id}"))
+    assert 'id="matching-summary"' not in pref_page
     refused = _decide(mic, app_id, "承認", "確認しました")
     assert refused.status_code == 422 and "突合に未解決" in text_of(refused)
     assert _decide(mic, app_id, "承認", "委任元の確認は書面で受領",
