@@ -57,7 +57,8 @@ QUEUES = ("identity", "intake", "review", "matching", "master")
 ENVELOPE_VERSION = 1
 # Message types that only inform their receiver: published in batches (see the module
 # docstring), never one by one. Work a receiver must start at once is never here.
-INFORMING = frozenset({"application.status_changed", "notification.requested"})
+INFORMING = frozenset({"application.status_changed", "notification.requested",
+                       "notification.published"})
 BATCH = "batch"
 
 
