@@ -1005,6 +1005,15 @@ def run_batch(ctx: ServiceContext, body: dict, *, redelivered: bool = False) -> 
             failure = failure or exc
             outcome = "failed"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        # one line per envelope, under its own correlation id (as a task of its own had
+        # Celery's line), so a request is still followed through every service's log
+        cid = envelope.get("correlation_id") if isinstance(envelope, dict) else None
+        token = current_correlation.set(cid if isinstance(cid, str) else None)
+        try:
+            log.info("message %s (%s) of a batch: %s", envelope.get("id") if isinstance(
+                envelope, dict) else None, kind, outcome)
+        finally:
+            current_correlation.reset(token)
     if failure is not None:
         raise failure
     return outcomes
