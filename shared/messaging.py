@@ -429,8 +429,8 @@ class ServiceContext:
         }
         session.add(self.Outbox(id=msg_id, task_name=task_name(to, message_type),
                                 envelope=envelope, next_attempt_at=utcnow()))
-        pending = session.info.setdefault("nws_outbox", [])
-        pending.append(msg_id)
+        if message_type not in INFORMING:   # those wait for the next batch
+            session.info.setdefault("nws_outbox", []).append(msg_id)
         return msg_id
 
     @contextmanager
