@@ -10,8 +10,10 @@ run:
   (``form.validation_requested``, ``application.validation_requested``,
   ``upload.received`` from intake itself and ``application.status_changed`` from
   review), through the real consumer wrapper (``ServiceContext.consume``: envelope and
-  payload schemas, the transaction, the inbox row, the ack message to the sender and
-  the sender's ack task marking its outbox row) with a handler that does nothing.
+  payload schemas, the delivery mark, the transaction, the inbox row, the
+  acknowledgement to the sender and the sender's worker marking its outbox row, in
+  batches) with a handler that does nothing. The run ends when every outbox row is
+  marked acknowledged, so the sender's side is in the time.
 
 Target (issue 17): the wrapped message costs at most 3× the bare task.
 

@@ -121,6 +121,12 @@ class Settings:
     # the message is a dead letter (counted apart from dead_letter_after)
     lost_delivery_after: int = 3
     sweep_interval: float = 5.0
+    # how often a worker marks as acknowledged the outbox messages its receivers
+    # reported done (they are ids in a list beside the queues, not messages)
+    ack_drain_interval: float = 0.5
+    # outbox messages that only inform (status reports, notices) are published together,
+    # one broker message per receiver, at most this many seconds after their commit
+    inform_batch_interval: float = 1.0
     disabled_plugins: tuple[str, ...] = ()
     extra_plugins: tuple[str, ...] = ()
     embedded: bool = False
@@ -215,6 +221,8 @@ class Settings:
             dead_letter_after=_int(env, "NWS_DEAD_LETTER_AFTER", 5),
             lost_delivery_after=_int(env, "NWS_LOST_DELIVERY_AFTER", 3),
             sweep_interval=_float(env, "NWS_SWEEP_INTERVAL", 5.0),
+            ack_drain_interval=_float(env, "NWS_ACK_DRAIN_INTERVAL", 0.5),
+            inform_batch_interval=_float(env, "NWS_INFORM_BATCH_INTERVAL", 1.0),
             disabled_plugins=_list(env, "NWS_DISABLE_PLUGINS"),
             extra_plugins=_list(env, "NWS_PLUGINS"),
             embedded=embedded,

@@ -167,11 +167,20 @@ CONTRACTS: dict[tuple[str, int], type[Schema]] = {
 }
 
 
+_SCHEMAS: dict[tuple[str, int], Schema] = {}
+
+
 def _schema(message_type: str, version: int) -> Schema:
-    try:
-        return CONTRACTS[(message_type, version)]()
-    except KeyError:
-        raise ValidationError(f"unknown message {message_type} v{version}") from None
+    """The contract's schema, made once per process (a marshmallow schema holds no state
+    between loads; making one per message was a measurable part of each delivery)."""
+    key = (message_type, version)
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        try:
+            schema = _SCHEMAS[key] = CONTRACTS[key]()
+        except KeyError:
+            raise ValidationError(f"unknown message {message_type} v{version}") from None
+    return schema
 
 
 def dump_payload(message_type: str, version: int, payload: dict) -> dict:

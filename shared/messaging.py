@@ -9,17 +9,32 @@ How a message travels
    (``nws.<receiver>.<type>``, one queue per service).
 3. The receiving task records the message id in its ``<service>_inbox`` table in the same
    transaction as its effects, so a redelivered message changes nothing twice, then
-   acknowledges the message to the sender (``nws.<sender>.outbox.ack``).
+   acknowledges the message to the sender: the id goes to the sender's list of
+   acknowledgements beside the queues (:class:`SideChannel`; a Redis list, or files in
+   the embedded suite's broker folder), which the sender's workers drain in batches
+   (:meth:`ServiceContext.drain_acks`, one UPDATE per batch). An acknowledgement is not a
+   message on any queue.
 4. Each worker's sweeper publishes again what was never acknowledged in time, with
    growing delays, so a broker that lost its queues (Redis here keeps nothing on disk)
-   loses no work.
+   loses no work, and a lost acknowledgement only makes the sender publish again (the
+   receiver's inbox turns that into a no-op, acknowledged again).
+
+Messages that only inform their receiver (:data:`INFORMING`: status reports, notices)
+are not published one by one: each worker publishes the ones due, every
+``inform_batch_interval`` seconds, as one broker message per receiver carrying their
+envelopes (``nws.<receiver>.batch``); each envelope is still consumed on its own (its
+inbox row, its acknowledgement), so the guarantees are those of single messages.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import logging
+import os
+import threading
+import time
 import uuid
+from collections import defaultdict, deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -40,6 +55,11 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("identity", "intake", "review", "matching", "master")
 ENVELOPE_VERSION = 1
+# Message types that only inform their receiver: published in batches (see the module
+# docstring), never one by one. Work a receiver must start at once is never here.
+INFORMING = frozenset({"application.status_changed", "notification.requested",
+                       "notification.published"})
+BATCH = "batch"
 
 
 def task_name(service: str, message_type: str) -> str:
@@ -220,6 +240,156 @@ class Staged:
     write: Callable[["ServiceContext", Session, dict, dict, Any, Any], None]
 
 
+# --- the side channel: acknowledgements and delivery marks beside the queues ---------
+
+class SideChannel:
+    """Where a receiver leaves its acknowledgements for their sender to drain in
+    batches, and (``marks``) where a delivery's start mark is kept while its handler
+    runs. Chosen by the broker (:func:`side_channel`)."""
+
+    marks = False       # True: start marks live here, not in the dead-letter table
+
+    def push_acks(self, sender: str, ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def pop_acks(self, service: str, limit: int) -> list[str]:
+        raise NotImplementedError
+
+
+class RedisSideChannel(SideChannel):
+    """Redis (the broker's server, the broker's key prefix): a list of acknowledged
+    message ids per sender (``nws.acks.<sender>``) and a key per running delivery
+    (``nws.running.<service>.<id>``: when it started, for ``mark_ttl`` seconds)."""
+
+    marks = True
+
+    def __init__(self, url: str, prefix: str, mark_ttl: int) -> None:
+        self.url, self.prefix, self.mark_ttl = url, prefix, mark_ttl
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:    # made on first use: in the pool process, after fork
+            import redis
+
+            self._client = redis.Redis.from_url(self.url, socket_timeout=10,
+                                                socket_connect_timeout=5)
+        return self._client
+
+    def _acks(self, service: str) -> str:
+        return f"{self.prefix}nws.acks.{service}"
+
+    def _mark(self, service: str, message_id: str) -> str:
+        return f"{self.prefix}nws.running.{service}.{message_id}"
+
+    def mark(self, service: str, message_id: str) -> float | None:
+        """Mark the delivery as started; the start of the earlier mark, if one was left
+        (one round trip: SET … GET)."""
+        previous = self.client.set(self._mark(service, message_id), f"{time.time():.3f}",
+                                   ex=self.mark_ttl, get=True)
+        return float(previous) if previous is not None else None
+
+    def finish(self, service: str, message_id: str, ack_to: str | None) -> None:
+        """The delivery has an outcome: its mark goes and (``ack_to``) its sender is
+        acknowledged, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(self._mark(service, message_id))
+        if ack_to:
+            pipe.rpush(self._acks(ack_to), message_id)
+        pipe.execute()
+
+    def push_acks(self, sender: str, ids: list[str]) -> None:
+        self.client.rpush(self._acks(sender), *ids)
+
+    def pop_acks(self, service: str, limit: int) -> list[str]:
+        got = self.client.lpop(self._acks(service), limit)
+        return [g.decode() if isinstance(g, bytes) else g for g in got or ()]
+
+
+class FolderSideChannel(SideChannel):
+    """The embedded suite's filesystem broker: one empty file per acknowledged message
+    (``<broker folder>/acks/<sender>/<id>``); whoever removes it has drained it."""
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+
+    def push_acks(self, sender: str, ids: list[str]) -> None:
+        target = self.folder / sender
+        target.mkdir(parents=True, exist_ok=True)
+        for message_id in ids:
+            (target / message_id).touch()
+
+    def pop_acks(self, service: str, limit: int) -> list[str]:
+        try:
+            names = os.listdir(self.folder / service)
+        except FileNotFoundError:
+            return []
+        taken = []
+        for name in names[:limit]:
+            try:
+                os.unlink(self.folder / service / name)
+            except FileNotFoundError:       # another worker drained it
+                continue
+            taken.append(name)
+        return taken
+
+
+class MemorySideChannel(SideChannel):
+    """kombu's in-process ``memory://`` broker: lists in this process."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, deque] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def push_acks(self, sender: str, ids: list[str]) -> None:
+        with self.lock:
+            self.lists[sender].extend(ids)
+
+    def pop_acks(self, service: str, limit: int) -> list[str]:
+        with self.lock:
+            q = self.lists[service]
+            return [q.popleft() for _ in range(min(limit, len(q)))]
+
+
+class TaskSideChannel(SideChannel):
+    """Any other broker: an acknowledgement task per message (``nws.<sender>.outbox.ack``),
+    as before the side channel existed."""
+
+    def __init__(self, celery: Celery) -> None:
+        self.celery = celery
+
+    def push_acks(self, sender: str, ids: list[str]) -> None:
+        for message_id in ids:
+            self.celery.send_task(task_name(sender, "outbox.ack"),
+                                  args=[{"message_id": message_id}],
+                                  queue=sender, retry=False, **NO_TIME_LIMITS)
+
+    def pop_acks(self, service: str, limit: int) -> list[str]:
+        return []
+
+
+def side_channel(celery: Celery, settings: Settings) -> SideChannel:
+    """The side channel of ``celery``'s broker, one per Celery app (every service of a
+    process shares it)."""
+    existing = getattr(celery, "nws_side_channel", None)
+    if existing is not None:
+        return existing
+    url = settings.broker_url
+    if url.startswith(("redis://", "rediss://")):
+        # a mark outlives any redelivery: the visibility timeout, the outbox's backoff
+        channel: SideChannel = RedisSideChannel(
+            url, settings.broker_key_prefix,
+            mark_ttl=2 * max(settings.visibility_timeout, 3600))
+    elif url.startswith("filesystem://"):
+        channel = FolderSideChannel(settings.data_dir / "broker" / "acks")
+    elif url.startswith("memory://"):
+        channel = MemorySideChannel()
+    else:
+        channel = TaskSideChannel(celery)
+    celery.nws_side_channel = channel
+    return channel
+
+
 # --- per-service context ---------------------------------------------------------------
 
 class ServiceContext:
@@ -240,6 +410,7 @@ class ServiceContext:
         self.Inbox = inbox_model
         self.celery = celery
         self.settings = settings
+        self.side = side_channel(celery, settings)
 
     # Sending ---------------------------------------------------------------------
 
@@ -258,13 +429,14 @@ class ServiceContext:
         }
         session.add(self.Outbox(id=msg_id, task_name=task_name(to, message_type),
                                 envelope=envelope, next_attempt_at=utcnow()))
-        pending = session.info.setdefault("nws_outbox", [])
-        pending.append(msg_id)
+        if message_type not in INFORMING:   # those wait for the next batch
+            session.info.setdefault("nws_outbox", []).append(msg_id)
         return msg_id
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A transaction whose outbox messages are published once it has committed."""
+        """A transaction whose outbox messages are published once it has committed
+        (those that only inform go with the next batch, see :meth:`publish_informing`)."""
         with self.db.transaction() as session:
             yield session
             ids = list(session.info.get("nws_outbox", ()))
@@ -272,56 +444,117 @@ class ServiceContext:
             self.publish(ids)
 
     def publish(self, ids: Iterable[str]) -> None:
-        """Publish outbox messages now (best effort: the sweeper catches what fails)."""
+        """Publish outbox messages now (best effort: the sweeper catches what fails).
+        Messages that only inform are left to the next batch."""
         ids = list(ids)
         with self.db.transaction() as session:
             rows = session.scalars(select(self.Outbox).where(
                 self.Outbox.id.in_(ids), self.Outbox.acked_at.is_(None))).all()
             for row in rows:
-                self._send(session, row)
+                if row.envelope.get("type") not in INFORMING:
+                    self._send(session, row)
 
     def _send(self, session: Session, row) -> None:
+        self._send_rows([row], row.task_name, [row.envelope])
+
+    def _send_rows(self, rows: list, name: str, envelopes: list[dict]) -> None:
+        """Publish one broker message: ``envelopes[0]`` to ``name``, or several
+        envelopes as one batch; ``rows`` are their outbox rows, updated as sent."""
         now = utcnow()
-        backoff = min(3600.0, self.settings.outbox_redeliver_after * (2 ** row.attempts))
         try:
+            if len(envelopes) == 1 and not name.endswith("." + BATCH):
+                args, shown = [envelopes[0]], _argsrepr(envelopes[0])
+            else:
+                args = [{"envelopes": envelopes}]
+                shown = f"[batch of {len(envelopes)}: {envelopes[0]['id']} …]"
             # argsrepr: Celery logs a task's arguments at DEBUG; payloads hold personal
             # data (names, phone numbers), so only ids are ever shown.
-            self.celery.send_task(row.task_name, args=[row.envelope],
-                                  argsrepr=_argsrepr(row.envelope),
+            self.celery.send_task(name, args=args, argsrepr=shown,
                                   kwargsrepr="{}", **NO_TIME_LIMITS,
-                                  queue=queue_of(row.task_name), retry=True,
+                                  queue=queue_of(name), retry=True,
                                   retry_policy={"max_retries": 2, "interval_start": 0.2,
                                                 "interval_step": 0.5, "interval_max": 1})
         except Exception as exc:  # broker down: keep it for the sweeper
-            log.warning("publish of %s failed: %s", row.id, exc)
-            row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            row.next_attempt_at = now + dt.timedelta(seconds=min(backoff, 30))
+            for row in rows:
+                backoff = min(3600.0, self.settings.outbox_redeliver_after * (2 ** row.attempts))
+                log.warning("publish of %s failed: %s", row.id, exc)
+                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                row.next_attempt_at = now + dt.timedelta(seconds=min(backoff, 30))
             return
-        row.published_at = now
-        row.attempts += 1
-        row.next_attempt_at = now + dt.timedelta(seconds=backoff)
-        row.last_error = None
+        for row in rows:
+            backoff = min(3600.0, self.settings.outbox_redeliver_after * (2 ** row.attempts))
+            row.published_at = now
+            row.attempts += 1
+            row.next_attempt_at = now + dt.timedelta(seconds=backoff)
+            row.last_error = None
 
-    def sweep(self, limit: int = 200) -> int:
+    def _send_due(self, session: Session, rows: list, batch_size: int = 200) -> None:
+        """Publish due outbox rows: those that only inform as one batch per receiver,
+        the others one by one."""
+        batches: dict[str, list] = {}
+        for row in rows:
+            if row.envelope.get("type") in INFORMING:
+                batches.setdefault(queue_of(row.task_name), []).append(row)
+            else:
+                self._send(session, row)
+        for receiver, group in batches.items():
+            for i in range(0, len(group), batch_size):
+                part = group[i:i + batch_size]
+                self._send_rows(part, task_name(receiver, BATCH), [r.envelope for r in part])
+
+    def sweep(self, limit: int = 200, *, informing_only: bool = False) -> int:
         """Publish outbox messages that are due: never published, or not acknowledged in
-        time. Returns how many were sent."""
+        time (``informing_only``: only those that inform, the batch publisher's round).
+        The acknowledgements waiting are taken in first. Returns how many were sent."""
+        try:
+            self.drain_acks()
+        except Exception as exc:     # the sweep still runs: an ack only spares a resend
+            log.warning("draining the acknowledgements of %s failed: %s", self.name, exc)
         with self.db.transaction() as session:
             stmt = (select(self.Outbox)
                     .where(self.Outbox.acked_at.is_(None),
                            self.Outbox.next_attempt_at <= utcnow())
                     .order_by(self.Outbox.created_at).limit(limit))
+            if informing_only:
+                stmt = stmt.where(self.Outbox.task_name.in_(
+                    [task_name(q, t) for q in QUEUES for t in INFORMING]))
             if not self.db.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = session.scalars(stmt).all()
-            for row in rows:
-                self._send(session, row)
+            self._send_due(session, rows)
             return len(rows)
 
+    def publish_informing(self) -> int:
+        """Publish the messages that only inform, in batches (a worker does this every
+        ``inform_batch_interval`` seconds)."""
+        return self.sweep(informing_only=True)
+
     def acknowledge(self, message_id: str) -> None:
+        self.acknowledge_many([message_id])
+
+    def acknowledge_many(self, ids: list[str]) -> None:
         with self.db.transaction() as session:
             session.execute(update(self.Outbox)
-                            .where(self.Outbox.id == message_id, self.Outbox.acked_at.is_(None))
+                            .where(self.Outbox.id.in_(ids), self.Outbox.acked_at.is_(None))
                             .values(acked_at=utcnow()))
+
+    def drain_acks(self, limit: int = 1000) -> int:
+        """Mark as acknowledged the outbox messages receivers reported done on the side
+        channel, one UPDATE per ``limit`` ids. Ids taken but not written (the database
+        went away) are put back. Returns how many were taken."""
+        total = 0
+        while True:
+            ids = self.side.pop_acks(self.name, limit)
+            if not ids:
+                return total
+            try:
+                self.acknowledge_many(ids)
+            except Exception:
+                self.side.push_acks(self.name, ids)
+                raise
+            total += len(ids)
+            if len(ids) < limit:
+                return total
 
     # Receiving -------------------------------------------------------------------
 
@@ -341,25 +574,29 @@ class ServiceContext:
         from shared.contracts import load_payload
 
         try:
-            env = EnvelopeSchema().load(envelope)
+            env = _ENVELOPES.load(envelope)
             payload = load_payload(env["type"], env["version"], env["payload"])
         except (ValidationError, KeyError) as exc:
             raise PermanentMessageError(f"rejected message: {exc}") from exc
         token = current_correlation.set(env["correlation_id"])
         service_token = current_service.set(self.name)
         try:
-            outcome, write = self._begin(env, payload, handler, redelivered)
-            if outcome is None:
-                with self.transaction() as session:
-                    session.add(self.Inbox(id=env["id"], type=env["type"],
-                                           sender=env["sender"]))
-                    session.flush()  # a concurrent twin fails here, before any effect
-                    write(self, session, payload, env)
-                    self._end_attempt(session, env["id"])
-                    outcome = "done"
+            if self._marks_aside:
+                outcome = self._run_marked(env, payload, handler, redelivered)
+            else:
+                outcome, write = self._begin(env, payload, handler, redelivered)
+                if outcome is None:
+                    with self.transaction() as session:
+                        session.add(self.Inbox(id=env["id"], type=env["type"],
+                                               sender=env["sender"]))
+                        session.flush()  # a concurrent twin fails here, before any effect
+                        write(self, session, payload, env)
+                        self._end_attempt(session, env["id"])
+                        outcome = "done"
         except IntegrityError:
             with self.db.transaction() as session:
                 if session.get(self.Inbox, env["id"]) is None:
+                    self._finish(env, ack=False)
                     raise
             outcome = "duplicate"
         except TRANSIENT_ERRORS:
@@ -369,15 +606,103 @@ class ServiceContext:
             if self._record_failure(env, exc):
                 log.error("message %s (%s) failed %s times: dead letter", env["id"],
                           env["type"], self.settings.dead_letter_after)
-                self._ack(env)
+                self._finish(env, ack=True)
                 return "dead"
+            self._finish(env, ack=False)
             raise
         finally:
             current_correlation.reset(token)
             current_service.reset(service_token)
-        if env["type"] != "outbox.ack":
-            self._ack(env)
+        self._finish(env, ack=env["type"] != "outbox.ack")
         return outcome
+
+    @property
+    def _marks_aside(self) -> bool:
+        """Whether delivery marks live on the side channel (Redis), not in the
+        dead-letter table."""
+        return self.side.marks and self.DeadLetter is not None
+
+    def _run_marked(self, env: dict, payload: dict, handler, redelivered: bool) -> str:
+        """A delivery whose start mark is on the side channel (one Redis round trip,
+        ended with the acknowledgement in another): a plain handler runs in one
+        transaction with the inbox row and the dead-letter check; a :class:`Staged` one
+        reads first in a short transaction that writes nothing. The dead-letter table is
+        written only when something went wrong: an earlier delivery that left its mark
+        ended with its worker process (counted as lost, as in :meth:`_start_attempt`),
+        or the handler failed (:meth:`_record_failure`)."""
+        try:
+            started = self.side.mark(self.name, env["id"])
+        except Exception as exc:     # Redis away: the broker too; Celery retries
+            raise ConnectionError(f"the delivery mark could not be written: {exc}") from exc
+        if started is not None and (
+                redelivered or time.time() - started
+                >= soft_time_limit(self.settings.task_time_limit)):
+            with self.db.transaction() as session:
+                if session.get(self.Inbox, env["id"]) is not None:
+                    return "duplicate"
+                if self._count_lost(session, env):
+                    return "dead"
+        staged = isinstance(handler, Staged)
+        write = handler
+        if staged:
+            with self.db.transaction() as session:
+                if session.get(self.Inbox, env["id"]) is not None:
+                    return "duplicate"
+                letter = session.get(self.DeadLetter, env["id"])
+                if letter is not None and letter.status == "dead":
+                    return "dead"
+                snapshot = handler.read(self, session, payload)
+            if snapshot is None:
+                write = lambda ctx, session, payload, env: None  # noqa: E731
+            else:
+                result = handler.work(self, snapshot)
+                write = lambda ctx, session, payload, env: handler.write(  # noqa: E731
+                    ctx, session, payload, env, snapshot, result)
+        try:
+            with self.transaction() as session:
+                letter = session.get(self.DeadLetter, env["id"])
+                if letter is not None and letter.status == "dead":
+                    raise _Dead
+                session.add(self.Inbox(id=env["id"], type=env["type"], sender=env["sender"]))
+                session.flush()  # a concurrent twin fails here, before any effect
+                write(self, session, payload, env)
+                if letter is not None:
+                    self._end_attempt(session, env["id"])
+        except _Dead:
+            return "dead"
+        return "done"
+
+    def _count_lost(self, session: Session, env: dict) -> bool:
+        """An earlier delivery of ``env`` ended with its worker process: one lost
+        delivery (see :meth:`_start_attempt`). True when the message is (now) dead."""
+        row = self._letter(session, env)
+        if row.status == "dead":
+            return True
+        row.lost = (row.lost or 0) + 1
+        row.last_failed_at = utcnow()
+        row.error = (f"the worker process ended during {row.lost} attempt(s) with no "
+                     "outcome (hard time limit NWS_TASK_TIME_LIMIT, or the process died)")
+        log.error("message %s (%s): an earlier delivery ended with its worker process "
+                  "(%s of %s)", env["id"], env["type"], row.lost,
+                  self.settings.lost_delivery_after)
+        if row.lost >= self.settings.lost_delivery_after:
+            row.status, row.started_at = "dead", None
+            return True
+        return False
+
+    def _finish(self, env: dict, *, ack: bool) -> None:
+        """The delivery has an outcome: its mark on the side channel goes and, when
+        ``ack``, its sender is acknowledged (best effort: a lost acknowledgement only
+        makes the sender publish again, which the inbox turns into a no-op; a mark left
+        behind is counted as a lost delivery only if the message comes back
+        unprocessed)."""
+        try:
+            if self._marks_aside:
+                self.side.finish(self.name, env["id"], env["sender"] if ack else None)
+            elif ack:
+                self.side.push_acks(env["sender"], [env["id"]])
+        except Exception as exc:
+            log.warning("ack of %s to %s failed: %s", env["id"], env["sender"], exc)
 
     def _begin(self, env: dict, payload: dict, handler,
                redelivered: bool) -> tuple[str | None, Callable]:
@@ -392,8 +717,7 @@ class ServiceContext:
             dead = self._start_attempt(session, env, redelivered)
             snapshot = (handler.read(self, session, payload)
                         if isinstance(handler, Staged) and not dead else None)
-        if dead:
-            self._ack(env)      # an operator decides; the sender need not send it again
+        if dead:     # acknowledged (an operator decides; the sender need not send it again)
             return "dead", None
         if not isinstance(handler, Staged):
             return None, handler
@@ -471,6 +795,12 @@ class ServiceContext:
         """End the attempt's mark after a transient error (Celery retries the message:
         that is no lost delivery). Best effort: with the database away, the retry counts
         as one lost delivery, within its bound."""
+        if self._marks_aside:
+            try:
+                self.side.finish(self.name, message_id, None)
+            except Exception as exc:
+                log.warning("could not end the attempt mark of %s: %s", message_id, exc)
+            return
         try:
             with self.db.transaction() as session:
                 self._end_attempt(session, message_id)
@@ -524,20 +854,25 @@ class ServiceContext:
         return True
 
     def _ack(self, env: dict) -> None:
-        """Tell the sender its message was processed (best effort: a lost ack only makes
-        the sender publish again, and the inbox turns that into a no-op)."""
-        try:
-            self.celery.send_task(task_name(env["sender"], "outbox.ack"),
-                                  args=[{"message_id": env["id"]}],
-                                  queue=env["sender"], retry=False, **NO_TIME_LIMITS)
-        except Exception as exc:
-            log.warning("ack of %s to %s failed: %s", env["id"], env["sender"], exc)
+        """Tell the sender its message was processed (best effort)."""
+        self._finish(env, ack=True)
+
+
+class _Dead(Exception):
+    """The message turned out to be a dead letter inside the handler's transaction."""
+
+
+_ENVELOPES = EnvelopeSchema()
 
 
 # --- declaring tasks ------------------------------------------------------------------
 
 TRANSIENT_ERRORS = (OperationalError, DBAPIError, ConnectionError, TimeoutError)
 
+
+
+# (service, message type) → the handler :func:`consumer` declared: what a batch runs
+HANDLERS: dict[tuple[str, str], Any] = {}
 
 
 def service_context(app: Celery, service: str) -> ServiceContext:
@@ -559,6 +894,8 @@ def consumer(service: str, message_type: str):
     """
 
     def decorate(handler: Callable[[ServiceContext, Session, dict, dict], None]):
+        HANDLERS[(service, message_type)] = handler
+
         @shared_task(name=task_name(service, message_type), bind=True, acks_late=True,
                      autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
                      retry_backoff_max=300, retry_jitter=True, max_retries=12)
@@ -621,24 +958,77 @@ def requeue_due(ctx: "ServiceContext", session: Session, model, statuses: tuple[
 
 
 def ack_task(service: str):
-    """The ``nws.<service>.outbox.ack`` task every sending service declares."""
+    """The tasks every service with a queue declares: ``nws.<service>.outbox.ack`` (the
+    acknowledgement of a broker without a side channel, or from a sender of an earlier
+    version: one id or several) and ``nws.<service>.batch`` (messages that only inform,
+    published together, see :func:`run_batch`)."""
 
     @shared_task(name=task_name(service, "outbox.ack"), bind=True, acks_late=True,
                  autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
     def ack(self, body: dict) -> None:
-        service_context(self.app, service).acknowledge(str(body["message_id"]))
+        ids = body.get("message_ids") or [body["message_id"]]
+        service_context(self.app, service).acknowledge_many([str(i) for i in ids])
+
+    @shared_task(name=task_name(service, BATCH), bind=True, acks_late=True,
+                 autoretry_for=TRANSIENT_ERRORS, retry_backoff=True,
+                 retry_backoff_max=300, retry_jitter=True, max_retries=12)
+    def batch(self, body: dict) -> dict:
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        return run_batch(service_context(self.app, service), body, redelivered=redelivered)
 
     return ack
 
 
+def run_batch(ctx: ServiceContext, body: dict, *, redelivered: bool = False) -> dict:
+    """Consume each envelope of a batch on its own (its handler, its inbox row, its
+    acknowledgement), in order. A malformed or unknown envelope is skipped (logged);
+    an envelope whose handler failed does not stop the others, and the batch then fails
+    with its error so that Celery delivers it again (what was done is a duplicate then).
+    Returns the outcomes counted."""
+    outcomes: dict[str, int] = {}
+    failure: Exception | None = None
+    envelopes = body.get("envelopes")
+    if not isinstance(envelopes, list):
+        raise PermanentMessageError("rejected batch: no envelopes")
+    for envelope in envelopes:
+        kind = envelope.get("type") if isinstance(envelope, dict) else None
+        handler = HANDLERS.get((ctx.name, kind))
+        try:
+            if handler is None:
+                raise PermanentMessageError(f"rejected message in a batch: {kind!r} is not "
+                                            f"handled by {ctx.name}")
+            outcome = ctx.consume(envelope, handler, redelivered=redelivered)
+        except PermanentMessageError as exc:
+            log.error("%s", exc)
+            outcome = "rejected"
+        except Exception as exc:
+            failure = failure or exc
+            outcome = "failed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        # one line per envelope, under its own correlation id (as a task of its own had
+        # Celery's line), so a request is still followed through every service's log
+        cid = envelope.get("correlation_id") if isinstance(envelope, dict) else None
+        token = current_correlation.set(cid if isinstance(cid, str) else None)
+        try:
+            log.info("message %s (%s) of a batch: %s", envelope.get("id") if isinstance(
+                envelope, dict) else None, kind, outcome)
+        finally:
+            current_correlation.reset(token)
+    if failure is not None:
+        raise failure
+    return outcomes
+
+
 class OutboxSweeper(bootsteps.StartStopStep):
-    """A worker bootstep: every ``sweep_interval`` seconds, publish the due outbox
-    messages of the services this worker serves."""
+    """A worker bootstep, for the services this worker serves: every ``sweep_interval``
+    seconds publish their due outbox messages; every ``ack_drain_interval`` seconds
+    take in their acknowledgements; every ``inform_batch_interval`` seconds publish
+    their messages that only inform, in batches."""
 
     requires = {"celery.worker.components:Timer"}
 
     def __init__(self, worker, **kwargs):
-        self.tref = None
+        self.trefs = []
 
     def start(self, worker):
         app = worker.app
@@ -652,13 +1042,32 @@ class OutboxSweeper(bootsteps.StartStopStep):
                 except Exception:
                     log.exception("outbox sweep of %s failed", name)
 
+        def drain():
+            for name in services:
+                try:
+                    service_context(app, name).drain_acks()
+                except Exception:
+                    log.exception("draining the acknowledgements of %s failed", name)
+
+        def inform():
+            for name in services:
+                try:
+                    service_context(app, name).publish_informing()
+                except Exception:
+                    log.exception("publishing the informing messages of %s failed", name)
+
         if services:
-            self.tref = worker.timer.call_repeatedly(interval, sweep, priority=10)
+            settings = app.nws_settings  # type: ignore[attr-defined]
+            self.trefs = [
+                worker.timer.call_repeatedly(interval, sweep, priority=10),
+                worker.timer.call_repeatedly(settings.ack_drain_interval, drain, priority=10),
+                worker.timer.call_repeatedly(settings.inform_batch_interval, inform,
+                                             priority=10)]
 
     def stop(self, worker):
-        if self.tref is not None:
-            self.tref.cancel()
-            self.tref = None
+        for tref in self.trefs:
+            tref.cancel()
+        self.trefs = []
 
 
 class ServicePeriodic(bootsteps.StartStopStep):
