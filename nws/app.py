@@ -21,6 +21,7 @@ from shared.ratelimit import RateLimits
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
 from shared.inputguard import init_input_guard
+from shared.jsonfast import FastJSONProvider
 from shared.openapi import File, Reply, init_openapi, operation
 from shared.schemas import ResponseSchema
 from shared.web import register_error_handlers
@@ -36,6 +37,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
         NWS_TOKEN_TTL=runtime.settings.token_ttl_seconds,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
+    app.json = FastJSONProvider(app)
     app.json.ensure_ascii = False
     if config:
         app.config.update(config)
