@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from flask import abort, current_app, g, redirect, request
 
-from shared.auth import ROLES, Principal, check_revocation, verify_token
+from shared.auth import ROLES, Principal, check_revocation, verified_principal
 from shared.web import ApiError
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def page_principal() -> Principal | None:
     principal = None
     if token:
         try:
-            principal = verify_token(token, current_app.config["SECRET_KEY"])
+            principal = verified_principal(token)
             check_revocation(principal)
         except ApiError as exc:
             principal = None
