@@ -1,10 +1,12 @@
 """Where one request's time goes: the endpoints of ``bench/latency.py``, in process, one
 at a time, on the embedded suite (SQLite) with ``--apps`` applications (5,000).
 
-For each endpoint it prints the CPU time per request (median of ``--requests``) and,
-with ``--profile``, a pyinstrument profile of those requests (the frames that take the
-time). CPU per request is the figure that decides the requests per second on 2 cores,
-whatever else the machine is doing; ``bench/latency.py`` measures the server under load.
+For each endpoint it prints the CPU time per request (median of ``--requests``), the
+Python function calls per request (counted by cProfile: the same on every run, whatever
+else the machine is doing, so the figure to compare before and after on a shared
+machine) and, with ``--profile``, a pyinstrument profile of those requests (the frames
+that take the time). CPU per request is what decides the requests per second on 2
+cores; ``bench/latency.py`` measures the server under load.
 
     .venv/bin/python bench/latency_profile.py --apps 5000 --requests 300 --profile
 """
@@ -74,6 +76,18 @@ def cpu_per_request(client, paths: list[str], headers: dict, n: int) -> list[flo
     return out
 
 
+def calls_per_request(client, paths: list[str], headers: dict, n: int) -> float:
+    """Python function calls per request (cProfile's count: deterministic)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    cpu_per_request(client, paths, headers, n)
+    profiler.disable()
+    return pstats.Stats(profiler).total_calls / n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--apps", type=int, default=5000)
@@ -91,8 +105,10 @@ def main() -> None:
                     continue
                 cpu_per_request(client, paths, headers, 20)          # warm up
                 ms = cpu_per_request(client, paths, headers, args.requests)
+                calls = calls_per_request(client, paths, headers, 50)
                 print(f"{name:22} CPU per request: median {statistics.median(ms):6.2f} ms, "
-                      f"p90 {sorted(ms)[int(len(ms) * 0.9)]:6.2f} ms", flush=True)
+                      f"p90 {sorted(ms)[int(len(ms) * 0.9)]:6.2f} ms; "
+                      f"{calls:7.0f} Python calls", flush=True)
                 if args.profile:
                     from pyinstrument import Profiler
 
