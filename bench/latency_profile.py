@@ -35,9 +35,6 @@ def build(workdir: Path, apps: int):
     env = {**os.environ, "NWS_DATA_DIR": str(workdir / "var"), "NWS_LOG_LEVEL": "WARNING"}
     for key in ("NWS_DATABASE_URL", "NWS_BROKER_URL", "NWS_SECRET_KEY", "NWS_IDENTITY_URL"):
         env.pop(key, None)
-    os.environ.update({k: v for k, v in env.items() if k.startswith("NWS_")})
-    for key in ("NWS_DATABASE_URL", "NWS_BROKER_URL", "NWS_SECRET_KEY", "NWS_IDENTITY_URL"):
-        os.environ.pop(key, None)
     settings = Settings.from_env(env, embedded=True)
     runtime = Runtime(settings)
     runtime.migrate()
@@ -88,28 +85,26 @@ def calls_per_request(client, paths: list[str], headers: dict, n: int) -> float:
     return pstats.Stats(profiler).total_calls / n
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--apps", type=int, default=5000)
-    ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--profile", action="store_true", help="print a pyinstrument profile")
-    ap.add_argument("--only", default="", help="endpoints whose name contains this")
-    args = ap.parse_args()
+def run(apps: int, requests: int, *, only: str = "", profile: bool = False) -> list[dict]:
+    """Per endpoint: median and p90 CPU ms per request, Python calls per request."""
+    out = []
     with tempfile.TemporaryDirectory(prefix="nws-latency-profile-") as tmp:
-        runtime, app, tokens, ids = build(Path(tmp), args.apps)
+        runtime, app, tokens, ids = build(Path(tmp), apps)
         client = app.test_client()
         client.set_cookie("nws_session", tokens["clerk"])  # only the dashboard reads it
         try:
             for name, paths, headers in plan(tokens, ids):
-                if args.only and args.only not in name:
+                if only and only not in name:
                     continue
                 cpu_per_request(client, paths, headers, 20)          # warm up
-                ms = cpu_per_request(client, paths, headers, args.requests)
+                ms = cpu_per_request(client, paths, headers, requests)
                 calls = calls_per_request(client, paths, headers, 50)
+                out.append({"endpoint": name, "cpu_ms": statistics.median(ms),
+                            "cpu_p90_ms": sorted(ms)[int(len(ms) * 0.9)], "calls": calls})
                 print(f"{name:22} CPU per request: median {statistics.median(ms):6.2f} ms, "
                       f"p90 {sorted(ms)[int(len(ms) * 0.9)]:6.2f} ms; "
                       f"{calls:7.0f} Python calls", flush=True)
-                if args.profile:
+                if profile:
                     from pyinstrument import Profiler
 
                     profiler = Profiler(interval=0.0002)
@@ -120,6 +115,17 @@ def main() -> None:
                                                short_mode=False), flush=True)
         finally:
             runtime.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--apps", type=int, default=5000)
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--profile", action="store_true", help="print a pyinstrument profile")
+    ap.add_argument("--only", default="", help="endpoints whose name contains this")
+    args = ap.parse_args()
+    run(args.apps, args.requests, only=args.only, profile=args.profile)
 
 
 if __name__ == "__main__":
