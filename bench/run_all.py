@@ -532,6 +532,30 @@ def quick_latency() -> list[Row]:
     return rows
 
 
+def quick_latency_profile() -> list[Row]:
+    """What one request costs in process (bench/latency_profile.py): CPU and Python calls
+    per request against /healthz's. The calls are the same on every run, so they show a
+    change where the busy machine's timings cannot."""
+    from bench import latency_profile as lp
+
+    b = "latency_profile"
+    figures = lp.run(LATENCY["apps"], 200)
+    progress(json.dumps(figures, indent=2))
+    floor = next(f for f in figures if f["endpoint"] == "healthz")
+    rows = []
+    for f in figures:
+        if f is floor:
+            continue
+        rows.append(Row(b, f"{f['endpoint']}, CPU per request in process (SQLite)", f["cpu_ms"],
+                        "ms", floor["cpu_ms"], "/healthz"))
+        rows.append(Row(b, f"{f['endpoint']}, Python calls per request", f["calls"], "",
+                        floor["calls"], "/healthz"))
+    rows[-1].note = ("latency_profile: in process, one request at a time, "
+                     f"{LATENCY['apps']:,} applications; no target of its own: it explains the "
+                     "latency rows (bench/README.md)")
+    return rows
+
+
 @dataclass
 class Bench:
     name: str
@@ -554,6 +578,7 @@ BENCHMARKS = [
     Bench("messages_per_app", f"--apps {APPS_COUNTED}", quick_messages_per_app),
     Bench("latency", f"--apps {LATENCY['apps']} --clients {LATENCY['clients']} "
                      f"--seconds {LATENCY['seconds']}, embedded and PostgreSQL", quick_latency),
+    Bench("latency_profile", f"--apps {LATENCY['apps']} --requests 200", quick_latency_profile),
 ]
 
 

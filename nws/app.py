@@ -13,7 +13,7 @@ from flask import Flask, Response, g, jsonify, request
 from marshmallow import fields
 
 from nws.runtime import Runtime
-from shared.auth import AuthStateCache, public, remote_auth_state
+from shared.auth import VERIFIED_TOKENS, AuthStateCache, VerifiedTokens, public, remote_auth_state
 from shared.migrate import migrations_current
 from shared.headers import init_headers
 from shared.pages import STATIC, init_pages
@@ -21,6 +21,7 @@ from shared.ratelimit import RateLimits
 from shared.observability import (SuiteCollector, correlation_id, metrics,
                                   new_correlation_id, service_name, timer)
 from shared.inputguard import init_input_guard
+from shared.jsonfast import FastJSONProvider
 from shared.openapi import File, Reply, init_openapi, operation
 from shared.schemas import ResponseSchema
 from shared.web import register_error_handlers
@@ -36,6 +37,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
         NWS_TOKEN_TTL=runtime.settings.token_ttl_seconds,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
+    app.json = FastJSONProvider(app)
     app.json.ensure_ascii = False
     if config:
         app.config.update(config)
@@ -46,6 +48,7 @@ def create_app(runtime: Runtime, config: dict | None = None) -> Flask:
     init_headers(app, cookie_secure=runtime.settings.cookie_secure)
     init_input_guard(app)          # before any blueprint: their <int:…> are bounded
     app.extensions["nws.auth_state"] = auth_state_cache(runtime)
+    app.extensions[VERIFIED_TOKENS] = VerifiedTokens()
     register_error_handlers(app)
     for definition in runtime.definitions.values():
         for bp in definition.blueprints():

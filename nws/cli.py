@@ -114,7 +114,9 @@ def start_up_block(runtime, seeded: dict, host: str, port: int) -> str:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Threads that answer requests.")
+def serve(host: str, port: int, threads: int) -> None:
     """Run the whole suite in one process (SQLite under ./var, embedded worker)."""
     from nws.app import create_app
     from nws.embedded import EmbeddedWorker
@@ -130,7 +132,7 @@ def serve(host: str, port: int) -> None:
         click.echo(start_up_block(runtime, seeded, host, port))
 
     try:
-        serve_http(app, host=host, port=port, threads=8, on_listen=announce,
+        serve_http(app, host=host, port=port, threads=threads, on_listen=announce,
                    **proxy_options(runtime.settings))
     finally:
         worker.stop()

@@ -87,6 +87,10 @@ def issue_token(principal: Principal, secret: str, ttl_seconds: int) -> tuple[st
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
+def _expired() -> ApiError:
+    return ApiError(401, "token_expired", "トークンの有効期限が切れています。再度ログインしてください。")
+
+
 def verify_token(token: str, secret: str) -> Principal:
     """The principal a token names, if its signature, issuer and expiry are right (the
     revocation state is checked separately: :func:`check_revocation`)."""
@@ -94,7 +98,7 @@ def verify_token(token: str, secret: str) -> Principal:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iat", "sub", "iss", "jti"]})
     except jwt.ExpiredSignatureError:
-        raise ApiError(401, "token_expired", "トークンの有効期限が切れています。再度ログインしてください。")
+        raise _expired()
     except jwt.InvalidTokenError:
         raise ApiError(401, "invalid_token", "トークンが正しくありません。")
     generation = claims.get("gen", 0)
@@ -104,6 +108,49 @@ def verify_token(token: str, secret: str) -> Principal:
                      claims.get("name", ""), claims.get("dept", ""), generation=generation,
                      token_id=str(claims["jti"]),
                      token_expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc))
+
+
+class VerifiedTokens:
+    """Tokens whose signature and claims this process checked in the last ``seconds``,
+    with the principal each names: a token sent again (every request of a client) is
+    not decoded and verified again. Only the signature check is kept: the revocation
+    state is checked on every request as before, and a token is refused from the moment
+    it expires whatever is kept."""
+
+    def __init__(self, seconds: float = 10.0, size: int = 10_000,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._kept: dict[tuple[str, str], tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def principal(self, token: str, secret: str) -> Principal:
+        now = self.clock()
+        key = (token, secret)
+        hit = self._kept.get(key)
+        if hit is not None and now - hit[0] < self.seconds and hit[1].token_expires_at:
+            if now >= hit[1].token_expires_at.timestamp():
+                raise _expired()
+            return hit[1]
+        principal = verify_token(token, secret)          # raises for a bad or expired one
+        with self._lock:
+            if len(self._kept) >= self.size:
+                for old in list(self._kept)[: self.size // 10 or 1]:
+                    self._kept.pop(old, None)
+            self._kept[key] = (now, principal)
+        return principal
+
+
+VERIFIED_TOKENS = "nws.verified_tokens"     # app extension: a VerifiedTokens
+
+
+def verified_principal(token: str) -> Principal:
+    """The principal a token names, verified against the current app's secret (kept a
+    few seconds: :class:`VerifiedTokens`); the revocation state is not checked here."""
+    secret = current_app.config["SECRET_KEY"]
+    kept: VerifiedTokens | None = current_app.extensions.get(VERIFIED_TOKENS)
+    if kept is None:
+        return verify_token(token, secret)
+    return kept.principal(token, secret)
 
 
 # --- the revocation state ------------------------------------------------------------
@@ -264,7 +311,7 @@ def current_principal() -> Principal:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthenticated",
                            "認証が必要です。Authorization: Bearer トークンを付けてください。")
-        principal = verify_token(token.strip(), current_app.config["SECRET_KEY"])
+        principal = verified_principal(token.strip())
         check_revocation(principal)
         g.principal = principal
     return principal

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from shared import jsonfast
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -75,7 +77,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        kwargs: dict = {"echo": echo, "future": True}
+        kwargs: dict = {"echo": echo, "future": True, "json_deserializer": jsonfast.loads}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
@@ -85,6 +87,12 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions that only read: on SQLite they begin DEFERRED (a reader never waits
+        # for the write lock, and readers never queue behind each other), and whatever
+        # they would write is refused at flush.
+        self.ReadSession = sessionmaker(self.engine.execution_options(nws_read_only=True),
+                                        expire_on_commit=False)
+        event.listen(self.ReadSession, "before_flush", _refuse_writes)
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,6 +102,14 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self.Session() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session inside one transaction that only reads (a page, a list, a detail):
+        on SQLite it takes no write lock, so many run at once; a change made in it
+        raises instead of being written."""
+        with self.ReadSession() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -113,5 +129,18 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin_immediate(conn) -> None:
     # Writers queue up on the database lock at BEGIN instead of failing mid-transaction:
-    # the embedded suite writes from web threads and the worker thread at once.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # the embedded suite writes from web threads and the worker thread at once. Readers
+    # (Database.reading) begin deferred: in WAL mode they read a snapshot and never wait.
+    if conn.get_execution_options().get("nws_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A session of Database.reading was asked to write."""
+
+
+def _refuse_writes(session: Session, _context, _instances) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySessionError("a reading session does not write; use Database.transaction")

@@ -443,6 +443,13 @@ class ServiceContext:
         if ids:
             self.publish(ids)
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (shared.db.Database.reading): no write lock on
+        SQLite, nothing to publish."""
+        with self.db.reading() as session:
+            yield session
+
     def publish(self, ids: Iterable[str]) -> None:
         """Publish outbox messages now (best effort: the sweeper catches what fails).
         Messages that only inform are left to the next batch."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from flask import abort, current_app, g, redirect, request
 
-from shared.auth import ROLES, Principal, check_revocation, verify_token
+from shared.auth import ROLES, Principal, check_revocation, verified_principal
 from shared.web import ApiError
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def page_principal() -> Principal | None:
     principal = None
     if token:
         try:
-            principal = verify_token(token, current_app.config["SECRET_KEY"])
+            principal = verified_principal(token)
             check_revocation(principal)
         except ApiError as exc:
             principal = None
@@ -129,6 +131,7 @@ def init_pages(app) -> None:
             csrf.protect()
 
     add_template_vocabulary(app.jinja_env)
+    app.extensions[UNREAD_CACHE] = RecentValues(UNREAD_CACHE_SECONDS)
 
     @app.context_processor
     def _globals():
@@ -137,6 +140,35 @@ def init_pages(app) -> None:
 
 
 UNREAD_COUNTER = "nws.unread_count"   # app extension: account id -> unread notices
+UNREAD_CACHE = "nws.unread_cache"     # app extension: the remote counts, kept a moment
+# How long a web process without the identity service keeps an account's unread count
+# (or that it could not be had) before asking identity's API again: a page no longer
+# waits for a call to identity on every render (bench/README.md, "Latency under load").
+UNREAD_CACHE_SECONDS = 10.0
+
+
+class RecentValues:
+    """Values kept for ``seconds`` (at most ``size`` of them; the oldest go first)."""
+
+    def __init__(self, seconds: float, size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._values: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, compute: Callable[[], object]):
+        now = self.clock()
+        hit = self._values.get(key)
+        if hit is not None and now - hit[0] < self.seconds:
+            return hit[1]
+        value = compute()
+        with self._lock:
+            if len(self._values) >= self.size:
+                for old in list(self._values)[: self.size // 10 or 1]:
+                    self._values.pop(old, None)
+            self._values.pop(key, None)
+            self._values[key] = (now, value)
+        return value
 
 
 def unread_notifications() -> int | None:
@@ -152,15 +184,23 @@ def unread_notifications() -> int | None:
     count = None
     counter = current_app.extensions.get(UNREAD_COUNTER)
     identity_url = current_app.extensions["nws.runtime"].settings.identity_url
-    try:
-        if counter is not None:
-            count = counter(principal.account_id)
-        elif identity_url:
-            count = _remote_unread(identity_url, request.cookies.get(COOKIE, ""))
-    except Exception as exc:        # the header must not break the page
-        log.warning("unread notifications not available: %s", exc)
+    if counter is not None:
+        count = _unread(lambda: counter(principal.account_id))
+    elif identity_url:
+        # another process's answer: kept a few seconds (UNREAD_CACHE_SECONDS), failures too
+        token = request.cookies.get(COOKIE, "")
+        count = current_app.extensions[UNREAD_CACHE].get(
+            principal.account_id, lambda: _unread(lambda: _remote_unread(identity_url, token)))
     g.unread_notifications = count
     return count
+
+
+def _unread(ask: Callable[[], int]) -> int | None:
+    try:
+        return ask()
+    except Exception as exc:        # the header must not break the page
+        log.warning("unread notifications not available: %s", exc)
+        return None
 
 
 def _remote_unread(identity_url: str, token: str) -> int:

@@ -140,7 +140,8 @@ def test_only_selects_by_script_name(ra):
     names = [b.name for b in ra.select(None)]
     assert names == ["forms_generate", "forms_parse", "matching_bench", "master_bench",
                      "load_burst", "login_flood", "consumer_overhead", "profile_consumer",
-                     "messages_per_app", "latency"]
+                     "messages_per_app", "latency",
+                     "latency_profile"]
     # every script in bench/ has its quick run in the table
     scripts = {p.stem for p in Path(ra.__file__).parent.glob("*.py")} - {"run_all", "__init__"}
     assert scripts == set(names)

@@ -37,7 +37,7 @@ def inbox():
 @require()
 @operation("未読のお知らせの件数（ページの見出しに表示）", responses={200: UnreadResponseSchema})
 def unread():
-    with context("identity").transaction() as session:
+    with context("identity").reading() as session:
         return jsonify({"unread": notifications.unread_count(
             session, current_principal().account_id)})
 
@@ -50,7 +50,7 @@ def _register_counter(state) -> None:
     services = state.app.extensions["nws.services"]
 
     def count(account_id: int) -> int:
-        with services["identity"].transaction() as session:
+        with services["identity"].reading() as session:   # every page render: no write lock
             return notifications.unread_count(session, account_id)
 
     state.app.extensions[UNREAD_COUNTER] = count

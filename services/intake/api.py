@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
 
 from shared.auth import current_principal, public, require
 from shared.openapi import CSV, PDF, File, Reply, operation
@@ -14,7 +13,6 @@ from shared.service import context, plugins
 from shared.web import ApiError, json_body
 from services.intake import account_requests, printing
 from services.intake import applications as apps
-from services.intake.models import Application
 from services.intake.schemas import (AccountRequestListQuerySchema, AccountRequestListSchema,
                                      RECEIPT_TOKEN_HEADER, WITHDRAW_BODY,
                                      AccountRequestCreatedSchema, AccountRequestPostSchema,
@@ -57,11 +55,9 @@ def create_application():
 @operation("自機関の申請の一覧", responses={200: ApplicationListSchema})
 def list_applications():
     principal = current_principal()
-    with context("intake").transaction() as session:
-        rows = session.scalars(select(Application).where(
-            Application.org_id == principal.org_id).order_by(Application.id.desc())).all()
-        items = [{"id": a.id, "number": a.number, "kind": a.kind, "status": a.status,
-                  "round": a.round, "updated_at": a.updated_at.isoformat()} for a in rows]
+    with context("intake").reading() as session:
+        items = [{**a, "updated_at": a["updated_at"].isoformat()}
+                 for a in apps.list_of_org(session, principal.org_id)]
     return jsonify({"items": items})
 
 
@@ -69,7 +65,7 @@ def list_applications():
 @require("applicant")
 @operation("申請の状態・様式・指摘・履歴", responses={200: ApplicationResponseSchema})
 def get_application(app_id: int):
-    with context("intake").transaction() as session:
+    with context("intake").reading() as session:
         app = apps.get_owned(session, current_principal(), app_id, form_data=False)
         return jsonify(apps.describe(app, context("intake")))
 

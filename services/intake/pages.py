@@ -70,13 +70,9 @@ def index():
 @require_page("applicant")
 def dashboard():
     principal = page_principal()
-    with context("intake").transaction() as session:
+    with context("intake").reading() as session:
         org = session.get(Organisation, principal.org_id)
-        rows = session.scalars(select(Application).where(
-            Application.org_id == principal.org_id, Application.kind != "account")
-            .order_by(Application.id.desc())).all()
-        items = [{"id": a.id, "number": a.number, "kind": a.kind, "status": a.status,
-                  "round": a.round, "updated_at": a.updated_at} for a in rows]
+        items = apps.list_of_org(session, principal.org_id, account_requests=False)
         return render_template("intake/dashboard.html", org=org, items=items,
                                schedule=deadlines.applicant_schedule(session),
                                japanese_date=deadlines.japanese_date)

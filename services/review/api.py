@@ -34,7 +34,7 @@ def queue():
     query, problems = review_queue.parse(request.args)
     if problems:
         raise ApiError(422, "bad_filter", " ".join(problems))
-    with context("review").transaction() as session:
+    with context("review").reading() as session:
         page = review_queue.search(session, current_principal(), query)
     items = [{**i, "since": i["since"].isoformat(), "submitted_at": i["submitted_at"].isoformat(),
               "due": i["due"].isoformat() if i["due"] else None} for i in page.items]
@@ -57,7 +57,7 @@ def queue_csv():
 @operation("審査する申請", responses={200: CaseSchema})
 def get_case(app_id: int):
     principal = current_principal()
-    with context("review").transaction() as session:
+    with context("review").reading() as session:
         case = cases.visible_case(session, principal, app_id)
         matching = None
         if principal.role in ("secondary_reviewer", "operator"):

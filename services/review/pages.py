@@ -58,7 +58,7 @@ def queue():
     principal = page_principal()
     query, problems = review_queue.parse(request.args)
     unroutable = 0
-    with context("review").transaction() as session:
+    with context("review").reading() as session:
         if principal.role == "operator":
             unroutable = cases.unroutable_count(session)
         page = review_queue.search(session, principal, query)
