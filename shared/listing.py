@@ -53,6 +53,21 @@ def like(text: str) -> str:
     return f"%{escaped.lower()}%"
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """What every paged list's query has; a list's own query derives from it, adding its
+    filters and giving ``sort`` (and ``order``) its own default."""
+
+    q: str = ""
+    sort: str = ""
+    order: str = "asc"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    def args(self, **change) -> dict[str, str]:
+        return query_args(self, **change)
+
+
 def query_args(query: Any, **change) -> dict[str, str]:
     """The query string of a list query (a dataclass) with ``change``, its defaults left
     out: what a page's sort and paging links carry."""

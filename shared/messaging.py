@@ -1042,26 +1042,18 @@ class OutboxSweeper(bootsteps.StartStopStep):
         services = getattr(app, "nws_sweep_services", ())
         interval = app.nws_settings.sweep_interval  # type: ignore[attr-defined]
 
-        def sweep():
-            for name in services:
-                try:
-                    service_context(app, name).sweep()
-                except Exception:
-                    log.exception("outbox sweep of %s failed", name)
+        def each_service(method: str, what: str):
+            def run():
+                for name in services:
+                    try:
+                        getattr(service_context(app, name), method)()
+                    except Exception:
+                        log.exception("%s of %s failed", what, name)
+            return run
 
-        def drain():
-            for name in services:
-                try:
-                    service_context(app, name).drain_acks()
-                except Exception:
-                    log.exception("draining the acknowledgements of %s failed", name)
-
-        def inform():
-            for name in services:
-                try:
-                    service_context(app, name).publish_informing()
-                except Exception:
-                    log.exception("publishing the informing messages of %s failed", name)
+        sweep = each_service("sweep", "outbox sweep")
+        drain = each_service("drain_acks", "draining the acknowledgements")
+        inform = each_service("publish_informing", "publishing the informing messages")
 
         if services:
             settings = app.nws_settings  # type: ignore[attr-defined]

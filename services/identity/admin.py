@@ -144,17 +144,10 @@ LABELS = {**listing.COMMON_LABELS, "role": "役割", "state": "状態"}
 
 
 @dataclass(frozen=True)
-class AccountQuery:
-    q: str = ""
+class AccountQuery(listing.ListQuery):
     role: str = ""
     state: str = ""
     sort: str = "login"
-    order: str = "asc"
-    page: int = 1
-    per_page: int = listing.PER_PAGE
-
-    def args(self, **change) -> dict[str, str]:
-        return listing.query_args(self, **change)
 
 
 def parse_query(args: Mapping[str, str]) -> tuple[AccountQuery, list[str]]:

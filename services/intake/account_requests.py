@@ -237,16 +237,10 @@ LABELS = {**listing.COMMON_LABELS, "status": "状態"}
 
 
 @dataclass(frozen=True)
-class RequestQuery:
-    q: str = ""
+class RequestQuery(listing.ListQuery):
     status: str = ""
     sort: str = "submitted"
     order: str = "desc"
-    page: int = 1
-    per_page: int = listing.PER_PAGE
-
-    def args(self, **change) -> dict[str, str]:
-        return listing.query_args(self, **change)
 
 
 def parse_query(args: Mapping[str, str]) -> tuple[RequestQuery, list[str]]:

@@ -31,16 +31,9 @@ LABELS = {**listing.COMMON_LABELS, "status": "状態"}
 
 
 @dataclass(frozen=True)
-class ConfirmationQuery:
-    q: str = ""
+class ConfirmationQuery(listing.ListQuery):
     status: str = "pending"
     sort: str = "created"
-    order: str = "asc"
-    page: int = 1
-    per_page: int = listing.PER_PAGE
-
-    def args(self, **change) -> dict[str, str]:
-        return listing.query_args(self, **change)
 
 
 def parse(args: Mapping[str, str]) -> tuple[ConfirmationQuery, list[str]]:
