@@ -72,7 +72,8 @@ class Application(Base):
     forms: Mapped[list["FormEntry"]] = relationship(
         back_populates="application", order_by="FormEntry.code", lazy="selectin")
     history: Mapped[list["HistoryEntry"]] = relationship(
-        back_populates="application", order_by="HistoryEntry.id", lazy="selectin")
+        back_populates="application", order_by="(HistoryEntry.at, HistoryEntry.id)",
+        lazy="selectin")
 
 
 class FormEntry(Base):

@@ -138,7 +138,7 @@ def test_withdrawal_asks_to_confirm_refuses_a_long_reason_and_keeps_the_reason(s
     app = suite.get_app(app_id)
     assert app["status"] == "withdrawn"
     assert [h["comment"] for h in app["history"] if h["event"] == "withdrawn"] == [reason]
-    history = re.search(r'<table class="history">.*?</table>', text_of(client.get(page)),
+    history = re.search(r'<table class="history[^"]*">.*?</table>', text_of(client.get(page)),
                         re.S).group(0)
     assert reason in history and "取下げ" in history
 

@@ -117,7 +117,9 @@ def test_a_raising_router_parks_the_case_for_operators_and_it_is_rerouted_after_
         assert "振分けできません" in page and "raising_router" in page and 'id="reroute"' in page
 
         # the applicant's application is submitted, its history says why nothing moves
-        app = suite.get_app(app_id)
+        # (status reports reach intake in batches: wait for this one)
+        app = wait_for(lambda: (lambda a: a if a["history"][-1]["event"] == "routing_failed"
+                                else None)(suite.get_app(app_id)), what="routing_failed reported")
         assert app["status"] == "submitted"
         assert app["history"][-1]["event"] == "routing_failed"
         assert "プラグイン raising_router" in app["history"][-1]["comment"]
