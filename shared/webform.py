@@ -15,8 +15,15 @@ posted. The no-JavaScript row buttons post ``_action`` = ``add:<table path>`` or
 ``remove:<row path>``.
 
 Schema field metadata read here: ``label`` (fallback label), ``help`` (a help text shown
-under the field), ``widget`` (``"org"``: an organisation code, rendered by the
-``org_field`` macro with the organisation's name beside it).
+under the field), ``widget`` (``"org"``: an organisation code, or a list of them, chosen
+with the organisation picker of ``_org_picker.html``: the page sets each such control's
+``picker``; the picker posts each chosen code under the field's name, and
+:func:`data_from_post` joins them as the workbook's cell holds them, 「、」 between).
+
+With JavaScript (``/static/webform.js``) rows are added and removed in the page: each
+growable table carries a blank row (``TableView.template``, rendered in a ``<template>``
+with index 0) that the script clones and renumbers, so the posted names are the ones the
+server would have rendered.
 """
 from __future__ import annotations
 
@@ -63,6 +70,7 @@ class Control:
     findings: list[dict] = dataclasses.field(default_factory=list)
     org_list: bool = False   # an org field holding several codes (、 separated)
     where: str = ""          # how the findings summary names it (a table cell: table, row, column)
+    picker: Any = None       # an org field's organisation picker, set by the page
 
     @property
     def id(self) -> str:
@@ -110,6 +118,7 @@ class TableView:
     growable: bool
     findings: list[dict] = dataclasses.field(default_factory=list)
     child: bool = False
+    template: Row | None = None     # a growable table's blank row (index 0), for the script
 
     @property
     def id(self) -> str:
@@ -136,6 +145,17 @@ class WebForm:
 
     def org_codes(self) -> set[str]:
         return {c for control in self.controls() for c in control.codes}
+
+    def templates(self) -> Iterable[Row]:
+        """The blank rows of the growable tables (and of their rows' child tables)."""
+        stack = list(self.tables)
+        while stack:
+            t = stack.pop(0)
+            if t.template is not None:
+                yield t.template
+                stack.extend(t.template.children)
+            for r in t.rows:
+                stack.extend(r.children)
 
 
 # --- the schema side ----------------------------------------------------------------
@@ -271,7 +291,8 @@ def _table(layout: wbk.Layout, t: wbk.Table, base: str, rows: list, schema_base:
                for c in t.columns]
     view = TableView(path=base, title=t.title, note=t.note, columns=columns, rows=[],
                      growable=_growable(t), child=child)
-    for i, item in enumerate(rows if isinstance(rows, list) else []):
+
+    def row(i: int, item: Any) -> Row:
         item = item if isinstance(item, Mapping) else {}
         path = f"{base}[{i}]"
         cells = [_control(c, f"{path}.{c.path}", wbk.get_path(item, c.path), schema,
@@ -281,7 +302,12 @@ def _table(layout: wbk.Layout, t: wbk.Table, base: str, rows: list, schema_base:
         kids = [_table(layout, c, f"{path}.{c.path}", wbk.get_path(item, c.path) or [],
                        f"{schema_base}.{c.path}", schema, cell_choices, child=True)
                 for c in children]
-        view.rows.append(Row(path, i + 1, cells, kids))
+        return Row(path, i + 1, cells, kids)
+
+    for i, item in enumerate(rows if isinstance(rows, list) else []):
+        view.rows.append(row(i, item))
+    if view.growable:
+        view.template = row(0, _blank_row(layout, t))
     return view
 
 
@@ -358,11 +384,11 @@ def _value(spec, raw: str | None) -> tuple[bool, Any]:
     return False, value
 
 
-def _set(target: dict, spec, path: str, form: Mapping[str, Any]) -> None:
+def _set(target: dict, spec, path: str, form: Mapping[str, Any], text) -> None:
     if spec.type == wbk.BOOL:
         wbk.set_path(target, spec.path, form.get(path) in ("on", "1", "true", wbk.CHECK))
         return
-    is_blank, value = _value(spec, form.get(path))
+    is_blank, value = _value(spec, text(spec, path))
     if is_blank and spec.optional:
         return
     wbk.set_path(target, spec.path, value)
@@ -380,12 +406,27 @@ def _row_paths(markers: Iterable[str], base: str) -> list[str]:
 
 def data_from_post(spec, form) -> dict:
     """The JSON twin of the posted fields (``form``: a MultiDict, or a dict whose list
-    values stand for repeated fields)."""
+    values stand for repeated fields). An organisation field (``widget: "org"``) posts
+    each chosen code under its name: a list field gets them all, in order, a single one
+    the first."""
     layout: wbk.Layout = spec.layout
     get_list = form.getlist if hasattr(form, "getlist") else (
         lambda k: form.get(k) if isinstance(form.get(k), list) else
         ([] if form.get(k) is None else [form.get(k)]))
     markers = get_list(ROW_MARKER)
+    org_fields: dict[str, bool] = {}
+
+    def text(f, path: str) -> str | None:
+        schema_path = _schema_path(path)
+        if schema_path not in org_fields:
+            org_fields[schema_path] = _metadata(spec.schema, schema_path).get("widget") == "org"
+        if not org_fields[schema_path]:
+            return form.get(path)
+        codes = list(dict.fromkeys(str(v).strip() for v in get_list(path) if str(v or "").strip()))
+        if not codes:
+            return None
+        return wbk.LIST_SEPARATOR.join(codes) if f.type == wbk.LIST else codes[0]
+
     data: dict[str, Any] = {}
     for f in layout.fields:
         if f.kind == wbk.REVIEWER or f.path is None:
@@ -399,7 +440,7 @@ def data_from_post(spec, form) -> dict:
         if f.type == wbk.BOOL:
             wbk.set_path(data, f.path, form.get(f.path) in ("on", "1", "true", wbk.CHECK))
             continue
-        is_blank, value = _value(f, form.get(f.path))
+        is_blank, value = _value(f, text(f, f.path))
         if is_blank and f.optional:
             continue
         wbk.set_path(data, f.path, value)
@@ -411,18 +452,31 @@ def data_from_post(spec, form) -> dict:
         for row_path in _row_paths(markers, t.path):
             item: dict[str, Any] = {}
             for c in t.columns:
-                _set(item, c, f"{row_path}.{c.path}", form)
+                _set(item, c, f"{row_path}.{c.path}", form, text)
             for child in children:
                 kids = []
                 for kid_path in _row_paths(markers, f"{row_path}.{child.path}"):
                     kid: dict[str, Any] = {}
                     for c in child.columns:
-                        _set(kid, c, f"{kid_path}.{c.path}", form)
+                        _set(kid, c, f"{kid_path}.{c.path}", form, text)
                     kids.append(kid)
                 wbk.set_path(item, child.path, kids)
             items.append(item)
         wbk.set_path(data, t.path, items)
     return data
+
+
+def _blank_row(layout: wbk.Layout, t: wbk.Table) -> dict[str, Any]:
+    """A new row of table ``t`` as 「行を追加」 makes it: every column blank, child tables
+    empty."""
+    row: dict[str, Any] = {}
+    for c in t.columns:
+        if not c.optional:
+            wbk.set_path(row, c.path, wbk.blank_value(c))
+    for child in layout.tables:
+        if child.parent == t.path and t.parent is None:
+            wbk.set_path(row, child.path, [])
+    return row
 
 
 def apply_action(spec, data: dict, action: str) -> bool:
@@ -447,14 +501,7 @@ def apply_action(spec, data: dict, action: str) -> bool:
         rows = wbk.get_path(data, path)
         if t is None or not _growable(t) or not isinstance(rows, list):
             return False
-        row: dict[str, Any] = {}
-        for c in t.columns:
-            if not c.optional:
-                wbk.set_path(row, c.path, wbk.blank_value(c))
-        for child in layout.tables:
-            if child.parent == t.path and t.parent is None:
-                wbk.set_path(row, child.path, [])
-        rows.append(row)
+        rows.append(_blank_row(layout, t))
         return True
     if verb == "remove":
         match = _ROW_RE.match(path)

@@ -3,7 +3,8 @@ of the code, the chosen organisations echoed by name with their code.
 
 One Jinja macro renders it (``_org_picker.html``: ``org_picker(picker, label, ...)``),
 from a :class:`Picker` this module builds, for any page form that needs an organisation
-(委任元 and 相手方 of the 申請前情報選択, the アカウント発行申請's 機関, the 様式 forms).
+(委任元 and 相手方 of the 申請前情報選択, the アカウント発行申請's 機関, and every
+organisation field of the 様式 web forms: :func:`for_form`).
 Its fields, for a picker named N:
 
 - ``N``: the chosen organisation ids (checkboxes when ``multiple``, radio buttons when not);
@@ -42,6 +43,7 @@ class Picker:
     search_url: str | None = None                        # JSON search (with JavaScript)
     applying_only: bool = False
     wrong: bool = False                                  # the page says its choice is wrong
+    anchor: str = ""                                     # its element id, when the page names it
 
     @property
     def ids(self) -> list[str]:
@@ -55,7 +57,7 @@ class Picker:
 
     @property
     def dom_id(self) -> str:
-        return "org-" + self.name.replace("_", "-")
+        return self.anchor or "org-" + self.name.replace("_", "-")
 
 
 def chosen_ids(form, name: str) -> list[str]:
@@ -113,6 +115,42 @@ class Pickers:
         chosen = set(p.ids)
         p.results = [o for o in found["items"] if o["id"] not in chosen]
         p.total = found["total"]
+
+
+def for_form(session: Session, view, *, form=None, search_url: str | None = None) -> None:
+    """Give every organisation field (``widget: "org"``) of a 様式 web form (a
+    ``shared.webform.WebForm``) its picker: named by the field's posted name, with the
+    field's element id (so the findings summary links to it), multiple for a list field,
+    its search open where the field has an error. ``form``: the posted page (what was
+    typed in each search; the matches of the one whose 「検索」 was pressed)."""
+    pickers = Pickers(session, search_url=search_url)
+    # the blank rows of the script's 「行を追加」 (their names are those of a row 0)
+    blank = [c for row in view.templates() for c in row.cells if c.widget == "org"]
+    for controls, posted in (([c for c in view.controls() if c.widget == "org"], form),
+                             (blank, None)):
+        if not controls:
+            continue
+        built = pickers.build({c.name: c.codes for c in controls},
+                              multiple={c.name: c.org_list for c in controls}, form=posted)
+        for c in controls:
+            p = built[c.name]
+            p.anchor, p.wrong = c.id, c.invalid
+            c.picker = p
+
+
+def unknown_in_form(view) -> list[dict]:
+    """A finding (at its field) for each organisation field of a web form (pickers
+    attached by :func:`for_form`) holding a code the registry does not know."""
+    out = []
+    for c in view.controls():
+        unknown = [o["id"] for o in (c.picker.chosen if c.picker is not None else [])
+                   if not o["known"]]
+        if unknown:
+            codes = "」「".join(unknown)
+            out.append({"severity": "error", "location": c.path,
+                        "message": f"機関「{codes}」は機関マスタに登録されていません。"
+                                   "機関を検索して選び直してください。"})
+    return out
 
 
 def prefecture_name(prefectures: list[dict], code: str | None) -> str:

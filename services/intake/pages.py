@@ -744,27 +744,29 @@ def _initial_data(session, app: Application, code: str) -> dict:
     return workbooks.initial_data(session, plugins(), app, code)
 
 
-def _org_names(session, codes) -> dict[str, str]:
-    """Organisation code -> name, for the codes typed in a form's organisation fields."""
-    if not codes:
-        return {}
-    return {o.id: o.name for o in session.scalars(
-        select(Organisation).where(Organisation.id.in_(sorted(codes))))}
-
-
 def _render_form(session, app: Application, spec, data: dict, findings, *, status=200,
-                 alert=False, dirty=False):
+                 alert=False, dirty=False, form=None):
+    """``form``: the posted page, whose organisation pickers keep what was typed in their
+    search (and show the matches of the one whose 「検索」 was pressed)."""
     org = session.get(Organisation, app.org_id)
     sel = (workbooks.selection_rows(session, app)
            if spec.code in workbooks.SELECTION_FORMS else None)
     view = webform.build(spec, data, header=workbooks.workbook_header(session, app, org),
                          findings=findings,
                          cell_choices=workbooks.procedure_choices(spec.code, data, sel))
+    org_picker.for_form(session, view, form=form,
+                        search_url=url_for("intake_home.organisations_json"))
     entry = next((f for f in app.forms if f.code == spec.code), None)
     return render_template(
         "intake/form_entry.html", app=app, code=spec.code, spec=spec, view=view,
-        org_names=_org_names(session, view.org_codes()), entry=entry, alert=alert,
-        dirty=dirty, editable=app.status in apps.EDITABLE), status
+        entry=entry, alert=alert, dirty=dirty, editable=app.status in apps.EDITABLE), status
+
+
+def _unknown_orgs(session, spec, data: dict) -> list[dict]:
+    """Findings for organisation codes of ``data`` the registry does not know."""
+    view = webform.build(spec, data)
+    org_picker.for_form(session, view)
+    return org_picker.unknown_in_form(view)
 
 
 @bp.route("/applications/<int:app_id>/forms/<code>", methods=["GET", "POST"])
@@ -773,8 +775,9 @@ def form_entry(app_id: int, code: str):
     """様式の入力: the form's web page, generated from its plugin's FormSpec
     (shared.webform). Saving goes through ``applications.put_form``, as
     ``PUT /api/intake/applications/ID/forms/CODE`` does; the no-JavaScript row buttons
-    (行を追加 / 削除) re-render what was posted with the row added or removed, saving
-    nothing."""
+    (行を追加 / 削除) and an organisation picker's 「検索」 re-render what was posted with
+    the row added or removed, or with the matches, saving nothing. An organisation code
+    the registry does not know is refused at its field, nothing saved."""
     spec = form_specs(plugins()).get(code)
     if spec is None or spec.layout is None:
         abort(404)
@@ -788,10 +791,16 @@ def form_entry(app_id: int, code: str):
             return _render_form(session, app, spec, _initial_data(session, app, code),
                                 findings)
         data = webform.data_from_post(spec, request.form)
+        if request.form.get(org_picker.SEARCH_BUTTON):
+            return _render_form(session, app, spec, data, [], dirty=True, form=request.form)
         action = request.form.get(webform.ACTION, "save")
         if action != "save":
             webform.apply_action(spec, data, action)
             return _render_form(session, app, spec, data, [], dirty=True)
+        unknown = _unknown_orgs(session, spec, data)
+        if unknown:
+            return _render_form(session, app, spec, data, unknown, status=422, alert=True,
+                                dirty=True, form=request.form)
         try:
             with session.begin_nested():
                 apps.put_form(ctx, plugins(), session, principal, app, code, data)
@@ -801,7 +810,7 @@ def form_entry(app_id: int, code: str):
             findings = exc.extra.get("findings") or [
                 {"severity": "error", "location": "", "message": exc.message}]
             return _render_form(session, app, spec, data, findings, status=422, alert=True,
-                                dirty=True)
+                                dirty=True, form=request.form)
     flash(f"様{code}を保存しました。検証が終わると、指摘事項がこの画面の各欄と申請の画面に表示されます。")
     return redirect(url_for(".form_entry", app_id=app_id, code=code))
 

@@ -11,6 +11,7 @@ import jinja2
 import pytest
 
 import plugins
+from services.intake import org_picker
 from shared import webform
 from shared import workbook as wbk
 from shared.pluginmanager import build_plugin_manager, form_specs
@@ -24,16 +25,32 @@ def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
 
 
-def render(view: webform.WebForm, org_names: dict | None = None) -> str:
+ORG_NAMES = {"130001": "東京都", "131016": "東京都千代田区", "132012": "東京都八王子市"}
+
+
+def with_pickers(view: webform.WebForm, names: dict | None = None) -> webform.WebForm:
+    """Each organisation field's picker, as intake's pages attach them
+    (org_picker.for_form), with the names the registry would give."""
+    names = ORG_NAMES if names is None else names
+    for c in [*view.controls(), *(c for row in view.templates() for c in row.cells)]:
+        if c.widget == "org":
+            c.picker = org_picker.Picker(
+                name=c.name, multiple=c.org_list, anchor=c.id, wrong=c.invalid,
+                chosen=[{"id": code, "name": names.get(code, ""), "known": code in names}
+                        for code in c.codes])
+    return view
+
+
+def render(view: webform.WebForm, editable: bool = True, action: str | None = None) -> str:
     template = _env().from_string(
         '{% import "_webform.html" as wf %}{{ wf.summary(view) }}'
-        '<form>{{ wf.form_fields(view, org_names) }}</form>')
-    return template.render(view=view, org_names=org_names or {})
+        '<form>{{ wf.form_fields(view, editable, action) }}</form>')
+    return template.render(view=view, editable=editable, action=action)
 
 
 class _Posted(HTMLParser):
-    """The fields a browser submits from the HTML (text, hidden, checked boxes, the
-    selected option), buttons left out."""
+    """The fields a browser submits from the HTML (text, hidden, checked boxes and radio
+    buttons, the selected option), buttons and <template> contents left out."""
 
     def __init__(self):
         super().__init__()
@@ -42,14 +59,19 @@ class _Posted(HTMLParser):
         self._select: str | None = None
         self._options: list[tuple[str, bool]] = []
         self._option: dict | None = None
+        self._template = 0
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "template":
+            self._template += 1
+        if self._template:
+            return
         if "id" in a:
             self.ids[a["id"]] = {"tag": tag, **a}
         if tag == "input" and a.get("name"):
             kind = a.get("type", "text")
-            if kind == "checkbox":
+            if kind in ("checkbox", "radio"):
                 if "checked" in a:
                     self.pairs.append((a["name"], a.get("value", "on")))
             elif kind in ("text", "hidden"):
@@ -64,6 +86,8 @@ class _Posted(HTMLParser):
             self._option["text"] += data
 
     def handle_endtag(self, tag):
+        if tag == "template":
+            self._template -= 1
         if tag == "option" and self._option is not None:
             o = self._option
             self._options.append((o["value"] if o["value"] is not None else o["text"],
@@ -98,7 +122,7 @@ def test_every_registered_form_has_a_layout_and_a_sample():
 def test_every_form_renders_labelled_with_required_marks_and_pull_downs(code):
     spec = SPECS[code]
     data = _samples()[code]
-    html = render(webform.build(spec, data, header={"org_name": "千代田区"}))
+    html = render(with_pickers(webform.build(spec, data, header={"org_name": "千代田区"})))
     _, ids = posted(html)
     for f in spec.layout.fields:
         if f.kind != wbk.REVIEWER:
@@ -116,7 +140,9 @@ def test_every_form_renders_labelled_with_required_marks_and_pull_downs(code):
             assert element["tag"] == "select"
             for choice in control.choices:
                 assert f"<option>{choice}</option>" in html or f"<option selected>{choice}</option>" in html
-        if control.widget not in ("auto",):
+        if control.widget == "org":      # the picker: a fieldset whose legend names it
+            assert ids[control.id]["tag"] == "fieldset", control.path
+        elif control.widget not in ("auto",):
             assert f'for="{control.id}"' in html, control.path
     strict = [(c.path, c.choices) for t in spec.layout.tables for c in t.columns
               if c.kind == wbk.CHOICE and c.type != wbk.BOOL and c.strict]
@@ -133,7 +159,7 @@ def test_every_form_renders_labelled_with_required_marks_and_pull_downs(code):
 def test_posting_the_rendered_form_back_gives_the_same_json(code):
     spec = SPECS[code]
     data = _samples()[code]
-    form, _ = posted(render(webform.build(spec, data)))
+    form, _ = posted(render(with_pickers(webform.build(spec, data))))
     assert webform.data_from_post(spec, form) == data
 
 
@@ -194,12 +220,100 @@ def test_rows_are_added_and_removed_keeping_what_was_typed():
     assert len(d["query_affairs"][0]["pia"]["reports"]) == 2
 
 
-def test_an_org_field_shows_the_organisation_name():
+def test_an_org_field_is_a_picker_echoing_each_name_with_its_code():
     spec = SPECS["03-08"]
-    view = webform.build(spec, _samples()["03-08"])
-    assert "132012" in view.org_codes()
-    html = render(view, {"132012": "東京都目黒区"})
-    assert 'class="org-name">東京都目黒区<' in html
+    view = with_pickers(webform.build(spec, _samples()["03-08"]))
+    assert {"130001", "132012"} <= view.org_codes()
+    html = render(view, action="/applicant/applications/7/forms/03-08")
+    _, ids = posted(html)
+    several = ids["f-query-delegations-1-delegators"]     # 委任元機関（すべて）: check boxes
+    assert several["tag"] == "fieldset" and several["data-kind"] == "checkbox"
+    chosen = html[html.index('id="f-query-delegations-1-delegators-chosen"'):]
+    chosen = chosen[:chosen.index("</div>")]
+    assert ('<input type="checkbox" name="query_delegations[1].delegators" value="130001" checked>'
+            in chosen)
+    assert "東京都 <span class=\"org-code\">130001</span>" in chosen
+    assert "東京都八王子市 <span class=\"org-code\">132012</span>" in chosen
+    one = ids["f-provision-delegations-0-delegatee"]      # 委任先機関: one, radio buttons
+    assert one["data-kind"] == "radio"
+    assert 'type="radio" name="provision_delegations[0].delegatee" value="132012" checked' in html
+    # its 「検索」 posts the whole form back to the page, landing at the field
+    assert ('name="org_search" value="provision_delegations[0].delegatee" '
+            'formaction="/applicant/applications/7/forms/03-08#f-provision-delegations-0-delegatee"'
+            in html)
+    assert 'class="org-name"' not in html and "<label for=\"f-provision-delegations-0-delegatee\"" not in html
+
+
+def test_an_org_field_read_only_shows_the_names_without_inputs():
+    view = with_pickers(webform.build(SPECS["03-08"], _samples()["03-08"]))
+    html = render(view, editable=False)
+    echo = html[html.index('id="f-query-delegations-1-delegators"'):]
+    echo = echo[:echo.index("</td>")]
+    assert "東京都八王子市" in echo and "130001" in echo and "<input" not in echo
+    assert "org_search" not in html
+
+
+def test_org_codes_posted_by_a_picker_are_saved_as_the_workbook_holds_them():
+    """Several chosen (check boxes) join in order, 「、」 between, as the list cell of the
+    workbook; one chosen (a radio button) is the code; the search fields are not data."""
+    spec = SPECS["03-08"]
+    data = _samples()["03-08"]
+    form, _ = posted(render(with_pickers(webform.build(spec, data))))
+    form.setlist("query_delegations[0].delegators", ["132012", "130001", "132012"])
+    form["query_delegations[0].delegators__q"] = "八王子"
+    form["provision_delegations[0].delegatee"] = " 130001 "
+    got = webform.data_from_post(spec, form)
+    assert got["query_delegations"][0]["delegators"] == ["132012", "130001"]
+    assert got["provision_delegations"][0]["delegatee"] == "130001"
+    form.setlist("provision_delegations[0].delegatee", [])
+    assert webform.data_from_post(spec, form)["provision_delegations"][0]["delegatee"] == ""
+
+
+def test_an_error_at_an_org_field_marks_its_picker_and_the_summary_links_to_it():
+    spec = SPECS["03-08"]
+    findings = [{"severity": "error", "location": "provision_delegations[0].delegatee",
+                 "message": "機関「999999」は機関マスタに登録されていません。機関を検索して選び直してください。"}]
+    data = _samples()["03-08"]
+    data["provision_delegations"][0]["delegatee"] = "999999"
+    view = with_pickers(webform.build(spec, data, findings=findings))
+    html = render(view)
+    picker = html[html.index('id="f-provision-delegations-0-delegatee"'):]
+    picker = picker[:picker.index("</fieldset>")]
+    assert ('<input type="radio" name="provision_delegations[0].delegatee" value="999999" checked '
+            'aria-invalid="true" aria-describedby="f-provision-delegations-0-delegatee-err">'
+            in picker)
+    assert "未登録の機関" in picker and "<details class=\"org-search\" open>" in picker
+    err = html[html.index('id="f-provision-delegations-0-delegatee-err"'):]
+    assert "機関マスタに登録されていません" in err[:300]
+    assert 'href="#f-provision-delegations-0-delegatee">' in html
+
+
+def test_a_growable_table_carries_a_blank_row_for_the_script():
+    """The <template> row is the one 「行を追加」 would add, at index 0 (the script
+    renumbers it); a browser never posts it."""
+    spec = SPECS["03-08"]
+    data = _samples()["03-08"]
+    view = with_pickers(webform.build(spec, data))
+    html = render(view)
+    tpl = html[html.index('<template id="t-query-delegations-1-chain-tpl">'):]
+    tpl = tpl[:tpl.index("</template>")]
+    assert 'name="_row" value="query_delegations[1].chain[0]"' in tpl
+    assert 'id="f-query-delegations-1-chain-0-from"' in tpl and 'data-kind="radio"' in tpl
+    assert 'value="remove:query_delegations[1].chain[0]"' in tpl
+    assert 'id="t-query-delegations-1-chain-rows"' in html
+    assert "<template" not in html.split('id="t-provision-delegations"')[1]   # fixed rows
+    blank = {"priority": None, "department": "", "name": "", "phone": "", "email": ""}
+    table = next(t for t in webform.build(SPECS["02-02"], _samples()["02-02"]).tables
+                 if t.path == "normal_contacts")
+    assert [c.value for c in table.template.cells] == ["" for _ in blank]
+    form, _ = posted(html)
+    assert webform.data_from_post(spec, form) == data
+    # an empty growable table still has its (hidden) table to add rows to
+    data["query_delegations"][0]["chain"] = []
+    html = render(with_pickers(webform.build(spec, data)))
+    section = html[html.index('id="t-query-delegations-0-chain"'):]
+    assert '<div class="scroll-wide" hidden>' in section[:1500]
+    assert '<p class="muted wf-empty">行はありません。' in section
 
 
 def _defaults(spec) -> dict:
@@ -219,7 +333,7 @@ def test_the_rendered_defaults_post_back_as_the_workbook_reads_them(code):
     conversion for both."""
     spec = SPECS[code]
     data = _defaults(spec)
-    form, _ = posted(render(webform.build(spec, data)))
+    form, _ = posted(render(with_pickers(webform.build(spec, data))))
     from_page = webform.data_from_post(spec, form)
     from_workbook = wbk.read_workbook(wbk.write_form(spec.layout, data), {code: spec.layout})[0]
     assert from_page == from_workbook.data
