@@ -233,6 +233,15 @@ def _shown(value: Any, type_: str) -> Any:
     return str(value)
 
 
+def _label(spec, meta: Mapping[str, Any], widget: str) -> str:
+    """The layout's label; for an organisation field the schema's, as the workbook's
+    column label says how to type codes into a cell (「機関コードを「、」区切り」), which
+    the picker does not ask for."""
+    if widget == "org" and meta.get("label"):
+        return meta["label"]
+    return spec.label or meta.get("label") or ""
+
+
 def _control(spec, path: str, value: Any, schema, cell_choices) -> Control:
     meta = _metadata(schema, _schema_path(path))
     own = tuple(cell_choices.get(path) or ())
@@ -243,7 +252,7 @@ def _control(spec, path: str, value: Any, schema, cell_choices) -> Control:
     help_text = getattr(spec, "hint", None) or meta.get("help")
     if spec.type == wbk.DATE and not help_text:
         help_text = wbk.DATE_HINT
-    return Control(path=path, name=path, label=spec.label or meta.get("label") or "", widget=widget,
+    return Control(path=path, name=path, label=_label(spec, meta, widget), widget=widget,
                    value=_shown(value, spec.type), choices=choices,
                    required=_required(schema, _schema_path(path), spec),
                    help=help_text, org_list=spec.type == wbk.LIST)
@@ -287,8 +296,11 @@ def _table(layout: wbk.Layout, t: wbk.Table, base: str, rows: list, schema_base:
            schema, cell_choices, child: bool = False) -> TableView:
     """The view of table ``t`` whose list is at bracketed path ``base``."""
     children = [c for c in layout.tables if c.parent == t.path] if not child else []
-    columns = [(c.label, _required(schema, f"{schema_base}.{c.path}", c))
-               for c in t.columns]
+    columns = []
+    for c in t.columns:
+        meta = _metadata(schema, f"{schema_base}.{c.path}")
+        columns.append((_label(c, meta, _widget(c, meta)),
+                        _required(schema, f"{schema_base}.{c.path}", c)))
     view = TableView(path=base, title=t.title, note=t.note, columns=columns, rows=[],
                      growable=_growable(t), child=child)
 

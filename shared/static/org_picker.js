@@ -2,7 +2,9 @@
    Without this script the picker works as it is: 「検索」 posts the form and the page
    comes back with the matches. With it, a picker that has data-search-url asks that URL
    (?pref=&q=, JSON {items, total}) and offers the matches in place; a match that is
-   ticked moves to the chosen ones, so a new search never loses it. */
+   ticked moves to the chosen ones, so a new search never loses it.
+   window.NWSOrgPicker.enhanceIn(root) enhances the pickers a script adds later (a row
+   added by webform.js); a picker's name is read when used, as rows are renumbered. */
 (function () {
   "use strict";
 
@@ -24,8 +26,9 @@
   }
 
   function enhance(picker) {
+    if (picker.getAttribute("data-enhanced")) { return; }
+    picker.setAttribute("data-enhanced", "1");
     var url = picker.getAttribute("data-search-url");
-    var name = picker.getAttribute("data-name");
     var kind = picker.getAttribute("data-kind");
     var pref = picker.querySelector(".org-pref");
     var q = picker.querySelector(".org-q");
@@ -65,6 +68,7 @@
               + "。一覧から選んでください。"
             : "該当する機関はありません。";
           results.appendChild(note);
+          var name = picker.getAttribute("data-name");
           items.forEach(function (o) { results.appendChild(label(kind, name, o, false)); });
         })
         .catch(function () {
@@ -97,7 +101,10 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("fieldset.org-picker[data-search-url]").forEach(enhance);
-  });
+  function enhanceIn(root) {
+    root.querySelectorAll("fieldset.org-picker[data-search-url]").forEach(enhance);
+  }
+
+  window.NWSOrgPicker = { enhanceIn: enhanceIn };
+  document.addEventListener("DOMContentLoaded", function () { enhanceIn(document); });
 })();

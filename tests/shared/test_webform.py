@@ -124,13 +124,19 @@ def test_every_form_renders_labelled_with_required_marks_and_pull_downs(code):
     data = _samples()[code]
     html = render(with_pickers(webform.build(spec, data, header={"org_name": "千代田区"})))
     _, ids = posted(html)
+    # an organisation column is headed by the schema's label (the workbook's says how to
+    # type codes into a cell, which the picker does not ask)
+    org_columns = {ctrl.path.rpartition(".")[2] for ctrl in webform.build(spec, data).controls()
+                   if ctrl.widget == "org"}
+    for ctrl in webform.build(spec, data).controls():
+        assert ctrl.label in html, ctrl.path
     for f in spec.layout.fields:
         if f.kind != wbk.REVIEWER:
             assert f.label in html, f.label
     for t in spec.layout.tables:
         assert t.title in html
         for c in t.columns:
-            assert c.label in html, c.label
+            assert c.label in html or c.path in org_columns, c.label
     assert "必須" in html
     # every pull-down of the workbook is a <select> with the same choices
     view = webform.build(spec, data)
@@ -242,6 +248,8 @@ def test_an_org_field_is_a_picker_echoing_each_name_with_its_code():
             'formaction="/applicant/applications/7/forms/03-08#f-provision-delegations-0-delegatee"'
             in html)
     assert 'class="org-name"' not in html and "<label for=\"f-provision-delegations-0-delegatee\"" not in html
+    assert '<th scope="col">委任元機関<span class="required">必須</span></th>' in html
+    assert "機関コードを「、」区切り" not in html
 
 
 def test_an_org_field_read_only_shows_the_names_without_inputs():
