@@ -1,11 +1,13 @@
 """The 様03-08 web form in headless Chromium with JavaScript, at 1366 px and at 375 px:
 organisations picked by searching as one types, 「行を追加」/「削除」 in the page without
 a round trip (the rows renumbered as the server names them), the unsaved-changes warning,
-and what is saved the organisation codes. (Without JavaScript: tests/pages/test_form_org_picker.py.)"""
+what is saved the organisation codes, and axe with nothing to say about the added row.
+(Without JavaScript: tests/pages/test_form_org_picker.py.)"""
 from __future__ import annotations
 
 from tests import factories
 from tests.e2e.conftest import logged_in
+from tests.e2e.test_accessibility_crawl import _axe, _axe_runner
 from tests.form_data import form_03_08, put_selection_for, query_delegation
 
 PHONE = {"width": 375, "height": 740}
@@ -90,6 +92,7 @@ def test_rows_and_organisations_in_the_page_with_javascript(live, browser, scree
     phone.locator(CHAIN).get_by_role("button", name="行を追加").click()
     _pick(phone, "f-query-delegations-0-chain-1-from", "東京都", "八王子", "東京都八王子市")
     _fits(phone)
+    assert _axe(phone, _axe_runner()) == []       # the added row and its open search too
     phone.locator(CHAIN).screenshot(path=str(screenshots / "form_03_08_chain_picker_375.png"))
     phone.screenshot(path=str(screenshots / "form_03_08_375.png"), full_page=True)
     phone.context.close()
