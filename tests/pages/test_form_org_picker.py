@@ -33,7 +33,8 @@ def page(suite):
     factories.withdraw_open(suite.client, h)
     app_id = factories.create_application(suite.client, h)
     put_selection_for(suite.client, h, app_id, form_03_08(query_delegations=[query_delegation()]))
-    return app_id, f"/applicant/applications/{app_id}/forms/03-08", client_for(suite, "demo-applicant")
+    url = f"/applicant/applications/{app_id}/forms/03-08"
+    return app_id, url, client_for(suite, "demo-applicant")
 
 
 def _fields(html: str):
