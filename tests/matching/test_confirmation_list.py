@@ -79,3 +79,19 @@ def test_the_api_pages_the_same_list(many):
     assert body["items"][0]["delegatee_name"] == "例 第00組合"
     res = many.client.get("/api/matching/confirmations?page=0", headers=many.headers(A))
     assert res.status_code == 422
+
+
+def test_the_page_sorts_from_its_filter_form_keeping_the_search(many):
+    """On a phone the table's sort headers are hidden: the form's 並べ替え control sorts,
+    submitted as it stands (no JavaScript), with the search and status kept."""
+    from tests.pages.support import filter_form
+
+    client = _page_client(many)
+    html = client.get("/matching/confirmations?q=u13000001&status=all").get_data(as_text=True)
+    sent = filter_form(html) | {"sort": "number", "order": "desc"}
+    assert 'id="sort-submit"' in html
+    html = client.get("/matching/confirmations", query_string=sent).get_data(as_text=True)
+    form = filter_form(html)
+    assert form["q"] == "u13000001" and form["status"] == "all" and form["order"] == "desc"
+    numbers = re.findall(r'data-label="申請番号">(R2026-\d+)<', html)
+    assert numbers == sorted(numbers, reverse=True) and len(numbers) == 10
