@@ -246,7 +246,7 @@ def field_label(key: Any) -> str:
 
 def add_template_vocabulary(env) -> None:
     """What every template may use: the Japanese names of statuses, kinds and other
-    stored values (``NWS_STATUS``, ``NWS_KIND``, ``NWS_VALUE``), ``{{ moment|jst }}``
+    stored values (``NWS_STATUS``, ``NWS_KIND``, ``NWS_VALUE``, ``NWS_EVENT``), ``{{ moment|jst }}``
     (2026/04/01 09:30 in Japan time; label the column 「（日本時間）」),
     ``{{ size|file_size }}``, ``attachment_href(app_id, ref)``,
     ``finding_location(location, code)`` (a finding's place in Japanese) and
@@ -257,7 +257,7 @@ def add_template_vocabulary(env) -> None:
     from shared.jst import jst_minutes
 
     env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND,
-                       NWS_VALUE=vocabulary.VALUE_LABELS,
+                       NWS_VALUE=vocabulary.VALUE_LABELS, NWS_EVENT=vocabulary.HISTORY_EVENTS,
                        attachment_href=attachment_href, finding_location=finding_location,
                        field_label=field_label)
     env.filters.update(jst=jst_minutes, file_size=file_size)
