@@ -90,6 +90,10 @@ class DelegationsSubmitted(Payload):
     # for the 委任情報確認依頼 notices matching sends to the delegators
     number = fields.String(allow_none=True, load_default=None)
     org_name = fields.String(allow_none=True, load_default=None)
+    # the names of the organisations the rows name (委任元, 委任先; code → name, from
+    # intake's registry), for the pages: a code the registry does not know is left out
+    org_names = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True,
+                            load_default=None)
 
 
 class MatchingResults(Payload):

@@ -229,6 +229,18 @@ def finding_location(location: str | None, code: str | None = None) -> str:
     return location_label(text, form_specs(plugins()), code)
 
 
+def finding_message(finding: Any) -> str:
+    """A finding's message as pages show it: a schema finding names its field by the
+    Japanese labels and then, for the API's readers, by its path in brackets
+    (「通常連絡先 1 行目 電話番号（normal_contacts.0.phone）: …」, shared.forms.schema_findings);
+    the page leaves the path out."""
+    from shared.webform import plain_message
+
+    get = finding.get if isinstance(finding, dict) else (lambda k: getattr(finding, k, None))
+    message = str(get("message") or "")
+    return plain_message(message) if str(get("rule") or "").endswith(".schema") else message
+
+
 def field_label(key: Any) -> str:
     """A stored field's Japanese label (``formview.field_labels`` of the installed forms,
     then the suite's own names); an unknown name is shown as it is."""
@@ -246,10 +258,11 @@ def field_label(key: Any) -> str:
 
 def add_template_vocabulary(env) -> None:
     """What every template may use: the Japanese names of statuses, kinds and other
-    stored values (``NWS_STATUS``, ``NWS_KIND``, ``NWS_VALUE``), ``{{ moment|jst }}``
+    stored values (``NWS_STATUS``, ``NWS_KIND``, ``NWS_VALUE``, ``NWS_EVENT``), ``{{ moment|jst }}``
     (2026/04/01 09:30 in Japan time; label the column 「（日本時間）」),
     ``{{ size|file_size }}``, ``attachment_href(app_id, ref)``,
-    ``finding_location(location, code)`` (a finding's place in Japanese) and
+    ``finding_location(location, code)`` (a finding's place in Japanese),
+    ``finding_message(finding)`` (its message without a field path) and
     ``field_label(key)`` (a stored field's Japanese name). A page shows no field path,
     code or English word of the code: tests/e2e/test_accessibility_crawl.py checks.
     For the pages' environment and the print view's own."""
@@ -257,8 +270,9 @@ def add_template_vocabulary(env) -> None:
     from shared.jst import jst_minutes
 
     env.globals.update(NWS_STATUS=vocabulary.STATUS_LABELS, NWS_KIND=vocabulary.KIND,
-                       NWS_VALUE=vocabulary.VALUE_LABELS,
+                       NWS_VALUE=vocabulary.VALUE_LABELS, NWS_EVENT=vocabulary.HISTORY_EVENTS,
                        attachment_href=attachment_href, finding_location=finding_location,
+                       finding_message=finding_message,
                        field_label=field_label)
     env.filters.update(jst=jst_minutes, file_size=file_size)
 

@@ -58,6 +58,46 @@ AUDIT_TARGETS = {"application": "申請ID", "version": "マスタ 版", "account
                  "catalog": "参照データ", "allowance": "期限後の受付許可"}
 
 
+# The events of an application's history (intake's history, review's, the print view),
+# with the names the pages show (templates: NWS_EVENT). Review reports its events to
+# intake in ``application.status_changed``; tests/shared/test_event_names.py checks
+# that every event the code records has its name here.
+HISTORY_EVENTS = {
+    "created": "申請作成",
+    "form_saved": "様式保存",
+    "selection_saved": "申請前情報選択の保存",
+    "submit_requested": "提出",
+    "submitted": "受付",
+    "validation_failed": "提出前検証で誤り",
+    "routed": "審査機関の決定",
+    "forwarding_approved": "経由機関 承認",
+    "forwarding_rejected": "経由機関 差戻し",
+    "primary_approved": "一次審査 承認",
+    "primary_rejected": "一次審査 否認",
+    "secondary_approved": "二次審査 承認",
+    "secondary_rejected": "二次審査 否認",
+    "registered": "マスタ登録",
+    "prepared": "マスタ整備",
+    "withdrawn": "取下げ",
+    "withdrawal_received": "取下げ受付",
+    "overdue": "期限超過",
+    "account_issued": "アカウント発行",
+    "withdrawal_requested": "取下げの依頼",
+    "withdrawal_refused": "取下げ不可（判定が先に確定）",
+    "matching_acknowledged": "突合の未解決を確認のうえ承認",
+    "master_prepared": "マスタ整備",
+    "routing_failed": "振分けできません",
+    "rerouted": "振り分け直し",
+    "reroute_failed": "振り分け直し失敗",
+    "upload_received": "Excel ファイルのアップロード",
+    "upload_read": "Excel ファイルの読込み",
+    "attachment_added": "添付資料の登録",
+    "attachment_deleted": "添付資料の削除",
+    "late_allowed": "期限後の受付を許可",
+    "late_accepted": "期限後の受付",
+}
+
+
 def status_name(status: str | None) -> str:
     """The Japanese name of any status a user may read of (applications, review cases,
     forms, matching records, deliveries): pages, messages and the 409s name it so."""
@@ -86,6 +126,8 @@ AUDIT_ACTIONS = {
         "organisation.registered": "機関の登録（一部事務組合・広域連合）",
         "organisation.updated": "機関情報の変更",
         "refdata.loaded": "参照データの読込み",
+        "late_allowance.granted": "期限後の受付の許可",
+        "late_allowance.used": "期限後の受付（許可による）",
     },
     "review": {
         "decision.approved": "審査 承認",
@@ -128,6 +170,7 @@ AUDIT_ACTIONS = {
         "account.unlocked": "ログイン制限の解除",
         "account.password_link_issued": "パスワード設定用のリンクの発行（運用者）",
         "account.password_reset": "パスワードの再設定（一回限りのリンク）",
+        "account.notifications_changed": "通知設定の変更",
     },
 }
 # Who else than an account's role may appear as the actor of an audit entry.

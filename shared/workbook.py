@@ -589,9 +589,16 @@ class ReadResult:
 
     def place(self, findings: Iterable[Finding]) -> list[Finding]:
         """Validator findings (located by field path) with the sheet and cell put in
-        front of their message."""
+        front of their message. A schema finding (``<code>.schema``) on a cell the
+        reading already found wrong is left out: the reader's finding says it in the
+        workbook's terms (the pull-down's choices, the cell's type), and nobody reads
+        of one cell twice."""
+        read_wrong = {bracket(f.location, self.code) for f in self.findings
+                      if f.severity == ERROR}
         out = []
         for f in findings:
+            if f.rule == f"{self.code}.schema" and bracket(f.location, self.code) in read_wrong:
+                continue
             where = _resolve_address(f.location, self.code, self.locations)
             out.append(f if where is None or f.message.startswith("「") else
                        dataclasses.replace(f, message=f"{where}: {f.message}"))

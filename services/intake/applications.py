@@ -486,15 +486,17 @@ def write_application_findings(ctx: ServiceContext, session: Session, payload: d
         "submitted_at": app.submitted_at.isoformat(), "submitted_by": payload["actor"],
         "forms": forms, "findings": app.findings,
         "attachments": uploads.list_attachments(pm, session, app)})
-    from services.intake import registered
+    from services.intake import registered, registry
 
     delegations, supersedes = registered.delegations_of(pm, session, app, forms)
+    named = registry.names_of(session, registered.organisations_named(delegations))
     ctx.emit(session, "matching", "delegations.submitted", {
         "application_id": app.id, "round": app.round, "org_id": app.org_id,
         "query_delegations": delegations.get("query_delegations", []),
         "provision_delegations": delegations.get("provision_delegations", []),
         "provision_acceptances": delegations.get("provision_acceptances", []),
-        "supersedes": supersedes, "number": app.number, "org_name": org["name"]})
+        "supersedes": supersedes, "number": app.number, "org_name": org["name"],
+        "org_names": {code: o.name for code, o in sorted(named.items())}})
 
 
 # Statuses in which review owns the application: a withdrawal is a request that review

@@ -133,6 +133,21 @@ def delegations_of(pm: pluggy.PluginManager, session: Session, app: Application,
     return rows, [current.application_id] if current is not None else []
 
 
+def organisations_named(rows: dict) -> set[str]:
+    """The organisation codes 様03-08's rows name: the 委任元 of each 情報照会 row, the
+    委任先 and 委任元 of the 情報提供 rows (what the matching pages show by name)."""
+    codes: set[str] = set()
+    for row in rows.get("query_delegations") or []:
+        found = row.get("delegators") if isinstance(row, dict) else None
+        codes.update(str(d) for d in (found if isinstance(found, list) else [found]) if d)
+    for part, key in (("provision_delegations", "delegatee"),
+                      ("provision_acceptances", "delegator")):
+        for row in rows.get(part) or []:
+            if isinstance(row, dict) and row.get(key):
+                codes.add(str(row[key]))
+    return codes
+
+
 def change_summary(pm: pluggy.PluginManager, app: Application) -> list[dict]:
     """What a 変更申請 changes, form by form: the rows it marks 登録 / 変更 / 削除 (rows
     marked 変更なし stay as registered), or that the form is replaced whole."""

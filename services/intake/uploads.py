@@ -37,6 +37,7 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.forms import ERROR, Finding
 from shared.messaging import ServiceContext
+from shared.pages import finding_message
 from shared.ratelimit import UNITS, rate_limits
 from shared.ratelimit import describe as describe_rate
 from shared.pluginmanager import form_specs
@@ -474,8 +475,9 @@ def describe(session: Session, app_id: int) -> dict[str, Any]:
 
 def _finding_text(f: dict) -> str:
     """A finding of a file as people read it: where (様式, sheet and cell) and what.
-    Findings placed on a cell already start with it (「様02-02」シート D21: …)."""
-    message = str(f.get("message", ""))
+    Findings placed on a cell already start with it (「様02-02」シート D21: …); a field
+    path in brackets is left out (shared.pages.finding_message)."""
+    message = finding_message(f)
     if message.startswith("「"):
         return message
     code = str(f.get("location", "")).split(".", 1)[0]

@@ -14,11 +14,14 @@ from shared import listing
 from shared.auth import Principal
 from shared.jst import jst_minutes
 from shared.service import context
+from shared.vocabulary import status_name
 from shared.web import ApiError
 from services.matching.models import Confirmation, DelegationRecord
 from services.matching.schemas import STATUS_FILTERS
 
-STATUS_NAMES = {"pending": "未回答", "confirmed": "確認済", "disputed": "異議", "all": "すべて"}
+# the status filter's choices and the CSV's status column, by the names the rows' badges
+# show (shared.vocabulary: one word for a status wherever it appears)
+STATUS_NAMES = {**{s: status_name(s) for s in STATUS_FILTERS if s != "all"}, "all": "すべて"}
 SORTS = {
     "created": ("依頼日時", Confirmation.created_at),
     "number": ("申請番号", Confirmation.number),
@@ -69,7 +72,9 @@ def view(c: Confirmation, record: DelegationRecord) -> dict:
             "delegatee_name": c.delegatee_name, "item": record.item,
             "affair": data.get("affair"), "procedure": data.get("procedure"),
             "basis": data.get("basis"), "chain": data.get("chain") or [],
-            "delegators": data.get("delegators") or [], "record_status": record.status,
+            "delegators": data.get("delegators") or [],
+            "delegator_names": data.get("delegator_names") or {},
+            "record_status": record.status,
             "created_at": c.created_at.isoformat()}
 
 

@@ -53,10 +53,15 @@ def build_records(payload: dict) -> list[DelegationRecord]:
     base = dict(application_id=payload["application_id"], round=payload["round"],
                 org_id=payload["org_id"])
     org = payload["org_id"]
+    names = payload.get("org_names") or {}
     out = []
     for row in _rows(payload, "query_delegations"):
         if not isinstance(row.get("delegators"), list):
             row = {**row, "delegators": [row["delegators"]] if row.get("delegators") else []}
+        # the 委任元 by name for the pages (intake's registry; never part of what is
+        # matched or confirmed: rules.fingerprint reads the codes)
+        row = {**row, "delegator_names": {str(d): str(names[str(d)])[:200]
+                                          for d in row["delegators"] if str(d) in names}}
         out.append(DelegationRecord(**base, kind=QUERY, item=_text(row.get("item_no")),
                                     counterpart=None, data=row, status="pending",
                                     fingerprint=rules.fingerprint(QUERY, org, row)))

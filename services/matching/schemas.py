@@ -76,6 +76,8 @@ class ConfirmationRequestSchema(ConfirmationViewSchema):
     basis = fields.Dict(required=True, allow_none=True)
     chain = fields.List(fields.Dict(), required=True)
     delegators = fields.List(fields.String(), required=True)
+    delegator_names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "委任元の機関名（機関コード → 機関名。機関マスタにない機関は含まない）"})
     record_status = fields.String(required=True)
     number = fields.String(allow_none=True, metadata={"description": "委任先の申請の申請番号"})
     delegatee_name = fields.String(allow_none=True, metadata={"description": "委任先の機関名"})

@@ -212,6 +212,18 @@ def test_the_settings_page_sets_the_address_and_the_kinds(suite):
     assert {k["kind"] for k in current["kinds"] if k["mail"]} == {"returned", "approved"}
 
 
+def test_a_settings_change_is_named_in_the_accounts_history(suite):
+    suite.add_user("notice-history", "131016", "applicant")
+    client = client_for(suite, "notice-history")
+    res = post_form(client, "/auth/notifications/settings", "/auth/notifications/settings",
+                    {"email": "jiro@example.lg.jp", "mail_kinds": ["returned"]})
+    assert res.status_code == 302
+    html = page_text(client_for(suite, "demo-operator").get("/auth/accounts/notice-history"))
+    history = html[html.index('id="account-history"'):]
+    assert "通知設定の変更" in history and "その他の操作" not in history
+    assert "notifications_changed" not in html
+
+
 def test_a_refusing_smtp_server_is_retried_with_backoff_and_each_attempt_recorded(suite, smtp):
     suite.add_user(FLAKY, "131016", "applicant", email="flaky@example.lg.jp")
     smtp.recorder.refuse["flaky@example.lg.jp"] = 2

@@ -67,7 +67,7 @@ def test_the_csv_has_every_match_with_a_bom_and_quoted_formulas(many):
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][:3] == ["申請番号", "委任先", "委任先の機関コード"] and len(rows) == 56
     assert ["'=例 広域連合"] == [r[1] for r in rows[1:] if "広域連合" in r[1]]
-    assert rows[1][7] == "未回答"
+    assert rows[1][7] == "確認待ち"   # the badge's word (shared.vocabulary)
 
 
 def test_the_api_pages_the_same_list(many):
@@ -79,3 +79,35 @@ def test_the_api_pages_the_same_list(many):
     assert body["items"][0]["delegatee_name"] == "例 第00組合"
     res = many.client.get("/api/matching/confirmations?page=0", headers=many.headers(A))
     assert res.status_code == 422
+
+
+def test_the_page_sorts_from_its_filter_form_keeping_the_search(many):
+    """On a phone the table's sort headers are hidden: the form's 並べ替え control sorts,
+    submitted as it stands (no JavaScript), with the search and status kept."""
+    from tests.pages.support import filter_form
+
+    client = _page_client(many)
+    html = client.get("/matching/confirmations?q=u13000001&status=all").get_data(as_text=True)
+    sent = filter_form(html) | {"sort": "number", "order": "desc"}
+    assert 'id="sort-submit"' in html
+    html = client.get("/matching/confirmations", query_string=sent).get_data(as_text=True)
+    form = filter_form(html)
+    assert form["q"] == "u13000001" and form["status"] == "all" and form["order"] == "desc"
+    numbers = re.findall(r'data-label="申請番号">(R2026-\d+)<', html)
+    assert numbers == sorted(numbers, reverse=True) and len(numbers) == 10
+
+
+def test_delegators_show_by_name_with_the_code_beside(many):
+    """The names come with the records (intake's registry); a code it does not know
+    shows alone."""
+    payload = {"application_id": 900, "round": 1, "org_id": "012025", "number": "R2026-000900",
+               "org_name": "北海道函館市",
+               "org_names": {"012033": "北海道小樽市", "012025": "北海道函館市"},
+               "query_delegations": [query("3", ["012033", "X-UNKNOWN"])],
+               "provision_delegations": [], "provision_acceptances": []}
+    assert many.task("delegations.submitted")(envelope("delegations.submitted", payload)) == "done"
+    html = _page_client(many, "012033").get("/matching/confirmations").get_data(as_text=True)
+    assert "委任元: 北海道小樽市（012033）、X-UNKNOWN" in html
+    item = many.client.get("/api/matching/confirmations",
+                           headers=many.headers("012033")).get_json()["items"][0]
+    assert item["delegator_names"] == {"012033": "北海道小樽市"}

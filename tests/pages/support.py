@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from tests.identity.test_pages_login import csrf_of, login  # noqa: F401  (re-exported)
 
@@ -25,3 +26,52 @@ def text_of(res) -> str:
 
 def ids_in(html: str, pattern: str) -> list[str]:
     return re.findall(pattern, html)
+
+
+class _FilterForm(HTMLParser):
+    """The fields of a page's ``<form class="filters">`` as a browser submits them
+    (text, search and hidden inputs, checked boxes, each select's chosen option)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside = False
+        self.found = False
+        self.fields: list[tuple[str, str]] = []
+        self.select: str | None = None
+        self.options: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and "filters" in (a.get("class") or "").split() and not self.found:
+            self.inside = self.found = True
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.fields.append((a["name"], a.get("value", "on")))
+            elif kind not in ("submit", "button", "reset", "image"):
+                self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self.select, self.options = a.get("name"), []
+        elif tag == "option" and self.select is not None:
+            self.options.append((a.get("value") or "", "selected" in a))
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self.select is not None:
+            chosen = [v for v, selected in self.options if selected] or [
+                v for v, _ in self.options[:1]]
+            if self.select and chosen:
+                self.fields.append((self.select, chosen[0]))
+            self.select = None
+        elif tag == "form" and self.inside:
+            self.inside = False
+
+
+def filter_form(html: str) -> dict[str, str]:
+    """What the page's filter form sends as it stands (no JavaScript involved)."""
+    reader = _FilterForm()
+    reader.feed(html)
+    assert reader.found, "the page has no <form class=\"filters\">"
+    return dict(reader.fields)

@@ -135,6 +135,19 @@ def test_confirmation_request_is_answered_on_a_page(suite):
     assert 'id="records"' in mine and "132012" in mine
 
 
+def test_a_confirmation_request_names_its_delegators_and_its_status_as_the_filter_does(suite):
+    """The 委任元 by name with the code beside (intake's registry, sent with the records),
+    and one word for a status: the filter's option is the row's badge."""
+    _submitted_with_delegation(suite)
+    meguro = client_for(suite, "meguro")
+    html = wait_for(lambda: (lambda h: h if ">項番九 " in h else None)(
+        text_of(meguro.get("/matching/confirmations"))), what="confirmation request")
+    assert re.search(r"委任元: 東京都八王子市（132012）", html), html
+    badge = re.search(r'<span class="status status-pending">([^<]+)</span>', html).group(1)
+    option = re.search(r'<option value="pending"[^>]*>([^<]+)</option>', html).group(1)
+    assert badge == option == "確認待ち" and "未回答" not in html
+
+
 def test_mic_sees_matching_results_approves_and_reads_the_master(suite):
     app_id = _submitted_with_delegation(suite)
     suite.wait_status(app_id, "primary_review")

@@ -408,3 +408,87 @@ def test_a_refused_entry_of_a_zip_is_listed_by_name_while_the_others_are_read(
     rows = file_rows(html)
     assert rows["責任体制.xlsx"] == "誤りなし"
     assert rows["メモ.txt"].startswith("読み込めません（「メモ.txt」は .xlsx ファイルではありません")
+
+
+# --- how each finding of a file reads ---------------------------------------------------
+
+CELL_FIRST = re.compile(r"^「[^」]+」シート [A-Z]+\d+: (?!「[^」]+」シート)\S")
+FIELD_PATH = re.compile(r"[a-z_]+(\.\d+|\[\d+\])|\b[a-z]+_[a-z_]+\b|\.schema\b")
+
+
+def _card_findings(html: str, name: str) -> list[str]:
+    card = re.search(r'<li id="upload-\d+" class="file[^"]*">(?:(?!</li>\s*<li id="upload-).)*?'
+                     rf'<span class="file-name">(?:<span class="muted">[^<]*</span>)?{re.escape(name)}'
+                     r'</span>.*?(?=<li id="upload-|</ul>\s*</section>|\Z)', html, re.S)
+    assert card, name
+    return [re.sub(r"<[^>]+>", "", t).strip() for t in re.findall(
+        r'<li class="sev-\w+"><strong>[^<]*</strong> (.*?)</li>', card.group(0), re.S)]
+
+
+def test_each_finding_of_a_workbook_reads_sheet_cell_then_message_once(s, client, layouts):
+    """A workbook with errors in several forms: each finding on its card reads
+    「sheet」 cell: message, once per cell (the reading's finding, not the schema's again),
+    in Japanese, without a field path; so do the forms' findings tables."""
+    from nws import testing as forms
+
+    app_id = new_app(s)
+    parts = [
+        ("02-01", forms.form_02_01(application_date="2026-13-45",
+                                   system_chief={"title": "長" * 101, "name": "山田 一郎"})),
+        ("02-02", forms.form_02_02(normal_contacts=[{
+            "priority": 1, "department": "情報政策課", "name": "", "phone": "03-1234",
+            "email": "bad@@example"}])),
+        ("02-06", forms.form_02_06(checks=[{"category": "一", "item": "管理体制",
+                                            "result": "たぶん", "note": ""}])),
+        ("03-09", forms.form_03_09(independent_affairs=[{
+            "case_no": "0001", "affair": "事務", "ppc_notification_no": "PPC-1",
+            "ordinance": "条例", "request_type": "何か"}])),
+    ]
+    book = wbk.write_workbook([wbk.FormPart(layouts[c], d) for c, d in parts])
+    assert post_files(client, app_id, [("全部.xlsx", book)]).status_code == 302
+    html = read_done(s, client, app_id)
+    texts = _card_findings(html, "全部.xlsx")
+    assert len(texts) >= 6, texts
+    for text in texts:
+        assert CELL_FIRST.match(text), text
+        assert not FIELD_PATH.search(text), text
+        assert not re.search(r"\b(Must|Not a valid|Length|Missing|field)\b", text), text
+    cells = [re.match(r"^(「[^」]+」シート [A-Z]+\d+):", t).group(1) for t in texts]
+    assert len(cells) == len(set(cells)), texts          # one finding per cell
+    assert any("「様02-06確認結果」シート D5: 確認結果「たぶん」はプルダウンの選択肢" in t for t in texts)
+    assert any(t.startswith("「様02-01」シート C16: ") and "100" in t for t in texts), texts
+    # the forms' findings tables (内容) say the same, without a path either
+    for code in ("02-01", "02-06", "03-09"):
+        section = re.search(rf'<section aria-labelledby="findings-{code}">.*?</section>',
+                            html, re.S).group(0)
+        messages = re.findall(r'<tr class="sev-\w+"><td>[^<]*</td>\s*<td>[^<]*</td><td>([^<]*)</td>',
+                              section)
+        assert messages and all(CELL_FIRST.match(m) and not FIELD_PATH.search(m)
+                                for m in messages), messages
+
+
+def test_a_bad_entry_of_a_zip_reads_as_its_own_reason_without_a_form_prefix(
+        s, client, layouts):
+    app_id = new_app(s)
+    buf = io.BytesIO()
+    blank = openpyxl.Workbook()
+    blank.active.title = "Sheet1"
+    other = io.BytesIO()
+    blank.save(other)
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("連絡窓口.xlsx", wbk.write_workbook([wbk.FormPart(
+            layouts["02-02"], factories.form_02_02(normal_contacts=[{
+                "priority": 1, "department": "情報政策課", "name": "", "phone": "03-1234",
+                "email": "joho@example.lg.jp"}]))]))
+        zf.writestr("関係ない.xlsx", other.getvalue())
+        zf.writestr("壊れた.xlsx", b"PK\x03\x04broken")
+    assert post_files(client, app_id, [("まとめ.zip", buf.getvalue())]).status_code == 302
+    html = read_done(s, client, app_id)
+    rows = file_rows(html)
+    assert rows["関係ない.xlsx"].startswith("読み込めません（様式のシートが見つかりません")
+    assert rows["壊れた.xlsx"].startswith("読み込めません（Excel ファイル（.xlsx）として読み取れません")
+    assert rows["連絡窓口.xlsx"] == "誤りあり 1件"
+    texts = _card_findings(html, "連絡窓口.xlsx")
+    assert len(texts) == 1 and CELL_FIRST.match(texts[0]) and "03-1234" in texts[0]
+    for state in (rows["関係ない.xlsx"], rows["壊れた.xlsx"]):
+        assert not state.startswith("読み込めません（様0") and not FIELD_PATH.search(state)
