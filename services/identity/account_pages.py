@@ -105,7 +105,7 @@ def show(login_name: str):
     return answer.render()
 
 
-def _account_change(login_name: str, check, action: str, apply, done: str):
+def _account_change(login_name: str, check, action: tuple | None, apply, done: str):
     """A role change or a disable/enable, as the API's PATCH does it (the same domain
     rules, ``admin.own_account_refusal``): ``check(account)`` is why it is refused
     (the account's page again, 422); ``action`` names the confirmation page asked first
