@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, fields
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from flask import Response, stream_with_context
 
 from shared.db import utcnow
 from shared.jst import JST
+from shared.web import ApiError
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -151,6 +152,34 @@ def parse_common(get: Mapping[str, str], labels: Mapping[str, str], sorts: Itera
             "page": number(get.get("page", ""), "page", labels["page"], 1, 999999,
                            problems) or 1,
             "per_page": per_page or PER_PAGE}
+
+
+def read(args: Mapping[str, str], labels: Mapping[str, str], sorts: Iterable[str],
+         default_sort: str) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """The start of every list's ``parse``: each argument ``labels`` names (stripped),
+    the common part of the query (:func:`parse_common`) and the problems found so far,
+    to which the list adds those of its own filters."""
+    get = {k: (args.get(k) or "").strip() for k in labels}
+    problems: list[str] = []
+    common = parse_common(get, labels, sorts, default_sort, problems)
+    return get, common, problems
+
+
+def checked(parse: Callable[[Mapping[str, str]], tuple[Any, list[str]]],
+            args: Mapping[str, str]) -> Any:
+    """``parse(args)``'s query; 422 ``bad_filter`` naming every wrong argument (what the
+    JSON lists and the CSV downloads answer; a page shows the problems instead)."""
+    query, problems = parse(args)
+    if problems:
+        raise ApiError(422, "bad_filter", " ".join(problems))
+    return query
+
+
+def page_body(page: Any, items: list[dict] | None = None) -> dict[str, Any]:
+    """A page of a list as the JSON lists answer it: ``items`` (the page's own unless
+    given), ``total``, ``page``, ``per_page`` and ``pages``."""
+    return {"items": page.items if items is None else items, "total": page.total,
+            "page": page.query.page, "per_page": page.query.per_page, "pages": page.pages}
 
 
 COMMON_LABELS = {"q": "検索語", "sort": "並べ替え", "order": "並び順", "page": "ページ",

@@ -14,7 +14,6 @@ from shared.auth import ROLES, revocation_changed
 from shared.pages import ROLE_LABELS, html_errors, page_principal, require_page
 from shared.service import context
 from shared.vocabulary import AUDIT_ACTIONS, AUDIT_ACTOR_ROLES
-from shared.web import not_found
 from services.identity import admin
 from services.identity.accounts import AccountError
 
@@ -24,13 +23,6 @@ html_errors(bp)
 
 FIELDS = ("login", "org", "role", "name", "department", "email")
 ACTIONS = AUDIT_ACTIONS["identity"]
-
-
-def _find(session, login_name: str):
-    try:
-        return admin.find(session, login_name)
-    except admin.UnknownAccount:
-        raise not_found("アカウント") from None
 
 
 @bp.get("/")
@@ -109,14 +101,35 @@ def _confirm_page(session, account, action: str, role: str = "") -> Answer:
 @require_page("operator")
 def show(login_name: str):
     with context("identity").transaction() as session:
-        answer = _account_page(session, _find(session, login_name))
+        answer = _account_page(session, admin.account(session, login_name))
     return answer.render()
 
 
-def _refuse_own(account):
-    if account.id == page_principal().account_id:
-        return "自分自身のアカウントの無効化や役割の変更はできません。"
-    return None
+def _account_change(login_name: str, check, action: tuple | None, apply, done: str):
+    """A role change or a disable/enable, as the API's PATCH does it (the same domain
+    rules, ``admin.own_account_refusal``): ``check(account)`` is why it is refused
+    (the account's page again, 422); ``action`` names the confirmation page asked first
+    (None: no confirmation); ``apply(account)`` changes it (an AccountError: the page
+    again with it); then the flash ``done`` and the account's page."""
+    try:
+        with context("identity").transaction() as session:
+            account = admin.account(session, login_name)
+            error = admin.own_account_refusal(account, page_principal().account_id) \
+                or check(account)
+            if error is not None:
+                raise _account_page(session, account, status=422, error=error)
+            if action and request.form.get("confirmed") != "yes":
+                raise _confirm_page(session, account, *action)
+            try:
+                with session.begin_nested():
+                    apply(account)
+            except AccountError as exc:
+                raise _account_page(session, account, status=422, error=str(exc)) from None
+    except Answer as answer:
+        return answer.render()
+    revocation_changed()
+    flash(done)
+    return redirect(url_for(".show", login_name=login_name))
 
 
 @bp.post("/<login_name>/role")
@@ -124,22 +137,15 @@ def _refuse_own(account):
 def change_role(login_name: str):
     """A role change: first a confirmation page; the change once it is confirmed."""
     role = request.form.get("role", "")
-    try:
-        with context("identity").transaction() as session:
-            account = _find(session, login_name)
-            error = _refuse_own(account) or (None if role in ROLES else "役割を選んでください。")
-            if error is None and role == account.role:
-                error = "現在と同じ役割です。"
-            if error is not None:
-                raise _account_page(session, account, status=422, error=error)
-            if request.form.get("confirmed") != "yes":
-                raise _confirm_page(session, account, "role", role)
-            admin.set_role(account, role)
-    except Answer as answer:
-        return answer.render()
-    revocation_changed()
-    flash(f"{login_name} の役割を「{ROLE_LABELS[role]}」に変更しました。")
-    return redirect(url_for(".show", login_name=login_name))
+
+    def check(account):
+        if role not in ROLES:
+            return "役割を選んでください。"
+        return "現在と同じ役割です。" if role == account.role else None
+
+    return _account_change(login_name, check, ("role", role),
+                           lambda account: admin.set_role(account, role),
+                           f"{login_name} の役割を「{ROLE_LABELS.get(role, role)}」に変更しました。")
 
 
 @bp.post("/<login_name>/active")
@@ -147,24 +153,10 @@ def change_role(login_name: str):
 def change_active(login_name: str):
     """Disable (after a confirmation page) or enable."""
     active = request.form.get("active") == "true"
-    try:
-        with context("identity").transaction() as session:
-            account = _find(session, login_name)
-            error = _refuse_own(account)
-            if error is not None:
-                raise _account_page(session, account, status=422, error=error)
-            if not active and request.form.get("confirmed") != "yes":
-                raise _confirm_page(session, account, "disable")
-            try:
-                with session.begin_nested():
-                    admin.set_active(account, active)
-            except AccountError as exc:
-                raise _account_page(session, account, status=422, error=str(exc)) from None
-    except Answer as answer:
-        return answer.render()
-    revocation_changed()
-    flash(f"{login_name} を{'有効' if active else '無効'}にしました。")
-    return redirect(url_for(".show", login_name=login_name))
+    return _account_change(login_name, lambda account: None,
+                           None if active else ("disable",),
+                           lambda account: admin.set_active(account, active),
+                           f"{login_name} を{'有効' if active else '無効'}にしました。")
 
 
 @bp.post("/<login_name>/password-link")
@@ -174,7 +166,7 @@ def password_link(login_name: str):
     ctx = context("identity")
     try:
         with ctx.transaction() as session:
-            account = _find(session, login_name)
+            account = admin.account(session, login_name)
             try:
                 with session.begin_nested():
                     token, expires, mailed = admin.issue_password_link(ctx, session, account)
@@ -191,7 +183,7 @@ def password_link(login_name: str):
 @require_page("operator")
 def end_sessions(login_name: str):
     with context("identity").transaction() as session:
-        admin.end_sessions(_find(session, login_name))
+        admin.end_sessions(admin.account(session, login_name))
     revocation_changed()
     flash(f"{login_name} のすべてのセッションを終了しました。")
     return redirect(url_for(".show", login_name=login_name))
@@ -201,7 +193,7 @@ def end_sessions(login_name: str):
 @require_page("operator")
 def unlock(login_name: str):
     with context("identity").transaction() as session:
-        _find(session, login_name)
+        admin.account(session, login_name)
         done = admin.unlock(session, login_name)
     flash(f"{login_name} のログイン制限を解除しました。" if done
           else f"{login_name} にログイン制限はありません。")

@@ -20,6 +20,7 @@ from shared.auth import ROLES
 from shared.db import utcnow
 from shared.messaging import ServiceContext
 from shared.pages import ROLE_LABELS
+from shared.web import not_found
 from services.identity import notifications, organisations, sessions, throttle
 from services.identity.accounts import AccountError, _hasher, check_password, create_account
 from services.identity.models import (Account, Activation, AuditLog, KnownOrganisation,
@@ -39,6 +40,23 @@ def find(session: Session, login: str) -> Account:
     if account is None:
         raise UnknownAccount(f"ログイン名 {login} のアカウントはありません。")
     return account
+
+
+def account(session: Session, login: str) -> Account:
+    """The account ``login`` names; 404 when there is none (the API's and the pages')."""
+    try:
+        return find(session, login)
+    except UnknownAccount:
+        raise not_found("アカウント") from None
+
+
+OWN_ACCOUNT = "自分自身のアカウントの無効化や役割の変更はできません。"
+
+
+def own_account_refusal(account: Account, actor_account_id: int | None) -> str | None:
+    """Why the operator ``actor_account_id`` may not disable ``account`` or change its
+    role (it is their own), None when they may."""
+    return OWN_ACCOUNT if account.id == actor_account_id else None
 
 
 def set_active(account: Account, active: bool) -> bool:
@@ -152,9 +170,7 @@ class AccountQuery(listing.ListQuery):
 
 def parse_query(args: Mapping[str, str]) -> tuple[AccountQuery, list[str]]:
     """A list query from request arguments, and what is wrong with them (Japanese)."""
-    get = {k: (args.get(k) or "").strip() for k in LABELS}
-    problems: list[str] = []
-    common = listing.parse_common(get, LABELS, SORTS, "login", problems)
+    get, common, problems = listing.read(args, LABELS, SORTS, "login")
     return AccountQuery(role=listing.choice(get["role"], "role", LABELS["role"], ROLES,
                                             problems),
                         state=listing.choice(get["state"], "state", LABELS["state"], STATES,

@@ -7,9 +7,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from shared.auth import (current_principal, issue_token, public, require, require_service,
                          revocation_changed)
+from shared import listing
 from shared.openapi import operation
 from shared.service import context
-from shared.web import ApiError, json_body, not_found
+from shared.web import ApiError, json_body
 from services.identity import activation, admin, login, sessions
 from services.identity.accounts import AccountError, LoginTaken
 from services.identity.models import Account
@@ -104,13 +105,6 @@ def activate():
 
 # --- operators -------------------------------------------------------------------------
 
-def _account(session, login_name: str) -> Account:
-    try:
-        return admin.find(session, login_name)
-    except admin.UnknownAccount:
-        raise not_found("アカウント") from None
-
-
 @bp.get("/accounts")
 @require("operator")
 @operation("アカウントの一覧（運用者）", query=AccountListQuerySchema,
@@ -119,13 +113,10 @@ def list_accounts():
     """Accounts a page at a time (services.identity.admin.search, as the account page):
     q (part of the login, the name, the organisation's code or name), role, state
     (active | disabled), sort and order, page and per_page (50 by default)."""
-    query, problems = admin.parse_query(request.args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(admin.parse_query, request.args)
     with context("identity").transaction() as session:
         page = admin.search(session, query)
-    return jsonify({"items": page.items, "total": page.total, "page": query.page,
-                    "per_page": query.per_page, "pages": page.pages})
+    return jsonify(listing.page_body(page))
 
 
 @bp.post("/accounts")
@@ -160,7 +151,7 @@ def password_link(login_name: str):
     ctx = context("identity")
     try:
         with ctx.transaction() as session:
-            account = _account(session, login_name)
+            account = admin.account(session, login_name)
             token, expires, mailed = admin.issue_password_link(ctx, session, account)
     except AccountError as exc:
         raise ApiError(409, "account_disabled", str(exc)) from None
@@ -173,7 +164,7 @@ def password_link(login_name: str):
 @operation("アカウントの状態（運用者）", responses={200: AccountResponseSchema})
 def get_account(login_name: str):
     with context("identity").transaction() as session:
-        return jsonify(admin.describe(session, _account(session, login_name)))
+        return jsonify(admin.describe(session, admin.account(session, login_name)))
 
 
 @bp.patch("/accounts/<login_name>")
@@ -187,10 +178,10 @@ def patch_account(login_name: str):
     me_ = current_principal()
     try:
         with context("identity").transaction() as session:
-            account = _account(session, login_name)
-            if account.id == me_.account_id:
-                raise ApiError(409, "own_account",
-                               "自分自身のアカウントの無効化や役割の変更はできません。")
+            account = admin.account(session, login_name)
+            refusal = admin.own_account_refusal(account, me_.account_id)
+            if refusal is not None:
+                raise ApiError(409, "own_account", refusal)
             if "active" in body:
                 admin.set_active(account, body["active"])
             if "role" in body:
@@ -208,7 +199,7 @@ def patch_account(login_name: str):
 def end_sessions(login_name: str):
     """End every session and token of an account (e.g. a token thought stolen)."""
     with context("identity").transaction() as session:
-        admin.end_sessions(_account(session, login_name))
+        admin.end_sessions(admin.account(session, login_name))
     revocation_changed()
     return "", 204
 
@@ -219,7 +210,7 @@ def end_sessions(login_name: str):
 def unlock(login_name: str):
     """Lift the temporary login lock of a login name (its failed logins are forgotten)."""
     with context("identity").transaction() as session:
-        _account(session, login_name)
+        admin.account(session, login_name)
         admin.unlock(session, login_name)
     return "", 204
 

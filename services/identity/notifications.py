@@ -219,6 +219,15 @@ def mark_all_read(session: Session, account_id: int) -> int:
 
 # --- an account's mail settings -----------------------------------------------------
 
+def account_of(session: Session, account_id: int | None) -> Account:
+    """The caller's own account (whose notifications and settings these are); 404 when
+    it is gone."""
+    account = session.get(Account, account_id) if account_id is not None else None
+    if account is None:
+        raise not_found("アカウント")
+    return account
+
+
 def settings_of(account: Account) -> dict:
     opted = set(account.mail_opt_outs or [])
     return {"email": account.email,

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from shared.auth import current_principal, require
 from shared.openapi import operation
 from shared.service import context
-from shared.web import json_body, not_found
+from shared.web import json_body
 from services.identity import notifications
 from services.identity.models import Account
 from services.identity.schemas import (InboxResponseSchema, NotificationSettingsPutSchema,
@@ -19,10 +19,7 @@ bp = Blueprint("identity_notifications_api", __name__, url_prefix="/api/auth/not
 
 def own_account(session, account_id: int | None = None) -> Account:
     """The caller's account (the API's bearer, or ``account_id`` of a page's visitor)."""
-    account = session.get(Account, account_id or current_principal().account_id)
-    if account is None:
-        raise not_found("アカウント")
-    return account
+    return notifications.account_of(session, account_id or current_principal().account_id)
 
 
 @bp.get("")

@@ -13,7 +13,6 @@ from services.identity import login as login_flow
 from services.identity.accounts import AccountError
 from services.identity import sessions
 from services.identity.api import client_address
-from services.identity.notify_api import own_account
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/auth", template_folder="templates")
 html_errors(bp)
@@ -145,7 +144,7 @@ def notification_settings():
     """The account's notification address and the kinds it gets by mail."""
     error, status = None, 200
     with context("identity").transaction() as session:
-        account = own_account(session, page_principal().account_id)
+        account = notifications.account_of(session, page_principal().account_id)
         if request.method == "POST":
             try:
                 with session.begin_nested():

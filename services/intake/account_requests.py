@@ -244,9 +244,7 @@ class RequestQuery(listing.ListQuery):
 
 
 def parse_query(args: Mapping[str, str]) -> tuple[RequestQuery, list[str]]:
-    get = {k: (args.get(k) or "").strip() for k in LABELS}
-    problems: list[str] = []
-    common = listing.parse_common(get, LABELS, SORTS, "submitted", problems)
+    get, common, problems = listing.read(args, LABELS, SORTS, "submitted")
     if not get["order"]:
         common["order"] = "desc"
     return RequestQuery(status=listing.choice(get["status"], "status", LABELS["status"],
@@ -316,9 +314,7 @@ def csv_rows(items: Iterator[dict], role_names: Mapping[str, str],
 def csv_response(args: Mapping[str, str]):
     """The CSV download of the list with ``args``' filters (page and API): every match
     up to listing.CSV_LIMIT, statuses and roles by their Japanese names."""
-    query, problems = parse_query(args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(parse_query, args)
 
     def body():
         with context("intake").transaction() as session:

@@ -6,6 +6,7 @@ from functools import partial
 from flask import Blueprint, jsonify, request
 
 from shared.auth import current_principal, public, require
+from shared import listing
 from shared.openapi import CSV, PDF, File, Reply, operation
 from shared.pluginmanager import form_specs
 from shared.ratelimit import rate_limits
@@ -35,6 +36,18 @@ def form_bodies(app) -> dict:
     """A form's JSON twin: the schema of the form the path names (its plugin's)."""
     return {"anyOf": [spec.schema for spec in form_specs(app.extensions["nws.plugins"]).values()],
             "description": "path の様式コードの様式のデータ（様式ごとの schema）"}
+
+
+def json_document() -> object:
+    """The request's JSON document, whatever its shape (the form data, a selection, an
+    organisation): 415 unless it is sent as JSON, 400 when it cannot be read."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "Content-Type: application/json で JSON を送ってください。")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "malformed_json", "JSON として読み取れません。形式を確認してください。")
+    return data
 
 
 @bp.post("/applications")
@@ -97,12 +110,7 @@ def application_pdf(app_id: int):
 @operation("様式のデータを保存する（検証は非同期）", json=form_bodies, path={"code": form_codes},
            responses={202: FormSavedSchema}, errors=(409,))
 def put_form(app_id: int, code: str):
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type",
-                       "Content-Type: application/json で JSON を送ってください。")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "malformed_json", "JSON として読み取れません。形式を確認してください。")
+    data = json_document()
     ctx = context("intake")
     principal = current_principal()
     with ctx.transaction() as session:
@@ -201,13 +209,10 @@ def list_account_requests():
     """Every account request a page at a time (the operators' page's function): q,
     status, sort and order, page and per_page (50 by default). Never a receipt or an
     activation token."""
-    query, problems = account_requests.parse_query(request.args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(account_requests.parse_query, request.args)
     with context("intake").transaction() as session:
         page = account_requests.search(session, query)
-    return jsonify({"items": page.items, "total": page.total, "page": query.page,
-                    "per_page": query.per_page, "pages": page.pages})
+    return jsonify(listing.page_body(page))
 
 
 @bp.get("/account-requests.csv")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
-
 from shared.auth import current_principal, require
 from shared.openapi import operation
 from shared.service import context
 from shared.web import ApiError
 from services.intake import applications as apps
+from services.intake.api import json_document
 from services.intake import catalog, registry, selection
-from services.intake.models import CatalogVersion, Organisation
+from services.intake.models import Organisation
 from services.intake.schemas import (ORGANISATION_PATCH_BODY, SELECTION_BODY, UNION_BODY,
                                      AuditSchema, CatalogQuerySchema, CatalogSchema,
                                      CatalogVersionListSchema, OrganisationListSchema,
@@ -23,16 +22,6 @@ OWN_ORG_ROLES = ("applicant", "forwarder")
 MAX_OFFSET = 2 ** 31 - 1
 
 
-def _json() -> object:
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type",
-                       "Content-Type: application/json で JSON を送ってください。")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "malformed_json", "JSON として読み取れません。形式を確認してください。")
-    return data
-
-
 def _registry_error(exc: registry.RegistryError) -> ApiError:
     details = [{"location": loc, "message": msg} for loc, msg in exc.problems]
     first = exc.problems[0]
@@ -40,13 +29,6 @@ def _registry_error(exc: registry.RegistryError) -> ApiError:
                     f"入力内容に誤りがあります: {first[0]}: {first[1]}"
                     + (f"（ほか{len(details) - 1}件）" if len(details) > 1 else ""),
                     details=details)
-
-
-def _org(session, org_id: str) -> Organisation:
-    org = session.get(Organisation, org_id)
-    if org is None:
-        raise ApiError(404, "unknown_org", f"機関 {org_id} は機関マスタに登録されていません。")
-    return org
 
 
 # --- Catalog -------------------------------------------------------------------------
@@ -83,12 +65,7 @@ def get_catalog():
 @operation("法令カタログの版の一覧", responses={200: CatalogVersionListSchema})
 def catalog_versions():
     with context("intake").transaction() as session:
-        current = catalog.current_version(session)
-        rows = session.scalars(select(CatalogVersion).order_by(CatalogVersion.seq))
-        items = [{"version": v.id, "created_at": v.created_at.isoformat(),
-                  "activated_at": v.activated_at.isoformat(), "checksum": v.checksum,
-                  "sources": v.sources, "current": current is not None and v.id == current.id}
-                 for v in rows]
+        items = catalog.versions(session)
     return jsonify({"items": items})
 
 
@@ -99,14 +76,11 @@ def catalog_versions():
 @operation("申請の選択（照会する事務・提供する情報）を保存する", json=SELECTION_BODY,
            responses={200: SelectionSchema}, errors=(409,))
 def put_selection(app_id: int):
-    body = _json()
+    body = json_document()
     principal = current_principal()
     with context("intake").transaction() as session:
         app = apps.get_owned(session, principal, app_id, for_update=True)
-        apps.require_editable(app)
-        selection.save_selection(session, app, principal.actor(), body)
-        apps.history(session, app, "selection_saved", actor=principal.actor(),
-                     org_id=principal.org_id)
+        apps.save_selection(session, principal, app, body)
         return jsonify(selection.describe_selection(session, app))
 
 
@@ -155,7 +129,7 @@ def list_organisations():
 @operation("機関", responses={200: OrganisationSchema})
 def get_organisation(org_id: str):
     with context("intake").transaction() as session:
-        return jsonify(registry.describe_org(session, _org(session, org_id)))
+        return jsonify(registry.describe_org(session, apps.org_of(session, org_id)))
 
 
 @bp.post("/organisations")
@@ -164,7 +138,7 @@ def get_organisation(org_id: str):
            responses={201: OrganisationSchema}, errors=(409,))
 def register_organisation():
     """Register a 一部事務組合・広域連合 with its members."""
-    body = _json()
+    body = json_document()
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_organisation", "JSON オブジェクトで送ってください。")
     with context("intake").transaction() as session:
@@ -181,9 +155,9 @@ def register_organisation():
 @operation("機関の属性を変更する（運用者）", json=ORGANISATION_PATCH_BODY,
            responses={200: OrganisationSchema})
 def patch_organisation(org_id: str):
-    body = _json()
+    body = json_document()
     with context("intake").transaction() as session:
-        org = _org(session, org_id)
+        org = apps.org_of(session, org_id)
         try:
             registry.update_org(session, current_principal().actor(), org, body)
         except registry.RegistryError as exc:
@@ -196,5 +170,5 @@ def patch_organisation(org_id: str):
 @operation("機関の変更履歴（運用者）", responses={200: AuditSchema})
 def organisation_audit(org_id: str):
     with context("intake").transaction() as session:
-        _org(session, org_id)
+        apps.org_of(session, org_id)
         return jsonify({"items": registry.audit_of(session, org_id)})

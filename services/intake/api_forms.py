@@ -18,6 +18,13 @@ from services.intake.schemas import FormDataSchema, RegisteredSchema
 bp = Blueprint("intake_forms_api", __name__, url_prefix="/api/intake")
 
 
+def download(body: bytes, name: str, mimetype: str):
+    """A generated file (a workbook, a zip of them) as a download, never cached (the
+    API's and the pages')."""
+    return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True,
+                     download_name=name, max_age=0)
+
+
 @bp.get("/applications/<int:app_id>/forms/<code>.xlsx")
 @require(*apps.WORKBOOK_READERS)
 @operation("様式のブック（.xlsx）: 事前記入したもの、指摘があれば注記したもの",
@@ -26,8 +33,7 @@ def form_workbook(app_id: int, code: str):
     with context("intake").transaction() as session:
         app = apps.get_readable(session, current_principal(), app_id)
         body, name = workbooks.form_workbook(session, plugins(), app, code)
-    return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
-                     download_name=name, max_age=0)
+    return download(body, name, workbooks.XLSX_MIMETYPE)
 
 
 @bp.get("/applications/<int:app_id>/forms.zip")
@@ -37,8 +43,7 @@ def forms_zip(app_id: int):
     with context("intake").transaction() as session:
         app = apps.get_readable(session, current_principal(), app_id)
         body, name = workbooks.forms_zip(session, plugins(), app)
-    return send_file(io.BytesIO(body), mimetype="application/zip", as_attachment=True,
-                     download_name=name, max_age=0)
+    return download(body, name, "application/zip")
 
 
 @bp.get("/applications/<int:app_id>/forms/<code>")

@@ -58,9 +58,15 @@ def record(session: Session, app: Application, action: str, detail: dict | None 
                  subject_org=app.org_id)
 
 
+KINDS = ("connection", "change")
+
+
 def create_application(session: Session, principal: Principal, kind: str) -> Application:
+    """A new draft of ``kind`` (接続申請 or 変更申請) for the caller's organisation."""
     from services.intake import registered
 
+    if kind not in KINDS:
+        raise ApiError(422, "validation_failed", "申請の種類は接続申請または変更申請を選んでください。")
     org = org_of(session, principal.org_id)
     if not org.can_apply:
         raise ApiError(403, "org_cannot_apply", f"{org.name} は申請できない機関です。")
@@ -156,6 +162,50 @@ def lock_application(session: Session, app_id: int) -> Application | None:
                           .with_for_update().execution_options(populate_existing=True))
 
 
+def submit_refusal(app: Application) -> str | None:
+    """Why ``app`` cannot be submitted now (its status), None when it can."""
+    if app.status in EDITABLE:
+        return None
+    return (f"申請は現在「{status_name(app.status)}」のため提出できません"
+            "（下書きまたは差戻しの申請のみ提出できます）。")
+
+
+def withdrawal_refusal(app: Application) -> str | None:
+    """Why ``app`` cannot be withdrawn now (its status), None when it can."""
+    if app.status in WITHDRAWABLE:
+        return None
+    return (f"申請は現在「{status_name(app.status)}」のため取り下げできません"
+            "（審査の完了前のみ取り下げできます）。")
+
+
+def id_of_number(session: Session, number: str) -> int:
+    """The id of the application numbered ``number`` (申請番号); 422 when there is none."""
+    app_id = session.scalar(select(Application.id).where(Application.number == number))
+    if app_id is None:
+        raise ApiError(422, "unknown_number", f"申請番号「{number}」の申請はありません。")
+    return app_id
+
+
+def numbers_of(session: Session, ids) -> dict[int, str]:
+    """Application id -> 申請番号 for ``ids`` (one query)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {a.id: a.number for a in session.execute(
+        select(Application.id, Application.number).where(Application.id.in_(wanted)))}
+
+
+def save_selection(session: Session, principal: Principal, app: Application,
+                   body: Any) -> None:
+    """Store the applicant's 申請前情報選択 (``selection.save_selection``: 422 with each
+    problem) while ``app`` is editable (409), and record it in the history."""
+    from services.intake import selection
+
+    require_editable(app)
+    selection.save_selection(session, app, principal.actor(), body)
+    history(session, app, "selection_saved", actor=principal.actor(), org_id=principal.org_id)
+
+
 def require_editable(app: Application) -> None:
     if app.status not in EDITABLE:
         raise ApiError(409, "not_editable",
@@ -174,13 +224,7 @@ def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     if schema_errors:
         raise ApiError(422, "validation_failed", f"様{code}の入力内容に誤りがあります。",
                        findings=[f.as_dict() for f in schema_errors])
-    entry = next((f for f in app.forms if f.code == code), None)
-    if entry is None:
-        entry = FormEntry(application=app, code=code, data=data, revision=1)
-        session.add(entry)
-    else:
-        entry.data, entry.revision = data, entry.revision + 1
-    entry.status, entry.findings, entry.source = "validating", [], "json"
+    entry = store_form_data(session, app, code, data, source="json")
     history(session, app, "form_saved", actor=principal.actor(), org_id=principal.org_id,
             comment=f"様{code}")
     record(session, app, "application.form_saved", {"form": code, "revision": entry.revision},
@@ -526,9 +570,9 @@ def withdraw(ctx: ServiceContext, session: Session, principal: Principal,
     application is withdrawn at once), review once it was submitted (a request is sent;
     review withdraws the case unless a decision closed it first, and reports back).
     Returns True when the application is withdrawn now, False when it was requested."""
-    if app.status not in WITHDRAWABLE:
-        raise ApiError(409, "not_withdrawable",
-                       f"申請は現在「{status_name(app.status)}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
+    refusal = withdrawal_refusal(app)
+    if refusal is not None:
+        raise ApiError(409, "not_withdrawable", refusal)
     comment = check_withdrawal_reason(reason)
     actor = principal.actor()
     if app.status in UNDER_REVIEW:

@@ -264,6 +264,16 @@ def current_version(session: Session) -> CatalogVersion | None:
         CatalogVersion.activated_at.desc(), CatalogVersion.seq.desc()).limit(1))
 
 
+def versions(session: Session) -> list[dict]:
+    """Every catalog version, oldest first, with which one is current (the API's list
+    and the operator's reference-data page)."""
+    current = current_version(session)
+    return [{"version": v.id, "created_at": v.created_at.isoformat(),
+             "activated_at": v.activated_at.isoformat(), "checksum": v.checksum,
+             "sources": v.sources, "current": current is not None and v.id == current.id}
+            for v in session.scalars(select(CatalogVersion).order_by(CatalogVersion.seq))]
+
+
 # --- What an organisation may select ---------------------------------------------------
 
 @dataclass(frozen=True)

@@ -10,19 +10,15 @@ Every page reads and changes intake's data through the same domain functions as
 """
 from __future__ import annotations
 
-import io
 import re
 import tempfile
-import zipfile
 from functools import partial
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template,
-                   request, send_file, url_for)
+                   request, url_for)
 from limits import parse
 from marshmallow import ValidationError
-from sqlalchemy import func, select
-
 from shared.jst import jst as audit_jst
 from shared.auth import public
 from shared.pages import html_errors, page_principal, require_page
@@ -31,13 +27,13 @@ from shared.ratelimit import describe, rate_limits
 from shared.service import context, plugins
 from shared.upload_safety import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BYTES, MAX_ZIP_BYTES
 from shared import webform
-from shared.vocabulary import status_name
 from shared.web import ApiError
 from services.intake import (account_requests, catalog, deadlines, org_picker, printing,
                              registered, registry, selection, uploads, validation,
                              workbooks)
 from services.intake import applications as apps
-from services.intake.models import Application, CatalogVersion, Organisation
+from services.intake.models import Application, Organisation
+from services.intake.api_forms import download
 from services.intake.schemas import AccountRequestPostSchema
 
 bp = Blueprint("intake_pages", __name__, url_prefix="/applicant", template_folder="templates")
@@ -81,11 +77,9 @@ def dashboard():
 @bp.post("/applications")
 @require_page("applicant")
 def create():
-    kind = request.form.get("kind", "connection")
-    if kind not in ("connection", "change"):
-        raise ApiError(422, "validation_failed", "申請の種類は接続申請または変更申請を選んでください。")
     with context("intake").transaction() as session:
-        app = apps.create_application(session, page_principal(), kind)
+        app = apps.create_application(session, page_principal(),
+                                      request.form.get("kind", "connection"))
         app_id = app.id
     flash("申請を作成しました。申請前情報を選択してください。")
     return redirect(url_for(".selection_page", app_id=app_id))
@@ -315,9 +309,7 @@ def submit(app_id: int):
     if request.method == "GET":
         with ctx.transaction() as session:
             app = apps.get_owned(session, principal, app_id)
-            error = None if app.status in apps.EDITABLE else (
-                f"申請は現在「{status_name(app.status)}」のため提出できません（下書きまたは差戻しの申請のみ提出できます）。")
-            return _render_submit_confirm(session, app, error)
+            return _render_submit_confirm(session, app, apps.submit_refusal(app))
     try:
         with ctx.transaction() as session:
             app = apps.get_owned(session, principal, app_id, for_update=True)
@@ -375,10 +367,9 @@ def withdraw(app_id: int):
                 flash("申請を取り下げました。" if done else
                       "取下げを依頼しました。審査中のため、審査機関での処理の後に取下げとなります（処理前に判定が確定した場合は取り下げられません）。")
                 return redirect(url_for(".application", app_id=app_id))
-        blocked = None if app.status in apps.WITHDRAWABLE else (
-            f"申請は現在「{status_name(app.status)}」のため取り下げできません（審査の完了前のみ取り下げできます）。")
         return render_template(
-            "intake/withdraw_confirm.html", app=app, reason=reason, error=error, blocked=blocked,
+            "intake/withdraw_confirm.html", app=app, reason=reason, error=error,
+            blocked=apps.withdrawal_refusal(app),
             max_length=apps.WITHDRAW_REASON_MAX, under_review=app.status in apps.UNDER_REVIEW,
         ), 422 if error else 200
 
@@ -557,30 +548,36 @@ def _row_groups(cat: catalog.OrgCatalog, state: dict, problems: list[dict],
                 "errors": errors, "word": word,
                 "open": bool(errors or changed or searched in pick_names)}
 
-    q_auto = [i for i, e in cat.affairs.items() if e.automatic]
-    q_pick = [i for i, e in cat.affairs.items() if not e.automatic]
-    p_auto = [i for i, e in cat.info.items() if e.automatic]
-    p_pick = [i for i, e in cat.info.items() if not e.automatic]
-    q, p = state["q"], state["p"]
+    def by_registry(prefix, title, rows, default):
+        """The rows the organisation's kind decides, ``default`` unless changed."""
+        own = state[prefix]
+        return group(f"{prefix}-auto", title, [f"{prefix}-{i}" for i in rows],
+                     sum(own[i]["checked"] for i in rows),
+                     any(not own[i]["checked"] or own[i]["mode"] != default for i in rows),
+                     default)
+
+    def by_choice(prefix, title, rows):
+        """The rows chosen when they apply (open until first saved, or when any is)."""
+        own = state[prefix]
+        return group(f"{prefix}-pick", title, [f"{prefix}-{i}" for i in rows],
+                     sum(own[i]["checked"] for i in rows),
+                     not saved or any(own[i]["checked"] for i in rows), "選択")
+
+    def split(entries):
+        return ([i for i, e in entries.items() if e.automatic],
+                [i for i, e in entries.items() if not e.automatic])
+
+    q_auto, q_pick = split(cat.affairs)
+    p_auto, p_pick = split(cat.info)
     xq = [x for x in state["extra_q"] if x["item_no"] or x["delegators"]]
     xp = [x for x in state["extra_p"] if x["info_no"] or x["counterpart"]]
     return {
-        "q_auto": group("q-auto", "機関の区分から決まる事務", [f"q-{i}" for i in q_auto],
-                        sum(q[i]["checked"] for i in q_auto),
-                        any(not q[i]["checked"] or q[i]["mode"] != "照会する" for i in q_auto),
-                        "照会する"),
-        "q_pick": group("q-pick", "該当する場合に選ぶ事務（事務選択）", [f"q-{i}" for i in q_pick],
-                        sum(q[i]["checked"] for i in q_pick),
-                        not saved or any(q[i]["checked"] for i in q_pick), "選択"),
+        "q_auto": by_registry("q", "機関の区分から決まる事務", q_auto, "照会する"),
+        "q_pick": by_choice("q", "該当する場合に選ぶ事務（事務選択）", q_pick),
         "q_extra": group("q-extra", "他の機関の事務を受任する場合（受任事務の追加）",
                          [f"xq-{i}" for i in range(EXTRA_ROWS)], len(xq), bool(xq), "入力"),
-        "p_auto": group("p-auto", "機関の区分から決まる特定個人情報", [f"p-{i}" for i in p_auto],
-                        sum(p[i]["checked"] for i in p_auto),
-                        any(not p[i]["checked"] or p[i]["mode"] != "提供する" for i in p_auto),
-                        "提供する"),
-        "p_pick": group("p-pick", "該当する場合に選ぶ特定個人情報", [f"p-{i}" for i in p_pick],
-                        sum(p[i]["checked"] for i in p_pick),
-                        not saved or any(p[i]["checked"] for i in p_pick), "選択"),
+        "p_auto": by_registry("p", "機関の区分から決まる特定個人情報", p_auto, "提供する"),
+        "p_pick": by_choice("p", "該当する場合に選ぶ特定個人情報", p_pick),
         "p_extra": group("p-extra", "受任により情報提供を行う場合（追加）",
                          [f"xp-{i}" for i in range(EXTRA_ROWS)], len(xp), bool(xp), "入力"),
         "independent": group("ia", "届け出た独自利用事務",
@@ -685,9 +682,7 @@ def save_selection(app_id: int):
                 422, form=form)
         try:
             with session.begin_nested():
-                selection.save_selection(session, app, principal.actor(), body)
-                apps.history(session, app, "selection_saved", actor=principal.actor(),
-                             org_id=principal.org_id)
+                apps.save_selection(session, principal, app, body)
         except ApiError as exc:
             if exc.status != 422:
                 raise
@@ -713,8 +708,7 @@ def form_workbook(app_id: int, code: str):
     with context("intake").transaction() as session:
         app = apps.get_readable(session, page_principal(), app_id)
         body, name = workbooks.form_workbook(session, plugins(), app, code)
-    return send_file(io.BytesIO(body), mimetype=workbooks.XLSX_MIMETYPE, as_attachment=True,
-                     download_name=name, max_age=0)
+    return download(body, name, workbooks.XLSX_MIMETYPE)
 
 
 @bp.get("/applications/<int:app_id>/forms.zip")
@@ -727,14 +721,8 @@ def forms_zip(app_id: int):
         if not codes:
             body, name = workbooks.forms_zip(session, plugins(), app)
         else:
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-                for code in dict.fromkeys(codes):
-                    data, file_name = workbooks.form_workbook(session, plugins(), app, code)
-                    zf.writestr(file_name, data)
-            body, name = buf.getvalue(), f"{app.number or app.id}_様式.zip"
-    return send_file(io.BytesIO(body), mimetype="application/zip", as_attachment=True,
-                     download_name=name, max_age=0)
+            body, name = workbooks.chosen_forms_zip(session, plugins(), app, codes)
+    return download(body, name, "application/zip")
 
 
 # --- form entry: the web form generated from the plugin's FormSpec ----------------------
@@ -1032,12 +1020,8 @@ def refdata():
                                        error=f"読み込めません: {exc}"), 422
             session.flush()
             registry.announce_directory(context("intake"), session)
-        current = catalog.current_version(session)
-        versions = [{"id": v.id, "activated_at": v.activated_at, "sources": v.sources,
-                     "current": current is not None and v.id == current.id}
-                    for v in session.scalars(select(CatalogVersion)
-                                             .order_by(CatalogVersion.seq.desc()))]
-        orgs = session.scalar(select(func.count(Organisation.id)))
+        versions = [{**v, "id": v["version"]} for v in reversed(catalog.versions(session))]
+        orgs = registry.count(session)
         return render_template("intake/refdata.html", versions=versions, result=result,
                                org_count=orgs, error=None,
                                example=(request.method == "POST" and not (
@@ -1059,12 +1043,7 @@ def late_allowances():
             with context("intake").transaction() as session:
                 scope: dict = {"org_id": values["org"] or None}
                 if values["number"]:
-                    app_id = session.scalar(select(Application.id).where(
-                        Application.number == values["number"]))
-                    if app_id is None:
-                        raise ApiError(422, "unknown_number",
-                                       f"申請番号「{values['number']}」の申請はありません。")
-                    scope["application_id"] = app_id
+                    scope["application_id"] = apps.id_of_number(session, values["number"])
                 allowance = deadlines.allow(session, page_principal(), phase=values["phase"],
                                             reason=values["reason"], **scope)
                 allowance_id = allowance.id
@@ -1077,10 +1056,8 @@ def late_allowances():
             return redirect(url_for(".late_allowances"))
     with context("intake").transaction() as session:
         items = deadlines.allowances(session)
-        orgs = {o.id: o.name for o in session.scalars(select(Organisation).where(
-            Organisation.id.in_({i["org"] for i in items if i["org"]})))}
-        numbers = {a.id: a.number for a in session.scalars(select(Application).where(
-            Application.id.in_({i["application_id"] for i in items if i["application_id"]})))}
+        orgs = registry.org_names(session, {i["org"] for i in items})
+        numbers = apps.numbers_of(session, {i["application_id"] for i in items})
     return render_template("intake/late_allowances.html", items=items, orgs=orgs,
                            numbers=numbers, phases=deadlines.CLOSES, values=values,
                            error=error, jst=audit_jst), status

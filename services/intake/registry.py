@@ -322,6 +322,16 @@ def names_of(session: Session, ids) -> dict[str, Organisation]:
         Organisation.id.in_(wanted)))}
 
 
+def org_names(session: Session, ids) -> dict[str, str]:
+    """Organisation id -> name for the registered ones among ``ids`` (one query)."""
+    return {i: o.name for i, o in names_of(session, ids).items()}
+
+
+def count(session: Session) -> int:
+    """How many organisations the registry holds."""
+    return session.scalar(select(func.count(Organisation.id))) or 0
+
+
 # --- Operator edits --------------------------------------------------------------------
 
 class RegistryError(ValueError):

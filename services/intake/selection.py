@@ -7,7 +7,7 @@ checked against the catalog version the application was made against.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,6 +65,39 @@ def _allowed_for(cat: OrgCatalog, attr: str, key: str, other: Organisation) -> b
     return parse_condition(getattr(row, attr)).evaluate(other) is not False
 
 
+def _rows(problems: _Problems, rows: list, section: str, key: str, label: str,
+          fields: set[str], missing: str, known, unknown: str,
+          choices) -> Iterator[tuple[str, dict, str, Any]]:
+    """The rows of ``section`` worth checking further, as (location, row, key value,
+    choice): a row that is not an object, lacks ``key``, repeats one, names one not in
+    ``known`` (message: label, value, ``unknown``) or has a ``choice`` not in
+    ``choices`` is a problem and skipped; unknown fields are problems too."""
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        loc = f"{section}[{i}]"
+        if not isinstance(row, dict):
+            problems.add(loc, "オブジェクトで指定してください。")
+            continue
+        for name in sorted(set(row) - fields):
+            problems.add(f"{loc}.{name}", "未知の項目です。")
+        value, choice = row.get(key), row.get("choice")
+        if not isinstance(value, str) or not value:
+            problems.add(f"{loc}.{key}", missing)
+            continue
+        loc = f"{section}[{i}]（{label} {value}）"
+        if value in seen:
+            problems.add(loc, f"{label} {value} が重複しています。")
+            continue
+        seen.add(value)
+        if value not in known:
+            problems.add(loc, f"{label} {value} {unknown}")
+            continue
+        if choice not in choices:
+            problems.add(f"{loc}.choice", f"choice は {'、'.join(choices)} のいずれかです。")
+            continue
+        yield loc, row, value, choice
+
+
 def check_selection(session: Session, app: Application, org: Organisation, cat: OrgCatalog,
                     body: Any) -> tuple[list[dict], list[dict]]:
     """Normalised (query_affairs, provided_info) or ApiError 422 naming every problem."""
@@ -84,29 +117,11 @@ def check_selection(session: Session, app: Application, org: Organisation, cat: 
         problems.add("provided_info", "配列で指定してください。")
         info_in = []
 
-    seen: set[str] = set()
-    for i, row in enumerate(affairs_in):
-        loc = f"query_affairs[{i}]"
-        if not isinstance(row, dict):
-            problems.add(loc, "オブジェクトで指定してください。")
-            continue
-        for key in sorted(set(row) - {"item_no", "choice", "delegators", "affair"}):
-            problems.add(f"{loc}.{key}", "未知の項目です。")
-        item_no, choice = row.get("item_no"), row.get("choice")
-        if not isinstance(item_no, str) or not item_no:
-            problems.add(f"{loc}.item_no", "別表の項番（例: 九、二十三の四）を指定してください。")
-            continue
-        loc = f"query_affairs[{i}]（項番 {item_no}）"
-        if item_no in seen:
-            problems.add(loc, f"項番 {item_no} が重複しています。")
-            continue
-        seen.add(item_no)
-        if item_no not in cat.all_affairs:
-            problems.add(loc, f"項番 {item_no} は番号法別表（カタログ {cat.version}）にありません。")
-            continue
-        if choice not in QUERY_CHOICES:
-            problems.add(f"{loc}.choice", f"choice は {'、'.join(QUERY_CHOICES)} のいずれかです。")
-            continue
+    for loc, row, item_no, choice in _rows(
+            problems, affairs_in, "query_affairs", "item_no", "項番",
+            {"item_no", "choice", "delegators", "affair"},
+            "別表の項番（例: 九、二十三の四）を指定してください。", cat.all_affairs,
+            f"は番号法別表（カタログ {cat.version}）にありません。", QUERY_CHOICES):
         delegators = row.get("delegators") or []
         if choice == "受任事務":
             if not isinstance(delegators, list) or not delegators:
@@ -142,29 +157,10 @@ def check_selection(session: Session, app: Application, org: Organisation, cat: 
             continue
         affairs.append({"item_no": item_no, "choice": choice, "delegators": []})
 
-    seen = set()
-    for i, row in enumerate(info_in):
-        loc = f"provided_info[{i}]"
-        if not isinstance(row, dict):
-            problems.add(loc, "オブジェクトで指定してください。")
-            continue
-        for key in sorted(set(row) - {"info_no", "choice", "counterpart", "info_name"}):
-            problems.add(f"{loc}.{key}", "未知の項目です。")
-        info_no, choice = row.get("info_no"), row.get("choice")
-        if not isinstance(info_no, str) or not info_no:
-            problems.add(f"{loc}.info_no", "特定個人情報番号を指定してください。")
-            continue
-        loc = f"provided_info[{i}]（特定個人情報番号 {info_no}）"
-        if info_no in seen:
-            problems.add(loc, f"特定個人情報番号 {info_no} が重複しています。")
-            continue
-        seen.add(info_no)
-        if info_no not in cat.all_info:
-            problems.add(loc, f"特定個人情報番号 {info_no} はカタログ {cat.version} にありません。")
-            continue
-        if choice not in PROVIDE_CHOICES:
-            problems.add(f"{loc}.choice", f"choice は {'、'.join(PROVIDE_CHOICES)} のいずれかです。")
-            continue
+    for loc, row, info_no, choice in _rows(
+            problems, info_in, "provided_info", "info_no", "特定個人情報番号",
+            {"info_no", "choice", "counterpart", "info_name"}, "特定個人情報番号を指定してください。",
+            cat.all_info, f"はカタログ {cat.version} にありません。", PROVIDE_CHOICES):
         counterpart_id = row.get("counterpart")
         if choice in ("受任により情報提供を行う", "委任した"):
             role = "委任元機関" if choice == "受任により情報提供を行う" else "委任先機関"

@@ -13,7 +13,6 @@ import functools
 import json
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import select
 
 from shared import webhooks
 from shared.auth import current_principal, require
@@ -21,7 +20,7 @@ from shared.openapi import XLSX, ZIP, File, Reply, operation
 from shared.service import context
 from shared.web import ApiError, checked_outbound_url, json_body, not_found
 from services.master import distribution, exports, registry
-from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
+from services.master.models import MasterVersion, Subscriber
 from services.master.schemas import (AckPostSchema, ContactsSchema, DeliveryListSchema,
                                      DiffQuerySchema, PublicationPutSchema, PublicationSchema,
                                      PullQuerySchema, PullSchema, SelfCheckSchema,
@@ -40,18 +39,9 @@ READERS = ("secondary_reviewer", "operator")
 @operation("マスタの版の一覧（新しい順）", responses={200: VersionListSchema})
 def versions():
     with context("master").transaction() as session:
-        rows = session.scalars(select(MasterVersion).order_by(MasterVersion.number.desc())
-                               .limit(500))
-        items = [{"number": v.number, "created_at": v.created_at.isoformat(),
-                  "checksum": v.checksum, "sources": v.sources} for v in rows]
+        items = [{k: v[k] for k in ("number", "created_at", "checksum", "sources")}
+                 for v in registry.versions(session, 500)]
     return jsonify({"items": items})
-
-
-def _version(session, number: int) -> MasterVersion:
-    version = session.get(MasterVersion, number)
-    if version is None:
-        raise not_found(f"マスタ版 {number} ")
-    return version
 
 
 @bp.get("/versions/<int:number>")
@@ -59,7 +49,7 @@ def _version(session, number: int) -> MasterVersion:
 @operation("マスタの版の内容", responses={200: VersionContentSchema})
 def version(number: int):
     with context("master").transaction() as session:
-        v = _version(session, number)
+        v = registry.version(session, number)
         head = json.dumps(registry.describe_version(v), ensure_ascii=False)
         text = head[:-1] + ', "tables": ' + registry.content_json(session, number) + "}"
     return Response(text, mimetype="application/json")
@@ -74,10 +64,8 @@ def version_diff(number: int):
     if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise ApiError(422, "bad_parameter", "from に比較元のマスタ版番号を指定してください。")
     with context("master").transaction() as session:
-        _version(session, number)
         base = int(raw)
-        if base != 0:
-            _version(session, base)
+        registry.diff_versions(session, number, base)
         text = (f'{{"from": {base}, "to": {number}, "tables": '
                 + registry.diff_json(session, base, number) + "}")
     return Response(text, mimetype="application/json")
@@ -130,24 +118,12 @@ def self_check(org_id: str):
 
 # --- publication (整備・配信) ----------------------------------------------------------
 
-def _describe_pending(p) -> dict:
-    """A prepared registration as operators see it (never its content)."""
-    return {"application_id": p.application_id, "number": p.number, "round": p.round,
-            "org_id": p.org_id, "received_at": p.received_at.isoformat()}
-
-
-def _publication(session) -> dict:
-    head = registry.head(session)
-    return {"mode": head.mode, "version": head.number,
-            "pending": [_describe_pending(p) for p in registry.pending(session)]}
-
-
 @bp.get("/publication")
 @require("operator")
 @operation("公開方式と配信待ちの登録（運用者）", responses={200: PublicationSchema})
 def publication():
     with context("master").transaction() as session:
-        return jsonify(_publication(session))
+        return jsonify(registry.publication(session))
 
 
 @bp.put("/publication")
@@ -159,13 +135,8 @@ def set_publication():
     and ``batched`` (approved applications are prepared until an operator publishes)."""
     body = json_body()
     with context("master").transaction() as session:
-        try:
-            registry.set_mode(session, body["mode"])
-        except registry.NotEmpty:
-            raise ApiError(409, "pending_registrations",
-                           "配信待ちの整備済み登録があります。先に配信してから公開方式を変更してください。"
-                           ) from None
-        return jsonify(_publication(session))
+        registry.switch_mode(session, body["mode"])
+        return jsonify(registry.publication(session))
 
 
 @bp.post("/publications")
@@ -176,11 +147,7 @@ def publish():
     subscriber."""
     ctx = context("master")
     with ctx.transaction() as session:
-        try:
-            v = registry.publish_prepared(ctx, session)
-        except registry.NothingToPublish:
-            raise ApiError(409, "nothing_prepared",
-                           "配信する整備済みの登録がありません。") from None
+        v = registry.publish(ctx, session)
         body = registry.describe_version(v)
     return jsonify(body), 201
 
@@ -220,15 +187,6 @@ def subscriber_or_operator(view):
     return wrapper
 
 
-def _subscriber(session, sub_id: int, *, stopped: bool = False) -> Subscriber:
-    """The subscription (a stopped one only if ``stopped``: its record and log stay
-    readable by operators)."""
-    sub = session.get(Subscriber, sub_id)
-    if sub is None or not (sub.active or stopped):
-        raise not_found("購読")
-    return sub
-
-
 @bp.post("/subscriptions")
 @require("operator")
 @operation("購読（マスタの配信先）を登録する（運用者）", body=SubscriptionPostSchema,
@@ -249,9 +207,7 @@ def create_subscription():
 @operation("購読の一覧（運用者）", responses={200: SubscriptionListSchema})
 def list_subscriptions():
     with context("master").transaction() as session:
-        rows = session.scalars(select(Subscriber).where(Subscriber.active)
-                               .order_by(Subscriber.id))
-        return jsonify({"items": [distribution.describe_subscriber(s) for s in rows]})
+        return jsonify({"items": distribution.subscribers(session)})
 
 
 @bp.get("/subscriptions/<int:sub_id>")
@@ -261,7 +217,7 @@ def list_subscriptions():
 def get_subscription(sub_id: int):
     with context("master").transaction() as session:
         return jsonify(distribution.describe_subscriber(
-            _subscriber(session, sub_id, stopped=True)))
+            distribution.subscriber(session, sub_id, stopped=True)))
 
 
 @bp.delete("/subscriptions/<int:sub_id>")
@@ -271,7 +227,7 @@ def delete_subscription(sub_id: int):
     """Stop a subscription: nothing more is delivered (pending deliveries are
     cancelled when their turn comes)."""
     with context("master").transaction() as session:
-        distribution.unsubscribe(session, _subscriber(session, sub_id))
+        distribution.unsubscribe(session, distribution.subscriber(session, sub_id))
     return "", 204
 
 
@@ -281,16 +237,8 @@ def delete_subscription(sub_id: int):
 def list_deliveries(sub_id: int):
     """The delivery log: each version owed to the subscriber and every attempt."""
     with context("master").transaction() as session:
-        _subscriber(session, sub_id, stopped=True)
-        deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == sub_id)
-                                     .order_by(Delivery.version.desc()).limit(200)).all()
-        attempts: dict[int, list] = {}
-        for a in session.scalars(select(DeliveryAttempt).where(
-                DeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
-                .order_by(DeliveryAttempt.number)):
-            attempts.setdefault(a.delivery_id, []).append(a)
-        return jsonify({"items": [distribution.describe_delivery(d, attempts.get(d.id, []))
-                                  for d in deliveries]})
+        distribution.subscriber(session, sub_id, stopped=True)
+        return jsonify({"items": distribution.delivery_log(session, sub_id)})
 
 
 @bp.post("/subscriptions/<int:sub_id>/ack")
@@ -302,7 +250,7 @@ def acknowledge(sub_id: int):
     checksum): diff deliveries start from it from now on."""
     body = json_body()
     with context("master").transaction() as session:
-        sub = _subscriber(session, sub_id)
+        sub = distribution.subscriber(session, sub_id)
         version = session.get(MasterVersion, body["version"])
         if version is None:
             raise ApiError(422, "unknown_version",
@@ -342,14 +290,12 @@ def pull(sub_id: int):
         raise ApiError(422, "bad_parameter", "mode は「snapshot」または「diff」です。")
     number, base = _int_arg("version"), _int_arg("from")
     with context("master").transaction() as session:
-        sub = _subscriber(session, sub_id)
+        sub = distribution.subscriber(session, sub_id)
         if number is None:
             number = registry.head(session).number
             if number == 0:
                 raise not_found("公開されたマスタ版")
-        _version(session, number)
-        if base not in (None, 0):
-            _version(session, base)
+        registry.diff_versions(session, number, base or 0)
         _meta, data = distribution.document(session, sub, number, mode=mode, base=base)
         secret = sub.secret
     return Response(data, mimetype="application/json",

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from shared import audit, outbound, webhooks
 from shared.db import utcnow
 from shared.messaging import ServiceContext
+from shared.web import not_found
 from services.master import registry
 from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
 
@@ -215,6 +216,35 @@ def acknowledge(session: Session, sub: Subscriber, version: MasterVersion, *,
                  {"version": version.number, "previous": previous},
                  actor=audit.Actor(f"subscription:{sub.id}", "subscriber", "")
                  if by_subscriber else None)
+
+
+def subscriber(session: Session, sub_id: int, *, stopped: bool = False) -> Subscriber:
+    """The subscription (a stopped one only if ``stopped``: its record and log stay
+    readable by operators); 404 otherwise."""
+    sub = session.get(Subscriber, sub_id)
+    if sub is None or not (sub.active or stopped):
+        raise not_found("購読")
+    return sub
+
+
+def subscribers(session: Session, *, stopped: bool = False) -> list[dict]:
+    """The subscriptions (with the stopped ones if ``stopped``), oldest first, described."""
+    stmt = select(Subscriber).order_by(Subscriber.id)
+    if not stopped:
+        stmt = stmt.where(Subscriber.active)
+    return [describe_subscriber(s) for s in session.scalars(stmt)]
+
+
+def delivery_log(session: Session, sub_id: int, limit: int = 200) -> list[dict]:
+    """The subscriber's newest ``limit`` deliveries, each with every attempt, described."""
+    deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == sub_id)
+                                 .order_by(Delivery.version.desc()).limit(limit)).all()
+    attempts: dict[int, list] = {}
+    for a in session.scalars(select(DeliveryAttempt).where(
+            DeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(DeliveryAttempt.number)):
+        attempts.setdefault(a.delivery_id, []).append(a)
+    return [describe_delivery(d, attempts.get(d.id, [])) for d in deliveries]
 
 
 def describe_subscriber(sub: Subscriber) -> dict:

@@ -4,13 +4,11 @@ mode and 配信 of prepared registrations, subscribers and their delivery logs. 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from shared.pages import html_errors, require_page
 from shared.service import context
-from shared.web import ApiError, not_found
+from shared.web import ApiError
 from services.master import distribution, exports, registry
-from services.master.models import Delivery, DeliveryAttempt, MasterVersion, Subscriber
 
 bp = Blueprint("master_pages", __name__, url_prefix="/master", template_folder="templates")
 
@@ -29,27 +27,16 @@ MAX_ROWS_SHOWN = 500
 html_errors(bp)
 
 
-def _version(session, number: int) -> MasterVersion:
-    version = session.get(MasterVersion, number)
-    if version is None:
-        raise not_found(f"マスタ版 {number} ")
-    return version
-
-
 @bp.get("/")
 @require_page(*READERS)
 def index():
     with context("master").transaction() as session:
-        head = registry.head(session)
-        versions = [registry.describe_version(v) for v in session.scalars(
-            select(MasterVersion).order_by(MasterVersion.number.desc()).limit(100))]
-        pending = [{"application_id": p.application_id, "number": p.number, "round": p.round,
-                    "org_id": p.org_id, "received_at": p.received_at}
-                   for p in registry.pending(session)]
-        subscribers = [distribution.describe_subscriber(s) for s in session.scalars(
-            select(Subscriber).order_by(Subscriber.id))]
-        return render_template("master/index.html", mode=head.mode, current=head.number,
-                               versions=versions, pending=pending, subscribers=subscribers,
+        publication = registry.publication(session)
+        versions = registry.versions(session, 100)
+        subscribers = distribution.subscribers(session, stopped=True)
+        return render_template("master/index.html", mode=publication["mode"],
+                               current=publication["version"], versions=versions,
+                               pending=publication["pending"], subscribers=subscribers,
                                labels=TABLE_LABELS)
 
 
@@ -57,7 +44,7 @@ def index():
 @require_page(*READERS)
 def version(number: int):
     with context("master").transaction() as session:
-        v = registry.describe_version(_version(session, number))
+        v = registry.describe_version(registry.version(session, number))
         tables = registry.content(session, number)
     return render_template("master/version.html", version=v, tables=tables,
                            labels=TABLE_LABELS, limit=MAX_ROWS_SHOWN)
@@ -75,15 +62,14 @@ def version_export(number: int, fmt: str):
 def version_diff(number: int):
     raw = request.args.get("from", "")
     with context("master").transaction() as session:
-        _version(session, number)
+        registry.version(session, number)
         if raw == "":
             base = number - 1
         elif not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
             raise ApiError(422, "bad_parameter", "比較元には 0 以上のマスタ版番号を指定してください。")
         else:
             base = int(raw)
-        if base != 0:
-            _version(session, base)
+        registry.diff_versions(session, number, base)
         changes = registry.diff(session, base, number)
     return render_template("master/diff.html", number=number, base=base, changes=changes,
                            labels=TABLE_LABELS)
@@ -92,16 +78,8 @@ def version_diff(number: int):
 @bp.post("/publication")
 @require_page("operator")
 def set_mode():
-    mode = request.form.get("mode", "")
-    if mode not in ("immediate", "batched"):
-        raise ApiError(422, "bad_parameter", "公開方式は「即時」または「整備・配信」を選んでください。")
     with context("master").transaction() as session:
-        try:
-            registry.set_mode(session, mode)
-        except registry.NotEmpty:
-            raise ApiError(409, "pending_registrations",
-                           "配信待ちの整備済み登録があります。先に配信してから公開方式を変更してください。"
-                           ) from None
+        registry.switch_mode(session, request.form.get("mode", ""))
     flash("公開方式を変更しました。")
     return redirect(url_for(".index"))
 
@@ -111,11 +89,7 @@ def set_mode():
 def publish():
     ctx = context("master")
     with ctx.transaction() as session:
-        try:
-            v = registry.publish_prepared(ctx, session)
-        except registry.NothingToPublish:
-            raise ApiError(409, "nothing_prepared", "配信する整備済みの登録がありません。") from None
-        number = v.number
+        number = registry.publish(ctx, session).number
     flash(f"マスタ版 {number} を配信しました。")
     return redirect(url_for(".version", number=number))
 
@@ -124,17 +98,7 @@ def publish():
 @require_page("operator")
 def subscriber(sub_id: int):
     with context("master").transaction() as session:
-        sub = session.get(Subscriber, sub_id)
-        if sub is None:
-            raise not_found("購読")
-        deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == sub_id)
-                                     .order_by(Delivery.version.desc()).limit(200)).all()
-        attempts: dict[int, list] = {}
-        for a in session.scalars(select(DeliveryAttempt).where(
-                DeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
-                .order_by(DeliveryAttempt.number)):
-            attempts.setdefault(a.delivery_id, []).append(a)
+        sub = distribution.subscriber(session, sub_id, stopped=True)
         return render_template(
             "master/subscriber.html", sub=distribution.describe_subscriber(sub),
-            deliveries=[distribution.describe_delivery(d, attempts.get(d.id, []))
-                        for d in deliveries])
+            deliveries=distribution.delivery_log(session, sub_id))

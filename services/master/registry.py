@@ -24,6 +24,7 @@ from shared import audit, plugincalls
 from shared.db import utcnow
 from shared.jst import JST
 from shared.messaging import ServiceContext
+from shared.web import ApiError, not_found
 from services.master.content import (emergency_contacts, matching_keys, row_hash, rows_from,
                                      self_check)
 from services.master.models import (MasterHead, MasterRow, MasterVersion, MatchingUpdate,
@@ -166,6 +167,44 @@ def set_mode(session: Session, mode: str) -> MasterHead:
 
 class NotEmpty(Exception):
     """Prepared registrations still wait for a 配信."""
+
+
+MODES = ("immediate", "batched")
+
+
+def switch_mode(session: Session, mode: str) -> MasterHead:
+    """What ``PUT /api/master/publication`` and the publication page do: 422 for an
+    unknown mode, 409 while prepared registrations wait (:func:`set_mode`)."""
+    if mode not in MODES:
+        raise ApiError(422, "bad_parameter", "公開方式は「即時」または「整備・配信」を選んでください。")
+    try:
+        return set_mode(session, mode)
+    except NotEmpty:
+        raise ApiError(409, "pending_registrations",
+                       "配信待ちの整備済み登録があります。先に配信してから公開方式を変更してください。"
+                       ) from None
+
+
+def publish(ctx: ServiceContext, session: Session) -> MasterVersion:
+    """配信 as ``POST /api/master/publications`` and the page do it: 409 when nothing is
+    prepared (:func:`publish_prepared`)."""
+    try:
+        return publish_prepared(ctx, session)
+    except NothingToPublish:
+        raise ApiError(409, "nothing_prepared", "配信する整備済みの登録がありません。") from None
+
+
+def describe_pending(p) -> dict:
+    """A prepared registration as operators see it (never its content)."""
+    return {"application_id": p.application_id, "number": p.number, "round": p.round,
+            "org_id": p.org_id, "received_at": p.received_at.isoformat()}
+
+
+def publication(session: Session) -> dict:
+    """The publication mode, the newest version and the prepared registrations."""
+    head_row = head(session)
+    return {"mode": head_row.mode, "version": head_row.number,
+            "pending": [describe_pending(p) for p in pending(session)]}
 
 
 @dataclasses.dataclass
@@ -399,6 +438,28 @@ def describe_version(version: MasterVersion) -> dict:
     return {"number": version.number, "created_at": version.created_at.isoformat(),
             "checksum": version.checksum, "sources": version.sources,
             "summary": version.summary}
+
+
+def version(session: Session, number: int) -> MasterVersion:
+    """Version ``number``; 404 when there is none."""
+    found = session.get(MasterVersion, number)
+    if found is None:
+        raise not_found(f"マスタ版 {number} ")
+    return found
+
+
+def versions(session: Session, limit: int) -> list[dict]:
+    """The newest ``limit`` versions, newest first, described."""
+    return [describe_version(v) for v in session.scalars(
+        select(MasterVersion).order_by(MasterVersion.number.desc()).limit(limit))]
+
+
+def diff_versions(session: Session, number: int, base: int) -> None:
+    """404 unless version ``number`` and ``base`` (0: the empty master) exist: what a
+    diff from ``base`` to ``number`` needs."""
+    version(session, number)
+    if base != 0:
+        version(session, base)
 
 
 def rows_at(session: Session, number: int, tables=None):

@@ -13,9 +13,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from shared.auth import Principal, current_principal, require
+from shared import listing
 from shared.openapi import CSV, File, operation
 from shared.service import context
-from shared.web import ApiError, json_body, not_found
+from shared.web import json_body, not_found
 from services.matching import confirmations as confirmation_list
 from services.matching import matcher
 from services.matching.models import Confirmation, DelegationRecord, MatchedApplication
@@ -67,13 +68,10 @@ def list_confirmations():
     (services.matching.confirmations, as the page): status, q (part of the 申請番号, the
     delegatee's code or name, the 項番 or the affair), sort and order, page, per_page;
     ``total`` and ``pages`` tell how many there are."""
-    query, problems = confirmation_list.parse(request.args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(confirmation_list.parse, request.args)
     with context("matching").transaction() as session:
         page = confirmation_list.search(session, current_principal(), query)
-    return jsonify({"items": page.items, "total": page.total, "page": query.page,
-                    "per_page": query.per_page, "pages": page.pages})
+    return jsonify(listing.page_body(page))
 
 
 @bp.get("/confirmations.csv")

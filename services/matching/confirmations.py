@@ -15,7 +15,6 @@ from shared.auth import Principal
 from shared.jst import jst_minutes
 from shared.service import context
 from shared.vocabulary import status_name
-from shared.web import ApiError
 from services.matching.models import Confirmation, DelegationRecord
 from services.matching.schemas import STATUS_FILTERS
 
@@ -40,9 +39,7 @@ class ConfirmationQuery(listing.ListQuery):
 
 
 def parse(args: Mapping[str, str]) -> tuple[ConfirmationQuery, list[str]]:
-    get = {k: (args.get(k) or "").strip() for k in LABELS}
-    problems: list[str] = []
-    common = listing.parse_common(get, LABELS, SORTS, "created", problems)
+    get, common, problems = listing.read(args, LABELS, SORTS, "created")
     status = listing.choice(get["status"], "status", LABELS["status"], STATUS_FILTERS,
                             problems) or "pending"
     return ConfirmationQuery(status=status, **common), problems
@@ -103,9 +100,7 @@ def _basis(basis) -> str:
 
 
 def csv_response(args: Mapping[str, str], principal: Principal):
-    query, problems = parse(args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(parse, args)
 
     def rows(items):
         for i in items:

@@ -16,10 +16,10 @@ or leave (``delegations.withdrawn``), or a 委任元 answers a confirmation requ
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
@@ -591,3 +591,23 @@ def report(ctx: ServiceContext, session: Session, application_id: int) -> None:
     if known is not None and known.status == "active":
         # the master refreshes the matching status of registered rows in its next version
         ctx.emit(session, "master", "matching.results", {**body, "org_id": known.org_id})
+
+
+def graph_of(session: Session, org_id: str, family: str | None = None, *,
+             limit: int = 300) -> list[DelegationEdge]:
+    """The edges reachable from ``org_id`` (both directions), at most ``limit`` (the
+    delegation graph page)."""
+    seen_orgs, queue, edges = {org_id}, deque([org_id]), {}
+    while queue and len(edges) < limit:
+        org = queue.popleft()
+        stmt = select(DelegationEdge).where(or_(DelegationEdge.from_org == org,
+                                                DelegationEdge.to_org == org))
+        if family:
+            stmt = stmt.where(DelegationEdge.family == family)
+        for e in session.scalars(stmt.limit(limit)):
+            edges.setdefault(e.id, e)
+            for other in (e.from_org, e.to_org):
+                if other not in seen_orgs:
+                    seen_orgs.add(other)
+                    queue.append(other)
+    return sorted(edges.values(), key=lambda e: e.id)[:limit]

@@ -7,10 +7,9 @@ application is a 404 here too.
 """
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
 
 from shared import listing
 from shared.pages import html_errors, page_principal, require_page
@@ -110,24 +109,6 @@ def answer(confirmation_id: int):
 
 # --- the delegation graph of an organisation --------------------------------------------
 
-def graph_of(session, org_id: str, family: str | None = None) -> list[DelegationEdge]:
-    """The edges reachable from ``org_id`` (both directions), at most MAX_GRAPH_EDGES."""
-    seen_orgs, queue, edges = {org_id}, deque([org_id]), {}
-    while queue and len(edges) < MAX_GRAPH_EDGES:
-        org = queue.popleft()
-        stmt = select(DelegationEdge).where(or_(DelegationEdge.from_org == org,
-                                                DelegationEdge.to_org == org))
-        if family:
-            stmt = stmt.where(DelegationEdge.family == family)
-        for e in session.scalars(stmt.limit(MAX_GRAPH_EDGES)):
-            edges.setdefault(e.id, e)
-            for other in (e.from_org, e.to_org):
-                if other not in seen_orgs:
-                    seen_orgs.add(other)
-                    queue.append(other)
-    return sorted(edges.values(), key=lambda e: e.id)[:MAX_GRAPH_EDGES]
-
-
 def layout_graph(org_id: str, edges: list[DelegationEdge]) -> dict:
     """Nodes in columns by their longest distance from a delegating organisation
     (委任元 on the left, 委任先 on the right); one arrow per pair with its items."""
@@ -189,7 +170,7 @@ def graph():
     picture, edges = None, []
     with context("matching").transaction() as session:
         if org_id:
-            edges = graph_of(session, org_id, family or None)
+            edges = matcher.graph_of(session, org_id, family or None, limit=MAX_GRAPH_EDGES)
             if edges:
                 picture = layout_graph(org_id, edges)
             rows = [{"from": e.from_org, "to": e.to_org, "family": e.family, "item": e.item,

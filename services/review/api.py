@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
 
 from shared.auth import REVIEWER_ROLES, current_principal, require
+from shared import listing
 from shared.openapi import CSV, File, operation
 from shared.service import context
 from shared.ratelimit import rate_limits
-from shared.web import ApiError, checked_outbound_url, json_body, not_found
+from shared.web import ApiError, checked_outbound_url, json_body
 from services.review import cases, schedule, webhooks
 from services.review import queue as review_queue
-from services.review.models import MatchingSnapshot, WebhookDelivery
 from services.review.schemas import (CaseSchema, DecisionPostSchema, DecisionSchema,
                                      QueueQuerySchema, QueueSchema, RedeliverySchema, RerouteSchema,
                                      SchedulePutSchema, ScheduleSchema, WebhookCreatedSchema,
@@ -31,15 +30,12 @@ def queue():
     organisation's code or name), scope (mine | decided | all); sort and order; page
     and per_page (50 by default, at most 200). Each item has ``due`` (the phase deadline
     of its stage) and ``overdue``."""
-    query, problems = review_queue.parse(request.args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(review_queue.parse, request.args)
     with context("review").reading() as session:
         page = review_queue.search(session, current_principal(), query)
     items = [{**i, "since": i["since"].isoformat(), "submitted_at": i["submitted_at"].isoformat(),
               "due": i["due"].isoformat() if i["due"] else None} for i in page.items]
-    return jsonify({"items": items, "total": page.total, "page": query.page,
-                    "per_page": query.per_page, "pages": page.pages})
+    return jsonify(listing.page_body(page, items))
 
 
 @bp.get("/queue.csv")
@@ -56,13 +52,8 @@ def queue_csv():
 @require("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
 @operation("審査する申請", responses={200: CaseSchema})
 def get_case(app_id: int):
-    principal = current_principal()
     with context("review").reading() as session:
-        case = cases.visible_case(session, principal, app_id)
-        matching = None
-        if principal.role in ("secondary_reviewer", "operator"):
-            snap = session.get(MatchingSnapshot, app_id)
-            matching = snap.records if snap else []
+        case, matching = cases.case_view(session, current_principal(), app_id)
         return jsonify(cases.describe(case, matching=matching, session=session))
 
 
@@ -93,8 +84,7 @@ def reroute(app_id: int):
     problem is kept on the case) or when it is not unroutable."""
     ctx = context("review")
     with ctx.transaction() as session:
-        routed = cases.reroute(ctx, session, current_principal(), app_id)
-        case = cases.latest_case(session, app_id)
+        routed, case = cases.reroute_case(ctx, session, current_principal(), app_id)
         result = {"application_id": app_id, "status": case.status, "stage": case.stage,
                   "reviewer_org_id": case.reviewer_org_id,
                   "routing_problem": case.routing_problem}
@@ -121,9 +111,6 @@ def get_schedule():
 @operation("工程と期限を設定する（運用者）", body=SchedulePutSchema, responses={200: ScheduleSchema})
 def put_schedule():
     body = json_body()
-    seen = [p["phase"] for p in body["phases"]]
-    if len(seen) != len(set(seen)):
-        raise ApiError(422, "duplicate_phase", "同じ工程（phase）が複数回指定されています。")
     ctx = context("review")
     with ctx.transaction() as session:
         schedule.replace(ctx, session, body["phases"], current_principal().login)
@@ -162,13 +149,8 @@ def create_webhook():
 @require(*WEBHOOK_ROLES)
 @operation("自機関の Webhook の一覧", responses={200: WebhookListSchema})
 def list_webhooks():
-    from services.review.models import WebhookEndpoint
-
-    principal = current_principal()
     with context("review").transaction() as session:
-        rows = session.scalars(select(WebhookEndpoint).where(
-            WebhookEndpoint.org_id == principal.org_id, WebhookEndpoint.active.is_(True))
-            .order_by(WebhookEndpoint.id))
+        rows = webhooks.endpoints_of(session, current_principal().org_id)
         return jsonify({"items": [webhooks.describe_endpoint(e) for e in rows]})
 
 
@@ -224,9 +206,7 @@ def redeliver(hook_id: int, delivery_id: str):
     limits, key = rate_limits(), ("review.redeliver", str(hook_id))
     with ctx.transaction() as session:
         endpoint = webhooks.owned_endpoint(session, current_principal().org_id, hook_id)
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is None or delivery.endpoint_id != endpoint.id:
-            raise not_found("配信記録")
+        delivery = webhooks.owned_delivery(session, endpoint, delivery_id)
         limits.acquire(webhooks.REDELIVER_LIMIT, *key, what="この Webhook の再送")
         webhooks.redeliver(ctx, session, delivery)
         result = {"id": delivery.id, "status": delivery.status}

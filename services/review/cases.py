@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter, defaultdict
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -257,6 +258,34 @@ def visible_case(session: Session, principal: Principal, application_id: int) ->
     return case
 
 
+OVERSEERS = ("secondary_reviewer", "operator")
+
+
+def case_view(session: Session, principal: Principal,
+              application_id: int) -> tuple[ReviewCase, list | None]:
+    """What the case's page and ``GET /api/review/applications/<id>`` show: the case the
+    caller may see (404 otherwise, as :func:`visible_case`) and, for 総務省 and
+    operators, the latest 突合 records (None for the other roles)."""
+    case = visible_case(session, principal, application_id)
+    matching = None
+    if principal.role in OVERSEERS:
+        snap = session.get(MatchingSnapshot, application_id)
+        matching = snap.records if snap else []
+    return case, matching
+
+
+def may_decide(principal: Principal, case: ReviewCase) -> bool:
+    """Whether the case waits for a decision of ``principal``'s organisation and role
+    (what offers the decision form; :func:`check_decision` has the full rules)."""
+    return (case.status in STATUS_OF.values() and case.stage is not None
+            and principal.org_id == case.reviewer_org_id
+            and principal.role == ROLE_OF.get(case.stage))
+
+
+def may_reroute(principal: Principal, case: ReviewCase) -> bool:
+    return principal.role == "operator" and case.status == UNROUTABLE
+
+
 def check_decision(session: Session, principal: Principal, case: ReviewCase, result: str,
                    comment: str, acknowledge_matching: bool = False) -> list[dict] | None:
     """Whether ``principal`` may decide ``case`` now as asked (the rules of
@@ -407,6 +436,14 @@ def reroute(ctx: ServiceContext, session: Session, principal: Principal,
     return True
 
 
+def reroute_case(ctx: ServiceContext, session: Session, principal: Principal,
+                 application_id: int) -> tuple[bool, ReviewCase]:
+    """:func:`reroute`, and the case as it is afterwards (what the page and the API
+    report)."""
+    routed = reroute(ctx, session, principal, application_id)
+    return routed, latest_case(session, application_id)
+
+
 def unroutable(session: Session) -> list[dict]:
     """The cases parked as 振分けできません, oldest first (operators' list, nws status)."""
     rows = session.scalars(select(ReviewCase).where(ReviewCase.status == UNROUTABLE)
@@ -418,6 +455,32 @@ def unroutable(session: Session) -> list[dict]:
 def unroutable_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(ReviewCase).where(
         ReviewCase.status == UNROUTABLE)) or 0
+
+
+def latest_cases(session: Session) -> list[ReviewCase]:
+    """Every application's latest case (its newest round)."""
+    latest = (select(ReviewCase.application_id, func.max(ReviewCase.round).label("r"))
+              .group_by(ReviewCase.application_id).subquery())
+    return list(session.scalars(select(ReviewCase).join(
+        latest, (ReviewCase.application_id == latest.c.application_id)
+        & (ReviewCase.round == latest.c.r))))
+
+
+def progress(session: Session, kind_filter: str) -> list[tuple[str, Counter]]:
+    """The latest cases counted per prefecture code ("-" without one), by status, with
+    ``total`` and ``overdue``; ``kind_filter`` "account" counts account requests, else
+    applications. Sorted by prefecture code."""
+    ends = schedule.deadlines(session)
+    per_pref: dict[str, Counter] = defaultdict(Counter)
+    for c in latest_cases(session):
+        if (kind_filter == "account") != (c.kind == "account"):
+            continue
+        pref = c.prefecture_code or "-"
+        per_pref[pref][c.status] += 1
+        per_pref[pref]["total"] += 1
+        if schedule.is_overdue(schedule.due_of(c, ends)):
+            per_pref[pref]["overdue"] += 1
+    return sorted(per_pref.items(), key=lambda kv: kv[0])
 
 
 def withdraw(ctx: ServiceContext, session: Session, payload: dict) -> None:

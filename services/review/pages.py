@@ -9,11 +9,10 @@ goes through ``cases.visible_case``, so another organisation's id is a 404.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from shared.formview import form_view
 from shared.pages import html_errors, page_principal, require_page
@@ -23,13 +22,12 @@ from shared.vocabulary import status_name
 from shared.web import ApiError
 from services.review import cases, schedule
 from services.review import queue as review_queue
-from services.review.models import MatchingSnapshot, ReviewCase
-from services.review.routing import ROLE_OF, STATUS_OF
+from services.review.routing import ROLE_OF
 
 bp = Blueprint("review_pages", __name__, url_prefix="/review", template_folder="templates")
 
 REVIEW_ROLES = ("forwarder", "primary_reviewer", "secondary_reviewer", "operator")
-OVERSEERS = ("secondary_reviewer", "operator")
+OVERSEERS = cases.OVERSEERS
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
@@ -77,20 +75,10 @@ def queue_csv():
 
 # --- one application ------------------------------------------------------------------
 
-def _may_decide(principal, case: ReviewCase) -> bool:
-    return (case.status in STATUS_OF.values() and case.stage is not None
-            and principal.org_id == case.reviewer_org_id
-            and principal.role == ROLE_OF.get(case.stage))
-
-
 def _render_case(session, app_id: int, *, error: str | None = None, comment: str = "",
                  result: str = "", status: int = 200):
     principal = page_principal()
-    case = cases.visible_case(session, principal, app_id)
-    matching = None
-    if principal.role in OVERSEERS:
-        snap = session.get(MatchingSnapshot, app_id)
-        matching = snap.records if snap else []
+    case, matching = cases.case_view(session, principal, app_id)
     desc = cases.describe(case, matching=matching, session=session)
     specs = form_specs(plugins())
     header = {"org_name": case.org.get("name", ""), "prefecture": prefecture_name(
@@ -105,12 +93,11 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
         # 総務省 (and operators) read the 突合 first: how many records per outcome
         summary = sorted(Counter(r.get("status", "") for r in matching).items())
     return render_template(
-        "review/application.html", case=desc, forms=forms, may_decide=_may_decide(
+        "review/application.html", case=desc, forms=forms, may_decide=cases.may_decide(
             principal, case), error=error, comment=comment, result=result,
         matching=matching, matching_summary=summary,
         prefecture=prefecture_name(case.prefecture_code),
-        stage_role=ROLE_OF, may_reroute=principal.role == "operator"
-        and case.status == cases.UNROUTABLE), status
+        stage_role=ROLE_OF, may_reroute=cases.may_reroute(principal, case)), status
 
 
 @bp.get("/applications/<int:app_id>")
@@ -180,8 +167,7 @@ def reroute(app_id: int):
     """The operator routes an unroutable case again (after the router was fixed)."""
     ctx = context("review")
     with ctx.transaction() as session:
-        routed = cases.reroute(ctx, session, page_principal(), app_id)
-        case = cases.latest_case(session, app_id)
+        routed, case = cases.reroute_case(ctx, session, page_principal(), app_id)
         message = (f"振り分け直しました（{case.reviewer_org_id or '審査完了'}）。" if routed
                    else f"まだ振り分けられません: {cases.routing_comment(case)}")
     if routed:
@@ -200,30 +186,9 @@ BUCKETS = tuple((key, status_name(key), color) for key, color in (
     ("unroutable", "#c0392b")))
 
 
-def _latest_cases(session) -> list[ReviewCase]:
-    latest = (select(ReviewCase.application_id, func.max(ReviewCase.round).label("r"))
-              .group_by(ReviewCase.application_id).subquery())
-    return list(session.scalars(select(ReviewCase).join(
-        latest, (ReviewCase.application_id == latest.c.application_id)
-        & (ReviewCase.round == latest.c.r))))
-
-
 def _progress(session, kind_filter: str) -> dict[str, Any]:
-    ends = schedule.deadlines(session)
-    per_pref: dict[str, Counter] = defaultdict(Counter)
-    for c in _latest_cases(session):
-        if kind_filter == "account" and c.kind != "account":
-            continue
-        if kind_filter != "account" and c.kind == "account":
-            continue
-        pref = c.prefecture_code or "-"
-        per_pref[pref][c.status] += 1
-        per_pref[pref]["total"] += 1
-        if schedule.is_overdue(schedule.due_of(c, ends)):
-            per_pref[pref]["overdue"] += 1
-    rows = sorted(per_pref.items(), key=lambda kv: kv[0])
     return {"rows": [{"code": code, "name": prefecture_name(code), "counts": counts}
-                     for code, counts in rows]}
+                     for code, counts in cases.progress(session, kind_filter)]}
 
 
 def bar_chart(rows: list[dict], width: int = 900) -> dict:

@@ -22,7 +22,6 @@ from shared.db import utcnow
 from shared import listing
 from shared.jst import jst_minutes
 from shared.service import context
-from shared.web import ApiError
 from shared.vocabulary import KIND, STATUS_LABELS
 from services.review import schedule
 from services.review.models import Decision, ReviewCase
@@ -237,9 +236,7 @@ def csv_text(items: Iterator[dict]) -> Iterator[str]:
 def csv_response(args: Mapping[str, str], principal: Principal) -> Response:
     """The CSV download of the queue with ``args``' filters (the API's and the page's):
     streamed, every matching case up to CSV_LIMIT."""
-    query, problems = parse(args)
-    if problems:
-        raise ApiError(422, "bad_filter", " ".join(problems))
+    query = listing.checked(parse, args)
 
     def body():
         with context("review").transaction() as session:

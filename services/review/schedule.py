@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.db import utcnow
 from shared.messaging import ServiceContext
+from shared.web import ApiError
 from services.review.models import ReviewCase, SchedulePhase
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -85,7 +86,10 @@ def publish(ctx: ServiceContext, session: Session) -> None:
 
 def replace(ctx: ServiceContext, session: Session, phases: list[dict], login: str) -> None:
     """Set the given phases (others stay as they are) and publish the schedule to
-    intake. The caller validated them."""
+    intake. The caller validated each phase; a phase named twice is refused (422)."""
+    seen = [p["phase"] for p in phases]
+    if len(seen) != len(set(seen)):
+        raise ApiError(422, "duplicate_phase", "同じ工程（phase）が複数回指定されています。")
     changes = {}
     for item in phases:
         row = session.get(SchedulePhase, item["phase"])

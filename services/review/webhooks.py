@@ -79,6 +79,22 @@ def owned_endpoint(session: Session, org_id: str, endpoint_id: int) -> WebhookEn
     return endpoint
 
 
+def endpoints_of(session: Session, org_id: str) -> list[WebhookEndpoint]:
+    """The organisation's active endpoints, oldest first."""
+    return list(session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.org_id == org_id, WebhookEndpoint.active.is_(True))
+        .order_by(WebhookEndpoint.id)))
+
+
+def owned_delivery(session: Session, endpoint: WebhookEndpoint,
+                   delivery_id: str) -> WebhookDelivery:
+    """One delivery of ``endpoint``; 404 otherwise."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise not_found("配信記録")
+    return delivery
+
+
 def add_secret(session: Session, endpoint: WebhookEndpoint) -> WebhookSecret:
     """A further signing secret (rotation: both sign until the old one is retired)."""
     secret = _new_secret(session, endpoint)
