@@ -159,6 +159,25 @@ def _submit(page, shots) -> str:
     return number
 
 
+def _attachments_download(page, shots, name: str, width: int = VIEWPORT["width"]) -> None:
+    """On a reviewer's case page, the list of attachments and the 添付資料ID in 様03-08
+    both download the attached PDF (under its Japanese file name)."""
+    listed = page.locator("#attachment-list")
+    text = listed.inner_text()
+    assert "事務の委託に関する規約.pdf" in text and "登録日時（日本時間）" in text
+    assert f"{len(factories.PDF)} バイト" in text and "東京都千代田区教育委員会" in text
+    for link in (listed.locator("a.attachment-link").first,
+                 page.locator("#form-03-08 a.attachment-ref").first):
+        assert link.is_visible()
+        link.scroll_into_view_if_needed()
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == "事務の委託に関する規約.pdf"
+        with open(download.value.path(), "rb") as f:
+            assert f.read() == factories.PDF
+    shots(page, name, width)
+
+
 def _approve(page, shots, number: str, message: str = "申請を承認しました。") -> None:
     _reload_until(page, lambda: page.get_by_role("link", name=number).count() > 0,
                   f"{number} in the queue")
@@ -273,7 +292,11 @@ def test_every_role_through_the_pages(live, browser, screenshots, tmp_path):
                   "the prefecture's queue")
     pref.get_by_role("link", name=number).click()
     assert pref.locator("table.form-fields").count() == len(forms)
-    assert "事務の委託に関する規約.pdf" in pref.locator("#attachment-list").inner_text()
+    _attachments_download(pref, shots, "case_attachments")
+    narrow = logged_in(browser, live, "demo-pref", PHONE)
+    narrow.goto(pref.url)
+    _attachments_download(narrow, shots, "case_attachments_375px", PHONE["width"])
+    narrow.context.close()
     pref.check("#result-ng")
     pref.click("#decide")
     assert pref.locator("#decision-error").inner_text() == \
