@@ -63,10 +63,10 @@ def _reload_until(page, check, what: str, timeout: float = 40.0) -> None:
 
 
 def _specs():
-    import plugins
-    from shared.pluginmanager import build_plugin_manager
+    """Every form plugin's FormSpec, as a suite process loads them."""
+    from nws.testing import plugin_manager
 
-    return form_specs(build_plugin_manager(plugins.BUILTIN))
+    return form_specs(plugin_manager())
 
 
 def _boe_forms() -> dict[str, dict]:

@@ -7,7 +7,8 @@ walks the same description, so it fills the page of any form plugin, present or 
   page and shows it again with a blank row; 「削除」 removes one), child tables inside
   their parent row included; rows the page builds from the selection (tables that cannot
   grow) are matched to the data by their automatic cells (項番, 事務名 …);
-- then each control is typed, chosen from its pull-down or checked, found by the id
+- then each control whose shown value differs from the data is typed, chosen from its
+  pull-down or checked (organisation fields through :func:`fill_org`), found by the id
   :func:`shared.webform.anchor_for` gives its path (the view :func:`shared.webform.build`
   makes of the data is the list of controls, their widgets and the text each shows).
 
@@ -108,9 +109,9 @@ def fill_form(page, spec, data: Mapping[str, Any]) -> webform.WebForm:
         for row in table.rows:
             for child in row.children:
                 _set_rows(page, child.path, len(child.rows))
-    controls = [c for c in view.controls() if c.widget != "auto"]
-    # What the page already shows (prefilled from the registry and the selection, or
-    # typed before a row button) is left as it is, as a clerk leaves it.
+    controls = [c for c in view.controls() if c.widget not in ("auto", "org")]
+    # What the page already shows (prefilled from the registry and the selection) is
+    # left as it is, as a clerk leaves it; the rest is typed, chosen or checked.
     current = page.evaluate(
         "ids => ids.map(i => { const e = document.getElementById(i);"
         " return !e ? null : e.type === 'checkbox' ? e.checked : e.value; })",
@@ -120,6 +121,9 @@ def fill_form(page, spec, data: Mapping[str, Any]) -> webform.WebForm:
         if shown != (bool(control.value) if control.widget == "checkbox" else
                      str(control.value)):
             fill_control(page, control)
+    for control in view.controls():
+        if control.widget == "org":
+            fill_org(page, control)
     return view
 
 
