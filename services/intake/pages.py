@@ -129,6 +129,8 @@ def _render_application(session, app: Application, error: str | None = None,
         max_attachment=MAX_ATTACHMENT_BYTES,
         refused=[{**f, **_finding_link(app.id, f)} for f in apps.refused_findings(app) or []],
         receipts=apps.submission_receipts(app),
+        history_org_names={code: o.name for code, o in registry.names_of(
+            session, [h["org_id"] for h in desc["history"]]).items()},
         quota=_attachment_quota(session, app)), status
 
 

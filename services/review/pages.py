@@ -45,6 +45,22 @@ def prefecture_name(code: str | None) -> str:
     return PREFECTURES[int(code[:2]) - 1]
 
 
+# Reviewing organisations review can name without intake's registry (it holds their ids only).
+NATIONAL_REVIEWERS = {"JLIS": "地方公共団体情報システム機構", "MIC": "総務省"}
+
+
+def reviewer_name(org_id: str | None, case_org: dict | None = None) -> str:
+    """A route's organisation as pages show it: its name with the code beside it where
+    review knows the name (J-LIS, 総務省, a prefecture's 知事部局 by its JIS number),
+    else the code."""
+    if not org_id:
+        return ""
+    name = NATIONAL_REVIEWERS.get(org_id)
+    if name is None and len(org_id) == 6 and org_id.isdigit() and org_id[2:5] == "000":
+        name = prefecture_name(org_id)
+    return f"{name}（{org_id}）" if name else org_id
+
+
 html_errors(bp)
 
 
@@ -97,7 +113,8 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
             principal, case), error=error, comment=comment, result=result,
         matching=matching, matching_summary=summary,
         prefecture=prefecture_name(case.prefecture_code),
-        stage_role=ROLE_OF, may_reroute=cases.may_reroute(principal, case)), status
+        stage_role=ROLE_OF, reviewer_name=reviewer_name,
+        may_reroute=cases.may_reroute(principal, case)), status
 
 
 @bp.get("/applications/<int:app_id>")

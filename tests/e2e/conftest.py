@@ -17,7 +17,9 @@ import pytest
 from tests.conftest import CI, Suite
 
 CHROMIUM = os.environ.get("NWS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+# --lang=ja: the browser's own texts (the file field's 「ファイルを選択」) are Japanese, as
+# on a Japanese clerk's machine.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--lang=ja",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -79,8 +81,9 @@ def live(tmp_path_factory):
     s.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
+    """One Chromium for the whole test session (each test opens its own contexts)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
