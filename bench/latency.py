@@ -27,6 +27,15 @@ requests per second of ``/healthz`` on the same server in the same run.
     .venv/bin/python bench/latency.py                          # both back ends, 10 s each
     .venv/bin/python bench/latency.py --backend embedded --seconds 4 --apps 2000   # quick
 
+``--scaling``: how the figures move with a second process. The PostgreSQL set-up behind
+an nginx gateway (as ``deploy/nginx.conf`` fronts the replicas of each service; here an
+``upstream`` of each service's ports, round robin) with 1, then 2 ``nws web`` processes
+per service, in alternating turns, for the review queue and the application detail with
+their /healthz; each figure carries the CPU time per request of the web processes and
+nginx (from /proc), which other jobs on the machine do not change.
+
+    .venv/bin/python bench/latency.py --scaling --apps 5000 --seconds 8 --turns 2
+
 Traffic goes to 127.0.0.1 only; the run's database (or data folder) is its own.
 """
 from __future__ import annotations
@@ -218,7 +227,11 @@ def hammer(port: int, paths: list[str], headers: dict, clients: int, seconds: fl
 
 
 def measure(ports: dict, tokens: dict, cookie: str, ids: dict, clients: int,
-            seconds: float) -> list[dict]:
+            seconds: float, only: tuple[str, ...] = (), servers: dict | None = None
+            ) -> list[dict]:
+    """Each endpoint of the plan in turn (``only``: those named, with the /healthz of
+    their server). ``servers``: port → the pids serving it (web processes and gateway),
+    whose CPU time per request is measured beside the wall figures."""
     bearer = lambda who: {"Authorization": f"Bearer {tokens[who]}"}  # noqa: E731
     review, intake = ports["review"], ports["intake"]
     cases = ids["reviewed"][:50] or [0]
@@ -236,21 +249,113 @@ def measure(ports: dict, tokens: dict, cookie: str, ids: dict, clients: int,
          bearer("clerk")),
         ("applicant dashboard", intake, ["/applicant/"], {"Cookie": cookie}),
     ]
+    if only:
+        wanted = {port for name, port, _p, _h in plan if name in only}
+        plan = [step for step in plan if step[0] in only
+                or (step[0].startswith("healthz") and step[1] in wanted)]
     out, floor = [], {}
     for name, port, paths, headers in plan:
+        pids = (servers or {}).get(port, ())
+        cpu0 = proc_cpu(pids)
         figures = hammer(port, paths, headers, clients, seconds)
+        if pids:
+            figures["server_cpu_ms"] = ((proc_cpu(pids) - cpu0) * 1000
+                                        / max(1, figures["requests"] + figures["errors"]))
         if name.startswith("healthz"):
             floor[port] = figures["rps"]
         share = figures["rps"] / floor[port] if floor.get(port) else None
         holds = (name.startswith("healthz") or
                  (figures["p99_ms"] <= P99_TARGET_MS and share is not None and share >= RPS_SHARE
                   and figures["errors"] == 0))
-        out.append({"endpoint": name, **figures, "share_of_healthz": share, "holds": holds})
+        out.append({"endpoint": name, **figures, "share_of_healthz": share, "holds": holds,
+                    "load": os.getloadavg()[0]})
         print(f"  {name:28} {figures['rps']:8.0f}/s  p50 {figures['p50_ms']:6.1f} ms  "
               f"p99 {figures['p99_ms']:6.1f} ms  errors {figures['errors']}"
-              + (f"  {share:4.2f}× healthz" if share and not name.startswith("healthz") else ""),
+              + (f"  {share:4.2f}× healthz" if share and not name.startswith("healthz") else "")
+              + (f"  server CPU {figures['server_cpu_ms']:.2f} ms/request"
+                 if "server_cpu_ms" in figures else ""),
               flush=True)
     return out
+
+
+def proc_cpu(pids) -> float:
+    """CPU seconds (user + system) so far of the processes ``pids`` (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick    # utime, stime
+    return total
+
+
+def children(pid: int) -> list[int]:
+    """``pid`` and its child processes (nginx's master and worker)."""
+    found = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+def start_gateway(workdir: Path, upstreams: dict[str, list[int]]) -> tuple[subprocess.Popen, dict]:
+    """nginx in front of each service's web processes, as deploy/nginx.conf puts the
+    gateway in front of the replicas of a service (there by DNS round robin, here by an
+    ``upstream`` of the processes' ports: round robin, keep-alive connections to them).
+    One port per service; returns the process and service → port."""
+    ports = {service: free_port() for service in upstreams}
+    tmp = workdir / "nginx"
+    tmp.mkdir(exist_ok=True)
+    blocks = []
+    for service, backends in upstreams.items():
+        servers = "".join(f"        server 127.0.0.1:{p};\n" for p in backends)
+        blocks.append(f"""    upstream {service} {{
+{servers}        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{ports[service]};
+        location / {{
+            proxy_pass http://{service};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_buffering on;
+        }}
+    }}
+""")
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_requests 1000000;
+{"".join(blocks)}}}
+""")
+    proc = subprocess.Popen([NGINX, "-e", str(tmp / "error.log"), "-p", str(tmp), "-c", str(conf),
+                             "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    for port in ports.values():
+        wait_http(port, 30)
+    return proc, ports
 
 
 # --- the set-ups -----------------------------------------------------------------------
@@ -345,6 +450,77 @@ def run_postgres(apps: int, clients: int, seconds: float, workdir: Path) -> list
         stop_cluster(procs, admin, db)
 
 
+SCALING_ENDPOINTS = ("review queue", "application detail")
+
+
+def run_scaling(apps: int, clients: int, seconds: float, workdir: Path,
+                procs_each: tuple[int, ...] = (1, 2), turns: int = 2,
+                only: tuple[str, ...] = SCALING_ENDPOINTS) -> list[dict]:
+    """The PostgreSQL set-up behind an nginx gateway with 1, then 2 ``nws web``
+    processes per service (``procs_each``), in ``turns`` alternating rounds on one
+    database: how the figures move with a second process. Each figure carries the CPU
+    time per request of the serving processes (web processes + nginx)."""
+    import psycopg
+
+    from shared.config import Settings
+
+    db = f"nws_latency_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{db}"')
+    env = {**os.environ,
+           "NWS_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
+           "NWS_BROKER_URL": REDIS, "NWS_BROKER_KEY_PREFIX": f"latency-{uuid.uuid4().hex[:6]}:",
+           "NWS_SECRET_KEY": "bench-secret-" + "x" * 40, "NWS_DATA_DIR": str(workdir / "data"),
+           "NWS_LOG_LEVEL": "WARNING", "NWS_LOG_FORMAT": "text", "PYTHONPATH": str(REPO)}
+    results = []
+    try:
+        subprocess.run([NWS, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run([NWS, "refdata", "load"], env=env, check=True, capture_output=True)
+        _add_clerk(env)
+        settings = Settings.from_env(env)
+        t0 = time.monotonic()
+        ids = seed(settings, apps)
+        print(f"  seeded {apps} applications in {time.monotonic() - t0:.0f} s", flush=True)
+        tokens = _tokens(settings.secret_key)
+        for turn in range(turns):
+            for n in (procs_each if turn % 2 == 0 else tuple(reversed(procs_each))):
+                print(f"  turn {turn + 1}: {n} web process(es) per service behind nginx",
+                      flush=True)
+                procs: list[subprocess.Popen] = []
+                try:
+                    backends = {s_: [free_port() for _ in range(n)]
+                                for s_ in ("identity", "intake", "review")}
+                    run_env = {**env, "NWS_IDENTITY_URL":
+                               f"http://127.0.0.1:{backends['identity'][0]}"}
+                    pids: dict[str, list[int]] = {}
+                    for service, ports_ in backends.items():
+                        for port in ports_:
+                            log = open(workdir / f"web-{service}-{port}.log", "ab")
+                            p = subprocess.Popen(
+                                [NWS, "web", "--service", service, "--host", "127.0.0.1",
+                                 "--port", str(port)], env=run_env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+                            procs.append(p)
+                            pids.setdefault(service, []).append(p.pid)
+                    for ports_ in backends.values():
+                        for port in ports_:
+                            wait_http(port, 120)
+                    gateway, gports = start_gateway(workdir, backends)
+                    procs.append(gateway)
+                    nginx_pids = children(gateway.pid)
+                    cookie = page_cookie(gports["identity"], CLERK_LOGIN, CLERK_PASSWORD)
+                    servers = {gports[s_]: pids[s_] + nginx_pids for s_ in gports}
+                    for row in measure(gports, tokens, cookie, ids, clients, seconds,
+                                       only=only, servers=servers):
+                        results.append({"turn": turn + 1, "web_processes": n, **row})
+                finally:
+                    stop_cluster(procs, _NoAdmin(), "")
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin.close()
+    return results
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backend", choices=("embedded", "postgres", "both"), default="both")
@@ -352,8 +528,21 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--json", type=Path, help="write the figures here as JSON")
+    ap.add_argument("--scaling", action="store_true",
+                    help="PostgreSQL behind nginx with 1, then 2 web processes per service, in "
+                         "alternating turns, for the review queue and the application detail")
+    ap.add_argument("--turns", type=int, default=2, help="rounds of 1 and 2 processes (--scaling)")
     args = ap.parse_args()
     results = {}
+    if args.scaling:
+        print(f"scaling: {args.apps} applications, {args.clients} clients, {args.seconds:g} s "
+              "per endpoint, 1 and 2 web processes per service behind nginx", flush=True)
+        with tempfile.TemporaryDirectory(prefix="nws-latency-") as tmp:
+            results["scaling"] = run_scaling(args.apps, args.clients, args.seconds, Path(tmp),
+                                             turns=args.turns)
+        if args.json:
+            args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="nws-latency-") as tmp:
         for backend in (("embedded", "postgres") if args.backend == "both" else (args.backend,)):
             print(f"{backend}: {args.apps} applications, {args.clients} clients, "

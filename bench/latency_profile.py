@@ -109,7 +109,7 @@ def run(apps: int, requests: int, *, only: str = "", profile: bool = False) -> l
 
                     profiler = Profiler(interval=0.0002)
                     profiler.start()
-                    cpu_per_request(client, paths, headers, args.requests)
+                    cpu_per_request(client, paths, headers, requests)
                     profiler.stop()
                     print(profiler.output_text(unicode=False, color=False, show_all=False,
                                                short_mode=False), flush=True)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from bench.load_burst import PG_ADMIN, REDIS  # noqa: E402
 
 
-def run(messages: int, top: int) -> dict:
+def run(messages: int, top: int, profiler_kind: str = "cprofile") -> dict:
     import psycopg
     import redis
     from sqlalchemy import event, update
@@ -106,23 +106,38 @@ def run(messages: int, top: int) -> dict:
         for k in counts:
             counts[k] = 0
         measured = envs[messages:]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for env_ in measured:
             one(env_)
         drain_acks()
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         per = {k: v / len(measured) for k, v in counts.items()}
-        profiler = cProfile.Profile()
         rest = envs[messages // 5:messages]
-        profiler.enable()
-        for env_ in rest:
-            one(env_)
-        drain_acks()
-        profiler.disable()
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+        if profiler_kind == "pyinstrument":
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+            for env_ in rest:
+                one(env_)
+            drain_acks()
+            profiler.stop()
+            text = profiler.output_text(unicode=True, color=False, show_all=False)
+        else:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for env_ in rest:
+                one(env_)
+            drain_acks()
+            profiler.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            per["python_calls"] = stats.total_calls / len(rest)
+            stats.sort_stats("cumulative").print_stats(top)
+            text = out.getvalue()
         return {"messages": len(measured), "ms_per_message": wall / len(measured) * 1000,
-                "per_message": per, "profile": out.getvalue()}
+                "cpu_ms_per_message": cpu / len(measured) * 1000,
+                "per_message": per, "profile": text}
     finally:
         if runtime is not None:
             runtime.close()
@@ -137,9 +152,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=500)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--pyinstrument", action="store_true",
+                    help="a pyinstrument profile (the frames that take the time) instead of "
+                         "cProfile's table")
     args = ap.parse_args()
-    r = run(args.messages, args.top)
-    print(f"{r['messages']} messages: {r['ms_per_message']:.2f} ms each (consume, in process)")
+    r = run(args.messages, args.top, "pyinstrument" if args.pyinstrument else "cprofile")
+    print(f"{r['messages']} messages: {r['ms_per_message']:.2f} ms wall, "
+          f"{r['cpu_ms_per_message']:.3f} ms CPU each (consume, in process)")
     print("per message: " + ", ".join(f"{k} {v:.2f}" for k, v in r["per_message"].items()))
     print(r["profile"])
 

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import socket
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import fields
@@ -114,12 +115,25 @@ def _observe(app: Flask, runtime: Runtime) -> None:
         g.nws_service_token = service_name.set(label)
         g.nws_started = timer()
 
+    # the metrics' labelled children, looked up once per label set (``labels()`` checks
+    # and locks on every call; a child, once made, lives as long as its metric)
+    counted: dict[tuple, Any] = {}
+    timed: dict[str, Any] = {}
+
     @app.after_request
     def _finish(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         elapsed = timer() - g.get("nws_started", timer())
-        m.http_requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        m.http_latency.labels(endpoint).observe(elapsed)
+        key = (endpoint, request.method, response.status_code)
+        counter = counted.get(key)
+        if counter is None:
+            counter = counted.setdefault(key, m.http_requests.labels(
+                endpoint, request.method, str(response.status_code)))
+        counter.inc()
+        latency = timed.get(endpoint)
+        if latency is None:
+            latency = timed.setdefault(endpoint, m.http_latency.labels(endpoint))
+        latency.observe(elapsed)
         response.headers["X-Request-Id"] = correlation_id.get() or ""
         # The access log: one line per request, the correlation id added by the
         # formatter; the path without its query string (where a secret could travel).

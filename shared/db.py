@@ -8,11 +8,13 @@ touching each other's tables.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -81,11 +83,14 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+            kwargs.update(pool_size=5, max_overflow=10)
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        else:
+            event.listen(self.engine, "checkin", _mark_idle)
+            event.listen(self.engine, "checkout", _ping_if_idle)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         # Sessions that only read: on SQLite they begin DEFERRED (a reader never waits
         # for the write lock, and readers never queue behind each other), and whatever
@@ -114,6 +119,34 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# A pooled connection idle for longer than this is pinged when it is taken from the pool
+# (SQLAlchemy's pool_pre_ping, which pings on every checkout: one more round trip for
+# every transaction, every request and every message). A database restart or a dropped
+# connection leaves the connections idle for longer than this; one that fails in use all
+# the same is a disconnect error, which invalidates the pool's connections (a task
+# retries it; SQLAlchemy's own pre-ping has the same window between ping and use).
+PING_AFTER_IDLE = 1.0
+
+
+def _mark_idle(_dbapi_conn, record) -> None:
+    record.info["nws_idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
+    since = record.info.get("nws_idle_since")
+    if since is not None and time.monotonic() - since < PING_AFTER_IDLE:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_conn.rollback()       # the ping's own transaction, not the caller's
+    except Exception as exc:        # the pool drops it and checks out another
+        raise DisconnectionError(f"a pooled connection no longer answers: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -36,6 +36,10 @@ _EVERYWHERE = dict(csp=CSP, xfo=secure.XFrameOptions().deny(),
 PLAIN = secure.Secure(**_EVERYWHERE)
 OVER_TLS = secure.Secure(**_EVERYWHERE,
                          hsts=secure.StrictTransportSecurity().max_age(HSTS_MAX_AGE))
+# The (name, value) pairs, serialised once: the policies never change while the process
+# runs, and ``Secure.set_headers`` would build every value again on every response.
+_PLAIN_ITEMS = tuple(PLAIN.header_items())
+_OVER_TLS_ITEMS = tuple(OVER_TLS.header_items())
 
 
 def init_headers(app: Flask, *, cookie_secure: bool) -> None:
@@ -50,5 +54,7 @@ def init_headers(app: Flask, *, cookie_secure: bool) -> None:
 
     @app.after_request
     def _security_headers(response):
-        (OVER_TLS if request.is_secure else PLAIN).set_headers(response)
+        put = response.headers.set        # replaces, as Secure.set_headers does
+        for name, value in (_OVER_TLS_ITEMS if request.is_secure else _PLAIN_ITEMS):
+            put(name, value)
         return response

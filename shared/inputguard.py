@@ -83,8 +83,16 @@ def check_json(data: Any) -> None:
             stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
+# The bodies Werkzeug parses into ``request.form``; for any other request the form is
+# empty, and reading it would only build an empty parser.
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _guard() -> None:
-    for source, values in (("URL のパラメータ", request.args), ("フォーム", request.form)):
+    sources = [("URL のパラメータ", request.args)] if request.args else []
+    if request.mimetype in FORM_TYPES:
+        sources.append(("フォーム", request.form))
+    for source, values in sources:
         for key, value in values.items(multi=True):
             if key is None:     # a multipart part whose name could not be read: no field
                 continue

@@ -1,7 +1,8 @@
 """The consumer wrapper with a Redis broker: delivery marks and acknowledgements live on
 the side channel (Redis, beside the queues); a plain message costs one transaction, and
 the dead-letter table is written only when a delivery was lost or a handler failed.
-(No worker: the wrapper is called directly; SQLite for the services' tables.)"""
+(No worker: the wrapper is called directly; the services' tables on SQLite, and on
+PostgreSQL, where the inbox row and the dead-letter status are one statement.)"""
 from __future__ import annotations
 
 import uuid
@@ -12,12 +13,13 @@ from sqlalchemy import event, func, select
 from shared.db import utcnow
 from shared.messaging import RedisSideChannel
 from tests.conftest import Suite
+from tests.distributed.conftest import pg_database  # noqa: F401 - a fixture
 
 REDIS = "redis://127.0.0.1:6379/0"
 
 
-@pytest.fixture
-def redis_suite(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def redis_suite(request, tmp_path):
     import redis
 
     client = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
@@ -26,10 +28,13 @@ def redis_suite(tmp_path):
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"test-side-{uuid.uuid4().hex[:8]}:"
-    s = Suite(tmp_path / "var", start_worker=False,
-              env={"NWS_BROKER_URL": REDIS, "NWS_BROKER_KEY_PREFIX": prefix,
-                   "NWS_LOST_DELIVERY_AFTER": "2"})
+    env = {"NWS_BROKER_URL": REDIS, "NWS_BROKER_KEY_PREFIX": prefix,
+           "NWS_LOST_DELIVERY_AFTER": "2"}
+    if request.param == "postgres":
+        env["NWS_DATABASE_URL"] = request.getfixturevalue("pg_database")
+    s = Suite(tmp_path / "var", start_worker=False, env=env)
     try:
+        assert s.ctx("intake").db.is_sqlite == (request.param == "sqlite")
         yield s
     finally:
         s.close()
@@ -117,3 +122,16 @@ def test_a_failing_handler_is_counted_and_its_mark_removed(redis_suite):
     assert intake.consume(env, lambda *a: None) == "done"      # the retry, not a lost one
     row = _letter(intake, env["id"])
     assert (row.status, row.attempts, row.lost) == ("done", 1, 0)
+
+
+def test_a_message_delivered_twice_runs_its_handler_once(redis_suite):
+    intake = redis_suite.ctx("intake")
+    env = _envelope()
+    calls = []
+    assert intake.consume(env, lambda *a: calls.append(1)) == "done"
+    assert intake.consume(env, lambda *a: calls.append(1), redelivered=True) == "duplicate"
+    assert intake.consume(env, lambda *a: calls.append(1)) == "duplicate"
+    assert calls == [1]
+    with intake.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(intake.Inbox)
+                              .where(intake.Inbox.id == env["id"])) == 1
