@@ -23,6 +23,7 @@ import argparse
 import concurrent.futures as cf
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -263,8 +265,8 @@ def wait_http(port: int, timeout: float = 60) -> None:
 
 def start_profilers(named: dict[str, int], into: Path) -> list[subprocess.Popen]:
     """py-spy sampling each web and worker process (and its pool children) for the run,
-    only the thread holding the GIL (``--gil``: what runs Python, not what waits), writing collapsed stacks to ``into/<process>.txt`` (``bench/profile_burst.py`` sums
-    them per application)."""
+    only the thread holding the GIL (``--gil``: what runs Python, not what waits), writing collapsed stacks to ``into/<process>.txt`` (:func:`profile_table` sums them
+    per application)."""
     into.mkdir(parents=True, exist_ok=True)
     spy = str(Path(sys.executable).with_name("py-spy"))
     return [subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--gil", "--rate", "50",
@@ -281,6 +283,79 @@ def stop_profilers(spies: list[subprocess.Popen]) -> None:
             spy.wait(60)
         except subprocess.TimeoutExpired:
             spy.kill()
+
+
+# --- the profile, summed: where the CPU goes per application ---------------------------
+
+# Leaf frames where a thread waits rather than computes (py-spy's idle detection misses
+# them on a loaded machine): the database's answer, a lock, the broker's socket, the
+# pool's pipe. Their samples are wall time, not CPU, and are left out of the sums.
+WAITS = ("psycopg/connection.py:Connection.wait", "threading.py:Condition.wait",
+         "threading.py:Event.wait", "kombu/utils/eventio.py:_epoll.poll",
+         "redis/_parsers/socket.py:SocketBuffer._read_from_socket",
+         "billiard/connection.py:Connection._recv", "selectors.py:EpollSelector.select",
+         "socketserver.py:BaseServer.serve_forever", "socket.py:socket.accept",
+         "socket.py:SocketIO.readinto", "threading.py:Thread._wait_for_tstate_lock",
+         "time.sleep", "queue.py:Queue.get", "ssl.py:SSLSocket.read",
+         "concurrent/futures/thread.py:_worker")
+
+FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
+
+
+def short(frame: str) -> str:
+    """``store_upload (services/intake/uploads.py:301)`` → ``intake/uploads.py:store_upload``."""
+    m = FRAME.match(frame)
+    if not m:
+        return frame
+    path = m["file"]
+    for cut in ("/site-packages/", "/wt-burst/", "/main/", "/lib/python3.11/"):
+        if cut in path:
+            path = path.split(cut, 1)[1]
+            break
+    return f"{path}:{m['func']}"
+
+
+def summarise(path: Path, top: int = 25) -> tuple[int, Counter, Counter]:
+    inclusive: Counter = Counter()
+    own: Counter = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = [short(f) for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames or frames[-1] in WAITS or frames[-1].endswith(":sleep"):
+            continue
+        total += n
+        for f in set(frames):
+            inclusive[f] += n
+        own[frames[-1]] += n
+    return total, inclusive, own
+
+
+def profile_table(into: Path, apps: int, rate: int = 50, top: int = 30) -> str:
+    """Per process sampled, the functions holding the most samples (inclusive, and self)
+    as CPU-ms per application; written next to the samples as ``summary.txt``. py-spy
+    samples the thread holding the GIL ``rate`` times a second; on a loaded machine a
+    process that holds the GIL while it waits for a core is sampled too, so the figures
+    run above the CPU the meter measures — compare shares within a process."""
+    ms = 1000 / rate / max(1, apps)
+    out = []
+    for path in sorted(into.glob("*.txt")):
+        if path.name == "summary.txt":
+            continue
+        total, inclusive, own = summarise(path)
+        out.append(f"== {path.stem}: {total * ms:.1f} ms sampled per application")
+        out.append("   inclusive, the suite's own functions:")
+        ours = [(f, n) for f, n in inclusive.most_common()
+                if f.startswith(("services/", "shared/", "plugins/", "nws/"))]
+        out.extend(f"   {n * ms:8.1f}  {f}" for f, n in ours[:top])
+        out.append("   self:")
+        out.extend(f"   {n * ms:8.1f}  {f}" for f, n in own.most_common(top // 2))
+    text = "\n".join(out) + "\n"
+    (into / "summary.txt").write_text(text)
+    return text
 
 
 def stop_cluster(procs: list, admin, db: str) -> None:
@@ -571,16 +646,19 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=15,
                         help="seconds the cluster idles, measured, before the burst")
     parser.add_argument("--profile", metavar="DIR",
-                        help="sample the web and worker processes with py-spy into DIR")
+                        help="sample the web and worker processes with py-spy into DIR; "
+                             "the sums per application go to DIR/w<N>/summary.txt")
     args = parser.parse_args()
     results = []
     for n in args.intake_workers:
         print(f"--- {args.apps} applications, {n} intake worker(s) ---", flush=True)
+        profile = Path(args.profile) / f"w{n}" if args.profile else None
         result = run(args.apps, n, args.concurrency, args.timeout, Path(args.workdir) / f"w{n}",
-                     workbooks=not args.json_forms,
-                     profile=Path(args.profile) / f"w{n}" if args.profile else None,
+                     workbooks=not args.json_forms, profile=profile,
                      idle_seconds=args.idle_seconds)
         print(json.dumps(result, ensure_ascii=False, indent=2), flush=True)
+        if profile is not None:
+            print(profile_table(profile, result["registered"]), flush=True)
         results.append(result)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
