@@ -10,7 +10,11 @@ approves, so it goes through intake, review, matching and master. Filing and act
 at the same time, as in life; the harness watches state with one SQL query per tick and
 each service queue's depth in Redis, so watching does not load the web processes.
 Reported: throughput, latency percentiles per stage, each queue's largest depth and when
-it last held work.
+it last held work, and the CPU time each kind of process used per registered application
+(web processes, workers, the run's PostgreSQL backends, Redis, the harness: the figure a
+busy machine disturbs least; 20 applications a second on 2 cores is 100 ms), with the
+idle cluster's CPU per second and the load average. ``--profile DIR`` samples the web
+and worker processes with py-spy and sums the samples per function.
 
     .venv/bin/python bench/load_burst.py --apps 3482 --intake-workers 1 2
 
