@@ -421,8 +421,9 @@ def quick_load_burst() -> list[Row]:
         Row(b, "CPU per registered application, every process (harness and PostgreSQL too)",
             r["cpu_ms_per_registered_app"]["total"], "ms", target=Target(
                 "<=", 100, source="#17: 20 applications/s on 2 cores"),
-            note="load_burst: CPU time, unlike throughput, holds on a busy machine; the "
-                 "largest shares by process are in bench/README.md, \"Load burst\""),
+            note="load_burst: a busy machine disturbs CPU time far less than throughput; "
+                 "the shares by process and the floor on 2 cores are in bench/README.md, "
+                 "\"Load burst\""),
         Row(b, "intake queue, largest depth", r["queue_depth_max"]["intake"], "messages",
             note="load_burst: the messages per application on each queue are "
                  "messages_per_app's figure"),
