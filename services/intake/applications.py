@@ -9,7 +9,7 @@ from typing import Any
 
 import pluggy
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from shared import audit
 from shared.auth import Principal, sees_routed
@@ -157,9 +157,21 @@ def lock_application(session: Session, app_id: int) -> Application | None:
     Every task that changes an application takes it this way: two intake workers applying
     reports about one application at once (say 総務省's 承認 and the master's 登録) would
     otherwise both read the old status and the later commit would write over the earlier
-    one — a lost update the load test (bench/load_burst.py) found with two workers."""
+    one — a lost update the load test (bench/load_burst.py) found with two workers.
+
+    Its forms and history are read when first used (:data:`ON_USE`), under the lock: a
+    status report, most of what takes this lock, needs neither, and reading every form's
+    data and every history entry with each report was the largest share of the intake
+    worker's CPU in the burst (bench/README.md, "Load burst")."""
     return session.scalar(select(Application).where(Application.id == app_id)
-                          .with_for_update().execution_options(populate_existing=True))
+                          .with_for_update().options(*ON_USE)
+                          .execution_options(populate_existing=True))
+
+
+# Options that leave an application's forms and history unread until they are used (the
+# model loads both with it, "selectin", for the pages that show them); adding a history
+# entry does not read the history.
+ON_USE = (lazyload(Application.forms), lazyload(Application.history))
 
 
 def submit_refusal(app: Application) -> str | None:
@@ -481,7 +493,7 @@ def locate(location: str | None) -> dict:
 
 def read_application_for_validation(ctx: ServiceContext, session: Session,
                                     payload: dict) -> dict | None:
-    app = session.get(Application, payload["application_id"])
+    app = session.get(Application, payload["application_id"], options=ON_USE)
     if app is None or app.status != "validating" or app.round != payload["round"]:
         return None
     return {"application": {"id": app.id, "kind": app.kind, "org_id": app.org_id},

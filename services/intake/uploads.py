@@ -236,7 +236,7 @@ def read_upload(ctx: ServiceContext, session: Session, payload: dict) -> dict | 
     upload = session.get(Upload, payload["upload_id"])
     if upload is None or upload.status != PENDING or upload.content is None:
         return None
-    app = session.get(Application, upload.application_id)
+    app = session.get(Application, upload.application_id, options=apps.ON_USE)
     if app is None or app.status not in apps.EDITABLE:
         return {"upload_id": upload.id, "editable": False}
     upload.started_at = utcnow()          # the page says 検証中 from now on
