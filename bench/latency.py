@@ -412,10 +412,10 @@ class _NoAdmin:
         pass
 
 
-def run_postgres(apps: int, clients: int, seconds: float, workdir: Path) -> list[dict]:
+def _pg_database(workdir: Path):
+    """A new PostgreSQL database for one run: its name, an admin connection (to drop it
+    afterwards) and the environment of the suite's processes on it."""
     import psycopg
-
-    from shared.config import Settings
 
     db = f"nws_latency_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(PG_ADMIN, autocommit=True)
@@ -425,15 +425,29 @@ def run_postgres(apps: int, clients: int, seconds: float, workdir: Path) -> list
            "NWS_BROKER_URL": REDIS, "NWS_BROKER_KEY_PREFIX": f"latency-{uuid.uuid4().hex[:6]}:",
            "NWS_SECRET_KEY": "bench-secret-" + "x" * 40, "NWS_DATA_DIR": str(workdir / "data"),
            "NWS_LOG_LEVEL": "WARNING", "NWS_LOG_FORMAT": "text", "PYTHONPATH": str(REPO)}
+    return db, admin, env
+
+
+def _prepare(env: dict, apps: int):
+    """Migrate, load the reference data, add the clerk and seed ``apps`` applications:
+    the settings and the seeded ids."""
+    from shared.config import Settings
+
+    subprocess.run([NWS, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([NWS, "refdata", "load"], env=env, check=True, capture_output=True)
+    _add_clerk(env)
+    settings = Settings.from_env(env)
+    t0 = time.monotonic()
+    ids = seed(settings, apps)
+    print(f"  seeded {apps} applications in {time.monotonic() - t0:.0f} s", flush=True)
+    return settings, ids
+
+
+def run_postgres(apps: int, clients: int, seconds: float, workdir: Path) -> list[dict]:
+    db, admin, env = _pg_database(workdir)
     procs: list[subprocess.Popen] = []
     try:
-        subprocess.run([NWS, "db", "upgrade"], env=env, check=True, capture_output=True)
-        subprocess.run([NWS, "refdata", "load"], env=env, check=True, capture_output=True)
-        _add_clerk(env)
-        settings = Settings.from_env(env)
-        t0 = time.monotonic()
-        ids = seed(settings, apps)
-        print(f"  seeded {apps} applications in {time.monotonic() - t0:.0f} s", flush=True)
+        settings, ids = _prepare(env, apps)
         ports = {s: free_port() for s in ("identity", "intake", "review")}
         env["NWS_IDENTITY_URL"] = f"http://127.0.0.1:{ports['identity']}"
         for service, port in ports.items():
@@ -460,27 +474,10 @@ def run_scaling(apps: int, clients: int, seconds: float, workdir: Path,
     processes per service (``procs_each``), in ``turns`` alternating rounds on one
     database: how the figures move with a second process. Each figure carries the CPU
     time per request of the serving processes (web processes + nginx)."""
-    import psycopg
-
-    from shared.config import Settings
-
-    db = f"nws_latency_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{db}"')
-    env = {**os.environ,
-           "NWS_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
-           "NWS_BROKER_URL": REDIS, "NWS_BROKER_KEY_PREFIX": f"latency-{uuid.uuid4().hex[:6]}:",
-           "NWS_SECRET_KEY": "bench-secret-" + "x" * 40, "NWS_DATA_DIR": str(workdir / "data"),
-           "NWS_LOG_LEVEL": "WARNING", "NWS_LOG_FORMAT": "text", "PYTHONPATH": str(REPO)}
+    db, admin, env = _pg_database(workdir)
     results = []
     try:
-        subprocess.run([NWS, "db", "upgrade"], env=env, check=True, capture_output=True)
-        subprocess.run([NWS, "refdata", "load"], env=env, check=True, capture_output=True)
-        _add_clerk(env)
-        settings = Settings.from_env(env)
-        t0 = time.monotonic()
-        ids = seed(settings, apps)
-        print(f"  seeded {apps} applications in {time.monotonic() - t0:.0f} s", flush=True)
+        settings, ids = _prepare(env, apps)
         tokens = _tokens(settings.secret_key)
         for turn in range(turns):
             for n in (procs_each if turn % 2 == 0 else tuple(reversed(procs_each))):
