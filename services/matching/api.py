@@ -12,35 +12,20 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from shared.auth import Principal, current_principal, require
+from shared.auth import current_principal, require
 from shared import listing
 from shared.openapi import CSV, File, operation
 from shared.service import context
 from shared.web import json_body, not_found
 from services.matching import confirmations as confirmation_list
 from services.matching import matcher
+from services.matching.matcher import APPLICANT_ROLES, OVERSEERS
 from services.matching.models import Confirmation, DelegationRecord, MatchedApplication
 from services.matching.schemas import (ANSWERS, ApplicationRecordsSchema,
                                        ConfirmationAnswerSchema, ConfirmationListSchema,
                                        ConfirmationQuerySchema, ConfirmationRequestSchema)
 
 bp = Blueprint("matching_api", __name__, url_prefix="/api/matching")
-
-OVERSEERS = ("secondary_reviewer", "operator")
-APPLICANT_ROLES = ("applicant", "forwarder")
-
-
-def _may_see(principal: Principal, known: MatchedApplication) -> bool:
-    if principal.role in OVERSEERS:
-        return True
-    if principal.role not in APPLICANT_ROLES:
-        return False
-    if principal.org_id == known.org_id:
-        return True
-    # A 教育委員会 (ORG-BOE) is forwarded by its own 首長部局 (ORG).
-    return (principal.role == "forwarder" and known.org_id.endswith("-BOE")
-            and principal.org_id == known.org_id.removesuffix("-BOE"))
-
 
 @bp.get("/applications/<int:app_id>")
 @require()
@@ -49,14 +34,13 @@ def application_records(app_id: int):
     principal = current_principal()
     with context("matching").transaction() as session:
         known = session.get(MatchedApplication, app_id)
-        if known is None or not _may_see(principal, known):
+        if known is None or not matcher.may_see(principal, known):
             raise not_found("突合結果")
         return jsonify({"application_id": app_id, "org_id": known.org_id,
                         "round": known.round, "status": known.status,
                         "records": matcher.results_of(session, app_id)})
 
 
-_request_view = confirmation_list.view
 
 
 @bp.get("/confirmations")
@@ -97,5 +81,5 @@ def answer_confirmation(confirmation_id: int):
             raise not_found("委任情報確認依頼")
         matcher.answer(ctx, session, c, ANSWERS[body["answer"]],
                        body["reason"].strip() or None, principal.actor())
-        view = _request_view(c, session.get(DelegationRecord, c.record_id))
+        view = confirmation_list.view(c, session.get(DelegationRecord, c.record_id))
     return jsonify(view)

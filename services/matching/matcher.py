@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.db import advisory_xact_lock, utcnow
+from shared.auth import Principal
 from shared.messaging import ServiceContext
 from shared.web import ApiError
 from services.matching import rules
@@ -33,6 +34,23 @@ from services.matching.models import (Confirmation, DelegationEdge, DelegationRe
                                       MatchedApplication)
 from services.matching.pairing import ProvisionIndex, pair_findings
 from services.matching.rules import ACCEPTANCE, DELEGATION, FAMILY, QUERY, TWIN
+
+OVERSEERS = ("secondary_reviewer", "operator")
+APPLICANT_ROLES = ("applicant", "forwarder")
+
+
+def may_see(principal: Principal, known) -> bool:
+    """Whether ``principal`` may read the delegation records and matching outcome of the
+    application ``known`` (a MatchedApplication): 総務省's overseers, the organisation
+    that filed it, and the 首長部局 that forwards a 教育委員会's (ORG-BOE by ORG)."""
+    if principal.role in OVERSEERS:
+        return True
+    if principal.role not in APPLICANT_ROLES:
+        return False
+    if principal.org_id == known.org_id:
+        return True
+    return (principal.role == "forwarder" and known.org_id.endswith("-BOE")
+            and principal.org_id == known.org_id.removesuffix("-BOE"))
 
 LINKING = {"query": {QUERY}, "provision": {ACCEPTANCE}}
 Key = tuple[str, str]   # (family, item)

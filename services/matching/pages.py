@@ -2,7 +2,7 @@
 outcome, the 委任情報確認依頼 an organisation must answer, and (for 総務省 and operators)
 a picture of an organisation's delegation graph drawn as server-rendered SVG.
 
-Who may see what is the API's rule (``api._may_see``): another organisation's
+Who may see what is one rule, ``matcher.may_see``, which the API calls too: another organisation's
 application is a 404 here too.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from shared.service import context
 from shared.web import not_found
 from services.matching import confirmations as confirmation_list
 from services.matching import matcher
-from services.matching.api import APPLICANT_ROLES, OVERSEERS, _may_see, _request_view
+from services.matching.matcher import APPLICANT_ROLES, OVERSEERS
 from services.matching.models import (Confirmation, DelegationEdge, DelegationRecord,
                                       MatchedApplication)
 from services.matching.schemas import ANSWERS
@@ -43,7 +43,7 @@ def application(app_id: int):
                 return render_template("matching/application.html", app_id=app_id,
                                        known=None, records=[]), 404
             raise not_found("突合結果")
-        if not _may_see(principal, known):
+        if not matcher.may_see(principal, known):
             raise not_found("突合結果")
         return render_template("matching/application.html", app_id=app_id, known=known,
                                records=matcher.results_of(session, app_id))
@@ -100,7 +100,7 @@ def answer(confirmation_id: int):
         c = session.get(Confirmation, confirmation_id)
         if c is None or c.delegator_org != principal.org_id:
             raise not_found("委任情報確認依頼")
-        items = [_request_view(c, session.get(DelegationRecord, c.record_id))]
+        items = [confirmation_list.view(c, session.get(DelegationRecord, c.record_id))]
     query = confirmation_list.ConfirmationQuery(status="all")
     page = listing.Page(items=items, total=1, query=query)
     return _render_list(page, query, error=error, error_id=confirmation_id,
