@@ -75,3 +75,22 @@ def filter_form(html: str) -> dict[str, str]:
     reader.feed(html)
     assert reader.found, "the page has no <form class=\"filters\">"
     return dict(reader.fields)
+
+
+def webform_fields(html: str):
+    """What a browser posts from a 様式 web form page (text, hidden, checked, selected),
+    as a MultiDict (the row markers repeat)."""
+    from tests.shared.test_webform import posted
+
+    form, _ = posted(html[html.index('id="webform"'):])
+    return form
+
+
+def post_webform(client, page: str, fields, **changes):
+    """POST a web form page's ``fields`` (``changes`` replace single values) with the
+    page's CSRF token."""
+    form = fields.copy()
+    for key, value in changes.items():
+        form[key] = value
+    form["csrf_token"] = csrf_of(text_of(client.get(page)))
+    return client.post(page, data=form)

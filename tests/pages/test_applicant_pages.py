@@ -12,7 +12,7 @@ from services.intake import selection
 from services.intake.models import Application
 from tests.conftest import Suite
 from tests import factories
-from tests.pages.support import client_for, csrf_of, post_form, text_of
+from tests.pages.support import client_for, csrf_of, post_form, post_webform, text_of, webform_fields
 
 
 @pytest.fixture(scope="module")
@@ -102,24 +102,6 @@ def _input_tag(html: str, element_id: str) -> str:
     return html[html.rindex("<", 0, at):html.index(">", at) + 1]
 
 
-def _fields_of(html: str):
-    """What a browser posts from the page's form (text, hidden, checked, selected), as a
-    MultiDict (the row markers repeat)."""
-    from tests.shared.test_webform import posted
-
-    form, _ = posted(html[html.index('id="webform"'):])
-    return form
-
-
-def _post_fields(client, page: str, fields, **changes):
-    """POST the page's fields (``changes`` replace single values) with its CSRF token."""
-    form = fields.copy()
-    for key, value in changes.items():
-        form[key] = value
-    form["csrf_token"] = csrf_of(text_of(client.get(page)))
-    return client.post(page, data=form)
-
-
 def test_form_entry_is_a_labelled_web_form_prefilled_without_json(suite):
     client = client_for(suite, "demo-applicant")
     app_id = _new_application(suite, client)
@@ -135,23 +117,23 @@ def test_form_entry_saves_posted_fields_and_shows_findings_at_their_fields(suite
     client = client_for(suite, "demo-applicant")
     app_id = _new_application(suite, client)
     page = f"/applicant/applications/{app_id}/forms/02-02"
-    fields = _fields_of(text_of(client.get(page)))
+    fields = webform_fields(text_of(client.get(page)))
     typed = {"application_date": "2026/11/20", "writer.department": "情報政策課",
              "writer.title": "主任", "writer.name": "千代田 一郎",
              "contact_chief.title": "情報政策担当部長", "contact_chief.name": "千代田 花子"}
     # A row added without JavaScript keeps everything typed and saves nothing.
-    res = _post_fields(client, page, fields, **typed, _action="add:normal_contacts")
+    res = post_webform(client, page, fields, **typed, _action="add:normal_contacts")
     assert res.status_code == 200 and suite.get_app(app_id)["forms"] == {}
     html = text_of(res)
     assert 'value="千代田 花子"' in html and 'name="normal_contacts[0].phone"' in html
-    fields = _fields_of(html)
+    fields = webform_fields(html)
     for key, value in {"normal_contacts[0].priority": "1",
                        "normal_contacts[0].department": "情報政策課",
                        "normal_contacts[0].phone": "12-34",
                        "normal_contacts[0].email": "joho@example.lg.jp"}.items():
         fields[key] = value
     # A value the schema refuses: the same page, the error at its field, nothing stored.
-    res = _post_fields(client, page, fields, **{"normal_contacts[0].priority": "一"})
+    res = post_webform(client, page, fields, **{"normal_contacts[0].priority": "一"})
     assert res.status_code == 422 and suite.get_app(app_id)["forms"] == {}
     html = text_of(res)
     tag = _input_tag(html, "f-normal-contacts-0-priority")
@@ -160,7 +142,7 @@ def test_form_entry_saves_posted_fields_and_shows_findings_at_their_fields(suite
     assert 'href="#f-normal-contacts-0-priority"' in html and "normal_contacts" not in html.split('id="webform"')[0]
     assert 'value="12-34"' in html and 'value="千代田 花子"' in html
     # Saved: through the API's domain function; the validators' finding lands at the phone.
-    res = _post_fields(client, page, fields)
+    res = post_webform(client, page, fields)
     assert res.status_code == 302 and res.headers["Location"].endswith(page)
     stored = suite.get_app(app_id)["forms"]["02-02"]
     assert stored["revision"] == 1 and stored["status"] == "validating"
@@ -182,7 +164,7 @@ def test_form_entry_saves_posted_fields_and_shows_findings_at_their_fields(suite
     assert saved["contact_chief"] == {"title": "情報政策担当部長", "name": "千代田 花子"}
     # While a form is being validated the application page says so in its polite live
     # region, with a link to look again (no meta refresh).
-    _post_fields(client, page, fields)
+    post_webform(client, page, fields)
     html = text_of(client.get(f"/applicant/applications/{app_id}"))
     assert 'http-equiv="refresh"' not in html and 'id="progress"' in html
     assert "様式を検証しています。" in html and 'id="refresh-link"' in html

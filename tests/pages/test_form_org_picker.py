@@ -11,8 +11,7 @@ import pytest
 from tests import factories
 from tests.conftest import Suite
 from tests.form_data import form_03_08, put_selection_for, query_delegation
-from tests.pages.support import client_for, csrf_of, text_of
-from tests.shared.test_webform import posted
+from tests.pages.support import client_for, post_webform, text_of, webform_fields
 
 HACHIOJI, CHIYODA = "132012", "131016"
 CHAIN = "query_delegations[0].chain"
@@ -37,19 +36,6 @@ def page(suite):
     return app_id, url, client_for(suite, "demo-applicant")
 
 
-def _fields(html: str):
-    form, _ = posted(html[html.index('id="webform"'):])
-    return form
-
-
-def _post(client, url: str, fields, **changes):
-    form = fields.copy()
-    for key, value in changes.items():
-        form[key] = value
-    form["csrf_token"] = csrf_of(text_of(client.get(url)))
-    return client.post(url, data=form)
-
-
 def _stored(suite, app_id: int):
     return suite.get_app(app_id)["forms"].get("03-08")
 
@@ -67,16 +53,16 @@ def test_the_organisation_fields_are_pickers_echoing_the_chosen_name(suite, page
 
 def test_search_without_javascript_keeps_what_was_typed_and_choosing_saves_the_code(suite, page):
     app_id, url, client = page
-    fields = _fields(text_of(client.get(url)))
+    fields = webform_fields(text_of(client.get(url)))
     # a chain row added without JavaScript: its 委任元 and 委任先 are pickers
-    res = _post(client, url, fields, _action=f"add:{CHAIN}",
+    res = post_webform(client, url, fields, _action=f"add:{CHAIN}",
                 **{"query_delegations[0].procedure": "認定請求（入力途中）"})
     assert res.status_code == 200 and _stored(suite, app_id) is None
     html = text_of(res)
     assert 'id="f-query-delegations-0-chain-0-from"' in html
-    fields = _fields(html)
+    fields = webform_fields(html)
     # 「検索」: the page again with the matches, everything typed kept, nothing stored
-    res = _post(client, url, fields, org_search=f"{CHAIN}[0].from",
+    res = post_webform(client, url, fields, org_search=f"{CHAIN}[0].from",
                 **{f"{CHAIN}[0].from__pref": "130001", f"{CHAIN}[0].from__q": "八王子",
                    f"{CHAIN}[0].rule_title": "事務の委託に関する規約"})
     assert res.status_code == 200 and _stored(suite, app_id) is None
@@ -89,8 +75,8 @@ def test_search_without_javascript_keeps_what_was_typed_and_choosing_saves_the_c
                      rf'value="{HACHIOJI}"> 東京都八王子市 <span class="org-code">{HACHIOJI}</span>',
                      picker)
     # choosing it and the applicant as 委任先, then saving: the codes are stored
-    fields = _fields(html)
-    res = _post(client, url, fields, **{f"{CHAIN}[0].from": HACHIOJI, f"{CHAIN}[0].to": CHIYODA,
+    fields = webform_fields(html)
+    res = post_webform(client, url, fields, **{f"{CHAIN}[0].from": HACHIOJI, f"{CHAIN}[0].to": CHIYODA,
                                         f"{CHAIN}[0].article": "地方自治法第252条の14"})
     assert res.status_code == 302, text_of(res)[:2000]
     stored = suite.client.get(f"/api/intake/applications/{app_id}/forms/03-08",
@@ -106,9 +92,9 @@ def test_search_without_javascript_keeps_what_was_typed_and_choosing_saves_the_c
 
 def test_an_unknown_organisation_code_is_an_error_at_its_field_and_nothing_is_stored(suite, page):
     app_id, url, client = page
-    fields = _fields(text_of(client.get(url)))
+    fields = webform_fields(text_of(client.get(url)))
     fields.setlist("query_delegations[0].delegators", [HACHIOJI, "999999"])
-    res = _post(client, url, fields)
+    res = post_webform(client, url, fields)
     assert res.status_code == 422 and _stored(suite, app_id) is None
     html = text_of(res)
     tag = re.search(r'<input type="checkbox" name="query_delegations\[0\]\.delegators" '
