@@ -55,7 +55,9 @@ LABELS = {"status": "状態", "org": "機関コード", "prefecture": "都道府
 
 
 @dataclass(frozen=True)
-class QueueQuery:
+class QueueQuery(listing.ListQuery):
+    """The review queue's filters on top of every list's search, sort and paging."""
+
     status: str = ""
     org: str = ""
     prefecture: str = ""
@@ -63,17 +65,8 @@ class QueueQuery:
     kind: str = ""
     min_age_days: int | None = None
     overdue: bool = False
-    q: str = ""
     scope: str = "mine"
     sort: str = "since"
-    order: str = "asc"
-    page: int = 1
-    per_page: int = PER_PAGE
-
-    def args(self, **change) -> dict[str, str]:
-        """The query string of this query (with ``change``), defaults left out: what
-        the page's sort and paging links carry."""
-        return listing.query_args(self, **change)
 
 
 @dataclass
