@@ -38,9 +38,20 @@ class OutboxAck(Payload):
 
 
 class FormValidationRequested(Payload):
+    """intake → intake (version 1, still accepted): validate one form revision. Handled
+    as version 2 is: every form of the application waiting for validation."""
+
     application_id = fields.Integer(required=True)
     code = fields.String(required=True)
     revision = fields.Integer(required=True)
+
+
+class FormsValidationRequested(Payload):
+    """intake → intake (version 2): validate every form of the application that waits
+    for validation (status ``validating``). At most one is pending per application:
+    forms saved one after another while it waits are validated together by it."""
+
+    application_id = fields.Integer(required=True)
 
 
 class PrintPdfRequested(Payload):
@@ -161,6 +172,7 @@ class ApplicationApproved(Payload):
 CONTRACTS: dict[tuple[str, int], type[Schema]] = {
     ("outbox.ack", 1): OutboxAck,
     ("form.validation_requested", 1): FormValidationRequested,
+    ("form.validation_requested", 2): FormsValidationRequested,
     ("application.validation_requested", 1): ApplicationValidationRequested,
     ("print.pdf_requested", 1): PrintPdfRequested,
     ("application.submitted", 1): ApplicationSubmitted,

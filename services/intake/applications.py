@@ -236,23 +236,37 @@ def put_form(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,
     if schema_errors:
         raise ApiError(422, "validation_failed", f"様{code}の入力内容に誤りがあります。",
                        findings=[f.as_dict() for f in schema_errors])
+    waiting = validation_waiting(app)
     entry = store_form_data(session, app, code, data, source="json")
     history(session, app, "form_saved", actor=principal.actor(), org_id=principal.org_id,
             comment=f"様{code}")
     record(session, app, "application.form_saved", {"form": code, "revision": entry.revision},
            actor=principal)
     session.flush()
-    request_validation(ctx, session, entry)
+    request_validation(ctx, session, app, [entry], waiting=waiting)
     return entry
 
 
-def request_validation(ctx: ServiceContext, session: Session, entry: FormEntry) -> None:
-    """Ask for the form's validation (its current revision; a newer revision's request
-    makes this one's findings be discarded)."""
-    entry.status, entry.findings = "validating", []
-    ctx.emit(session, "intake", "form.validation_requested",
-             {"application_id": entry.application_id, "code": entry.code,
-              "revision": entry.revision})
+def validation_waiting(app: Application) -> bool:
+    """Whether a form of ``app`` already waits for validation: then a validation request
+    is pending for the application (see :func:`request_validation`)."""
+    return any(f.status == "validating" for f in app.forms)
+
+
+def request_validation(ctx: ServiceContext, session: Session, app: Application,
+                       entries: list[FormEntry], *, waiting: bool) -> None:
+    """Have ``entries`` (forms of ``app``, locked) validated: each waits for validation,
+    and one request (``form.validation_requested`` v2) is sent unless one is pending
+    already, which ``waiting`` (:func:`validation_waiting`, read before these forms were
+    changed) tells. One request validates every form waiting when it is handled, so a
+    clerk saving form after form sends one message, not one per form; a form saved after
+    the handler read the forms is caught by :func:`write_form_findings`, which sends the
+    next request while any form still waits."""
+    for entry in entries:
+        entry.status, entry.findings = "validating", []
+    if entries and not waiting:
+        ctx.emit(session, "intake", "form.validation_requested",
+                 {"application_id": app.id}, version=2)
 
 
 def form_context(session: Session, app: Application) -> FormContext:
@@ -293,57 +307,71 @@ def set_form_findings(app: Application, code: str, findings: list[Finding]) -> N
     entry.status = "invalid" if validation.has_errors(findings) else "valid"
 
 
-# Validation runs in three steps (shared.messaging.Staged): read what the validators need
-# in a short transaction, run the plugins with no transaction open (a slow plugin holds
-# nothing: other organisations' requests go on), then write the findings only if the form
-# (its revision) or the application (its round and status) is still what was validated.
+# Validation runs in three steps (shared.messaging.Staged): read the forms waiting for
+# validation and what the validators need in a short transaction, run the plugins with no
+# transaction open (a slow plugin holds nothing: other organisations' requests go on),
+# then write each form's findings only if the form (its revision) is still what was
+# validated. A request (v1 named one form; v2 names none) validates every form of the
+# application that waits when it is read.
 
 
-def _form_to_validate(session: Session, payload: dict) -> FormEntry | None:
-    """The form revision a validation message is about, if it still waits for it."""
-    entry = session.scalar(select(FormEntry).where(
-        FormEntry.application_id == payload["application_id"],
-        FormEntry.code == payload["code"]))
-    if entry is None or entry.revision != payload["revision"] or entry.status != "validating":
-        return None
-    return entry
+def _waiting_forms(session: Session, app_id: int) -> list[FormEntry]:
+    return list(session.scalars(select(FormEntry).where(
+        FormEntry.application_id == app_id, FormEntry.status == "validating")
+        .order_by(FormEntry.code)))
 
 
 def read_form_for_validation(ctx: ServiceContext, session: Session,
                              payload: dict) -> dict | None:
-    entry = _form_to_validate(session, payload)
-    if entry is None:
-        return None  # superseded by a newer revision, or already done
-    return {"code": entry.code, "data": entry.data, "application_id": entry.application_id,
-            "context": form_context(session, entry.application)}
+    waiting = _waiting_forms(session, payload["application_id"])
+    if not waiting:
+        return None  # validated already (by an earlier request)
+    return {"application_id": payload["application_id"],
+            "forms": [{"code": e.code, "revision": e.revision, "data": e.data}
+                      for e in waiting],
+            "context": form_context(session, session.scalar(
+                select(Application).where(Application.id == payload["application_id"])
+                .options(*ON_USE)))}
 
 
-def run_form_validators(ctx: ServiceContext, snapshot: dict) -> list[Finding]:
+def run_form_validators(ctx: ServiceContext, snapshot: dict) -> dict[str, list[Finding]]:
+    """Each waiting form's findings, by form code."""
+    return {form["code"]: _validate_one(ctx, snapshot, form) for form in snapshot["forms"]}
+
+
+def _validate_one(ctx: ServiceContext, snapshot: dict, form: dict) -> list[Finding]:
+    code = form["code"]
     try:
-        return validation.validate_form(ctx.plugins, snapshot["code"], snapshot["data"],
-                                        snapshot["context"])
+        return validation.validate_form(ctx.plugins, code, form["data"], snapshot["context"])
     except Exception:  # a validator bug must not leave the form validating for ever
-        log.exception("validators of %s failed on application %s", snapshot["code"],
+        log.exception("validators of %s failed on application %s", code,
                       snapshot["application_id"])
-        code = snapshot["code"]
         return [Finding("form.validation_crashed", ERROR, code,
                         f"様{code}の検証中に問題が発生しました。内容を確認して再度保存してください。")]
 
 
 def write_form_findings(ctx: ServiceContext, session: Session, payload: dict, envelope: dict,
-                        snapshot: dict, findings: list[Finding]) -> None:
+                        snapshot: dict, findings: dict[str, list[Finding]]) -> None:
     # Locked first, as put_form locks it: a new revision cannot land between checking
-    # this one and writing its findings.
-    if lock_application(session, payload["application_id"]) is None:
+    # these and writing their findings.
+    app_id = payload["application_id"]
+    if lock_application(session, app_id) is None:
         return
-    entry = _form_to_validate(session, payload)
-    if entry is None:
-        log.info("findings of form %s revision %s of application %s discarded: the form "
-                 "changed while it was validated", payload["code"], payload["revision"],
-                 payload["application_id"])
-        return
-    entry.findings = [f.as_dict() for f in findings]
-    entry.status = "invalid" if validation.has_errors(findings) else "valid"
+    validated = {f["code"]: f["revision"] for f in snapshot["forms"]}
+    still_waiting = False
+    for entry in _waiting_forms(session, app_id):
+        if validated.get(entry.code) != entry.revision:
+            # saved (again) after the forms were read: its findings would be stale
+            log.info("form %s revision %s of application %s is validated by the next "
+                     "request", entry.code, entry.revision, app_id)
+            still_waiting = True
+            continue
+        found = findings[entry.code]
+        entry.findings = [f.as_dict() for f in found]
+        entry.status = "invalid" if validation.has_errors(found) else "valid"
+    if still_waiting:   # nobody else sends it: a save while one is pending sends none
+        ctx.emit(session, "intake", "form.validation_requested",
+                 {"application_id": app_id}, version=2)
 
 
 def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,

@@ -298,13 +298,15 @@ def store_upload(ctx: ServiceContext, session: Session, payload: dict, envelope:
     # Another form changed while this file was validated: its cross-form findings may be
     # stale, so the forms are stored and validated again (form.validation_requested).
     changed = {f.code: f.revision for f in app.forms} != snapshot["revisions"]
+    waiting = apps.validation_waiting(app)
+    stored = []
     for code, data, found in outcome["forms"]:
-        entry = apps.store_form_data(session, app, code, data, source="xlsx")
-        if changed:
-            session.flush()
-            apps.request_validation(ctx, session, entry)
-        else:
+        stored.append(apps.store_form_data(session, app, code, data, source="xlsx"))
+        if not changed:
             apps.set_form_findings(app, code, found)
+    if changed:
+        session.flush()
+        apps.request_validation(ctx, session, app, stored, waiting=waiting)
     codes = [code for code, _data, _found in outcome["forms"]]
     # what this file was found to have, by sheet and cell (the forms keep theirs too)
     upload.status, upload.forms = "done", codes
@@ -441,10 +443,9 @@ def delete_attachment(ctx: ServiceContext, pm: pluggy.PluginManager, session: Se
                  org_id=principal.org_id, comment=f"{att.ref} {att.filename[:200]}")
     session.flush()
     apps.record(session, app, "application.attachment_deleted", detail, actor=principal)
-    for entry in app.forms:
-        if entry.code not in naming:
-            continue
-        apps.request_validation(ctx, session, entry)
+    apps.request_validation(ctx, session, app,
+                            [entry for entry in app.forms if entry.code in naming],
+                            waiting=apps.validation_waiting(app))
 
 
 def attachment_refs(session: Session, app_id: int) -> list[str]:

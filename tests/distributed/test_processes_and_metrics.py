@@ -103,10 +103,9 @@ def test_a_worker_reports_workers_broker_unacked_and_a_plugin_crash_as_a_failure
         t, "nws_tasks_total", outcome="plugin_failure", task=task) else None)(
             get(port, "/metrics")), timeout=30, what="the plugin crash counted")
     assert sample(after, "nws_tasks_total", outcome="plugin_failure", task=task) == 1
-    # every other form validated (a form may be validated again, e.g. after the
-    # selection it depends on was saved, so at least that many)
-    assert sample(after, "nws_tasks_total", outcome="success", task=task) >= len(
-        factories.all_forms()) - 1
+    # the other forms were validated by that request too, or (saved while it ran) by the
+    # one request sent after it: a task whose plugins all answered is a success
+    assert (sample(after, "nws_tasks_total", outcome="success", task=task) or 0) <= 1
     assert sample(after, "nws_plugin_failures_total", plugin="crashing_validator_plugin",
                   hook="nws_validate_form") == 1
     assert sample(after, "nws_broker_unacked_messages", queue="intake") == 0

@@ -88,12 +88,12 @@ def test_a_slow_validator_does_not_hold_up_another_organisations_requests(slow_s
         assert session.scalar(select(func.count()).select_from(ctx.DeadLetter)) == 0
 
 
-def _pending_envelope(ctx, code: str) -> dict:
+def _requests(ctx) -> list[dict]:
+    """The validation requests sent so far (outbox), oldest first."""
     with ctx.transaction() as session:
-        rows = session.scalars(select(ctx.Outbox).where(
+        return [r.envelope for r in session.scalars(select(ctx.Outbox).where(
             ctx.Outbox.task_name == "nws.intake.form.validation_requested")
-            .order_by(ctx.Outbox.created_at)).all()
-        return [r.envelope for r in rows if r.envelope["payload"]["code"] == code][-1]
+            .order_by(ctx.Outbox.created_at))]
 
 
 def test_findings_of_a_revision_changed_during_validation_are_discarded(idle_suite):
@@ -102,13 +102,14 @@ def test_findings_of_a_revision_changed_during_validation_are_discarded(idle_sui
     h = s.headers("demo-applicant")
     app_id = factories.create_application(s.client, h)
     factories.put_forms(s.client, h, app_id, {"02-01": factories.form_02_01()})
-    first = _pending_envelope(ctx, "02-01")
+    [first] = _requests(ctx)
 
     def work_while_the_applicant_saves_again(ctx, snapshot):
         findings = applications.run_form_validators(ctx, snapshot)
         res = s.client.put(f"/api/intake/applications/{app_id}/forms/02-01", headers=h,
                            json=factories.form_02_01(application_date="2026/11/27"))
         assert res.status_code == 202, res.get_json()
+        assert len(_requests(ctx)) == 1        # the pending request will see to it
         return findings
 
     racing = dataclasses.replace(tasks.FORM_VALIDATION,
@@ -118,13 +119,82 @@ def test_findings_of_a_revision_changed_during_validation_are_discarded(idle_sui
     assert form["revision"] == 2 and form["status"] == "validating"  # nothing stale written
     assert ctx.consume(first, racing) == "duplicate"                 # once per message id
 
-    second = _pending_envelope(ctx, "02-01")                         # the newer one's
-    assert second["payload"]["revision"] == 2
+    first_again, second = _requests(ctx)     # the next request, sent by the first's handler
+    assert first_again["id"] == first["id"]
+    assert second["payload"] == {"application_id": app_id} and second["version"] == 2
     assert ctx.consume(second, tasks.FORM_VALIDATION) == "done"
     form = s.get_app(app_id)["forms"]["02-01"]
     assert form["revision"] == 2 and form["status"] == "valid"
+    assert len(_requests(ctx)) == 2                                  # and no third
     with ctx.transaction() as session:
         assert session.scalar(select(func.count()).select_from(ctx.DeadLetter)) == 0
+
+
+def test_forms_saved_one_after_another_share_one_validation_request(idle_suite):
+    """Issue 17 point 2: a clerk saving form after form (the API's PUT, the web form's
+    保存) sends one validation request while one is pending, not one per form."""
+    s = idle_suite
+    ctx = s.ctx("intake")
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    forms = factories.all_forms()
+    factories.put_forms(s.client, h, app_id, forms)
+    [request] = _requests(ctx)
+    assert request["payload"] == {"application_id": app_id}
+    assert {f["status"] for f in s.get_app(app_id)["forms"].values()} == {"validating"}
+
+    assert ctx.consume(request, tasks.FORM_VALIDATION) == "done"
+    saved = s.get_app(app_id)["forms"]
+    assert set(saved) == set(forms)
+    assert {code: f["status"] for code, f in saved.items()} == {code: "valid" for code in forms}
+    assert len(_requests(ctx)) == 1              # nothing waits: no next request
+
+    # once nothing waits, the next save sends a request of its own
+    factories.put_forms(s.client, h, app_id, {"02-01": factories.form_02_01()})
+    assert len(_requests(ctx)) == 2
+
+
+def test_a_form_saved_while_the_others_are_validated_gets_the_next_request(idle_suite):
+    s = idle_suite
+    ctx = s.ctx("intake")
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    forms = factories.all_forms()
+    first_code, *later = sorted(forms)
+    factories.put_forms(s.client, h, app_id, {first_code: forms[first_code]})
+    [first] = _requests(ctx)
+
+    def work_while_the_applicant_saves_more(ctx, snapshot):
+        assert [f["code"] for f in snapshot["forms"]] == [first_code]
+        factories.put_forms(s.client, h, app_id, {code: forms[code] for code in later})
+        return applications.run_form_validators(ctx, snapshot)
+
+    racing = dataclasses.replace(tasks.FORM_VALIDATION, work=work_while_the_applicant_saves_more)
+    assert ctx.consume(first, racing) == "done"
+    saved = s.get_app(app_id)["forms"]
+    assert saved[first_code]["status"] == "valid"
+    assert {saved[code]["status"] for code in later} == {"validating"}
+    _, second = _requests(ctx)
+    assert ctx.consume(second, tasks.FORM_VALIDATION) == "done"
+    assert {f["status"] for f in s.get_app(app_id)["forms"].values()} == {"valid"}
+    assert len(_requests(ctx)) == 2
+
+
+def test_a_version_1_request_still_in_a_queue_validates_the_waiting_forms(idle_suite):
+    """A request sent before the upgrade (version 1 named one form revision) is handled
+    as version 2 is: every waiting form of its application."""
+    s = idle_suite
+    ctx = s.ctx("intake")
+    h = s.headers("demo-applicant")
+    app_id = factories.create_application(s.client, h)
+    factories.put_forms(s.client, h, app_id, {"02-01": factories.form_02_01()})
+    with ctx.transaction() as session:
+        msg_id = ctx.emit(session, "intake", "form.validation_requested",
+                          {"application_id": app_id, "code": "02-01", "revision": 1})
+    [old] = [e for e in _requests(ctx) if e["id"] == msg_id]
+    assert old["version"] == 1
+    assert ctx.consume(old, tasks.FORM_VALIDATION) == "done"
+    assert s.get_app(app_id)["forms"]["02-01"]["status"] == "valid"
 
 
 def test_a_slow_validator_in_an_uploaded_workbook_does_not_hold_up_others(slow_suite):

@@ -88,8 +88,7 @@ def _validate_now(suite, app_id: int, code: str) -> None:
     from services.intake import applications as apps
 
     ctx = suite.ctx("intake")
-    revision = suite.get_app(app_id)["forms"][code]["revision"]
-    payload = {"application_id": app_id, "code": code, "revision": revision}
+    payload = {"application_id": app_id}
     with ctx.transaction() as session:
         snapshot = apps.read_form_for_validation(ctx, session, payload)
     findings = apps.run_form_validators(ctx, snapshot)
