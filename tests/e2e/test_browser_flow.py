@@ -51,6 +51,20 @@ class Shots:
         self.n += 1
         page.screenshot(path=str(self.dir / f"flow_{self.n:02d}_{name}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+        if width > 640:
+            assert not page.evaluate(SQUEEZED), (name, page.evaluate(SQUEEZED))
+
+
+# A web form's row table scrolls in its own box rather than squeezing: no column heading
+# narrower than three characters, no text box narrower than 10em (what was typed reads).
+SQUEEZED = """() => {
+  const em = parseFloat(getComputedStyle(document.body).fontSize), out = [];
+  for (const th of document.querySelectorAll('.webform table.wf-rows > thead th'))
+    if (th.offsetParent && th.getBoundingClientRect().width < 3 * em) out.push('th ' + th.textContent);
+  for (const i of document.querySelectorAll('.webform table.wf-rows td input[type=text]:not(.mw-8)'))
+    if (i.offsetParent && i.getBoundingClientRect().width < 10 * em) out.push('input ' + i.name);
+  return out;
+}"""
 
 
 def _reload_until(page, check, what: str, timeout: float = 40.0) -> None:
