@@ -412,12 +412,12 @@ def quick_load_burst() -> list[Row]:
             note=f"load_burst: failures: {r['failed']}" if r["failed"] else ""),
         Row(b, "throughput, applications registered per second",
             r["throughput_registered_per_s"], "/s", target=Target(">=", 20, source="#17"),
-            note=f"load_burst: {size}; the recorded national run is 5.05/s (1 intake worker) "
-                 f"and 5.73/s (2). Not reached today"),
+            note=f"load_burst: {size}; the recorded national run (2026-12-03, quiet) is 7.15/s "
+                 f"(1 intake worker) and 6.98/s (2). Not reached on 2 cores (bench/README.md)"),
         Row(b, "end to end (created → registered), p95", e2e["p95"], "s",
             target=Target("<", 60, source="#17"),
             note=f"load_burst: {size}, so a pass here says little: the national run's p95 is "
-                 f"627 s (1 worker) and 512 s (2)"),
+                 f"409 s (1 worker) and 362 s (2)"),
         Row(b, "CPU per registered application, every process (harness and PostgreSQL too)",
             r["cpu_ms_per_registered_app"]["total"], "ms", target=Target(
                 "<=", 100, source="#17: 20 applications/s on 2 cores"),
