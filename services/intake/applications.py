@@ -16,6 +16,7 @@ from shared.auth import Principal, sees_routed
 from shared.db import utcnow
 from shared.forms import ERROR, Finding, FormContext
 from shared.messaging import ServiceContext
+from shared.pages import file_size
 from shared.vocabulary import status_name
 from shared.pluginmanager import form_specs
 from shared.web import ApiError, not_found
@@ -441,7 +442,7 @@ def submission_summary(session: Session, app: Application) -> str:
     forms = "、".join(f"様{f.code}（第{f.revision}版）" for f in sorted(app.forms, key=lambda f: f.code))
     count, size = uploads.usage(session, app.id)
     text = f"様式 {len(app.forms)} 件: {forms or 'なし'}"
-    total = "0.01 MB 未満" if size < 10486 else f"{size / (1024 * 1024):,.2f} MB"
+    total = file_size(size)
     return text + (f" ／ 添付資料 {count} 件（合計 {total}）" if count else " ／ 添付資料なし")
 
 

@@ -37,7 +37,7 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.forms import ERROR, Finding
 from shared.messaging import ServiceContext
-from shared.pages import finding_message
+from shared.pages import file_size, finding_message
 from shared.ratelimit import UNITS, rate_limits
 from shared.ratelimit import describe as describe_rate
 from shared.pluginmanager import form_specs
@@ -504,7 +504,7 @@ def file_state(status: str, started: bool, findings: list[dict]) -> dict[str, An
 
 
 def megabytes(size: int) -> str:
-    """A file size as people read it: 「0.03 MB」, 「1.25 MB」, 「20 MB」 (under 0.01 MB:
+    """A limit as people read it (a file's own size is ``shared.pages.file_size``): 「0.03 MB」, 「1.25 MB」, 「20 MB」 (under 0.01 MB:
     「0.01 MB 未満」)."""
     mb = size / MIB
     if 0 < mb < 0.01:
@@ -536,7 +536,7 @@ def list_uploads(session: Session, app_id: int) -> list[dict[str, Any]]:
             state = file_state(PENDING, True, [])
         out.append({
             "id": u.id, "filename": u.filename, "archive": u.archive, "size": u.size,
-            "size_text": megabytes(u.size) if u.status != "failed" or u.size else "",
+            "size_text": file_size(u.size) if u.status != "failed" or u.size else "",
             "forms": list(u.forms or []),
             **state,
             "findings": [{**f, "text": _finding_text(f)} for f in findings],

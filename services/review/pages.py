@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from marshmallow import ValidationError
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from shared.formview import form_view
@@ -22,6 +23,7 @@ from shared.vocabulary import status_name
 from shared.web import ApiError
 from services.review import cases, schedule
 from services.review import queue as review_queue
+from services.review.schemas import PhaseSchema
 from services.review.routing import ROLE_OF
 
 bp = Blueprint("review_pages", __name__, url_prefix="/review", template_folder="templates")
@@ -290,16 +292,13 @@ def save_schedule():
             if raw_start:
                 problems.append(f"{name}: 開始日だけでなく期限も入力してください。")
             continue
+        # the rules of PUT /api/review/schedule, with their messages (PhaseSchema)
         try:
-            ends = dt.date.fromisoformat(raw_end)
-            starts = dt.date.fromisoformat(raw_start) if raw_start else None
-        except ValueError:
-            problems.append(f"{name}: 日付は YYYY-MM-DD の形式で入力してください。")
-            continue
-        if starts is not None and starts > ends:
-            problems.append(f"{name}: 開始日が期限より後になっています。")
-            continue
-        phases.append({"phase": key, "starts_on": starts, "ends_on": ends})
+            phases.append(PhaseSchema().load({"phase": key, "starts_on": raw_start or None,
+                                              "ends_on": raw_end}))
+        except ValidationError as exc:
+            problems.append(f"{name}: " + " ".join(dict.fromkeys(
+                m for ms in exc.normalized_messages().values() for m in ms)))
     if problems:
         raise ApiError(422, "bad_schedule", " ".join(problems))
     ctx = context("review")

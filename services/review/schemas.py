@@ -43,8 +43,7 @@ class PhaseSchema(BaseSchema):
     @validates_schema
     def _order(self, data, **kwargs):
         if data.get("starts_on") and data["starts_on"] > data["ends_on"]:
-            raise ValidationError("期限（ends_on）は開始日（starts_on）以降の日付にしてください。",
-                                  "ends_on")
+            raise ValidationError("期限は開始日以降の日付にしてください。", "ends_on")
 
 
 class SchedulePutSchema(BaseSchema):

@@ -39,7 +39,7 @@ def test_submit_through_the_confirm_page_to_the_receipt(live, browser, screensho
     wide.click("#submit")
     assert wide.get_by_role("heading", name="提出内容の確認").is_visible()
     assert "事務の委託に関する規約.pdf" in wide.locator("#confirm-attachments").inner_text()
-    assert " MB" in wide.locator("#confirm-attachments").inner_text()
+    assert re.search(r"\d (KB|バイト)", wide.locator("#confirm-attachments").inner_text())
     assert s.get_app(app_id)["status"] == "draft"
     _shot(wide, screenshots, "confirm_01_submit_confirm_1366", VIEWPORT["width"])
     wide.click("#confirm-submit")

@@ -5,6 +5,7 @@ are taken; when none is taken nothing is stored."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -126,7 +127,7 @@ def test_a_filled_zip_and_a_workbook_at_once_each_file_reported_by_name(s, layou
     assert finding["text"].startswith("「様02-02」シート E22: ") and "03-1234" in finding["text"]
     refused = state[("記入済み.zip", "壊れた.xlsx")]
     assert refused["state"] == "failed" and refused["label"].startswith("読み込めません（")
-    assert " MB" in state[("記入済み.zip", filled[0][0])]["size_text"]
+    assert re.fullmatch(r"[\d.,]+ (KB|MB|バイト)", state[("記入済み.zip", filled[0][0])]["size_text"])
     app = s.get_app(app_id)
     assert set(app["forms"]) == set(forms)
     assert app["forms"]["02-02"]["status"] == "invalid"

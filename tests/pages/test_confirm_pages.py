@@ -51,7 +51,7 @@ def test_submit_goes_through_the_confirm_page_to_a_receipt_in_japan_time(suite):
     assert 'aria-current="step"' in html and "受付完了" in html
     for code in factories.all_forms():
         assert f'id="confirm-form-{code}"' in html
-    assert "誤りなし" in html and "事務の委託に関する規約.pdf" in html and "0.01 MB 未満" in html
+    assert "誤りなし" in html and "事務の委託に関する規約.pdf" in html and re.search(r"<td[^>]*>[\d.,]+ (KB|バイト)</td>", html)
     assert "審査機関は提出後に決まり" in html
     assert re.search(r'<form method="post" action="[^"]+/submit">\s*<input type="hidden" '
                      r'name="csrf_token"', html) and 'id="confirm-submit"' in html

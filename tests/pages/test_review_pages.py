@@ -102,6 +102,10 @@ def test_queue_filters_and_overdue_marks_against_the_operators_schedule(suite):
     bad = post_form(operator, "/review/progress", "/review/schedule",
                     {"ends_primary": "2026/13/01"})
     assert bad.status_code == 422 and "日付は YYYY-MM-DD の形式で入力してください。" in text_of(bad)
+    # the API's rule and message, on the page too
+    bad = post_form(operator, "/review/progress", "/review/schedule",
+                    {"starts_primary": "2027-04-01", "ends_primary": "2027-03-31"})
+    assert bad.status_code == 422 and "一次審査: 期限は開始日以降の日付にしてください。" in text_of(bad)
 
     pref = client_for(suite, "demo-pref")
     queue = text_of(pref.get("/review/"))

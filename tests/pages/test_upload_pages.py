@@ -345,7 +345,7 @@ def test_two_workbooks_at_once_are_each_listed_with_state_and_findings(s, client
                      re.S).group(0)
     assert "<details class=\"file-findings\" open>" in card
     assert re.search(r"<strong>誤り</strong> 「様02-02」シート E22: [^<]*03-1234", card)
-    assert re.search(r"\d\.\d\d MB", card) and "（日本時間）" in card
+    assert re.search(r"\d\.\d KB", card) and "（日本時間）" in card
     live = re.search(r'id="upload-progress"[^>]*>(.*?)</p>', html, re.S).group(1)
     assert "すべてのファイルの検証が終わりました" in live and "refresh-link" not in live
     assert "http-equiv" not in html

@@ -56,6 +56,12 @@ def test_only_the_operator_sets_the_schedule(suite, login):
     assert put(suite, [{"phase": "primary", "ends_on": "2027-03-31"}], login).status_code == 403
 
 
+def test_a_start_after_the_deadline_is_refused_at_the_deadline(suite):
+    res = put(suite, [{"phase": "primary", "starts_on": "2027-04-01", "ends_on": "2027-03-31"}])
+    assert res.status_code == 422
+    assert "期限は開始日以降の日付にしてください。" in json.dumps(res.get_json(), ensure_ascii=False)
+
+
 @pytest.mark.parametrize("phases", [
     [{"phase": "review", "ends_on": "2027-03-31"}],
     [{"phase": "primary", "ends_on": "2027/03/31"}],
