@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 NWS = str(Path(sys.executable).with_name("nws"))
 PG_ADMIN = os.environ.get("NWS_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("NWS_BENCH_REDIS", "redis://127.0.0.1:6379/8")
+TABLE_SCANS = "select relname, seq_tup_read from pg_stat_user_tables"
 
 
 def free_port() -> int:
@@ -543,6 +544,7 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
             meter.tick()
             idle_cpu = meter.seconds()
             stats0 = conn.execute(stat_sql).fetchone()
+            tables0 = dict(conn.execute(TABLE_SCANS).fetchall())
             spies = start_profilers(cluster.named, profile) if profile else []
             # Applicants file while the harness already acts on what is ready, as in life.
             started = time.monotonic()
@@ -567,10 +569,18 @@ def run(apps: int, intake_workers: int, concurrency: int, timeout: float, workdi
             stop_profilers(spies)
             time.sleep(0.6)   # pg_stat_database is updated every 0.5 s
             stats1 = conn.execute(stat_sql).fetchone()
+            tables1 = dict(conn.execute(TABLE_SCANS).fetchall())
         napps = max(1, sum(1 for t in times.values() if "registered" in t))
         conn_stats = {"transactions": round((stats1[0] - stats0[0]) / napps, 1),
                       "rows read": round((stats1[1] - stats0[1]) / napps, 1),
-                      "rows written": round((stats1[2] - stats0[2]) / napps, 1)}
+                      "rows written": round((stats1[2] - stats0[2]) / napps, 1),
+                      # rows read by sequential scans, by table (the harness's watch
+                      # query included): a table whose figure grows with the run's size
+                      # is read whole by some query
+                      "rows read by sequential scans, by table": dict(sorted(
+                          ((t, round((n - tables0.get(t, 0)) / napps, 1))
+                           for t, n in tables1.items() if n - tables0.get(t, 0) > 0),
+                          key=lambda kv: -kv[1])[:8])}
         filing.shutdown()
         sent = sent or time.monotonic()
         finished = time.monotonic()
