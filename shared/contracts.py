@@ -303,8 +303,9 @@ CONTRACTS[("upload.received", 1)] = UploadReceived
 class OrganisationsDirectory(Payload):
     """intake → review, identity: every organisation id of intake's registry (sent after
     the registry changes: ``nws refdata load``, a 一部事務組合 registered). Review refuses a
-    route to an organisation not in the newest directory it received; identity shows
-    and searches accounts' organisations by ``names`` (id → name; sent to identity)."""
+    route to an organisation not in the newest directory it received and names
+    organisations on its pages by ``names`` (id → name); identity shows and searches
+    accounts' organisations by ``names``."""
 
     org_ids = fields.List(fields.String(), required=True)
     generated_at = fields.String(required=True)

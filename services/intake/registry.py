@@ -556,16 +556,15 @@ def seed_example_union(session: Session) -> bool:
 # --- What review needs of the registry ---------------------------------------------------
 
 def announce_directory(ctx, session: Session) -> None:
-    """Tell review every organisation id of the registry, and identity every id with its
-    name (``organisations.directory``, in the caller's transaction): review refuses a
-    route to any other organisation, identity shows accounts' organisations by name.
-    Called after whatever adds organisations (refdata load, a union registered)."""
+    """Tell review and identity every organisation id of the registry with its name
+    (``organisations.directory``, in the caller's transaction): review refuses a route
+    to any other organisation and names organisations on its pages, identity shows
+    accounts' organisations by name. Called after whatever adds organisations (refdata
+    load, a union registered)."""
     session.flush()
     rows = session.execute(select(Organisation.id, Organisation.name)
                            .order_by(Organisation.id)).all()
-    generated = utcnow().isoformat()
-    ctx.emit(session, "review", "organisations.directory",
-             {"org_ids": [r.id for r in rows], "generated_at": generated})
-    ctx.emit(session, "identity", "organisations.directory",
-             {"org_ids": [r.id for r in rows], "generated_at": generated,
-              "names": {r.id: r.name for r in rows}})
+    payload = {"org_ids": [r.id for r in rows], "generated_at": utcnow().isoformat(),
+               "names": {r.id: r.name for r in rows}}
+    for receiver in ("review", "identity"):
+        ctx.emit(session, receiver, "organisations.directory", payload)

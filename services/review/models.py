@@ -131,11 +131,14 @@ class ReviewEvent(Base):
 
 class KnownOrganisation(Base):
     """An organisation id of intake's registry, as intake last announced it
-    (``organisations.directory``): a router naming any other organisation is at fault."""
+    (``organisations.directory``): a router naming any other organisation is at fault.
+    ``name`` is the registry's name (None from a directory sent without names): what
+    the pages show beside the code."""
 
     __tablename__ = "review_known_orgs"
 
     org_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
     generated_at: Mapped[dt.datetime]
 
 

@@ -21,7 +21,7 @@ from shared.pluginmanager import form_specs
 from shared.service import context, plugins
 from shared.vocabulary import status_name
 from shared.web import ApiError
-from services.review import cases, schedule
+from services.review import cases, directory, schedule
 from services.review import queue as review_queue
 from services.review.schemas import PhaseSchema
 from services.review.routing import ROLE_OF
@@ -47,20 +47,50 @@ def prefecture_name(code: str | None) -> str:
     return PREFECTURES[int(code[:2]) - 1]
 
 
-# Reviewing organisations review can name without intake's registry (it holds their ids only).
+# Reviewing organisations review can name without intake's registry's names.
 NATIONAL_REVIEWERS = {"JLIS": "地方公共団体情報システム機構", "MIC": "総務省"}
 
 
-def reviewer_name(org_id: str | None, case_org: dict | None = None) -> str:
-    """A route's organisation as pages show it: its name with the code beside it where
-    review knows the name (J-LIS, 総務省, a prefecture's 知事部局 by its JIS number),
-    else the code."""
-    if not org_id:
-        return ""
+def _name_without_directory(org_id: str) -> str | None:
+    """J-LIS, 総務省, a prefecture's 知事部局 by its JIS number; else None."""
     name = NATIONAL_REVIEWERS.get(org_id)
     if name is None and len(org_id) == 6 and org_id.isdigit() and org_id[2:5] == "000":
         name = prefecture_name(org_id)
+    return name
+
+
+def org_names(session, ids) -> dict[str, str]:
+    """id → name of the organisations a page shows, in one query: the names intake's
+    directory carries (``organisations.directory``), else those review knows itself."""
+    wanted = {i for i in ids if i}
+    found = directory.names(session, wanted)
+    for org_id in wanted - found.keys():
+        name = _name_without_directory(org_id)
+        if name:
+            found[org_id] = name
+    return found
+
+
+def reviewer_name(org_id: str | None, names: dict[str, str] | None = None) -> str:
+    """An organisation as pages show it: 「name（code）」 where the name is known (from
+    ``names``, see :func:`org_names`, or J-LIS, 総務省, a prefecture's 知事部局), else
+    the code."""
+    if not org_id:
+        return ""
+    name = (names or {}).get(org_id) or _name_without_directory(org_id)
     return f"{name}（{org_id}）" if name else org_id
+
+
+def _case_org_ids(desc: dict, matching: list | None) -> set[str]:
+    """Every organisation id the case page shows by code: the route's, the history's,
+    the matching records' counterparts, delegators and confirming organisations."""
+    ids = {r.get("org_id") for r in desc["routes"].values()}
+    ids |= {h.get("org_id") for h in desc.get("history", [])}
+    for r in matching or []:
+        ids.add(r.get("counterpart"))
+        ids |= set(r.get("delegators") or [])
+        ids |= {c.get("org") for c in r.get("confirmations") or []}
+    return {i for i in ids if isinstance(i, str) and i}
 
 
 html_errors(bp)
@@ -106,6 +136,7 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
               "findings": [f for f in case.findings or []
                            if str(f.get("location", "")).startswith(code)]}
              for code, data in sorted(case.forms.items())]
+    names = org_names(session, _case_org_ids(desc, matching))
     summary = None
     if matching is not None:
         # 総務省 (and operators) read the 突合 first: how many records per outcome
@@ -115,7 +146,8 @@ def _render_case(session, app_id: int, *, error: str | None = None, comment: str
             principal, case), error=error, comment=comment, result=result,
         matching=matching, matching_summary=summary,
         prefecture=prefecture_name(case.prefecture_code),
-        stage_role=ROLE_OF, reviewer_name=reviewer_name,
+        stage_role=ROLE_OF, org_names=names,
+        reviewer_name=lambda org_id: reviewer_name(org_id, names),
         may_reroute=cases.may_reroute(principal, case)), status
 
 
@@ -187,7 +219,11 @@ def reroute(app_id: int):
     ctx = context("review")
     with ctx.transaction() as session:
         routed, case = cases.reroute_case(ctx, session, page_principal(), app_id)
-        message = (f"振り分け直しました（{case.reviewer_org_id or '審査完了'}）。" if routed
+        reviewer = "審査完了"
+        if routed and case.reviewer_org_id:
+            reviewer = reviewer_name(case.reviewer_org_id,
+                                     org_names(session, [case.reviewer_org_id]))
+        message = (f"振り分け直しました（{reviewer}）。" if routed
                    else f"まだ振り分けられません: {cases.routing_comment(case)}")
     if routed:
         flash(message)
