@@ -64,7 +64,7 @@ def test_reviewer_reads_each_form_as_a_table_with_history(suite):
     row = re.search(r"① 情報システム責任者 氏名</th><td>([^<]*)</td>", html)
     assert row and row.group(1) == "山田 一郎"
     assert "通常連絡先（平日昼間）" in html and "joho@example.lg.jp" in html
-    assert "<caption>履歴</caption>" in html and "審査機関の決定" in html
+    assert '<caption class="vh">履歴</caption>' in html and "審査機関の決定" in html
     assert "委任情報の突合結果" not in html  # matching results are for 総務省
 
 
