@@ -266,8 +266,12 @@ def request_validation(ctx: ServiceContext, session: Session, app: Application,
     for entry in entries:
         entry.status, entry.findings = "validating", []
     if entries and not waiting:
-        ctx.emit(session, "intake", "form.validation_requested",
-                 {"application_id": app.id}, version=2)
+        _send_validation_request(ctx, session, app.id)
+
+
+def _send_validation_request(ctx: ServiceContext, session: Session, app_id: int) -> None:
+    ctx.emit(session, "intake", "form.validation_requested", {"application_id": app_id},
+             version=2)
 
 
 def form_context(session: Session, app: Application) -> FormContext:
@@ -371,8 +375,7 @@ def write_form_findings(ctx: ServiceContext, session: Session, payload: dict, en
         entry.findings = [f.as_dict() for f in found]
         entry.status = "invalid" if validation.has_errors(found) else "valid"
     if still_waiting:   # nobody else sends it: a save while one is pending sends none
-        ctx.emit(session, "intake", "form.validation_requested",
-                 {"application_id": app_id}, version=2)
+        _send_validation_request(ctx, session, app_id)
 
 
 def submit(ctx: ServiceContext, pm: pluggy.PluginManager, session: Session,

@@ -504,8 +504,8 @@ def file_state(status: str, started: bool, findings: list[dict]) -> dict[str, An
 
 
 def megabytes(size: int) -> str:
-    """A limit as people read it (a file's own size is ``shared.pages.file_size``): 「0.03 MB」, 「1.25 MB」, 「20 MB」 (under 0.01 MB:
-    「0.01 MB 未満」)."""
+    """A limit as people read it: 「0.03 MB」, 「1.25 MB」, 「20 MB」 (under 0.01 MB:
+    「0.01 MB 未満」); a file's own size is ``shared.pages.file_size``."""
     mb = size / MIB
     if 0 < mb < 0.01:
         return "0.01 MB 未満"
